@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The two README commands. Each installs what it needs (idempotently), then runs:
+#   ./run.sh demo [ARGS]   the main job on the embedded default (a devnet seeded with stream-2025)
+#   ./run.sh test [ARGS]   the test suite (what CI runs)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+install() {
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  # Reinstall only when the project's dependency files changed since the last install.
+  local stamp=.venv/.loopscan-installed digest
+  digest=$(cat pyproject.toml package.json package-lock.json | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ] || [ ! -d node_modules ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[test]'
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$digest" > "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  demo)
+    shift
+    install
+    exec .venv/bin/loopscan devnet up --scenario stream-2025 "$@"
+    ;;
+  test)
+    shift
+    install
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh demo|test [args...]" >&2
+    exit 2
+    ;;
+esac
