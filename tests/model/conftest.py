@@ -1,0 +1,16 @@
+"""Fixtures for the model tests."""
+
+import pytest
+
+from loopscan.model import Snapshot, SnapshotMeta
+from model_samples import sample_meta, sample_snapshot
+
+
+@pytest.fixture
+def meta() -> SnapshotMeta:
+    return sample_meta()
+
+
+@pytest.fixture
+def full(meta: SnapshotMeta) -> Snapshot:
+    return sample_snapshot(meta)
