@@ -43,10 +43,10 @@ class Anvil:
     `anvil_*`/`evm_*` methods; contract calls go through web3 in `chain.py`.
     """
 
-    def __init__(self, port: int | None = None, *, prune_history: bool = False) -> None:
+    def __init__(self, port: int | None = None, *, extra_args: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._prune_history = prune_history
+        self._extra_args = extra_args  # e.g. ("--prune-history", "2") for a pruned node
         self.process: subprocess.Popen | None = None
 
     @classmethod
@@ -66,11 +66,9 @@ class Anvil:
             "--port", str(self.port),
             "--chain-id", str(CHAIN_ID),
             "--timestamp", str(GENESIS_TIMESTAMP),
-            "--gas-limit", "1000000000",
             "--silent",
+            *self._extra_args,
         ]  # fmt: skip
-        if self._prune_history:
-            args.append("--prune-history")
         try:
             self.process = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

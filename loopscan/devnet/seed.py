@@ -23,13 +23,24 @@ from loopscan.devnet import aave as aave_deploy
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import Chain, TxReverted
 from loopscan.devnet.errors import ScenarioError
-from loopscan.devnet.morpho import WAD, MorphoDeployment, deploy_morpho, market_id, market_params
+from loopscan.devnet.morpho import (
+    MorphoDeployment,
+    deploy_morpho,
+    market_id,
+    market_params,
+)
+from loopscan.devnet.multicall3 import MULTICALL3, place_multicall3
 from loopscan.devnet.scenario import Scenario, Step, to_units
-from loopscan.devnet.uniswap import TICK_SPACING, UniswapDeployment, deploy_uniswap, price_to_tick, raw_price, sqrt_price_x96
+from loopscan.devnet.uniswap import (
+    TICK_SPACING,
+    UniswapDeployment,
+    deploy_uniswap,
+    price_to_tick,
+    raw_price,
+    sqrt_price_x96,
+)
 
-__all__ = ["Seeder", "MULTICALL3"]
-
-MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+__all__ = ["Seeder"]
 MAX_UINT = 2**256 - 1
 _ZERO = "0x" + "00" * 20
 _ORACLE_SAMPLE = 10**18
@@ -95,8 +106,7 @@ class Seeder:
     # -- deployment --------------------------------------------------------------------------
     def deploy(self) -> None:
         c, a = self.chain, self.artifacts
-        multicall = c.deploy(a.compiled("loopscan", "Multicall3"))
-        c.node.rpc("anvil_setCode", [MULTICALL3, c.w3.eth.get_code(multicall.address).hex()])
+        place_multicall3(c.node, a)
         self.deployed["multicall3"] = MULTICALL3
         self.morpho = deploy_morpho(c, a)
         self.deployed.update(self.morpho.addresses())

@@ -1,0 +1,74 @@
+"""The only code in loopscan that talks to a node.
+
+Every read goes through one ``RpcClient`` (batching, retries of reads, rate limit, typed
+errors), at one pinned block (``client.pin()`` / ``client.verify_pin()``). ``multicall``
+packs contract reads into Multicall3 ``aggregate3`` calls; ``get_logs`` walks block ranges
+under the node's ``eth_getLogs`` limits. Failures are the types in ``errors``.
+"""
+
+from .abi import (
+    decode_address,
+    decode_bool,
+    decode_int,
+    decode_revert,
+    decode_uint,
+    encode_call,
+    selector,
+)
+from .aggregate3 import decode_aggregate3, encode_aggregate3
+from .client import RpcClient, RpcStats
+from .endpoint import mask_url
+from .errors import (
+    BadResponse,
+    BatchTooLarge,
+    ExecutionReverted,
+    HistoricalStateUnavailable,
+    LogRangeTooLarge,
+    NodeError,
+    RateLimited,
+    ReorgDetected,
+    RpcError,
+    RpcTimeout,
+    TransportError,
+)
+from .logs import get_logs
+from .multicall import MULTICALL3_ADDRESS, Call, CallResult, MulticallLimits, multicall
+from .reads import BlockPin, block_tag
+from .retry import READ_METHODS, RateLimiter, RetryPolicy
+
+__all__ = [
+    "MULTICALL3_ADDRESS",
+    "READ_METHODS",
+    "BadResponse",
+    "BatchTooLarge",
+    "BlockPin",
+    "Call",
+    "CallResult",
+    "ExecutionReverted",
+    "HistoricalStateUnavailable",
+    "LogRangeTooLarge",
+    "MulticallLimits",
+    "NodeError",
+    "RateLimited",
+    "RateLimiter",
+    "ReorgDetected",
+    "RetryPolicy",
+    "RpcClient",
+    "RpcError",
+    "RpcStats",
+    "RpcTimeout",
+    "TransportError",
+    "block_tag",
+    "decode_address",
+    "decode_aggregate3",
+    "decode_bool",
+    "decode_int",
+    "decode_revert",
+    "decode_uint",
+    "encode_aggregate3",
+    "encode_call",
+    "get_logs",
+    "mask_url",
+    "multicall",
+    "selector",
+]

@@ -1,0 +1,163 @@
+"""Many contract reads in few round trips: Multicall3 ``aggregate3``, many of them per batch.
+
+Calls are cut into chunks, each one ``aggregate3`` ``eth_call`` with ``allowFailure`` set,
+so a call that reverts is reported with its reason instead of failing its neighbours. A chunk
+is bounded by its calldata bytes (the request must fit the node's body cap) and by an
+estimated gas budget (``eth_call`` has a gas cap; anvil's is the block gas limit, 30M). The
+chunks' ``eth_call``\\s travel together in JSON-RPC batches (``RpcClient.batch``).
+
+The estimate can be wrong. When the node refuses a chunk as out of gas or too large
+(``BatchTooLarge``), the chunk is halved and sent again, and a warning says so (banteg's
+``NotSoBrightBatcher.rebatch``). Gas can also run short *inside* a chunk: aggregate3 forwards
+63/64 of what is left to each call, so once a heavy call has taken most of it, the later calls
+fail with no data, exactly like a bare ``revert()``. Those failures are therefore checked
+again each alone before they are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, cast
+
+from .abi import decode_revert
+from .aggregate3 import decode_aggregate3, encode_aggregate3, encoded_call_size
+from .client import RpcClient
+from .errors import BadResponse, BatchTooLarge, RpcError
+from .reads import BlockRef, block_tag
+
+__all__ = ["MULTICALL3_ADDRESS", "Call", "CallResult", "MulticallLimits", "multicall"]
+
+log = logging.getLogger(__name__)
+
+MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
+
+
+class Call(NamedTuple):
+    """One read: the contract and its calldata."""
+
+    target: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """The outcome of one call; ``reason`` says why it failed (decoded revert) when it did."""
+
+    success: bool
+    return_data: bytes
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MulticallLimits:
+    """How big one ``aggregate3`` may be.
+
+    ``gas_per_call`` is a guess for a typical view call (a cold account and a few cold
+    slots); ``gas_budget`` stays under the common ``eth_call`` caps (anvil 30M, geth 50M).
+    ``max_calldata_bytes`` is further capped so the hex-encoded request fits the client's
+    ``max_body_bytes``.
+    """
+
+    gas_per_call: int = 40_000
+    gas_budget: int = 25_000_000
+    max_calldata_bytes: int = 256 * 1024
+
+
+_CALLDATA_HEAD = 4 + 64  # selector, array offset, array length
+_REQUEST_OVERHEAD = 256  # JSON around the hex calldata
+
+
+async def multicall(
+    client: RpcClient,
+    calls: Sequence[Call | tuple[str, bytes]],
+    block: BlockRef,
+    *,
+    address: str = MULTICALL3_ADDRESS,
+    limits: MulticallLimits = MulticallLimits(),
+) -> list[CallResult]:
+    """Run ``calls`` at ``block`` through Multicall3; one ``CallResult`` per call, in order.
+
+    Raises the typed error when the node fails in a way that concerns every call (historical
+    state unavailable, rate limit after retries...), or ``BadResponse`` when there is no
+    Multicall3 at ``address``. Never drops a call.
+    """
+    targets = [bytes.fromhex(target[2:]) for target, _ in calls]
+    datas = [data for _, data in calls]
+    results: list[CallResult | None] = [None] * len(calls)
+    max_bytes = min(limits.max_calldata_bytes, (client.max_body_bytes - _REQUEST_OVERHEAD) // 2)
+    per_chunk = max(1, limits.gas_budget // max(1, limits.gas_per_call))
+    queue = _plan(datas, max_bytes, per_chunk)
+    tag = block_tag(block)
+    while queue:
+        requests = [
+            ("eth_call", [{"to": address, "data": "0x" + encode_aggregate3(
+                [(targets[i], True, datas[i]) for i in chunk]).hex()}, tag])
+            for chunk in queue
+        ]
+        answers = await client.batch(requests, return_exceptions=True)
+        next_queue: list[list[int]] = []
+        suspects: list[int] = []
+        refused: list[BatchTooLarge] = []
+        for chunk, answer in zip(queue, answers):
+            if isinstance(answer, BatchTooLarge):
+                next_queue.extend(_split(chunk, answer, results))
+                refused.append(answer)
+                continue
+            if isinstance(answer, RpcError):
+                raise answer
+            for i, (success, data) in zip(chunk, _decode(answer, len(chunk), client)):
+                if not success and not data and len(chunk) > 1:
+                    suspects.append(i)
+                else:
+                    results[i] = CallResult(success, data, None if success else decode_revert(data))
+        if refused:
+            log.warning("multicall: %d aggregate3 call(s) refused (%s); halving them",
+                        len(refused), refused[0].message)
+        if suspects:
+            log.info("multicall: checking %d call(s) that failed without data, each alone", len(suspects))
+            next_queue.extend([i] for i in suspects)
+        queue = next_queue
+    return cast(list[CallResult], results)  # every index was filled or re-queued until filled
+
+
+def _plan(datas: Sequence[bytes], max_bytes: int, per_chunk: int) -> list[list[int]]:
+    """Cut the calls into chunks under ``max_bytes`` of calldata and ``per_chunk`` calls."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    size = _CALLDATA_HEAD
+    for i in range(len(datas)):
+        grow = encoded_call_size(len(datas[i]))
+        if chunk and (len(chunk) >= per_chunk or size + grow > max_bytes):
+            chunks.append(chunk)
+            chunk, size = [], _CALLDATA_HEAD
+        chunk.append(i)
+        size += grow
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _split(chunk: list[int], error: BatchTooLarge, results: list[CallResult | None]) -> list[list[int]]:
+    """Halve a refused chunk; a single call that is still refused has failed on its own."""
+    if len(chunk) == 1:
+        results[chunk[0]] = CallResult(False, b"", f"refused alone: {error.message}")
+        return []
+    half = len(chunk) // 2
+    return [chunk[:half], chunk[half:]]
+
+
+def _decode(answer: object, expected: int, client: RpcClient) -> list[tuple[bool, bytes]]:
+    where = {"method": "eth_call", "endpoint": client.endpoint}
+    if not isinstance(answer, str) or not answer.startswith("0x"):
+        raise BadResponse(f"aggregate3 returned {str(answer):.100}", **where)
+    if answer == "0x":
+        raise BadResponse("aggregate3 returned no data: is Multicall3 deployed at that address and block?", **where)
+    try:
+        decoded = decode_aggregate3(bytes.fromhex(answer[2:]))
+    except ValueError as exc:
+        raise BadResponse(f"aggregate3 answer does not decode: {exc}", **where) from exc
+    if len(decoded) != expected:
+        raise BadResponse(f"aggregate3 returned {len(decoded)} results for {expected} calls", **where)
+    return decoded
