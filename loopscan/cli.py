@@ -83,32 +83,31 @@ def devnet_up(scenario: str, port: int | None, detach: bool, no_cache: bool, sta
     from loopscan.devnet.manifest import write_manifest
     from loopscan.devnet.summary import print_summary
 
+    # SIGTERM behaves as Ctrl-C from the very start, so a stop during seeding stops anvil too.
+    signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
-    with console.status(f"starting devnet {scenario}…"):
-        net = dn.start(scenario, port, use_cache=not no_cache)
     try:
-        write_manifest(net.manifest, manifest_path)
-        console.print(f"RPC URL: {net.url}", markup=False)
-        print_summary(console, net.manifest)
-        console.print(f"manifest: {manifest_path}  ({time.monotonic() - started:.1f} s)", markup=False)
-        console.print("ready", markup=False)
-        sys.stdout.flush()
-        _wait_for_signal(net)
-    finally:
-        net.stop()
-        pid_path.unlink(missing_ok=True)
-
-
-def _wait_for_signal(net) -> None:
-    """Block until SIGINT/SIGTERM, or until anvil exits on its own (an error)."""
-    stop = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.append(True))
-    while not stop:
-        if net.node.process is not None and net.node.process.poll() is not None:
+        with console.status(f"starting devnet {scenario}…"):
+            net = dn.start(scenario, port, use_cache=not no_cache)
+        try:
+            write_manifest(net.manifest, manifest_path)
+            console.print(f"RPC URL: {net.url}", markup=False)
+            print_summary(console, net.manifest)
+            console.print(f"manifest: {manifest_path}  ({time.monotonic() - started:.1f} s)", markup=False)
+            console.print("ready", markup=False)
+            sys.stdout.flush()
+            while net.node.process is not None and net.node.process.poll() is None:
+                time.sleep(0.2)
             raise LoopscanError(f"anvil exited unexpectedly with code {net.node.process.returncode}")
-        time.sleep(0.2)
-    console.print("stopping devnet", markup=False)
+        finally:
+            net.stop()
+            pid_path.unlink(missing_ok=True)
+    except KeyboardInterrupt:
+        console.print("devnet stopped", markup=False)
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 def _detach(scenario: str, port: int | None, no_cache: bool, state_dir: Path) -> None:

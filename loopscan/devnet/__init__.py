@@ -7,7 +7,12 @@
 Read-only by design, loopscan sends transactions only here, to the node it started itself.
 """
 
-from loopscan.devnet.errors import BuildError, DevnetError, NodeStartError, ScenarioError
+from loopscan.devnet.errors import (
+    BuildError,
+    DevnetError,
+    NodeStartError,
+    ScenarioError,
+)
 from loopscan.devnet.run import Devnet, connect, start
 from loopscan.devnet.scenario import load_scenario
 

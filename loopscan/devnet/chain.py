@@ -14,7 +14,12 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    Web3RPCError,
+)
 
 from loopscan.devnet.build import Artifact
 from loopscan.devnet.node import Anvil

@@ -8,7 +8,15 @@ integers are Python ints in memory and decimal strings on disk (see ``parquet``)
 from loopscan.model.errors import NotInSnapshotError, SchemaError, SnapshotFormatError
 from loopscan.model.frames import dtype_of, empty_frame, to_frame, validate_frame
 from loopscan.model.parquet import SCHEMA_VERSION
-from loopscan.model.schema import KEYS, SCHEMA, Column, OracleKind, TokenKind, Venue, schema_markdown
+from loopscan.model.schema import (
+    KEYS,
+    SCHEMA,
+    Column,
+    OracleKind,
+    TokenKind,
+    Venue,
+    schema_markdown,
+)
 from loopscan.model.snapshot import Snapshot, SnapshotMeta, Token
 
 __all__ = [

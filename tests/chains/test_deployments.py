@@ -6,7 +6,12 @@ import pytest
 from eth_utils import is_checksum_address
 
 import loopscan.chains
-from loopscan.chains import DeploymentsError, known_chains, load_deployments, parse_deployments
+from loopscan.chains import (
+    DeploymentsError,
+    known_chains,
+    load_deployments,
+    parse_deployments,
+)
 from loopscan.errors import LoopscanError
 
 GOOD = """

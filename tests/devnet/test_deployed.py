@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from devnet_helpers import _AAVE, contract, morpho, published
 from eth_abi import decode, encode
 from eth_utils import keccak
-
-from helpers import _AAVE, contract, morpho, published
 
 pytestmark = pytest.mark.devnet
 

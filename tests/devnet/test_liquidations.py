@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from devnet_helpers import aave_pool, contract, market_params, morpho
 from web3.logs import DISCARD
 
-from helpers import aave_pool, contract, market_params, morpho
 from loopscan.devnet.chain import TxReverted
 
 pytestmark = pytest.mark.devnet

@@ -9,8 +9,16 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from devnet_helpers import (
+    aave_pool,
+    contract,
+    erc20,
+    morpho,
+    published,
+    to_assets_down,
+    to_assets_up,
+)
 
-from helpers import aave_pool, contract, erc20, market_params, morpho, published, to_assets_down, to_assets_up
 from loopscan.devnet.uniswap import sqrt_price_x96
 
 pytestmark = pytest.mark.devnet

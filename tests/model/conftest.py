@@ -1,9 +1,9 @@
 """Fixtures for the model tests."""
 
 import pytest
+from model_samples import sample_meta, sample_snapshot
 
 from loopscan.model import Snapshot, SnapshotMeta
-from model_samples import sample_meta, sample_snapshot
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from model_samples import BLOCK, C
 
 from loopscan.model import SCHEMA, Snapshot, SnapshotFormatError, SnapshotMeta, to_frame
-
-from model_samples import BLOCK, C
 
 UINT256 = st.one_of(st.sampled_from([0, 1, 2**255, 2**256 - 1]), st.integers(0, 2**256 - 1))
 INT256 = st.one_of(st.sampled_from([0, -1, -(2**255), 2**255 - 1]), st.integers(-(2**255), 2**255 - 1))

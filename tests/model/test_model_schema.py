@@ -6,6 +6,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from model_samples import BLOCK, A, C
 
 import loopscan.model
 from loopscan.errors import LoopscanError
@@ -22,8 +23,6 @@ from loopscan.model import (
     to_frame,
     validate_frame,
 )
-
-from model_samples import A, BLOCK, C
 
 
 def tick(**overrides: object) -> dict[str, object]:
