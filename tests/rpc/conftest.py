@@ -1,4 +1,4 @@
-"""One anvil per session, at a fixed state the rpc tests read; and a runner for ``async def`` tests.
+"""One bare anvil per session, at a fixed state the rpc tests read (async tests: ``tests/conftest.py``).
 
 The state is built with anvil's own cheat methods: the runtime code of loopscan's own
 Multicall3-compatible contract (``contracts/utils/Multicall3.sol``, compiled through the
@@ -13,8 +13,6 @@ devnet's cached build) at Multicall3's canonical address, and three hand-assembl
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import Iterator
 
 import pytest
@@ -28,13 +26,3 @@ def anvil() -> Iterator[Anvil]:
         yield seed(node)
     finally:
         stop_anvil(node)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests in a fresh event loop: no pytest-asyncio needed."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
-    return True
