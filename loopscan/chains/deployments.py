@@ -10,6 +10,7 @@ reported as one line naming the file and the key.
 '0xBBBBBbbBBb9cC5e90e3b3Af64bdAF62C37EEFFCb'
 """
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -27,11 +28,12 @@ __all__ = [
     "known_chains",
     "load_deployments",
     "parse_deployments",
+    "from_devnet_manifest",
 ]
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
-_CONTRACT_KEYS = {"protocol", "kind", "address", "start_block", "label"}
+_CONTRACT_KEYS = {"protocol", "kind", "address", "start_block", "label", "holders"}
 _TOP_KEYS = {"chain_id", "contracts"}
 
 
@@ -52,6 +54,7 @@ class Contract:
     address: str
     start_block: int | None = None
     label: str | None = None
+    holders: tuple[str, ...] = ()  # a vault's strategy accounts, whose balances count as its backing
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,11 @@ def _contract(source: str, index: int, entry: object) -> Contract:
     if label is not None and not isinstance(label, str):
         raise DeploymentsError(f"{source}: {where}.label: {label!r} is not a string")
     address = _checksummed(source, f"{where}.address", entry["address"])
-    return Contract(entry["protocol"], entry["kind"], address, start_block, label)
+    holders = entry.get("holders", [])
+    if not isinstance(holders, list):
+        raise DeploymentsError(f"{source}: {where}.holders: not a list of addresses")
+    checked = tuple(_checksummed(source, f"{where}.holders[{i}]", h) for i, h in enumerate(holders))
+    return Contract(entry["protocol"], entry["kind"], address, start_block, label, checked)
 
 
 def parse_deployments(text: str, chain: str, source: str) -> Deployments:
@@ -164,4 +171,51 @@ def load_deployments(name_or_path: str | Path) -> Deployments:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DeploymentsError(f"{text_name}: cannot read: {exc.strerror}") from exc
+    if path.suffix == ".json":
+        try:
+            manifest = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DeploymentsError(f"{text_name}: invalid JSON: {exc}") from exc
+        return from_devnet_manifest(manifest, text_name)
     return parse_deployments(text, path.stem, text_name)
+
+
+# A devnet manifest's contract names, as (protocol, kind) of a deployments file.
+_DEVNET_CONTRACTS = {
+    "multicall3": ("multicall3", "core"),
+    "morpho_blue": ("morpho_blue", "core"),
+    "adaptive_curve_irm": ("morpho_blue", "adaptive_curve_irm"),
+    "metamorpho_factory": ("metamorpho", "factory"),
+    "public_allocator": ("metamorpho", "public_allocator"),
+    "aave_pool_addresses_provider": ("aave_v3", "pool_addresses_provider"),
+    "aave_pool": ("aave_v3", "pool"),
+    "aave_oracle": ("aave_v3", "oracle"),
+    "aave_protocol_data_provider": ("aave_v3", "protocol_data_provider"),
+    "uniswap_v3_factory": ("uniswap_v3", "factory"),
+    "uniswap_v3_quoter_v2": ("uniswap_v3", "quoter_v2"),
+}
+# Token kinds in a devnet manifest that are vaults loopscan should read as such.
+_DEVNET_VAULTS = {"opaque_vault": ("erc4626", "vault"), "erc4626_vault": ("erc4626", "vault"),
+                  "backed_stablecoin": ("stablecoin", "backed")}  # fmt: skip
+
+
+def from_devnet_manifest(manifest: dict, source: str = "devnet manifest") -> Deployments:
+    """The deployments a `loopscan devnet up` manifest describes: a devnet is read like any chain.
+
+    Everything starts at block 0 (the devnet's genesis). MetaMorpho vaults are not listed:
+    loopscan finds them from the factory's logs, as on mainnet.
+    """
+    try:
+        contracts = [
+            Contract(*_DEVNET_CONTRACTS[name], to_checksum_address(address), 0)
+            for name, address in manifest["contracts"].items()
+            if name in _DEVNET_CONTRACTS
+        ]
+        contracts += [
+            Contract(*_DEVNET_VAULTS[t["kind"]], to_checksum_address(t["address"]), 0, tid)
+            for tid, t in manifest["tokens"].items()
+            if t["kind"] in _DEVNET_VAULTS
+        ]
+        return Deployments(f"devnet-{manifest['scenario']}", int(manifest["chain_id"]), tuple(contracts), source)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DeploymentsError(f"{source}: not a loopscan devnet manifest ({exc!r})") from None

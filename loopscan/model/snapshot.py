@@ -100,9 +100,12 @@ class Snapshot:
     meta: SnapshotMeta
     tokens: pd.DataFrame = _table("tokens")
     vaults: pd.DataFrame = _table("vaults")
+    vault_markets: pd.DataFrame = _table("vault_markets")
     holdings: pd.DataFrame = _table("holdings")
     markets: pd.DataFrame = _table("markets")
     positions: pd.DataFrame = _table("positions")
+    accounts: pd.DataFrame = _table("accounts")
+    emode_categories: pd.DataFrame = _table("emode_categories")
     pools: pd.DataFrame = _table("pools")
     pool_coins: pd.DataFrame = _table("pool_coins")
     ticks: pd.DataFrame = _table("ticks")

@@ -1,9 +1,10 @@
 """Deployments files: the shipped mainnet file is valid; broken files give one-line errors."""
 
+import json
 from pathlib import Path
 
 import pytest
-from eth_utils import is_checksum_address
+from eth_utils import is_checksum_address, to_checksum_address
 
 import loopscan.chains
 from loopscan.chains import (
@@ -31,7 +32,8 @@ def parse(text: str):
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(loopscan.chains.__all__) == [
-        "Contract", "Deployments", "DeploymentsError", "known_chains", "load_deployments", "parse_deployments",
+        "Contract", "Deployments", "DeploymentsError", "from_devnet_manifest", "known_chains", "load_deployments",
+        "parse_deployments",
     ]
     assert issubclass(DeploymentsError, LoopscanError)
 
@@ -108,3 +110,36 @@ def test_get_needs_exactly_one() -> None:
     mainnet = load_deployments("mainnet")
     with pytest.raises(DeploymentsError, match="found 2"):
         mainnet.get("metamorpho", "factory")
+
+
+def test_holders_are_checksummed_and_checked(tmp_path) -> None:
+    path = tmp_path / "v.toml"
+    holder = "0x" + "ab" * 20
+    path.write_text(
+        f'chain_id = 1\n[[contracts]]\nprotocol = "erc4626"\nkind = "vault"\n'
+        f'address = "{"0x" + "cd" * 20}"\nholders = ["{holder}"]\n'
+    )
+    (vault,) = load_deployments(path).contracts
+    assert vault.holders == (to_checksum_address(holder),)
+    path.write_text(path.read_text().replace(holder, "0x12"))
+    with pytest.raises(DeploymentsError, match=r"v.toml: contracts\[0\] \(erc4626 vault\).holders\[0\]: '0x12' is not"):
+        load_deployments(path)
+
+
+def test_a_devnet_manifest_reads_as_deployments(tmp_path) -> None:
+    manifest = {
+        "scenario": "minimal", "chain_id": 31337,
+        "contracts": {"morpho_blue": "0x" + "11" * 20, "uniswap_v3_swap_router": "0x" + "22" * 20},
+        "tokens": {"xUSD": {"address": "0x" + "33" * 20, "kind": "opaque_vault"},
+                   "USDC": {"address": "0x" + "44" * 20, "kind": "base"}},
+    }  # fmt: skip
+    path = tmp_path / "devnet.json"
+    path.write_text(json.dumps(manifest))
+    d = load_deployments(path)
+    assert (d.chain, d.chain_id) == ("devnet-minimal", 31337)
+    assert d.get("morpho_blue", "core").address == to_checksum_address("0x" + "11" * 20)
+    assert [c.label for c in d.find("erc4626", "vault")] == ["xUSD"]
+    assert not d.find("uniswap_v3", "swap_router")  # not something loopscan reads
+    path.write_text("{}")
+    with pytest.raises(DeploymentsError, match="devnet.json: not a loopscan devnet manifest"):
+        load_deployments(path)

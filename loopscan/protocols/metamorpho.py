@@ -1,0 +1,96 @@
+"""MetaMorpho curator vaults: found from their factories' `CreateMetaMorpho` logs, then their
+asset, totals, supply and withdraw queues and per-market caps at the pinned block.
+
+The Morpho positions a vault holds are read by the Morpho Blue indexer (the vault is an
+account there, found from its `Supply` logs); the scan joins them as the vault's holdings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eth_utils import keccak
+
+from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
+from loopscan.rpc import Call, decode_uint, encode_call
+
+__all__ = ["MetaMorphoIndexer", "MetaMorphoRaw", "CREATE_METAMORPHO"]
+
+CREATE_METAMORPHO = "0x" + keccak(text="CreateMetaMorpho(address,address,address,uint256,address,string,string,bytes32)").hex()
+_SCALARS = ("asset()", "totalAssets()", "totalSupply()", "supplyQueueLength()", "withdrawQueueLength()", "MORPHO()")
+
+
+@dataclass
+class MetaMorphoRaw:
+    vaults: dict[str, dict] = field(default_factory=dict)  # vault -> scalars, queues, caps
+
+
+class MetaMorphoIndexer:
+    name = "metamorpho"
+
+    def __init__(self, factories: list[tuple[str, int | None]]) -> None:
+        self.factories = [(address.lower(), start) for address, start in factories]
+
+    async def fetch(self, ctx: ScanContext) -> MetaMorphoRaw:
+        raw = MetaMorphoRaw()
+        found: list[str] = []
+        for factory, start in self.factories:
+            found += [topic_address(log["topics"][1]) for log in await ctx.logs(factory, [CREATE_METAMORPHO], start)]
+        results = await ctx.calls([Call(v, encode_call(fn)) for v in found for fn in _SCALARS])
+        for i, vault in enumerate(found):
+            mine = results[i * len(_SCALARS) : (i + 1) * len(_SCALARS)]
+            bad = next((fn for fn, r in zip(_SCALARS, mine, strict=True) if not r.success), None)
+            if bad:
+                ctx.miss("vault", vault, None, bad, mine[_SCALARS.index(bad)].reason)
+                continue
+            asset, total_assets, total_supply, n_supply, n_withdraw, morpho = (r.return_data for r in mine)
+            raw.vaults[vault] = {
+                "asset": word_address(asset), "total_assets": decode_uint(total_assets),
+                "total_supply": decode_uint(total_supply), "morpho": word_address(morpho),
+                "n_supply": decode_uint(n_supply), "n_withdraw": decode_uint(n_withdraw),
+            }  # fmt: skip
+        await self._fetch_queues(ctx, raw)
+        ctx.progress("metamorpho: vaults", len(raw.vaults))
+        return raw
+
+    async def _fetch_queues(self, ctx: ScanContext, raw: MetaMorphoRaw) -> None:
+        calls, keys = [], []
+        for vault, v in raw.vaults.items():
+            for queue, n in (("supplyQueue", v["n_supply"]), ("withdrawQueue", v["n_withdraw"])):
+                for k in range(n):
+                    calls.append(Call(vault, encode_call(f"{queue}(uint256)", k)))
+                    keys.append((vault, queue))
+        for (vault, queue), result in zip(keys, await ctx.calls(calls), strict=True):
+            if not result.success:
+                ctx.miss("vault", vault, queue, f"{queue}(uint256)", result.reason)
+                raw.vaults[vault]["incomplete"] = True
+                continue
+            raw.vaults[vault].setdefault(queue, []).append("0x" + result.return_data[:32].hex())
+        ids = [(vault, i) for vault, v in raw.vaults.items() for i in dict.fromkeys(v.get("supplyQueue", []) + v.get("withdrawQueue", []))]
+        configs = await ctx.calls([Call(vault, encode_call("config(bytes32)", bytes.fromhex(i[2:]))) for vault, i in ids])
+        for (vault, market_id), result in zip(ids, configs, strict=True):
+            if not result.success:
+                ctx.miss("vault", vault, market_id, "config(bytes32)", result.reason)
+                continue
+            raw.vaults[vault].setdefault("caps", {})[market_id] = (decode_uint(result.return_data, 0), decode_uint(result.return_data, 1))
+
+    def transform(self, raw: MetaMorphoRaw, block: int) -> Rows:
+        vaults, markets = [], []
+        for vault, v in raw.vaults.items():
+            if v.get("incomplete"):
+                continue  # a queue entry could not be read: the vault's allocation is unknown
+            vaults.append(
+                {"block": block, "vault": vault, "share_token": vault, "asset": v["asset"], "kind": "metamorpho",
+                 "total_assets": v["total_assets"], "total_supply": v["total_supply"]}
+            )  # fmt: skip
+            supply, withdraw = v.get("supplyQueue", []), v.get("withdrawQueue", [])
+            for market_id, (cap, enabled) in v.get("caps", {}).items():
+                markets.append(
+                    {
+                        "block": block, "vault": vault, "protocol_address": v["morpho"], "market_id": market_id,
+                        "cap": cap, "enabled": enabled,
+                        "supply_queue_index": supply.index(market_id) if market_id in supply else None,
+                        "withdraw_queue_index": withdraw.index(market_id) if market_id in withdraw else None,
+                    }
+                )  # fmt: skip
+        return {"vaults": vaults, "vault_markets": markets}

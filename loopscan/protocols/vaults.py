@@ -1,0 +1,110 @@
+"""ERC-4626 vaults and backed stablecoins: what each reports, and what of it the chain can show.
+
+A vault (anything that mints a receipt for deposits) reports its total assets; its *visible*
+backing is what the chain shows it and its strategy accounts (`holders` in the deployments
+file) holding: balances of the asset, and supply positions in lending markets (joined by the
+scan from the lending indexers' rows). The difference, `opaque_assets`, is backing nobody can
+verify on chain — the off-chain fund behind Stream's xUSD.
+
+A backed stablecoin (deUSD) has no `totalAssets`: what it owes is its supply at par, in its
+reserve token's units; its reserve token is read from `reserve()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loopscan.protocols.base import Rows, ScanContext, word_address
+from loopscan.rpc import Call, decode_uint, encode_call
+
+__all__ = ["VaultIndexer", "VaultRaw"]
+
+
+@dataclass
+class VaultRaw:
+    vaults: dict[str, dict] = field(default_factory=dict)
+    balances: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (vault, holder, token) -> amount
+
+
+class VaultIndexer:
+    """Reads ERC-4626 vaults (`kind = "erc4626"`) and backed stablecoins (`kind = "backed"`)."""
+
+    name = "vaults"
+
+    def __init__(self, vaults: list[tuple[str, str, tuple[str, ...]]]) -> None:
+        # (address, kind, holders besides the vault itself)
+        self.vaults = [(a.lower(), kind, tuple(h.lower() for h in holders)) for a, kind, holders in vaults]
+
+    async def fetch(self, ctx: ScanContext) -> VaultRaw:
+        raw = VaultRaw()
+        reads = {"erc4626": ("asset()", "totalAssets()", "totalSupply()", "decimals()"),
+                 "backed": ("reserve()", "totalSupply()", "decimals()")}  # fmt: skip
+        calls, keys = [], []
+        for vault, kind, _ in self.vaults:
+            for fn in reads[kind]:
+                calls.append(Call(vault, encode_call(fn)))
+                keys.append((vault, fn))
+        answers: dict[str, dict[str, bytes]] = {}
+        for (vault, fn), result in zip(keys, await ctx.calls(calls), strict=True):
+            if result.success:
+                answers.setdefault(vault, {})[fn] = result.return_data
+            else:
+                ctx.miss("vault", vault, None, fn, result.reason)
+        for vault, kind, holders in self.vaults:
+            got = answers.get(vault, {})
+            if len(got) != len(reads[kind]):
+                continue  # a read failed: recorded as missing above
+            asset = word_address(got["asset()" if kind == "erc4626" else "reserve()"])
+            raw.vaults[vault] = {
+                "kind": kind, "asset": asset, "holders": (vault, *holders),
+                "total_supply": decode_uint(got["totalSupply()"]), "decimals": decode_uint(got["decimals()"]),
+                "total_assets": decode_uint(got["totalAssets()"]) if kind == "erc4626" else None,
+            }  # fmt: skip
+        await self._fetch_balances(ctx, raw)
+        ctx.progress("vaults", len(raw.vaults))
+        return raw
+
+    async def _fetch_balances(self, ctx: ScanContext, raw: VaultRaw) -> None:
+        keys = [(v, h, info["asset"]) for v, info in raw.vaults.items() for h in info["holders"]]
+        # A backed stablecoin's par value needs its reserve's decimals, read with the balances.
+        assets = sorted({info["asset"] for info in raw.vaults.values() if info["kind"] == "backed"})
+        calls = [Call(token, encode_call("balanceOf(address)", holder)) for _, holder, token in keys]
+        calls += [Call(a, encode_call("decimals()")) for a in assets]
+        results = await ctx.calls(calls)
+        for key, result in zip(keys, results[: len(keys)], strict=True):
+            if result.success:
+                raw.balances[key] = decode_uint(result.return_data)
+            else:
+                ctx.miss("holding", key[2], f"{key[0]}:{key[1]}", "balanceOf(address)", result.reason)
+                raw.vaults[key[0]]["incomplete"] = True
+        for asset, result in zip(assets, results[len(keys) :], strict=True):
+            if not result.success:
+                ctx.miss("token", asset, None, "decimals()", result.reason)
+                continue
+            for info in raw.vaults.values():
+                if info["asset"] == asset and info["kind"] == "backed":
+                    info["asset_decimals"] = decode_uint(result.return_data)
+
+    def transform(self, raw: VaultRaw, block: int) -> Rows:
+        vaults, holdings = [], []
+        for vault, info in raw.vaults.items():
+            if info.get("incomplete"):
+                continue  # a holding could not be read: its backing is unknown, not zero
+            total = info["total_assets"]
+            if info["kind"] == "backed":
+                if "asset_decimals" not in info:
+                    continue
+                # Claims at par: supply in the reserve's units (rounded down).
+                total = info["total_supply"] * 10 ** info["asset_decimals"] // 10 ** info["decimals"]
+            vaults.append(
+                {"block": block, "vault": vault, "share_token": vault, "asset": info["asset"],
+                 "kind": "erc4626" if info["kind"] == "erc4626" else "backed_stablecoin",
+                 "total_assets": total, "total_supply": info["total_supply"]}
+            )  # fmt: skip
+        for (vault, holder, token), amount in raw.balances.items():
+            if vault in raw.vaults and not raw.vaults[vault].get("incomplete") and amount:
+                holdings.append(
+                    {"block": block, "vault": vault, "holder": holder, "token": token, "protocol": None,
+                     "protocol_address": None, "market_id": None, "amount": amount, "read_method": "balanceOf"}
+                )  # fmt: skip
+        return {"vaults": vaults, "holdings": holdings}

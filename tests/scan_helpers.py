@@ -1,0 +1,18 @@
+"""Build a `ScanContext` on a devnet, pinned at the block its manifest records."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from loopscan.chains import from_devnet_manifest
+from loopscan.protocols.base import ScanContext
+from loopscan.rpc import RpcClient
+
+
+@asynccontextmanager
+async def devnet_context(net, block: int | None = None):
+    """A context reading `net` at `block` (default: the manifest's seeded block)."""
+    async with RpcClient(net.url) as client:
+        pin = await client.pin(block if block is not None else net.manifest["block"])
+        header = await client.get_block(pin)
+        yield ScanContext(client, pin, int(header["timestamp"], 16), from_devnet_manifest(net.manifest))
