@@ -6,6 +6,7 @@ traceback). Bad usage exits 2 (click's own convention).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -35,7 +36,7 @@ class _Group(click.Group):
         except LoopscanError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
-            err_console.print(f"error: {exc}", markup=False)
+            err_console.print(f"error: {' '.join(str(exc).split())}", markup=False, soft_wrap=True)
             sys.exit(1)
 
 
@@ -44,6 +45,45 @@ class _Group(click.Group):
 @click.version_option(package_name="loopscan")
 def main(debug: bool) -> None:
     """loopscan: find recursive leverage in DeFi and how close it is to collapse."""
+    # Retries and re-batching log warnings; a user sees them with --debug, not in every run.
+    logging.basicConfig(level=logging.INFO if debug else logging.ERROR, format="%(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--rpc", "rpc_url", required=True, envvar="LOOPSCAN_RPC_URL", help="JSON-RPC URL (or LOOPSCAN_RPC_URL); never printed unmasked.")
+@click.option("--block", type=int, default=None, help="Block to pin every read to (default: latest).")
+@click.option("--chain", default=None, help="A known chain (mainnet); default: chosen by the node's chain id.")
+@click.option("--deployments", type=click.Path(path_type=Path), default=None,
+              help="A deployments TOML file or a devnet manifest JSON (default for a devnet: .loopscan/devnet.json).")
+@click.option("--protocols", default=None, help="Comma-separated subset: morpho_blue,metamorpho,aave_v3,spark,vaults,uniswap_v3.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the snapshot (Parquet) to this folder.")
+def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: str | None, out: Path | None) -> None:
+    """Index lending, vault and DEX positions at one block into a Snapshot."""
+    import asyncio
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from loopscan.index import index_async, resolve_deployments
+    from loopscan.report.scan_summary import print_scan_summary
+
+    deps = resolve_deployments(rpc_url, chain=chain, deployments=deployments, devnet_manifest=DEFAULT_STATE_DIR / "devnet.json")
+    started = time.monotonic()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage)
+            bar.update(tasks[stage], description=f"{stage}: {done:,}")
+
+        snap = asyncio.run(
+            index_async(rpc_url, deployments=deps, block=block, progress=progress,
+                        protocols=protocols.split(",") if protocols else None)
+        )  # fmt: skip
+    print_scan_summary(console, snap, time.monotonic() - started)
+    if out is not None:
+        console.print(f"snapshot written to {snap.to_parquet(out)}", markup=False)
 
 
 @main.group()

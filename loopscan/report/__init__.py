@@ -1,0 +1,1 @@
+"""What loopscan prints: tables of what was read and, later, of what it means."""
