@@ -1,1 +1,15 @@
-"""solver"""
+"""The depeg solver: from a Snapshot, the cascade a shock sets off and the thresholds it implies.
+
+    >>> solver = Solver(build_book(snapshot))                       # doctest: +SKIP
+    >>> solver.thresholds("depeg")                                    # doctest: +SKIP
+
+`book` is where the snapshot's integers become floats; `cascade` runs one shock to its fixed
+point; `thresholds` bisects for δ₁, δ_c and δ_bd. The exact swap maths the exits use are in
+`uniswap_v3` and `curve`.
+"""
+
+from loopscan.solver.book import Book, build_book
+from loopscan.solver.cascade import CascadeResult, Shock, run_cascade
+from loopscan.solver.thresholds import BP, GRID, THRESHOLD_COLUMNS, Solver
+
+__all__ = ["BP", "GRID", "THRESHOLD_COLUMNS", "Book", "CascadeResult", "Shock", "Solver", "build_book", "run_cascade"]

@@ -1,0 +1,228 @@
+"""The solver's view of a Snapshot: floats, in one place, and the starting prices.
+
+This is where loopscan's exact integers become floats (token amounts in whole tokens, prices
+in the numeraire). Everything the cascade needs is prepared once here, so a fixed point is
+only arithmetic.
+
+Starting prices (`p0`, numeraire: USD):
+
+1. a reserve of a pooled market (Aave) is priced by the pool's own oracle (base currency USD);
+2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
+   stablecoins these pyramids are built on — and `assumed_par` lists them;
+3. the collateral of a Morpho market with a market oracle is priced by that oracle;
+4. a vault share is priced at its book value: reported assets per share times its asset's price.
+
+Market prices start at `p0` and move only by the shock and by sales into the token's deepest
+Uniswap v3 pool (relative to that pool's starting price); a vault share's market price never
+stays above its book value (minting at book and selling would arbitrage it down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from loopscan.model import Snapshot
+from loopscan.solver.uniswap_v3 import PoolState, price_of
+
+__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book", "liquidation_incentive"]
+
+WAD = 10**18
+
+
+def liquidation_incentive(lltv: float) -> float:
+    """Morpho's LIF = min(1.15, 1 / (0.3 · LLTV + 0.7)) (ConstantsLib / Morpho.liquidate)."""
+    return min(1.15, 1.0 / (0.3 * lltv + 0.7))
+
+
+@dataclass
+class MarketBook:
+    """One market and its positions, as arrays aligned on `accounts`."""
+
+    key: str  # "<protocol address>:<market id>"
+    protocol: str
+    loan: str
+    collateral: str
+    oracle_kind: str
+    lltv: float  # Morpho LLTV; for pooled reserves, the reserve's liquidation threshold
+    incentive: float  # liquidation incentive factor (1 + bonus)
+    oracle0: float  # starting oracle price: loan tokens per collateral token (Morpho) or numeraire (Aave)
+    total_supply: float
+    total_borrow: float
+    accounts: list[str] = field(default_factory=list)
+    collateral_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    debt: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    suppliers: dict[str, float] = field(default_factory=dict)  # account -> supplied (loan tokens)
+    emode: int = 0
+    revision: int | None = None
+    oracle: str | None = None  # the oracle contract (Aave: the reserve's price source)
+    tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
+
+
+@dataclass
+class VaultBook:
+    vault: str
+    asset: str
+    share_token: str
+    total_assets: float  # in asset tokens
+    total_supply: float  # in shares
+    idle: float  # asset held as a plain balance: what redemptions can be paid from
+    opaque: float
+    supplies: dict[str, float] = field(default_factory=dict)  # market key -> supplied (asset tokens)
+
+
+@dataclass
+class PoolBook:
+    pool: str
+    token: str  # the token this pool is the exit for
+    quote: str
+    state: PoolState
+    token_is_0: bool
+    decimals: int  # of `token`, to turn a float amount into the pool's integer units
+    price0: float  # starting pool price of `token` in `quote`
+
+
+@dataclass
+class Book:
+    p0: dict[str, float]
+    symbols: dict[str, str]
+    decimals: dict[str, int]
+    markets: dict[str, MarketBook]
+    vaults: dict[str, VaultBook]  # by share token
+    pools: dict[str, PoolBook]  # by token sold into it
+    emodes: dict[tuple[str, int], tuple[float, float]]  # (protocol address, category) -> (LT, incentive)
+    account_emode: dict[tuple[str, str], int]
+    assumed_par: list[str]
+    unknown_oracles: list[str]
+    anchored: set[str] = field(default_factory=set)  # priced by their own market feed or the numeraire
+
+
+def build_book(snap: Snapshot) -> Book:
+    decimals = {t.address: int(t.decimals) for t in snap.tokens.itertuples()}
+    symbols = {t.address: (t.symbol if isinstance(t.symbol, str) else t.address[:10]) for t in snap.tokens.itertuples()}
+    p0: dict[str, float] = {}
+    assumed: list[str] = []
+    for m in snap.markets.itertuples():
+        if not m.protocol.startswith("morpho") and m.oracle_price_raw is not None and m.oracle_price_scale:
+            p0[m.loan_token] = m.oracle_price_raw / m.oracle_price_scale
+    vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
+    for m in snap.markets.itertuples():
+        if m.loan_token not in p0 and m.loan_token not in vault_of:
+            p0[m.loan_token] = 1.0
+            assumed.append(m.loan_token)
+    for _ in range(4):  # collateral priced through loan tokens, vaults through assets
+        for m in snap.markets.itertuples():
+            if m.protocol.startswith("morpho") and m.oracle_kind in ("market", "unknown") and m.collateral_token not in p0:
+                if m.loan_token in p0 and m.oracle_price_raw is not None:
+                    p0[m.collateral_token] = _morpho_price(m, decimals) * p0[m.loan_token]
+        for v in snap.vaults.itertuples():
+            if v.asset in p0 and v.share_token not in p0 and v.total_supply:
+                share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
+                p0[v.share_token] = share * p0[v.asset]
+    markets = _markets(snap, decimals)
+    vaults = _vaults(snap, decimals, markets)
+    pools = _pools(snap, decimals, p0, set(assumed))
+    emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
+              for e in snap.emode_categories.itertuples()}  # fmt: skip
+    account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
+    unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
+    anchored = set(assumed) | {m.loan for m in markets.values() if not m.protocol.startswith("morpho") and m.oracle_kind == "market"}
+    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored)
+
+
+def _opt_int(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _morpho_price(m, decimals: dict[str, int]) -> float:
+    """A Morpho oracle answer as loan tokens per collateral token (whole tokens)."""
+    scale = 10 ** (decimals.get(m.loan_token, 18) - decimals.get(m.collateral_token, 18))
+    return m.oracle_price_raw / m.oracle_price_scale / scale
+
+
+def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
+    out: dict[str, MarketBook] = {}
+    for m in snap.markets.itertuples():
+        key = f"{m.protocol_address}:{m.market_id}"
+        dl = 10 ** decimals.get(m.loan_token, 18)
+        if m.protocol.startswith("morpho"):
+            lltv = m.lltv_wad / WAD
+            oracle0 = _morpho_price(m, decimals) if m.oracle_price_raw is not None else float("nan")
+            incentive = liquidation_incentive(lltv)
+        else:
+            lltv = (m.liquidation_threshold_bps or 0) / 1e4
+            oracle0 = m.oracle_price_raw / m.oracle_price_scale if m.oracle_price_raw is not None else float("nan")
+            incentive = (m.liquidation_bonus_bps or 10_000) / 1e4
+        out[key] = MarketBook(
+            key, m.protocol, m.loan_token, m.collateral_token, m.oracle_kind, lltv, incentive, oracle0,
+            m.total_supply_assets / dl, m.total_borrow_assets / dl,
+            emode=_opt_int(m.emode_category) or 0,
+            revision=_opt_int(m.protocol_revision),
+            oracle=m.oracle if isinstance(m.oracle, str) else None,
+        )  # fmt: skip
+    _link_shared_sources(out)
+    grouped = snap.positions.groupby(["protocol_address", "market_id"], sort=False)
+    for (address, market_id), rows in grouped:
+        mb = out[f"{address}:{market_id}"]
+        dc = 10 ** decimals.get(mb.collateral, 18) if mb.protocol.startswith("morpho") else 10 ** decimals.get(mb.loan, 18)
+        dl = 10 ** decimals.get(mb.loan, 18)
+        mb.accounts = list(rows["account"])
+        mb.collateral_amount = np.array([int(x) / dc for x in rows["collateral_amount"]])
+        mb.debt = np.array([int(x) / dl for x in rows["debt_amount"]])
+        mb.suppliers = {a: int(s) / dl for a, s in zip(rows["account"], rows["supply_amount"], strict=True) if int(s)}
+    return out
+
+
+def _link_shared_sources(markets: dict[str, MarketBook]) -> None:
+    """A pooled reserve priced by another reserve's feed (Aave pricing USDe with the USDT feed)
+    follows that reserve's market price: its `fixed` oracle is fixed to the other asset."""
+    owner = {(m.key.split(":")[0], m.oracle): m.key for m in markets.values()
+             if not m.protocol.startswith("morpho") and m.oracle and m.oracle_kind == "market"}  # fmt: skip
+    for m in markets.values():
+        if not m.protocol.startswith("morpho") and m.oracle_kind == "fixed":
+            m.tracks = owner.get((m.key.split(":")[0], m.oracle))
+
+
+def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketBook]) -> dict[str, VaultBook]:
+    out: dict[str, VaultBook] = {}
+    for v in snap.vaults.itertuples():
+        da, ds = 10 ** decimals.get(v.asset, 18), 10 ** decimals.get(v.share_token, 18)
+        book = VaultBook(v.vault, v.asset, v.share_token, v.total_assets / da, v.total_supply / ds, 0.0, max(v.opaque_assets, 0) / da)
+        for h in snap.holdings[snap.holdings["vault"] == v.vault].itertuples():
+            if h.token != v.asset:
+                continue
+            if isinstance(h.market_id, str):
+                book.supplies[f"{h.protocol_address}:{h.market_id}"] = int(h.amount) / da
+            else:
+                book.idle += int(h.amount) / da
+        out[v.share_token] = book
+    return out
+
+
+def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, PoolBook]:
+    """For each token, its deepest Uniswap v3 pool against a priced token: where it is sold.
+
+    The numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth
+    less because the WETH it is paired with falls — and a pool against one of them is preferred.
+    """
+    ticks: dict[str, dict[int, int]] = {}
+    for t in snap.ticks.itertuples():
+        ticks.setdefault(t.pool, {})[int(t.tick)] = int(t.liquidity_net)
+    best: dict[str, PoolBook] = {}
+    for p in snap.pools.itertuples():
+        if p.venue != "uniswap_v3" or p.sqrt_price_x96 is None:
+            continue
+        state = PoolState(int(p.sqrt_price_x96), int(p.tick), int(p.liquidity), int(p.fee_raw), int(p.tick_spacing), ticks.get(p.pool, {}))
+        raw = float(price_of(state.sqrt_price_x96))  # token1 units per token0 unit
+        d0, d1 = decimals.get(p.token0, 18), decimals.get(p.token1, 18)
+        for token, quote, is0 in ((p.token0, p.token1, True), (p.token1, p.token0, False)):
+            if quote not in p0 or token in numeraire:
+                continue
+            price = raw * 10 ** (d0 - d1) if is0 else 10 ** (d1 - d0) / raw
+            candidate = PoolBook(p.pool, token, quote, state, is0, decimals.get(token, 18), price)
+            rank = (quote in numeraire, state.liquidity)
+            if token not in best or rank > (best[token].quote in numeraire, best[token].state.liquidity):
+                best[token] = candidate
+    return best
