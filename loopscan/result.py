@@ -1,0 +1,82 @@
+"""What a scan produces, for the CLI, exports and notebooks: `analyse(snapshot) -> ScanResult`.
+
+    >>> result = loopscan.scan("http://127.0.0.1:8545", deployments=".loopscan/devnet.json")  # doctest: +SKIP
+    >>> result.thresholds[["symbol", "first_liquidation_frac", "bad_debt_frac"]]               # doctest: +SKIP
+    >>> result.export("out/", "html")                                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+
+from loopscan.graph import build_graph, look_through, loop_table, pyramids
+from loopscan.model import Snapshot
+from loopscan.solver import Solver, build_book
+
+__all__ = ["ScanResult", "analyse"]
+
+
+@dataclass
+class ScanResult:
+    """A snapshot and everything loopscan derived from it. Fractions are 0..1, amounts in USD
+    unless a column name says otherwise."""
+
+    snapshot: Snapshot
+    graph: nx.MultiDiGraph
+    exposure: pd.DataFrame  # look-through exposure per vault (graph.look_through)
+    vaults: pd.DataFrame  # per vault: base, depth, multiplier, opaque fraction
+    pyramids: pd.DataFrame  # per base asset: depth, receipts outstanding, base held, multiplier
+    loops: pd.DataFrame  # loop_table
+    thresholds: pd.DataFrame  # depeg and backing-loss thresholds per token (solver.THRESHOLD_COLUMNS)
+    losses: pd.DataFrame  # losses by lender at each threshold: threshold, token, market, lender, ...
+    solver: Solver
+
+    def curve(self, token: str, kind: str = "depeg") -> pd.DataFrame:
+        """δ*(δ), the final depeg after the cascade against the initial shock, for `token`."""
+        return self.solver.curve(kind, token)
+
+    def export(self, path: str | Path, fmt: str) -> Path:
+        """Write the risk graph or the tables: graphml, gexf, json, dot, html, csv or parquet."""
+        from loopscan.export import export
+
+        return export(self, Path(path), fmt)
+
+    def plot(self, what: str, token: str | None = None, path: str | Path | None = None):
+        """A matplotlib figure: `cascade` (δ*(δ) for `token`), `rounds`, or `exposure`."""
+        from loopscan.report.plots import plot
+
+        return plot(self, what, token=token, path=path)
+
+
+def analyse(snapshot: Snapshot, tokens: list[str] | None = None) -> ScanResult:
+    """Graph, exposure, pyramids, loops and thresholds of a snapshot (pure: no node)."""
+    graph = build_graph(snapshot)
+    exposure = look_through(snapshot)
+    vaults, bases = pyramids(snapshot, exposure) if not snapshot.vaults.empty else (pd.DataFrame(), pd.DataFrame())
+    solver = Solver(build_book(snapshot))
+    parts = [solver.thresholds("depeg", tokens)]
+    if solver.shockable("backing_loss"):
+        parts.append(solver.thresholds("backing_loss"))
+    thresholds = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    losses = _losses_at_thresholds(solver, thresholds)
+    return ScanResult(snapshot, graph, exposure, vaults, bases, loop_table(snapshot, graph), thresholds, losses, solver)
+
+
+def _losses_at_thresholds(solver: Solver, thresholds: pd.DataFrame) -> pd.DataFrame:
+    frames = []
+    for row in thresholds.itertuples():
+        for name in ("first_liquidation_frac", "cascade_frac", "bad_debt_frac"):
+            size = getattr(row, name)
+            if size is None or pd.isna(size):
+                continue
+            losses = solver.losses_at(row.shock, row.token, float(size))
+            if len(losses):
+                losses.insert(0, "threshold", name.removesuffix("_frac"))
+                losses.insert(0, "token", row.token)
+                frames.append(losses)
+    columns = ["token", "threshold", "shock_frac", "market", "lender", "lender_symbol", "realized_bad_debt_usd", "hidden_bad_debt_usd"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
