@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The two README commands. Each installs what it needs (idempotently), then runs:
-#   ./run.sh demo [ARGS]   the main job on the embedded default (a devnet seeded with stream-2025)
+#   ./run.sh demo [ARGS]   the main job on the embedded default: a devnet seeded with stream-2025,
+#                          scanned, solved and reported; exports and plots in ./loopscan-demo
 #   ./run.sh test [ARGS]   the test suite (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +25,7 @@ case "${1:-}" in
   demo)
     shift
     install
-    exec .venv/bin/loopscan devnet up --scenario stream-2025 "$@"
+    exec .venv/bin/loopscan demo "$@"
     ;;
   test)
     shift

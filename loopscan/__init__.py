@@ -1,7 +1,11 @@
 """loopscan: find recursive leverage in DeFi and tell how close it is to collapse.
 
+    >>> import loopscan
+    >>> result = loopscan.scan(rpc_url, deployments="mainnet")   # doctest: +SKIP
+
 The package follows one flow (see DESIGN.md): `rpc` → `protocols` → `model.Snapshot` →
-`graph` → `solver` → `export`; `devnet` runs the protocols' own contracts on a local anvil.
+`graph` → `solver` → `report` / `export`; `devnet` runs the protocols' own contracts on a
+local anvil. `scan` = `index` (read the chain) + `analyse` (graph and solver, no node).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -11,4 +15,13 @@ try:
 except PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "scan", "index", "analyse", "ScanResult"]
+
+
+def __getattr__(name: str):
+    # The API pulls in pandas, networkx and aiohttp: load it on first use, not on `import loopscan`.
+    if name in ("scan", "index", "analyse", "ScanResult"):
+        from loopscan import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'loopscan' has no attribute {name!r}")

@@ -2,51 +2,91 @@
 
 Only loopscan's own errors are caught: they print one line and exit 1 (`--debug` shows the
 traceback). Bad usage exits 2 (click's own convention).
+
+    loopscan demo                          the whole job on a devnet seeded with stream-2025
+    loopscan scan --rpc URL                index + graph + solve + report on any node
+    loopscan thresholds SNAPSHOT           the thresholds of a saved snapshot, no node
+    loopscan export SNAPSHOT --format F    the risk graph or tables of a saved snapshot
+    loopscan devnet up|down|apply|scenarios
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, console, err_console
+from loopscan.cli_devnet import devnet
 from loopscan.errors import LoopscanError
 
 __all__ = ["main"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-DEFAULT_STATE_DIR = Path(".loopscan")
+EXPORT_FORMATS = ("graphml", "gexf", "json", "dot", "csv", "parquet")
 
 
-class _Group(click.Group):
-    """Turns loopscan's own errors into one line and exit code 1."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except LoopscanError as exc:
-            if ctx.find_root().params.get("debug"):
-                raise
-            err_console.print(f"error: {' '.join(str(exc).split())}", markup=False, soft_wrap=True)
-            sys.exit(1)
-
-
-@click.group(cls=_Group)
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.group(cls=LoopscanGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks and the RPC layer's retries.")
 @click.version_option(package_name="loopscan")
 def main(debug: bool) -> None:
     """loopscan: find recursive leverage in DeFi and how close it is to collapse."""
     # Retries and re-batching log warnings; a user sees them with --debug, not in every run.
     logging.basicConfig(level=logging.INFO if debug else logging.ERROR, format="%(name)s: %(message)s")
+
+
+main.add_command(devnet)
+
+
+def _progress():
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
+                    transient=True, disable=not err_console.is_terminal)  # fmt: skip
+
+
+def _index(rpc_url: str, block: int | None, deps, protocols: str | None):
+    from loopscan.scanner import index_async
+
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage)
+            bar.update(tasks[stage], description=f"{stage}: {done:,}")
+
+        return asyncio.run(
+            index_async(rpc_url, deployments=deps, block=block, progress=progress,
+                        protocols=protocols.split(",") if protocols else None)
+        )  # fmt: skip
+
+
+def _analyse(snapshot):
+    from loopscan.result import analyse
+
+    with _progress() as bar:
+        bar.add_task("graph and solver: thresholds by bisection")
+        return analyse(snapshot)
+
+
+def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
+    if fmt == "json":
+        from loopscan.report.json_report import dumps
+
+        click.echo(dumps(result))
+    else:
+        from loopscan.report.risk_report import print_risk_report
+        from loopscan.report.scan_summary import print_scan_summary
+
+        print_scan_summary(console, result.snapshot, seconds)
+        print_risk_report(console, result)
+    if out is not None:
+        written = [result.snapshot.to_parquet(out / "snapshot")]
+        written += [result.export(out, f) for f in EXPORT_FORMATS if f != "parquet"]
+        (console if fmt != "json" else err_console).print(f"written to {out}: " + ", ".join(p.name for p in written), markup=False)
 
 
 @main.command()
@@ -56,163 +96,113 @@ def main(debug: bool) -> None:
 @click.option("--deployments", type=click.Path(path_type=Path), default=None,
               help="A deployments TOML file or a devnet manifest JSON (default for a devnet: .loopscan/devnet.json).")
 @click.option("--protocols", default=None, help="Comma-separated subset: morpho_blue,metamorpho,aave_v3,spark,vaults,uniswap_v3.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the snapshot (Parquet) to this folder.")
-def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: str | None, out: Path | None) -> None:
-    """Index lending, vault and DEX positions at one block into a Snapshot."""
-    import asyncio
-
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from loopscan.index import index_async, resolve_deployments
-    from loopscan.report.scan_summary import print_scan_summary
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the snapshot and every export to this folder.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--index-only", is_flag=True, help="Only read the chain (and write the snapshot with --out); no graph or solver.")
+def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: str | None,
+         out: Path | None, fmt: str, index_only: bool) -> None:  # fmt: skip
+    """Index lending, vault and DEX positions at one block, then graph, solve and report."""
+    from loopscan.scanner import resolve_deployments
 
     deps = resolve_deployments(rpc_url, chain=chain, deployments=deployments, devnet_manifest=DEFAULT_STATE_DIR / "devnet.json")
     started = time.monotonic()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True,
-                  disable=not err_console.is_terminal) as bar:
-        tasks: dict[str, int] = {}
+    snapshot = _index(rpc_url, block, deps, protocols)
+    if index_only:
+        from loopscan.report.scan_summary import print_scan_summary
 
-        def progress(stage: str, done: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage)
-            bar.update(tasks[stage], description=f"{stage}: {done:,}")
-
-        snap = asyncio.run(
-            index_async(rpc_url, deployments=deps, block=block, progress=progress,
-                        protocols=protocols.split(",") if protocols else None)
-        )  # fmt: skip
-    print_scan_summary(console, snap, time.monotonic() - started)
-    if out is not None:
-        console.print(f"snapshot written to {snap.to_parquet(out)}", markup=False)
-
-
-@main.group()
-def devnet() -> None:
-    """A local anvil node with Morpho Blue, MetaMorpho, Aave v3 and Uniswap v3 seeded with a scenario."""
-
-
-@devnet.command("scenarios")
-def devnet_scenarios() -> None:
-    """List the scenarios shipped in fixtures/scenarios."""
-    from loopscan.devnet.scenario import SCENARIOS_DIR, load_scenario
-
-    for path in sorted(SCENARIOS_DIR.glob("*.toml")):
-        sc = load_scenario(path)
-        console.print(f"[bold]{sc.name}[/bold]  ", end="")
-        console.print(sc.description, markup=False)
-
-
-def _paths(state_dir: Path) -> tuple[Path, Path, Path]:
-    return state_dir / "devnet.json", state_dir / "devnet.pid", state_dir / "devnet.log"
-
-
-@devnet.command("up")
-@click.option("--scenario", default="stream-2025", show_default=True, help="A name in fixtures/scenarios or a path to a .toml file.")
-@click.option("--port", type=int, default=None, help="Port for anvil (default: a free one).")
-@click.option("--detach", is_flag=True, help="Leave the node running in the background; stop it with `loopscan devnet down`.")
-@click.option("--no-cache", is_flag=True, help="Deploy and seed from scratch instead of loading the cached state.")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True,
-              help="Where the manifest, pid and log files go.")  # fmt: skip
-def devnet_up(scenario: str, port: int | None, detach: bool, no_cache: bool, state_dir: Path) -> None:
-    """Start anvil, deploy the protocols, seed SCENARIO, write the manifest, print `ready`."""
-    manifest_path, pid_path, log_path = _paths(state_dir)
-    if detach:
-        _detach(scenario, port, no_cache, state_dir)
+        print_scan_summary(console, snapshot, time.monotonic() - started)
+        if out is not None:
+            console.print(f"snapshot written to {snapshot.to_parquet(out)}", markup=False)
         return
-    from loopscan import devnet as dn
-    from loopscan.devnet.manifest import write_manifest
-    from loopscan.devnet.summary import print_summary
+    result = _analyse(snapshot)
+    _report(result, fmt, time.monotonic() - started, out)
 
-    # SIGTERM behaves as Ctrl-C from the very start, so a stop during seeding stops anvil too.
-    signal.signal(signal.SIGTERM, _interrupt)
+
+def _load_snapshot(path: Path):
+    from loopscan.model import Snapshot
+
+    if not path.is_dir():
+        raise LoopscanError(f"{path}: not a snapshot folder (write one with `loopscan scan --out DIR`)")
+    return Snapshot.from_parquet(path)
+
+
+@main.command()
+@click.argument("snapshot", type=click.Path(path_type=Path))
+@click.option("--shock", type=click.Choice(["depeg", "backing-loss"]), default="depeg", show_default=True)
+@click.option("--token", "tokens", multiple=True, help="Token address or symbol (repeatable; default: every one the shock can reach).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) -> None:
+    """δ₁, δ_c and δ_bd of a saved snapshot (no node needed)."""
+    from loopscan.solver import Solver, build_book
+    from loopscan.textsafe import safe_text
+
+    snap = _load_snapshot(snapshot)
+    solver = Solver(build_book(snap))
+    kind = shock.replace("-", "_")
+    by_symbol = {s: a for a, s in solver.book.symbols.items()}
+    chosen = [by_symbol.get(t, t.lower()) for t in tokens] or None
+    table = solver.thresholds(kind, chosen)
+    if fmt == "json":
+        click.echo(table.to_json(orient="records", indent=2))
+        return
+    from rich.table import Table
+
+    t = Table(title=f"Thresholds ({'market depeg' if kind == 'depeg' else 'loss of opaque backing'}), fractions of 1", title_justify="left")
+    for col in ("token", "δ₁ first liquidation", "δ_c cascade", "δ_bd bad debt", "positions reachable"):
+        t.add_column(col, justify="left" if col == "token" else "right")
+    for r in table.itertuples():
+        fmt_frac = lambda v: "none" if v is None or v != v else f"{v:.4f}"  # noqa: E731
+        t.add_row(safe_text(str(r.symbol)), fmt_frac(r.first_liquidation_frac), fmt_frac(r.cascade_frac), fmt_frac(r.bad_debt_frac),
+                  str(r.positions_at_risk))  # fmt: skip
+    console.print(t)
+
+
+@main.command("export")
+@click.argument("snapshot", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("loopscan-export"), show_default=True)
+def export_cmd(snapshot: Path, fmt: str, out: Path) -> None:
+    """Write the risk graph (graphml, gexf, json, dot, html) or the tables (csv, parquet) of a saved snapshot."""
+    result = _analyse(_load_snapshot(snapshot))
+    console.print(f"written: {result.export(out, fmt)}", markup=False)
+
+
+@main.command()
+@click.option("--scenario", default="stream-2025", show_default=True, help="A scenario in fixtures/scenarios or a .toml path.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("loopscan-demo"), show_default=True,
+              help="Where the snapshot, exports and plots are written.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def demo(scenario: str, out: Path, fmt: str) -> None:
+    """Start a devnet seeded with SCENARIO, scan it, solve, report, write the exports, stop it."""
+    from loopscan import devnet as dn
+    from loopscan.chains import from_devnet_manifest
+
     started = time.monotonic()
-    try:
-        with console.status(f"starting devnet {scenario}…"):
-            net = dn.start(scenario, port, use_cache=not no_cache)
-        try:
-            write_manifest(net.manifest, manifest_path)
-            console.print(f"RPC URL: {net.url}", markup=False)
-            print_summary(console, net.manifest)
-            console.print(f"manifest: {manifest_path}  ({time.monotonic() - started:.1f} s)", markup=False)
-            console.print("ready", markup=False)
-            sys.stdout.flush()
-            while net.node.process is not None and net.node.process.poll() is None:
-                time.sleep(0.2)
-            raise LoopscanError(f"anvil exited unexpectedly with code {net.node.process.returncode}")
-        finally:
-            net.stop()
-            pid_path.unlink(missing_ok=True)
-    except KeyboardInterrupt:
-        console.print("devnet stopped", markup=False)
+    with _progress() as bar:
+        bar.add_task(f"devnet {scenario}: build (first run only), deploy, seed")
+        net = dn.start(scenario)
+    with net:
+        (console if fmt != "json" else err_console).print(f"devnet {scenario} at {net.url}, block {net.manifest['block']}", markup=False)
+        snapshot = _index(net.url, net.manifest["block"], from_devnet_manifest(net.manifest), None)
+    result = _analyse(snapshot)
+    _report(result, fmt, time.monotonic() - started, out)
+    _plots(result, out, fmt)
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
+def _plots(result, out: Path, fmt: str) -> None:
+    """The cascade curve of each token with a threshold, as PNG and SVG."""
+    import matplotlib.pyplot as plt
 
-
-def _detach(scenario: str, port: int | None, no_cache: bool, state_dir: Path) -> None:
-    manifest_path, pid_path, log_path = _paths(state_dir)
-    if pid_path.exists() and _alive(int(pid_path.read_text())):
-        raise LoopscanError(f"a devnet is already running (pid {pid_path.read_text().strip()}); `loopscan devnet down` first")
-    state_dir.mkdir(parents=True, exist_ok=True)
-    manifest_path.unlink(missing_ok=True)
-    args = [sys.executable, "-m", "loopscan", "devnet", "up", "--scenario", scenario, "--state-dir", str(state_dir)]
-    if port:
-        args += ["--port", str(port)]
-    if no_cache:
-        args.append("--no-cache")
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, env={**os.environ, "COLUMNS": "120"})  # fmt: skip
-    pid_path.write_text(str(proc.pid))
-    with console.status(f"starting devnet {scenario} in the background…"):
-        while proc.poll() is None and b"\nready\n" not in log_path.read_bytes():
-            time.sleep(0.2)
-    if proc.poll() is not None:
-        pid_path.unlink(missing_ok=True)
-        raise LoopscanError(f"devnet failed to start: {log_path.read_text().strip().splitlines()[-1]}")
-    console.print(log_path.read_text(), markup=False, end="")
-    console.print(f"detached (pid {proc.pid}); stop it with `loopscan devnet down`", markup=False)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@devnet.command("down")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True)
-def devnet_down(state_dir: Path) -> None:
-    """Stop a devnet started with `--detach`."""
-    _, pid_path, _ = _paths(state_dir)
-    if not pid_path.exists():
-        raise LoopscanError(f"no detached devnet recorded in {state_dir}")
-    pid = int(pid_path.read_text())
-    if _alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    pid_path.unlink(missing_ok=True)
-    console.print(f"devnet (pid {pid}) stopped", markup=False)
-
-
-@devnet.command("apply")
-@click.argument("event")
-@click.option("--state-dir", type=click.Path(path_type=Path), default=DEFAULT_STATE_DIR, show_default=True)
-def devnet_apply(event: str, state_dir: Path) -> None:
-    """Apply one of the running scenario's named events (e.g. `writedown`) as real transactions."""
-    from loopscan import devnet as dn
-
-    manifest_path, _, _ = _paths(state_dir)
-    if not manifest_path.exists():
-        raise LoopscanError(f"no running devnet manifest at {manifest_path}")
-    net = dn.connect(manifest_path)
-    net.apply(event)
-    console.print(f"applied {event} at block {net.chain.block()['number']}", markup=False)
+    written = []
+    for token in result.thresholds[result.thresholds["shock"] == "depeg"]["token"]:
+        symbol = "".join(c if c.isalnum() else "_" for c in result.solver.book.symbols.get(token, token))[:32]
+        for suffix in ("png", "svg"):
+            path = out / "plots" / f"cascade-{symbol}.{suffix}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            plt.close(result.plot("cascade", token=token, path=path))
+            written.append(path)
+    if written:
+        (console if fmt != "json" else err_console).print(f"plots: {out / 'plots'} ({len(written)} files)", markup=False)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,8 @@ def _losses_at_thresholds(solver: Solver, thresholds: pd.DataFrame) -> pd.DataFr
             losses = solver.losses_at(row.shock, row.token, float(size))
             if len(losses):
                 losses.insert(0, "threshold", name.removesuffix("_frac"))
+                losses.insert(0, "shock", row.shock)
                 losses.insert(0, "token", row.token)
                 frames.append(losses)
-    columns = ["token", "threshold", "shock_frac", "market", "lender", "lender_symbol", "realized_bad_debt_usd", "hidden_bad_debt_usd"]
+    columns = ["token", "shock", "threshold", "shock_frac", "market", "lender", "lender_symbol", "realized_bad_debt_usd", "hidden_bad_debt_usd"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -42,7 +42,7 @@ class AaveDeployment:
     reserves: dict[str, dict[str, str]] = field(default_factory=dict)  # asset -> aToken, debt tokens
 
     @classmethod
-    def attach(cls, chain: Chain, artifacts: Artifacts, contracts: dict[str, str], admin: str, treasury: str) -> "AaveDeployment":
+    def attach(cls, chain: Chain, artifacts: Artifacts, contracts: dict[str, str], admin: str, treasury: str) -> AaveDeployment:
         """The deployment at the addresses a manifest lists."""
 
         def at(key: str, path: str) -> Contract:

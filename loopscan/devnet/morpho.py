@@ -28,7 +28,7 @@ class MorphoDeployment:
     owner: str
 
     @classmethod
-    def attach(cls, chain: Chain, artifacts: Artifacts, contracts: dict[str, str], owner: str) -> "MorphoDeployment":
+    def attach(cls, chain: Chain, artifacts: Artifacts, contracts: dict[str, str], owner: str) -> MorphoDeployment:
         """The deployment at the addresses a manifest lists."""
         return cls(
             chain.contract(contracts["morpho_blue"], artifacts.compiled("morpho-blue", "Morpho").abi),

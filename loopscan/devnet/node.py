@@ -50,7 +50,7 @@ class Anvil:
         self.process: subprocess.Popen | None = None
 
     @classmethod
-    def attach(cls, url: str) -> "Anvil":
+    def attach(cls, url: str) -> Anvil:
         """An anvil started by another process (a detached devnet); `stop()` leaves it running."""
         node = cls(int(url.rsplit(":", 1)[1].rstrip("/")))
         try:
@@ -59,7 +59,7 @@ class Anvil:
             raise NodeStartError(f"no devnet answers at {url}: {exc}") from None
         return node
 
-    def start(self, timeout: float = 20.0) -> "Anvil":
+    def start(self, timeout: float = 20.0) -> Anvil:
         args = [
             str(anvil_binary()),
             "--host", "127.0.0.1",
@@ -127,7 +127,7 @@ class Anvil:
             self.process.stderr.close()
         self.process = None
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self.start() if self.process is None else self
 
     def __exit__(self, *exc) -> None:

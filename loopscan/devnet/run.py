@@ -66,7 +66,7 @@ class Devnet:
     def stop(self) -> None:
         self.node.stop()
 
-    def __enter__(self) -> "Devnet":
+    def __enter__(self) -> Devnet:
         return self
 
     def __exit__(self, *exc) -> None:

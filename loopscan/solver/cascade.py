@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book, MarketBook
-from loopscan.solver.uniswap_v3 import get_sqrt_ratio_at_tick, price_after_selling, swap
+from loopscan.solver.uniswap_v3 import price_after_selling, swap
+from loopscan.solver.uniswap_v3_math import get_sqrt_ratio_at_tick
 
 __all__ = ["Shock", "CascadeResult", "run_cascade", "MAX_ROUNDS"]
 

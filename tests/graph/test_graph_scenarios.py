@@ -30,7 +30,7 @@ from loopscan.graph import (
     pyramids,
     vault_depths,
 )
-from loopscan.index import index_async
+from loopscan.scanner import index_async
 
 pytestmark = pytest.mark.devnet
 

@@ -12,7 +12,6 @@ import pytest
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.node import free_port
-from loopscan.index import IndexError_, index_async
 from loopscan.model import Snapshot
 from loopscan.rpc import (
     BadResponse,
@@ -22,6 +21,7 @@ from loopscan.rpc import (
     RpcTimeout,
     TransportError,
 )
+from loopscan.scanner import IndexError_, index_async
 
 pytestmark = pytest.mark.devnet
 
@@ -143,7 +143,7 @@ def test_cli_scan_prints_what_was_read_and_writes_the_snapshot(stream, tmp_path)
     manifest = tmp_path / "devnet.json"
     manifest.write_text(json.dumps(stream.manifest))
     result = _cli("scan", "--rpc", stream.url, "--deployments", str(manifest), "--block", str(stream.manifest["block"]),
-                  "--out", str(tmp_path / "snap"))  # fmt: skip
+                  "--index-only", "--out", str(tmp_path / "snap"))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "91.4%" in result.stdout  # xUSD's opaque share
     snap = Snapshot.from_parquet(tmp_path / "snap")

@@ -20,7 +20,8 @@ from eth_utils import keccak
 from web3.contract import Contract
 
 from loopscan.devnet.build import Artifacts
-from loopscan.solver.uniswap_v3 import MAX_TICK, MIN_TICK, PoolState
+from loopscan.solver.uniswap_v3 import PoolState
+from loopscan.solver.uniswap_v3_math import MAX_TICK, MIN_TICK
 
 __all__ = ["DexPool", "dex_pool_fixture", "fetch_pool_state", "POOLS", "BLOCK_GAS", "QUOTE_GAS"]
 

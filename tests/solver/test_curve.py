@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import pytest
 from curvesim.pool import CurvePool  # Curve's own maths, a test extra (pyproject.toml)
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from loopscan.solver import curve as c
@@ -126,6 +126,7 @@ def test_random_pools_match_curvesim(data, n, A, fee, dx_fraction):
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 5000), st.integers(10**20, 10**30), st.integers(10**20, 10**30), st.integers(1, 10**29))
+@example(A=1, x0=446_766_901_423_413_704_005_779_453, x1=24_344_216_606_562_903_392_256, dx=6)  # D - 1 on a dust trade
 def test_selling_more_pays_more_and_moves_the_price_down(A, x0, x1, dx):
     pool = StableSwapPool.from_decimals(A, [x0, x1], [18, 18], fee=4 * 10**6)
     try:  # a trade may leave the pool too unbalanced for D to converge: the next call reverts
@@ -137,4 +138,6 @@ def test_selling_more_pays_more_and_moves_the_price_down(A, x0, x1, dx):
     assert small.dy <= large.dy < x1
     slack = 1 + Fraction(1, 10**12)  # the price formula uses D rounded to the wei
     assert prices[0] <= prices[1] * slack <= c.spot_price(pool, 0, 1) * slack**2
-    assert d_after >= d_before  # fees stay in the pool
+    # Fees stay in the pool; get_D's Newton iteration stops within 1 wei, so a dust trade that
+    # pays no fee (dy = 0) can leave D one wei lower, as the contract's own maths does.
+    assert d_after >= d_before - 1

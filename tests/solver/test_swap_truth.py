@@ -14,14 +14,13 @@ from dex_conftest import BLOCK_GAS, DexPool, dex_pool_fixture  # noqa: F401  (re
 
 from loopscan.devnet.chain import TxReverted
 from loopscan.solver.uniswap_v3 import (
-    MIN_SQRT_RATIO,
     SwapResult,
     amount_to_move_price_to,
     count_initialized_ticks_crossed,
-    get_sqrt_ratio_at_tick,
     state_after,
     swap,
 )
+from loopscan.solver.uniswap_v3_math import MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
 
 pytestmark = pytest.mark.devnet
 

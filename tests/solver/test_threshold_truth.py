@@ -16,7 +16,7 @@ from devnet_helpers import aave_pool, contract, market_params, morpho
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.chain import TxReverted
-from loopscan.index import index_async
+from loopscan.scanner import index_async
 from loopscan.solver import BP, Solver, build_book
 
 pytestmark = pytest.mark.devnet

@@ -1,0 +1,96 @@
+"""The outputs of a stream-2025 scan: JSON report against its schema, exports read back, plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import networkx as nx
+import pandas as pd
+import pytest
+from matplotlib import pyplot as plt
+
+from loopscan.chains import from_devnet_manifest
+from loopscan.model import Snapshot, SnapshotMeta, to_frame
+from loopscan.report.json_report import dumps
+from loopscan.result import analyse
+from loopscan.scanner import index_async
+
+pytestmark = pytest.mark.devnet
+SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "scan-report.schema.json").read_text())
+
+
+async def _result(net):
+    snap = await index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
+    return analyse(snap)
+
+
+async def test_json_report_matches_its_schema_and_the_thresholds(stream):
+    result = await _result(stream)
+    report = json.loads(dumps(result))
+    jsonschema.validate(report, SCHEMA)
+    xusd = stream.manifest["tokens"]["xUSD"]["address"].lower()
+    row = result.thresholds[(result.thresholds["token"] == xusd) & (result.thresholds["shock"] == "depeg")].iloc[0]
+    (entry,) = [t for t in report["tokens"] if t["address"] == xusd]
+    assert entry["first_liquidation_depeg"] == pytest.approx(row["first_liquidation_frac"]) == pytest.approx(0.125703, abs=1e-6)
+    sdeusd = [t for t in report["tokens"] if t["symbol"] == "sdeUSD"][0]
+    assert sdeusd["cascade_depeg"] is None  # NaN in the table, null in JSON
+    assert {lender["symbol"] for lender in report["lenders"]} >= {"deUSD", "cpUSDC"}
+
+
+async def test_graph_exports_read_back_with_the_same_nodes_and_attributes(stream, tmp_path):
+    result = await _result(stream)
+    for fmt, reader in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
+        g = reader(result.export(tmp_path, fmt))
+        assert set(g.nodes) == set(result.graph.nodes)
+        assert g.number_of_edges() == result.graph.number_of_edges()
+        xusd = "token:" + stream.manifest["tokens"]["xUSD"]["address"].lower()
+        assert g.nodes[xusd]["symbol"] == "xUSD" and g.nodes[xusd]["first_liquidation_frac"] == pytest.approx(0.125703, abs=1e-6)
+        vault = "vault:" + stream.manifest["tokens"]["xUSD"]["address"].lower()
+        assert g.nodes[vault]["total_assets"] == str(253_340_000 * 10**6)  # uint256 as exact text
+    data = json.loads(result.export(tmp_path, "json").read_text())
+    assert nx.node_link_graph(data, edges="links").number_of_nodes() == result.graph.number_of_nodes()
+    assert data["meta"]["block"] == stream.manifest["block"]
+    dot = result.export(tmp_path, "dot").read_text()
+    assert dot.count(" -> ") == result.graph.number_of_edges()
+
+
+async def test_plots_are_written(stream, tmp_path):
+    result = await _result(stream)
+    xusd = stream.manifest["tokens"]["xUSD"]["address"].lower()
+    fig = result.plot("cascade", xusd, tmp_path / "cascade.png")
+    (line,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "final depeg δ*(δ)"]
+    assert list(line.get_ydata()) == pytest.approx(list(100 * result.curve(xusd)["final_depeg_frac"]))
+    plt.close(fig)
+    for what in ("rounds", "exposure"):
+        plt.close(result.plot(what, xusd, tmp_path / f"{what}.svg"))
+    artefacts = Path("test-artifacts")
+    artefacts.mkdir(exist_ok=True)
+    plt.close(result.plot("cascade", xusd, artefacts / "cascade-xUSD.png"))
+    assert all((tmp_path / f).stat().st_size > 1000 for f in ("cascade.png", "rounds.svg", "exposure.svg"))
+
+
+EVIL = "=cmd|' /C calc'!A0"
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
+    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test")
+    token = {"block": 1, "address": "0x" + "a" * 40, "symbol": EVIL, "name": "<img src=x onerror=alert(1)>", "decimals": 6,
+             "kind": "base", "price": None, "price_source": None}  # fmt: skip
+    tick = {"block": 1, "pool": "0x" + "b" * 40, "tick": -10, "liquidity_net": -(2**127), "liquidity_gross": 2**127}
+    snap = Snapshot(meta, tokens=to_frame("tokens", [token]), ticks=to_frame("ticks", [tick]))
+    folder = analyse(snap).export(tmp_path, "csv")
+    tokens = pd.read_csv(folder / "tokens.csv")
+    assert tokens.loc[0, "symbol"] == "'" + EVIL
+    ticks = pd.read_csv(folder / "ticks.csv", dtype=str)
+    assert ticks.loc[0, "liquidity_net"] == str(-(2**127)) and int(ticks.loc[0, "tick"]) == -10
+
+
+def test_dot_escapes_labels(tmp_path):
+    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test")
+    evil = 'a"b\n</script><img src=x onerror=alert(1)>'
+    token = {"block": 1, "address": "0x" + "a" * 40, "symbol": evil, "name": "x", "decimals": 6, "kind": "base",
+             "price": None, "price_source": None}  # fmt: skip
+    dot = analyse(Snapshot(meta, tokens=to_frame("tokens", [token]))).export(tmp_path, "dot").read_text()
+    assert 'label="a\\"b\\n</script><img src=x onerror=alert(1)>"' in dot
