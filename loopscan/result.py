@@ -56,7 +56,7 @@ def analyse(snapshot: Snapshot, tokens: list[str] | None = None) -> ScanResult:
     """Graph, exposure, pyramids, loops and thresholds of a snapshot (pure: no node)."""
     graph = build_graph(snapshot)
     exposure = look_through(snapshot)
-    vaults, bases = pyramids(snapshot, exposure) if not snapshot.vaults.empty else (pd.DataFrame(), pd.DataFrame())
+    vaults, bases = pyramids(snapshot, exposure)
     solver = Solver(build_book(snapshot))
     parts = [solver.thresholds("depeg", tokens)]
     if solver.shockable("backing_loss"):

@@ -24,7 +24,10 @@ import pandas as pd
 
 from loopscan.model import Snapshot
 
-__all__ = ["vault_depths", "pyramids"]
+__all__ = ["vault_depths", "pyramids", "VAULT_COLUMNS", "BASE_COLUMNS"]
+
+VAULT_COLUMNS = ["vault", "symbol", "base", "base_symbol", "depth", "total_assets_in_base", "base_fraction", "opaque_fraction", "multiplier"]
+BASE_COLUMNS = ["base", "base_symbol", "vaults", "depth", "receipts_outstanding", "base_held", "multiplier"]
 
 
 def vault_depths(snap: Snapshot) -> dict[str, int]:
@@ -79,7 +82,7 @@ def pyramids(snap: Snapshot, exposure: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
                 "multiplier": 1 / frac if frac > 0 else float("inf"),
             }
         )  # fmt: skip
-    vaults = pd.DataFrame(per_vault)
+    vaults = pd.DataFrame(per_vault, columns=VAULT_COLUMNS)
     per_base = []
     for base, group in vaults.groupby("base"):
         held = _base_held(snap, set(group["vault"]), base) / 10 ** decimals.get(base, 18)
@@ -89,7 +92,7 @@ def pyramids(snap: Snapshot, exposure: pd.DataFrame) -> tuple[pd.DataFrame, pd.D
              "receipts_outstanding": outstanding, "base_held": held,
              "multiplier": outstanding / held if held > 0 else float("inf")}
         )  # fmt: skip
-    return vaults, pd.DataFrame(per_base)
+    return vaults, pd.DataFrame(per_base, columns=BASE_COLUMNS)
 
 
 def _in_base(amount: int, asset: str, issuer: dict, decimals: dict[str, int]) -> float:

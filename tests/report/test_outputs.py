@@ -7,12 +7,10 @@ from pathlib import Path
 
 import jsonschema
 import networkx as nx
-import pandas as pd
 import pytest
 from matplotlib import pyplot as plt
 
 from loopscan.chains import from_devnet_manifest
-from loopscan.model import Snapshot, SnapshotMeta, to_frame
 from loopscan.report.json_report import dumps
 from loopscan.result import analyse
 from loopscan.scanner import index_async
@@ -69,28 +67,3 @@ async def test_plots_are_written(stream, tmp_path):
     artefacts.mkdir(exist_ok=True)
     plt.close(result.plot("cascade", xusd, artefacts / "cascade-xUSD.png"))
     assert all((tmp_path / f).stat().st_size > 1000 for f in ("cascade.png", "rounds.svg", "exposure.svg"))
-
-
-EVIL = "=cmd|' /C calc'!A0"
-
-
-def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path):
-    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test")
-    token = {"block": 1, "address": "0x" + "a" * 40, "symbol": EVIL, "name": "<img src=x onerror=alert(1)>", "decimals": 6,
-             "kind": "base", "price": None, "price_source": None}  # fmt: skip
-    tick = {"block": 1, "pool": "0x" + "b" * 40, "tick": -10, "liquidity_net": -(2**127), "liquidity_gross": 2**127}
-    snap = Snapshot(meta, tokens=to_frame("tokens", [token]), ticks=to_frame("ticks", [tick]))
-    folder = analyse(snap).export(tmp_path, "csv")
-    tokens = pd.read_csv(folder / "tokens.csv")
-    assert tokens.loc[0, "symbol"] == "'" + EVIL
-    ticks = pd.read_csv(folder / "ticks.csv", dtype=str)
-    assert ticks.loc[0, "liquidity_net"] == str(-(2**127)) and int(ticks.loc[0, "tick"]) == -10
-
-
-def test_dot_escapes_labels(tmp_path):
-    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test")
-    evil = 'a"b\n</script><img src=x onerror=alert(1)>'
-    token = {"block": 1, "address": "0x" + "a" * 40, "symbol": evil, "name": "x", "decimals": 6, "kind": "base",
-             "price": None, "price_source": None}  # fmt: skip
-    dot = analyse(Snapshot(meta, tokens=to_frame("tokens", [token]))).export(tmp_path, "dot").read_text()
-    assert 'label="a\\"b\\n</script><img src=x onerror=alert(1)>"' in dot
