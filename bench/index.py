@@ -50,6 +50,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script: import loopscan from this checkout
+    sys.path.insert(0, str(HERE.parent))
 RESULTS = HERE / "results-index.json"
 PROTOCOLS = ("morpho_blue", "aave_v3")
 BLOCK_GAS_LIMIT = 30_000_000
