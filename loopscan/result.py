@@ -45,11 +45,12 @@ class ScanResult:
 
         return export(self, Path(path), fmt)
 
-    def plot(self, what: str, token: str | None = None, path: str | Path | None = None):
-        """A matplotlib figure: `cascade` (δ*(δ) for `token`), `rounds`, or `exposure`."""
+    def plot(self, what: str, token: str | None = None, path: str | Path | None = None, **options):
+        """A matplotlib figure: `cascade` (δ*(δ) for `token`), `rounds`, or `exposure`;
+        `kind="backing_loss"` and `size=` as `report.plots.plot` takes them."""
         from loopscan.report.plots import plot
 
-        return plot(self, what, token=token, path=path)
+        return plot(self, what, token=token, path=path, **options)
 
 
 def analyse(snapshot: Snapshot, tokens: list[str] | None = None) -> ScanResult:

@@ -1,80 +1,228 @@
 """`--format json`: one object with stable keys, described by `schemas/scan-report.schema.json`.
 
-Fractions are 0..1 and `null` where the condition never holds up to a 100 % shock; USD amounts
-are floats; uint256 amounts are decimal strings; NaN and infinity never appear (`null`).
+`report_dict(result)` builds it, `dumps(result)` prints it. Conventions (the schema says the same
+of every key):
+
+* fractions are 0..1 (a depeg of 0.125 is 12.5 %); a threshold is `null` where its condition
+  never holds up to a 100 % shock, or where that shock was not solved for the token (its
+  `shocks` list says which were);
+* USD amounts are JSON numbers; raw on-chain amounts (uint256 / int256, in the token's smallest
+  unit) are decimal strings, exact at any size;
+* NaN and ±infinity never appear: they become `null` (`json.dumps(..., allow_nan=False)` holds);
+* symbols are as read from the chain (anyone's text): JSON escapes them, and `dumps` writes
+  ASCII only (`\\u` escapes), so no control character reaches a terminal raw;
+* key order is fixed (the order below), and list order is deterministic: tokens by address,
+  lenders as `ScanResult.losses`, vaults as the snapshot lists them.
+
+    >>> print(dumps(result))                              # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 
 import pandas as pd
 
+import loopscan
+from loopscan.graph.loops import find_loops
 from loopscan.result import ScanResult
 
-__all__ = ["SCHEMA_VERSION", "report_dict", "dumps"]
+__all__ = ["SCHEMA_VERSION", "THRESHOLD_KEYS", "report_dict", "dumps"]
 
 SCHEMA_VERSION = 1
+METHODOLOGY = "docs/methodology.md"
+
+THRESHOLD_KEYS = {
+    "depeg": {"first_liquidation_frac": "first_liquidation_depeg", "cascade_frac": "cascade_depeg",
+              "bad_debt_frac": "bad_debt_depeg", "positions_at_risk": "positions_at_risk",
+              "bad_debt_at_100pct_usd": "bad_debt_at_full_depeg_usd"},
+    "backing_loss": {"first_liquidation_frac": "first_liquidation_backing_loss", "cascade_frac": "cascade_backing_loss",
+                     "bad_debt_frac": "bad_debt_backing_loss", "positions_at_risk": "positions_at_risk_backing_loss",
+                     "bad_debt_at_100pct_usd": "bad_debt_at_full_backing_loss_usd"},
+}  # fmt: skip
+"""ScanResult.thresholds column -> report key, per shock kind."""
 
 
-def _num(value):
-    if value is None:
+def _num(value: object) -> float | None:
+    """A finite float, or None (for None, NaN, NA and ±inf)."""
+    if value is None or value is pd.NA or isinstance(value, str):
         return None
-    value = float(value)
-    return None if math.isnan(value) or math.isinf(value) else value
+    value = float(value)  # type: ignore[arg-type]
+    return value if math.isfinite(value) else None
+
+
+def _int(value: object) -> int | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return int(value)  # type: ignore[arg-type]
+
+
+def _amount(value: object) -> str | None:
+    """A raw on-chain integer as its exact decimal string."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if not isinstance(value, numbers.Integral):
+        raise TypeError(f"raw amount {value!r} is not an integer")
+    return str(int(value))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def report_dict(result: ScanResult) -> dict:
-    meta = result.snapshot.meta
-    symbols = result.solver.book.symbols
-    kinds = dict(zip(result.snapshot.tokens["address"], result.snapshot.tokens["kind"], strict=True))
-    tokens: dict[str, dict] = {}
-    for r in result.thresholds.itertuples():
-        entry = tokens.setdefault(r.token, {"address": r.token, "symbol": symbols.get(r.token), "kind": kinds.get(r.token),
-                                            "first_liquidation_depeg": None, "cascade_depeg": None, "bad_debt_depeg": None,
-                                            "positions_at_risk": 0, "oracle_flags": None})  # fmt: skip
-        prefix = "" if r.shock == "depeg" else "backing_loss_"
-        suffix = "_depeg" if r.shock == "depeg" else ""
-        entry[f"{prefix}first_liquidation{suffix}"] = _num(r.first_liquidation_frac)
-        entry[f"{prefix}cascade{suffix}"] = _num(r.cascade_frac)
-        entry[f"{prefix}bad_debt{suffix}"] = _num(r.bad_debt_frac)
-        if r.shock == "depeg":
-            entry["positions_at_risk"] = int(r.positions_at_risk)
-            entry["oracle_flags"] = r.oracle_flags
+    """The report as plain JSON types (dict, list, str, int, float, bool, None)."""
+    snap, meta = result.snapshot, result.snapshot.meta
+    symbols = {a: _text(s) for a, s in zip(snap.tokens["address"], snap.tokens["symbol"], strict=True)}
     return {
         "schema_version": SCHEMA_VERSION,
-        "loopscan_version": meta.loopscan_version,
-        "chain_id": meta.chain_id,
-        "block": meta.block_number,
+        "loopscan_version": loopscan.__version__,
+        "snapshot_loopscan_version": meta.loopscan_version,
+        "chain_id": int(meta.chain_id),
+        "block": int(meta.block_number),
         "block_hash": meta.block_hash,
-        "block_timestamp": meta.block_timestamp,
-        "endpoint": meta.endpoint,
-        "tokens": list(tokens.values()),
-        "lenders": [
-            {"lender": x.lender, "symbol": x.lender_symbol if isinstance(x.lender_symbol, str) else None, "market": x.market,
-             "shocked_token": x.token, "shock_kind": x.shock, "threshold": x.threshold, "shock": _num(x.shock_frac),
-             "realized_bad_debt_usd": _num(x.realized_bad_debt_usd), "hidden_bad_debt_usd": _num(x.hidden_bad_debt_usd)}
-            for x in result.losses.itertuples()
-        ],  # fmt: skip
-        "pyramids": [
-            {"base": p.base, "symbol": p.base_symbol, "vaults": int(p.vaults), "depth": int(p.depth),
-             "receipts_outstanding": _num(p.receipts_outstanding), "base_held": _num(p.base_held), "multiplier": _num(p.multiplier)}
-            for p in result.pyramids.itertuples()
-        ],  # fmt: skip
-        "vaults": [
-            {"address": v.vault, "symbol": v.symbol, "depth": int(v.depth), "base": v.base, "base_fraction": _num(v.base_fraction),
-             "opaque_fraction": _num(v.opaque_fraction), "multiplier": _num(v.multiplier)}
-            for v in result.vaults.itertuples()
-        ],  # fmt: skip
-        "loops": [{"loop": lp.loop, "steps": lp.steps, "loopers": int(lp.loopers), "leverage": _num(lp.leverage)}
-                  for lp in result.loops.itertuples()],  # fmt: skip
-        "missing": {"count": len(result.snapshot.missing),
-                    "reads": [{k: (None if pd.isna(v) else v) for k, v in row.items() if k != "block"}
-                              for row in result.snapshot.missing.to_dict("records")]},  # fmt: skip
-        "methodology": "docs/methodology.md",
+        "block_timestamp": int(meta.block_timestamp),
+        "snapshot_created_at": meta.created_at.isoformat(),
+        "endpoint": meta.endpoint,  # SnapshotMeta holds it masked (the scanner masks it before storing)
+        "numeraire": meta.numeraire,
+        "methodology": METHODOLOGY,
+        "tokens": _tokens(result, symbols),
+        "lenders": _lenders(result, symbols),
+        "pyramids": _pyramids(result, symbols),
+        "vaults": _vaults(result, symbols),
+        "loops": _loops(result, symbols),
+        "missing": _missing(result),
     }
 
 
-def dumps(result: ScanResult) -> str:
-    return json.dumps(report_dict(result), indent=2, allow_nan=False)
+def dumps(result: ScanResult, indent: int | None = 2) -> str:
+    """The report as JSON text: fixed key order, ASCII only, never NaN or infinity."""
+    return json.dumps(report_dict(result), indent=indent, allow_nan=False, ensure_ascii=True)
+
+
+def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
+    snap = result.snapshot
+    info = {t.address: t for t in snap.tokens.itertuples()}
+    oracle_flags = sorted({result.solver.book.markets[k].key for k in result.solver.book.unknown_oracles})
+    by_token: dict[str, dict] = {}
+    for row in result.thresholds.itertuples():
+        entry = by_token.get(row.token)
+        if entry is None:
+            t = info.get(row.token)
+            entry = by_token[row.token] = {
+                "address": row.token,
+                "symbol": symbols.get(row.token),
+                "kind": _text(t.kind) if t is not None else None,
+                "decimals": _int(t.decimals) if t is not None else None,
+                "price_usd": _num(result.solver.book.p0.get(row.token)),
+                "shocks": [],
+                **{key: None for keys in THRESHOLD_KEYS.values() for key in keys.values()},
+                "oracle_flags": oracle_flags,
+            }
+        entry["shocks"].append(row.shock)
+        for column, key in THRESHOLD_KEYS[row.shock].items():
+            value = getattr(row, column)
+            entry[key] = _int(value) if column == "positions_at_risk" else _num(value)
+    return [by_token[address] for address in sorted(by_token)]
+
+
+def _lenders(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
+    share_of = {v.vault: v.share_token for v in result.snapshot.vaults.itertuples()}
+    return [
+        {
+            "lender": x.lender,
+            "symbol": symbols.get(x.lender) or symbols.get(share_of.get(x.lender, "")),
+            "market": x.market,
+            "shocked_token": x.token,
+            "shocked_symbol": symbols.get(x.token),
+            "shock_kind": x.shock,
+            "threshold": x.threshold,
+            "shock": _num(x.shock_frac),
+            "realized_bad_debt_usd": _num(x.realized_bad_debt_usd),
+            "hidden_bad_debt_usd": _num(x.hidden_bad_debt_usd),
+        }
+        for x in result.losses.itertuples()
+    ]
+
+
+def _pyramids(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
+    p0 = result.solver.book.p0
+    out = []
+    for p in result.pyramids.itertuples():
+        price = _num(p0.get(p.base))
+        outstanding, held = _num(p.receipts_outstanding), _num(p.base_held)
+        out.append(
+            {
+                "base": p.base, "symbol": symbols.get(p.base), "vaults": int(p.vaults), "depth": int(p.depth),
+                "receipts_outstanding": outstanding, "base_held": held,
+                "receipts_outstanding_usd": _num(outstanding * price) if outstanding is not None and price is not None else None,
+                "base_held_usd": _num(held * price) if held is not None and price is not None else None,
+                "multiplier": _num(p.multiplier),
+            }
+        )  # fmt: skip
+    return out
+
+
+def _vaults(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
+    summary = {v.vault: v for v in result.vaults.itertuples()} if len(result.vaults) else {}
+    decimals = dict(zip(result.snapshot.tokens["address"], result.snapshot.tokens["decimals"], strict=True))
+    out = []
+    for v in result.snapshot.vaults.itertuples():
+        s = summary.get(v.vault)
+        total = int(v.total_assets)
+        out.append(
+            {
+                "address": v.vault, "share_token": v.share_token, "symbol": symbols.get(v.share_token),
+                "kind": v.kind, "asset": v.asset, "asset_symbol": symbols.get(v.asset),
+                "asset_decimals": _int(decimals.get(v.asset)),
+                "total_assets": _amount(v.total_assets), "total_supply": _amount(v.total_supply),
+                "visible_assets": _amount(v.visible_assets), "opaque_assets": _amount(v.opaque_assets),
+                "own_opaque_fraction": _num(int(v.opaque_assets) / total) if total > 0 else None,
+                "base": s.base if s is not None and isinstance(s.base, str) else None,
+                "base_symbol": symbols.get(s.base) if s is not None and isinstance(s.base, str) else None,
+                "total_assets_in_base": _num(s.total_assets_in_base) if s is not None else None,
+                "base_fraction": _num(s.base_fraction) if s is not None else None,
+                "opaque_fraction": _num(s.opaque_fraction) if s is not None else None,
+                "multiplier": _num(s.multiplier) if s is not None else None,
+                "depth": _int(s.depth) if s is not None else None,
+            }
+        )  # fmt: skip
+    return out
+
+
+def _loops(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
+    found = find_loops(result.graph) if len(result.loops) else []
+    if len(found) != len(result.loops):  # loop_table lists find_loops in order; anything else is a bug upstream
+        raise RuntimeError(f"{len(result.loops)} loops in the table, {len(found)} in the graph")
+    return [
+        {
+            "loop": row.loop,
+            "tokens": list(loop.tokens),
+            "symbols": [symbols.get(t) for t in loop.tokens],
+            "steps": list(loop.steps),
+            "markets": [m.removeprefix("market:") for m in loop.markets],
+            "loopers": int(row.loopers),
+            "leverage": _num(row.leverage),
+        }
+        for row, loop in zip(result.loops.itertuples(), found, strict=True)
+    ]
+
+
+def _missing(result: ScanResult) -> dict:
+    rows = result.snapshot.missing
+    return {
+        "count": len(rows),
+        "reads": [
+            {
+                "kind": _text(r.kind),
+                "address": _text(r.address),
+                "key": _text(r.key),
+                "method": _text(r.method),
+                "reason": _text(r.reason),
+                "block": _int(r.block),
+            }
+            for r in rows.itertuples()
+        ],  # fmt: skip
+    }
