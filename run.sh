@@ -7,6 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 install() {
+  # The HTML page's browser test drives Debian's Chromium (Playwright never downloads its own).
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "note: the browser test needs Debian's chromium: sudo apt-get install chromium" >&2
+    fi
+  fi
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi

@@ -25,7 +25,7 @@ from loopscan.errors import LoopscanError
 
 __all__ = ["main"]
 
-EXPORT_FORMATS = ("graphml", "gexf", "json", "dot", "csv", "parquet")
+EXPORT_FORMATS = ("graphml", "gexf", "json", "dot", "html", "csv", "parquet")  # = loopscan.export.FORMATS
 
 
 @click.group(cls=LoopscanGroup)
