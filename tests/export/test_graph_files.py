@@ -24,6 +24,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 import pytest
+from literal_snapshots import MORPHO, M, holding, market, position, snapshot, token, vault
 
 import loopscan
 import loopscan.export
@@ -31,62 +32,35 @@ from loopscan.chains import from_devnet_manifest
 from loopscan.errors import LoopscanError
 from loopscan.export import FORMATS, ExportError, annotated_graph, export
 from loopscan.graph.build import market_node, token_node, vault_node
-from loopscan.model import Snapshot, SnapshotMeta, to_frame
 from loopscan.result import ScanResult, analyse
 from loopscan.scanner import index_async
 
 B, V, S, A = ("0x" + c * 40 for c in "bcda")
-MORPHO = "0x" + "f" * 40
-M = "0x" + "1" * 64
 EVIL = 'x"y\nz<img src=x onerror=alert(1)>\\'  # a quote, a line break, markup, a trailing backslash
 ANSI = "\x1b[31mS\x00"  # characters XML 1.0 cannot hold
 
 
-def _snap(tables: dict[str, list[dict]]) -> Snapshot:
-    meta = SnapshotMeta(chain_id=1, block_number=10, block_hash="0x" + "ab" * 32, block_timestamp=0, endpoint="test")
-    return Snapshot(meta, **{name: to_frame(name, [{"block": 10, **r} for r in rows]) for name, rows in tables.items()})
 
 
-def _token(address, symbol, kind="base"):
-    return {
-        "address": address,
-        "symbol": symbol,
-        "name": symbol,
-        "decimals": 0,
-        "kind": kind,
-        "price": None,
-        "price_source": None,
-    }
 
 
-def _vault(address, total, visible):
-    return {"vault": address, "share_token": address, "asset": B, "kind": "erc4626", "total_assets": total,
-            "total_supply": total, "visible_assets": visible, "opaque_assets": total - visible}  # fmt: skip
 
 
-def _position(account, collateral, debt, supply):
-    return {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": M, "account": account,
-            "collateral_token": V, "collateral_amount": collateral, "debt_amount": debt, "supply_amount": supply}  # fmt: skip
 
 
-def _holding(vault, amount, market_id=None):
-    return {"vault": vault, "holder": vault, "token": B, "protocol": "morpho_blue" if market_id else None,
-            "protocol_address": MORPHO if market_id else None, "market_id": market_id, "amount": amount, "read_method": "x"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def pyramid() -> ScanResult:
-    market = {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": M, "loan_token": B, "collateral_token": V,
-              "lltv_wad": 86 * 10**16, "oracle": None, "oracle_kind": "market", "oracle_price_raw": 10**36,
-              "oracle_price_scale": 10**36, "total_supply_assets": 400, "total_borrow_assets": 300}  # fmt: skip
+    market_row = market(V, B, 400, 300)
     return analyse(
-        _snap(
+        snapshot(
             {
-                "tokens": [_token(B, "B"), _token(V, EVIL, "vault_share"), _token(S, ANSI)],
-                "vaults": [_vault(V, 1000, 250), {**_vault(S, 500, 500), "kind": "backed_stablecoin"}],
-                "markets": [market],
-                "positions": [_position(A, 600, 300, 0), _position(S, 0, 0, 400)],
-                "holdings": [_holding(V, 250), _holding(S, 100), _holding(S, 400, M)],
+                "tokens": [token(B, "B"), token(V, EVIL, "vault_share"), token(S, ANSI)],
+                "vaults": [vault(V, B, "erc4626", 1000, 250), {**vault(S, B, "erc4626", 500, 500), "kind": "backed_stablecoin"}],
+                "markets": [market_row],
+                "positions": [position(A, V, 600, 300, 0), position(S, V, 0, 0, 400)],
+                "holdings": [holding(V, B, 250), holding(S, B, 100), holding(S, B, 400, M)],
             }
         )
     )

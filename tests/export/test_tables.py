@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from literal_snapshots import M, holding, market, position, token, vault
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.export import export
@@ -26,50 +27,27 @@ from loopscan.result import ScanResult, analyse
 from loopscan.scanner import index_async
 
 B, V, S, C, A = ("0x" + c * 40 for c in "bcdea")
-MORPHO = "0x" + "f" * 40
-M = "0x" + "1" * 64
 CALC = "=cmd|' /C calc'!A0"
 
 
-def _token(address, symbol, name, kind="base", price=None):
-    return {
-        "address": address,
-        "symbol": symbol,
-        "name": name,
-        "decimals": 0,
-        "kind": kind,
-        "price": price,
-        "price_source": None,
-    }
 
 
-def _vault(address, total, visible, kind="erc4626"):
-    return {"vault": address, "share_token": address, "asset": B, "kind": kind, "total_assets": total,
-            "total_supply": total, "visible_assets": visible, "opaque_assets": total - visible}  # fmt: skip
 
 
-def _position(account, collateral, debt, supply):
-    return {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": M, "account": account,
-            "collateral_token": V, "collateral_amount": collateral, "debt_amount": debt, "supply_amount": supply}  # fmt: skip
 
 
-def _holding(vault, amount, market_id=None):
-    return {"vault": vault, "holder": vault, "token": B, "protocol": "morpho_blue" if market_id else None,
-            "protocol_address": MORPHO if market_id else None, "market_id": market_id, "amount": amount, "read_method": "x"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def hostile() -> ScanResult:
-    market = {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": M, "loan_token": B, "collateral_token": V,
-              "lltv_wad": 86 * 10**16, "oracle": None, "oracle_kind": "market", "oracle_price_raw": 10**36,
-              "oracle_price_scale": 10**36, "total_supply_assets": 400, "total_borrow_assets": 300}  # fmt: skip
+    market_row = market(V, B, 400, 300)
     tables = {
-        "tokens": [_token(B, "USDC", CALC, price=-1.5), _token(V, "@SUM(A1:A9)", "+1+1", "vault_share"),
-                   _token(S, "-2+3", "\tTAB"), _token(C, "C", "C", "vault_share")],
-        "vaults": [_vault(V, 1000, 250), _vault(S, 500, 500, "backed_stablecoin"), {**_vault(C, 100, 150), "total_supply": 2**255}],
-        "markets": [market],
-        "positions": [_position(A, 600, 300, 0), _position(S, 0, 0, 400)],
-        "holdings": [_holding(V, 250), _holding(S, 100), _holding(S, 400, M), _holding(C, 150)],
+        "tokens": [token(B, "USDC", name=CALC, price=-1.5), token(V, "@SUM(A1:A9)", "vault_share", name="+1+1"),
+                   token(S, "-2+3", name="\tTAB"), token(C, "C", "vault_share")],
+        "vaults": [vault(V, B, "erc4626", 1000, 250), vault(S, B, "backed_stablecoin", 500, 500), {**vault(C, B, "erc4626", 100, 150), "total_supply": 2**255}],
+        "markets": [market_row],
+        "positions": [position(A, V, 600, 300, 0), position(S, V, 0, 0, 400)],
+        "holdings": [holding(V, B, 250), holding(S, B, 100), holding(S, B, 400, M), holding(C, B, 150)],
     }  # fmt: skip
     meta = SnapshotMeta(chain_id=1, block_number=10, block_hash="0x" + "ab" * 32, block_timestamp=0, endpoint="test")
     return analyse(

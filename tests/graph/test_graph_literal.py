@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from literal_snapshots import MORPHO, M, holding, market, position, token, vault
+from literal_snapshots import snapshot as snap
 
 from loopscan.graph import (
     build_graph,
@@ -12,44 +14,9 @@ from loopscan.graph import (
     pyramids,
     vault_depths,
 )
-from loopscan.model import Snapshot, SnapshotMeta, to_frame
+from loopscan.model import Snapshot
 
 B, V, S, A, C = ("0x" + c * 40 for c in "bcdae")  # base, opaque vault, backed stablecoin, account, vault 2
-MORPHO = "0x" + "f" * 40
-M = "0x" + "1" * 64
-
-
-def snap(tables: dict[str, list[dict]]) -> Snapshot:
-    meta = SnapshotMeta(chain_id=1, block_number=10, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test")
-    return Snapshot(meta, **{name: to_frame(name, [{"block": 10, **r} for r in rows]) for name, rows in tables.items()})
-
-
-def token(address, symbol, kind="base"):
-    return {"address": address, "symbol": symbol, "name": symbol, "decimals": 0, "kind": kind, "price": None, "price_source": None}
-
-
-def vault(address, asset, kind, total, visible):
-    return {"vault": address, "share_token": address, "asset": asset, "kind": kind, "total_assets": total,
-            "total_supply": total, "visible_assets": visible, "opaque_assets": total - visible}  # fmt: skip
-
-
-def market(collateral, loan, supply, borrow, market_id=M, price=10**36):
-    return {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": market_id, "loan_token": loan,
-            "collateral_token": collateral, "lltv_wad": 86 * 10**16, "oracle": None, "oracle_kind": "market",
-            "oracle_price_raw": price, "oracle_price_scale": 10**36, "total_supply_assets": supply,
-            "total_borrow_assets": borrow}  # fmt: skip
-
-
-def position(account, collateral_token, collateral, debt, supply, market_id=M):
-    return {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": market_id, "account": account,
-            "collateral_token": collateral_token, "collateral_amount": collateral, "debt_amount": debt,
-            "supply_amount": supply}  # fmt: skip
-
-
-def holding(vault_, token_, amount, market_id=None):
-    return {"vault": vault_, "holder": vault_, "token": token_, "protocol": "morpho_blue" if market_id else None,
-            "protocol_address": MORPHO if market_id else None, "market_id": market_id, "amount": amount,
-            "read_method": "x"}  # fmt: skip
 
 
 @pytest.fixture
