@@ -2,6 +2,7 @@
 
     python bench/index.py                       # N = 1k, 10k, 100k positions (100k seeds for minutes)
     python bench/index.py --sizes 1000,10000 --repeat 5 --profile
+    python bench/index.py --sizes 200000 --protocols morpho_blue   # 100k Morpho positions, read alone
 
 One anvil (``--prune-history``) with Morpho Blue and Aave v3 deployed from the bench's own
 scenario (written to a temporary file: two Morpho markets, three Aave reserves, lenders), then
@@ -48,12 +49,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+import orjson
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: import loopscan from this checkout
     sys.path.insert(0, str(HERE.parent))
 RESULTS = HERE / "results-index.json"
-PROTOCOLS = ("morpho_blue", "aave_v3")
+PROTOCOLS = ("morpho_blue", "aave_v3")  # what is benchmarked (`--protocols`); both are always seeded
 BLOCK_GAS_LIMIT = 30_000_000
 GAS_TARGET = 27_000_000  # what one seeding transaction aims at, under the block gas limit
 SEED_TX_GAS = 29_900_000  # gas given to each seeding transaction (explicit: no eth_estimateGas run)
@@ -234,7 +236,11 @@ def plan_positions(rows: int, seed: int) -> list[Job]:
             collateral = _log_uniform(rng, *COLLATERAL_RANGE[coll], count)
             zero = [0] * count
             if kind == "supply":
-                args = {"collateral": zero, "borrowed": zero, "supplied": _units(_log_uniform(rng, *SUPPLY_RANGE_USDC, count), "USDC")}
+                args = {
+                    "collateral": zero,
+                    "borrowed": zero,
+                    "supplied": _units(_log_uniform(rng, *SUPPLY_RANGE_USDC, count), "USDC"),
+                }
             elif kind == "collateral":
                 args = {"collateral": _units(collateral, coll), "borrowed": zero, "supplied": zero}
             else:
@@ -254,7 +260,15 @@ def plan_positions(rows: int, seed: int) -> list[Job]:
     for asset, count in (("USDC", lenders), ("WETH", passive - lenders)):
         if count:
             amounts = _log_uniform(rng, *(SUPPLY_RANGE_USDC if asset == "USDC" else COLLATERAL_RANGE[asset]), count)
-            jobs.append(Job(f"aave supply {asset}", "aave", 1, {"amounts": _units(amounts, asset), "borrowed": [0] * count}, (asset, "USDC")))
+            jobs.append(
+                Job(
+                    f"aave supply {asset}",
+                    "aave",
+                    1,
+                    {"amounts": _units(amounts, asset), "borrowed": [0] * count},
+                    (asset, "USDC"),
+                )
+            )
     return jobs
 
 
@@ -289,7 +303,9 @@ class BenchDevnet:
             self.manifest = build_manifest(self.seeder, self.node.url, self.chain.block())
             s = self.seeder
             tokens = [s.token[t].address for t in ("USDC", "WETH", "WBTC")]
-            self.contract = self.chain.deploy(seeder_artifact(self.artifacts), s.morpho.morpho.address, s.aave.pool.address, tokens)
+            self.contract = self.chain.deploy(
+                seeder_artifact(self.artifacts), s.morpho.morpho.address, s.aave.pool.address, tokens
+            )
             self.deploy_s = time.perf_counter() - started
         except BaseException:
             self.node.stop()
@@ -325,7 +341,9 @@ class BenchDevnet:
                 need[job.fixed[0]] += sum(job.args["amounts"])
         for token, amount in need.items():
             if amount:
-                self.chain.send(s.token[token].functions.mint(self.contract.address, amount), self.chain.deployer, f"mint {token}")
+                self.chain.send(
+                    s.token[token].functions.mint(self.contract.address, amount), self.chain.deployer, f"mint {token}"
+                )
         started = time.perf_counter()
         last_print = started
         done_rows = 0
@@ -335,10 +353,14 @@ class BenchDevnet:
                 size = min(self._batch.get(job.label, 8), len(job) - at)
                 part = {k: v[at : at + size] for k, v in job.args.items()}
                 if job.protocol == "morpho":
-                    fn = self.contract.functions.openMorpho(s.market[MORPHO_MARKETS[job.fixed[0]]], part["collateral"], part["borrowed"], part["supplied"])
+                    fn = self.contract.functions.openMorpho(
+                        s.market[MORPHO_MARKETS[job.fixed[0]]], part["collateral"], part["borrowed"], part["supplied"]
+                    )
                 else:
                     coll, debt = job.fixed
-                    fn = self.contract.functions.openAave(s.token[coll].address, s.token[debt].address, part["amounts"], part["borrowed"])
+                    fn = self.contract.functions.openAave(
+                        s.token[coll].address, s.token[debt].address, part["amounts"], part["borrowed"]
+                    )
                 tx = fn.transact({"from": self.chain.deployer, "gas": SEED_TX_GAS})
                 receipt = w3.eth.wait_for_transaction_receipt(tx)
                 if receipt["status"] != 1:
@@ -412,11 +434,14 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
         import cProfile
 
         profiler = cProfile.Profile()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     if profiler is not None:
         profiler.enable()
     snapshot = asyncio.run(run())
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
     if profiler is not None:
         profiler.disable()
         import pstats
@@ -432,9 +457,10 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
     stats_ = clients[0].stats
     print(json.dumps({
         "wall_s": wall,
+        "cpu_s": cpu,  # this process's own CPU time (user + system) during index_async
         "positions": len(positions),
         "by_protocol": {str(k): int(v) for k, v in positions["protocol"].value_counts().items()},
-        "with_collateral": sum(coll), "with_debt": sum(debt), "with_both": sum(c and d for c, d in zip(coll, debt)),
+        "with_collateral": sum(coll), "with_debt": sum(debt), "with_both": sum(c and d for c, d in zip(coll, debt, strict=True)),
         "missing": len(snapshot.missing),
         "http_requests": stats_.http_requests,
         "rpc_calls": stats_.calls,
@@ -447,16 +473,19 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
 def run_loopscan(url: str, manifest: Path, repeat: int, profile: bool) -> dict:
     runs = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--worker", url, str(manifest)], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--worker", url, str(manifest), "--protocols", ",".join(PROTOCOLS)],
+                             capture_output=True, text=True)  # fmt: skip
         if out.returncode != 0:
             raise RuntimeError(f"loopscan worker failed:\n{out.stderr[-3000:]}")
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     walls = [r["wall_s"] for r in runs]
     best = min(runs, key=lambda r: r["wall_s"])
     result = {**best, "wall_s": statistics.median(walls), "wall_min_s": min(walls), "walls_s": walls,
+              "cpu_s": statistics.median(r["cpu_s"] for r in runs),
               "max_rss_mib": max(r["max_rss_mib"] for r in runs)}  # fmt: skip
     if profile:
-        out = subprocess.run([sys.executable, __file__, "--worker", url, str(manifest), "--worker-profile", "cprofile"],
+        out = subprocess.run([sys.executable, __file__, "--worker", url, str(manifest), "--protocols", ",".join(PROTOCOLS),
+                              "--worker-profile", "cprofile"],
                              capture_output=True, text=True)  # fmt: skip
         result["profile"] = "\n".join(out.stdout.splitlines()[:-1])
     return result
@@ -469,20 +498,23 @@ def _topic(signature: str) -> str:
     return "0x" + keccak(text=signature).hex()
 
 
-def log_queries(manifest: dict, block: int) -> list[dict]:
-    """The eth_getLogs filters loopscan's Morpho Blue and Aave v3 indexers send (full range)."""
+def log_queries(manifest: dict, block: int) -> dict[str, dict]:
+    """The eth_getLogs filters loopscan's Morpho Blue and Aave v3 indexers send (full range),
+    for the protocols benchmarked."""
     from loopscan.protocols.aave_v3 import POOL_EVENTS, TRANSFER
     from loopscan.protocols.morpho_blue import BORROW, CREATE_MARKET, SUPPLY, SUPPLY_COLLATERAL
 
     morpho, pool = manifest["contracts"]["morpho_blue"], manifest["contracts"]["aave_pool"]
     a_tokens = [r["a_token"] for r in manifest["aave_reserves"].values()]
     span = {"fromBlock": "0x0", "toBlock": hex(block)}
-    return [
-        {"address": morpho, "topics": [CREATE_MARKET], **span},
-        {"address": morpho, "topics": [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], **span},
-        {"address": pool, "topics": [list(POOL_EVENTS)], **span},
-        {"address": a_tokens, "topics": [TRANSFER], **span},
-    ]
+    queries = {}
+    if "morpho_blue" in PROTOCOLS:
+        queries["morpho markets"] = {"address": morpho, "topics": [CREATE_MARKET], **span}
+        queries["morpho accounts"] = {"address": morpho, "topics": [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], **span}
+    if "aave_v3" in PROTOCOLS:
+        queries["aave pool"] = {"address": pool, "topics": [list(POOL_EVENTS)], **span}
+        queries["aave atokens"] = {"address": a_tokens, "topics": [TRANSFER], **span}
+    return queries
 
 
 @dataclass
@@ -494,14 +526,19 @@ class Reads:
     aave_users: list[str] = field(default_factory=list)
 
 
-def accounts_from_logs(logs: list[list[dict]], manifest: dict) -> Reads:
+def accounts_from_logs(logs: dict[str, list[dict]], manifest: dict) -> Reads:
     from loopscan.protocols.base import topic_address
     from loopscan.protocols.morpho_blue import _ON_BEHALF_TOPIC
 
     by_a_token = {r["a_token"].lower(): r["asset"].lower() for r in manifest["aave_reserves"].values()}
-    morpho = {(log["topics"][1], topic_address(log["topics"][_ON_BEHALF_TOPIC[log["topics"][0]]])) for log in logs[1]}
-    aave = {(topic_address(log["topics"][1]), topic_address(log["topics"][2])) for log in logs[2]}
-    aave |= {(by_a_token[log["address"].lower()], topic_address(log["topics"][2])) for log in logs[3]}
+    morpho = {
+        (log["topics"][1], topic_address(log["topics"][_ON_BEHALF_TOPIC[log["topics"][0]]]))
+        for log in logs.get("morpho accounts", [])
+    }
+    aave = {(topic_address(log["topics"][1]), topic_address(log["topics"][2])) for log in logs.get("aave pool", [])}
+    aave |= {
+        (by_a_token[log["address"].lower()], topic_address(log["topics"][2])) for log in logs.get("aave atokens", [])
+    }
     aave = {p for p in aave if p[1] != "0x" + "00" * 20}
     return Reads(sorted(morpho), sorted(aave), sorted({u for _, u in aave}))
 
@@ -518,7 +555,10 @@ def loopscan_calls(reads: Reads, manifest: dict):
     calls += [Call(pool, encode_call("getUserEMode(address)", u)) for u in reads.aave_users]
     for asset, user in reads.aave:
         r = reserves[asset]
-        calls += [Call(t, encode_call("balanceOf(address)", user)) for t in (r["a_token"], r["variable_debt_token"], r["stable_debt_token"])]
+        calls += [
+            Call(t, encode_call("balanceOf(address)", user))
+            for t in (r["a_token"], r["variable_debt_token"], r["stable_debt_token"])
+        ]
     return calls
 
 
@@ -546,13 +586,17 @@ def node_floor(url: str, manifest: dict, block: int, per_call: int = 1000) -> tu
 
     client = MinimalClient(url)
     try:
-        logs_s, logs, log_count = 0.0, [], 0
-        for query in log_queries(manifest, block):
+        logs_s, parse_s, logs, log_count, log_bytes = 0.0, 0.0, {}, 0, 0
+        queries = log_queries(manifest, block)
+        for name, query in queries.items():
             body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [query]}).encode()
             took, answer = client.post(body)
             logs_s += took
-            result = json.loads(answer)["result"]
-            logs.append(result)
+            log_bytes += len(answer)
+            start = time.perf_counter()
+            result = orjson.loads(answer)["result"]  # not part of the floor: what any client then pays
+            parse_s += time.perf_counter() - start
+            logs[name] = result
             log_count += len(result)
         reads = accounts_from_logs(logs, manifest)
         calls = loopscan_calls(reads, manifest)
@@ -571,7 +615,8 @@ def node_floor(url: str, manifest: dict, block: int, per_call: int = 1000) -> tu
     finally:
         client.close()
     return {
-        "getlogs_s": logs_s, "getlogs_requests": 4, "logs": log_count,
+        "getlogs_s": logs_s, "getlogs_requests": len(queries), "logs": log_count, "getlogs_bytes": log_bytes,
+        "getlogs_orjson_parse_s": parse_s,
         "aggregate3_s": calls_s, "aggregate3_requests": len(bodies), "calls": len(calls),
         "calls_per_aggregate3": per_call, "slowest_aggregate3_s": slowest, "total_s": logs_s + calls_s,
     }, reads  # fmt: skip
@@ -598,7 +643,10 @@ def _contracts(w3, manifest: dict):
     from loopscan.devnet.build import Artifacts
 
     a = Artifacts()
-    morpho = w3.eth.contract(address=w3.to_checksum_address(manifest["contracts"]["morpho_blue"]), abi=a.compiled("morpho-blue", "Morpho").abi)
+    morpho = w3.eth.contract(
+        address=w3.to_checksum_address(manifest["contracts"]["morpho_blue"]),
+        abi=a.compiled("morpho-blue", "Morpho").abi,
+    )
     provider = w3.eth.contract(address=w3.to_checksum_address(manifest["contracts"]["aave_protocol_data_provider"]),
                                abi=_artifact(a, "misc/AaveProtocolDataProvider").abi)  # fmt: skip
     multicall = w3.eth.contract(address=w3.to_checksum_address("0xcA11bde05977b3631167028862bE2a173976CA11"),
@@ -617,9 +665,13 @@ def _sample(items: list, n: int) -> list:
 def web3_logs(w3, manifest: dict, block: int) -> float:
     """eth_getLogs for the accounts, as a web3.py script asks for them (full range, timed in full)."""
     start = time.perf_counter()
-    for query in log_queries(manifest, block):
+    for query in log_queries(manifest, block).values():
         address = query["address"]
-        address = [w3.to_checksum_address(x) for x in address] if isinstance(address, list) else w3.to_checksum_address(address)
+        address = (
+            [w3.to_checksum_address(x) for x in address]
+            if isinstance(address, list)
+            else w3.to_checksum_address(address)
+        )
         w3.eth.get_logs({**query, "address": address, "fromBlock": 0, "toBlock": block})
     return time.perf_counter() - start
 
@@ -634,9 +686,13 @@ def web3_sequential(url: str, manifest: dict, reads: Reads, block: int, sample: 
     start = time.perf_counter()
     for kind, key, account in chosen:
         if kind == "m":
-            morpho.functions.position(bytes.fromhex(key[2:]), w3.to_checksum_address(account)).call(block_identifier=block)
+            morpho.functions.position(bytes.fromhex(key[2:]), w3.to_checksum_address(account)).call(
+                block_identifier=block
+            )
         else:
-            provider.functions.getUserReserveData(w3.to_checksum_address(key), w3.to_checksum_address(account)).call(block_identifier=block)
+            provider.functions.getUserReserveData(w3.to_checksum_address(key), w3.to_checksum_address(account)).call(
+                block_identifier=block
+            )
     sample_s = time.perf_counter() - start
     reads_s = sample_s / len(chosen) * len(work)
     return {"getlogs_s": logs_s, "sample_calls": len(chosen), "sample_s": sample_s, "reads_s": reads_s,
@@ -645,7 +701,9 @@ def web3_sequential(url: str, manifest: dict, reads: Reads, block: int, sample: 
             "methods_per_read": {k: v / len(chosen) for k, v in methods.items()}}  # fmt: skip
 
 
-def web3_multicall(url: str, manifest: dict, reads: Reads, block: int, sample_batches: int, per_batch: int = 40) -> dict:
+def web3_multicall(
+    url: str, manifest: dict, reads: Reads, block: int, sample_batches: int, per_batch: int = 40
+) -> dict:
     from eth_abi import decode
 
     w3, methods = _web3(url)
@@ -665,7 +723,9 @@ def web3_multicall(url: str, manifest: dict, reads: Reads, block: int, sample_ba
                 data = morpho.encode_abi("position", args=[bytes.fromhex(key[2:]), w3.to_checksum_address(account)])
                 calls.append((morpho.address, True, data))
             else:
-                data = provider.encode_abi("getUserReserveData", args=[w3.to_checksum_address(key), w3.to_checksum_address(account)])
+                data = provider.encode_abi(
+                    "getUserReserveData", args=[w3.to_checksum_address(key), w3.to_checksum_address(account)]
+                )
                 calls.append((provider.address, True, data))
         results = multicall.functions.aggregate3(calls).call(block_identifier=block)
         for (kind, _, _), (success, data) in zip(batch, results, strict=True):
@@ -698,9 +758,9 @@ def print_table(results: list[dict]) -> None:
             f"{b['total_s'] / ls['wall_s']:,.1f}x", f"{r['anvil_memory'].get('VmHWM', 0):,.0f}",
         ))  # fmt: skip
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
+    print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
     for row in rows:
-        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     print("(~ = extrapolated from a timed sample; (a) and (b) include their eth_getLogs, timed in full)")
     for r in results:
         ls, fl = r["loopscan"], r["floor"]
@@ -714,27 +774,50 @@ def print_table(results: list[dict]) -> None:
         }
         marks = "  ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
         print(f"goals at {n:,}: {marks}")
-        print(f"  floor: {fl['logs']:,} logs in {fl['getlogs_requests']} eth_getLogs {fl['getlogs_s']:.2f} s; "
+        print(f"  floor: {fl['logs']:,} logs ({fl['getlogs_bytes'] / 1e6:.0f} MB of JSON; orjson parses it in "
+              f"{fl['getlogs_orjson_parse_s']:.2f} s, not counted) in {fl['getlogs_requests']} eth_getLogs {fl['getlogs_s']:.2f} s; "
               f"{fl['calls']:,} reads in {fl['aggregate3_requests']} aggregate3 of {fl['calls_per_aggregate3']:,} "
               f"{fl['aggregate3_s']:.2f} s (slowest {fl['slowest_aggregate3_s'] * 1e3:.0f} ms)")  # fmt: skip
         stages = ", ".join(f"{s} {t:.2f}" for s, _, t in ls["stages"])
-        print(f"  loopscan: {ls['http_requests']} HTTP requests, {ls['rpc_calls']} JSON-RPC calls, runs {', '.join(f'{w:.2f}' for w in ls['walls_s'])} s; "
+        print(f"  loopscan: CPU {ls['cpu_s']:.2f} s of its wall {ls['wall_s']:.2f} s; {ls['http_requests']} HTTP requests, {ls['rpc_calls']} JSON-RPC calls, runs {', '.join(f'{w:.2f}' for w in ls['walls_s'])} s; "
               f"progress at (s): {stages}")  # fmt: skip
 
 
 def main() -> None:
+    global PROTOCOLS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="positions (snapshot rows), comma-separated; cumulative")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="loopscan runs (fresh process each) and floor runs per size; medians are reported")
+    parser.add_argument(
+        "--sizes", default="1000,10000,100000", help="positions (snapshot rows), comma-separated; cumulative"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="loopscan runs (fresh process each) and floor runs per size; medians are reported",
+    )
     parser.add_argument("--sample-a", type=int, default=2000, help="(a): sequential calls timed, then extrapolated")
     parser.add_argument("--sample-b", type=int, default=250, help="(b): 40-call batches timed, then extrapolated")
-    parser.add_argument("--profile", action="store_true", help="also run loopscan once under cProfile at each size and print it")
+    parser.add_argument(
+        "--profile", action="store_true", help="also run loopscan once under cProfile at each size and print it"
+    )
+    parser.add_argument(
+        "--protocols",
+        default=",".join(PROTOCOLS),
+        help="what loopscan, (a), (b) and the floor read: morpho_blue,aave_v3 (default) or one of them; both are seeded",
+    )
     parser.add_argument("--no-prune", action="store_true", help="start anvil without --prune-history")
-    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write the figures (default {RESULTS.relative_to(HERE.parent)})")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=RESULTS,
+        help=f"where to write the figures (default {RESULTS.relative_to(HERE.parent)})",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("URL", "MANIFEST"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-profile", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    PROTOCOLS = tuple(p for p in ("morpho_blue", "aave_v3") if p in args.protocols.split(","))
+    if not PROTOCOLS:
+        parser.error("--protocols names neither morpho_blue nor aave_v3")
     if args.worker:
         worker(*args.worker, args.worker_profile)
         return
@@ -760,7 +843,10 @@ def main() -> None:
                 load = os.getloadavg()
                 print("  loopscan ...", flush=True)
                 ls = run_loopscan(net.url, manifest, args.repeat, args.profile)
-                print(f"  loopscan {ls['wall_s']:.2f} s (runs {', '.join(f'{w:.2f}' for w in ls['walls_s'])}); node floor ...", flush=True)
+                print(
+                    f"  loopscan {ls['wall_s']:.2f} s (runs {', '.join(f'{w:.2f}' for w in ls['walls_s'])}); node floor ...",
+                    flush=True,
+                )
                 floors = [node_floor(net.url, net.manifest, block) for _ in range(args.repeat)]
                 reads = floors[0][1]
                 floor = sorted((f for f, _ in floors), key=lambda f: f["total_s"])[len(floors) // 2]  # the median run
@@ -785,9 +871,12 @@ def main() -> None:
         finally:
             net.stop()
     print("\n== loopscan index benchmark: Morpho Blue + Aave v3 on anvil ==")
-    print(f"machine: {machine['cpus']} CPUs, Python {machine['python']}; anvil {' '.join(anvil_args) or '(default)'}")
+    print(
+        f"machine: {machine['cpus']} CPUs, Python {machine['python']}; anvil {' '.join(anvil_args)}; protocols {', '.join(PROTOCOLS)}"
+    )
     print_table(results)
-    args.json.write_text(json.dumps({"machine": machine, "anvil_args": list(anvil_args), "results": results}, indent=1) + "\n")
+    args.json.write_text(json.dumps({"machine": machine, "anvil_args": list(anvil_args), "protocols": PROTOCOLS, "results": results},
+                                    indent=1) + "\n")  # fmt: skip
     print(f"figures written to {args.json}")
 
 
