@@ -41,7 +41,7 @@ from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.uniswap_v3 import price_after_selling, swap
 from loopscan.solver.uniswap_v3_math import get_sqrt_ratio_at_tick
 
-__all__ = ["Shock", "CascadeResult", "run_cascade", "MAX_ROUNDS"]
+__all__ = ["Shock", "CascadeResult", "run_cascade", "shock_sale", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 10_000
 _SMALL_POSITION = 2_000.0  # v3.3's MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD, in the numeraire (USD)
@@ -135,7 +135,7 @@ def _pool_price(pool) -> float:
     return float(price_after_selling(pool.state, 0 if pool.token_is_0 else 1, 0))
 
 
-def _shock_sale(book: Book, shock: Shock) -> int:
+def shock_sale(book: Book, shock: Shock) -> int:
     """What the token's pool takes (token units) between its price and (1 − δ) of it."""
     pool = book.pools.get(shock.token)
     if shock.kind != "depeg" or pool is None or shock.size <= 0:
@@ -209,7 +209,7 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
         state.total_assets[shock.token] -= shock.size * book.vaults[shock.token].opaque
     elif shock.kind != "depeg":
         raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
-    sale = _shock_sale(book, shock)
+    sale = shock_sale(book, shock)
     pools = _pooled_reserves(book)
     rounds, liquidations = [], []
     first, at_risk = 0, ()

@@ -26,7 +26,7 @@ from loopscan.maths.morpho import MarketState, PositionState, is_healthy
 from loopscan.maths.morpho_liquidation import full_liquidation_args
 from loopscan.scanner import index_async
 from loopscan.solver import Solver, build_book
-from loopscan.solver.cascade import Shock, _shock_sale
+from loopscan.solver.cascade import Shock, shock_sale
 from loopscan.solver.uniswap_v3 import price_of
 
 pytestmark = pytest.mark.devnet
@@ -147,7 +147,7 @@ async def test_cascade_replayed_on_chain_ends_at_the_fixed_point(scenario, token
         supply_before = {mk["id"]: morpho(net).functions.market(mk["id"]).call()[0] for mk in net.manifest["morpho_markets"].values()}
         start = replay.pool_price()
         assert start > 0
-        replay.sell(_shock_sale(solver.book, Shock("depeg", address, round(delta, 6))))
+        replay.sell(shock_sale(solver.book, Shock("depeg", address, round(delta, 6))))
         replay.set_feed(Fraction(net.scenario.feeds[feed]["answer"]) * Fraction(1 - round(delta, 6)).limit_denominator(10**8))
         liquidated = []
         while True:
