@@ -11,7 +11,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from loopscan.solver import uniswap_v3 as u
@@ -247,6 +247,7 @@ def pools(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(pools(), st.booleans(), st.integers(1, 10**30))
+@example(state=PoolState(2**96, 0, 16, 10000, 200, {0: 16, 2400: -16}), zero_for_one=False, amount=3)  # pay 3, get 1, back: 4
 def test_exact_input_invariants(state, zero_for_one, amount):
     r = swap(state, zero_for_one, amount)
     paid, got = (r.amount0, -r.amount1) if zero_for_one else (r.amount1, -r.amount0)
@@ -259,9 +260,10 @@ def test_exact_input_invariants(state, zero_for_one, amount):
     assert r.tick_after == MAX_TICK or r.sqrt_price_x96_after <= u.get_sqrt_ratio_at_tick(r.tick_after + 1)
     after = u.state_after(state, r)
     assert after.liquidity == sum(net for t, net in state.ticks.items() if t <= after.tick)
-    if got > 0 and paid == amount:  # buying back exactly what came out costs no more than was paid
-        back = swap(state, zero_for_one, -got)
-        assert (back.amount0 if zero_for_one else back.amount1) <= amount
+    if got > 0 and paid == amount:  # buying back exactly what came out costs no more than was paid,
+        back = swap(state, zero_for_one, -got)  # give or take the pool's own rounding: each step
+        slack = 1 + r.ticks_crossed + back.ticks_crossed  # rounds a wei against the trader
+        assert (back.amount0 if zero_for_one else back.amount1) <= amount + slack
 
 
 @settings(max_examples=200, deadline=None)
