@@ -32,13 +32,14 @@ would lose that much if it were closed at market.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book, MarketBook
-from loopscan.solver.uniswap_v3 import price_after_selling, swap
+from loopscan.solver.uniswap_v3 import Seller, price_after_selling, swap
 from loopscan.solver.uniswap_v3_math import get_sqrt_ratio_at_tick
 
 __all__ = ["Shock", "CascadeResult", "run_cascade", "shock_sale", "MAX_ROUNDS"]
@@ -83,6 +84,9 @@ class _State:
     total_assets: dict[str, float] = field(default_factory=dict)  # vault share -> reported assets
     supply: dict[str, float] = field(default_factory=dict)  # vault share -> shares outstanding
     realized: dict[str, float] = field(default_factory=dict)  # market -> bad debt (loan tokens)
+    touched: set[str] = field(default_factory=set)  # markets a liquidation changed a position of
+    pool_moves: dict[tuple[str, int], float] = field(default_factory=dict)  # (token, sold) -> price moved by
+    sellers: dict[str, Seller] = field(default_factory=dict)  # token -> the sales into its pool
 
 
 class _Pricer:
@@ -123,8 +127,14 @@ class _Pricer:
         else:
             # The shock's sale stays an exact integer: one wei more can empty a range.
             amount = sold + (self.shock_sale if shocked else 0)
-            after = float(price_after_selling(pool.state, 0 if pool.token_is_0 else 1, amount))
-            factor = min(after / _pool_price(pool), target)
+            moved = self.state.pool_moves.get((token, amount))
+            if moved is None:  # one exact swap per amount sold, resumed from the previous sale's
+                seller = self.state.sellers.get(token)
+                if seller is None:
+                    seller = self.state.sellers[token] = Seller(pool.state, pool.token_is_0)
+                after = _float_price(pool, seller.sqrt_price_after(amount))
+                moved = self.state.pool_moves[(token, amount)] = after / _static(self.book).pool_price[token]
+            factor = min(moved, target)
         if pool is None or token in self.book.anchored:
             return factor  # an anchored token's price is its own feed's, not its pool partner's
         quote = self.book.p0.get(pool.quote, 0.0)
@@ -135,12 +145,64 @@ def _pool_price(pool) -> float:
     return float(price_after_selling(pool.state, 0 if pool.token_is_0 else 1, 0))
 
 
+def _float_price(pool, sqrt_price_x96: int) -> float:
+    """`float(price_after_selling(...))` from the price after the sale: int / int rounds
+    correctly, as float(Fraction) does, so this is the same float without the Fraction."""
+    square = sqrt_price_x96 * sqrt_price_x96
+    return square / (1 << 192) if pool.token_is_0 else (1 << 192) / square
+
+
+class _Static:
+    """What the cascade reads from a Book that no cascade changes, worked out once per Book
+    (read-only after `build_book`)."""
+
+    def __init__(self, book: Book) -> None:
+        self.pool_price = {token: _pool_price(pool) for token, pool in book.pools.items()}
+        self.owner: dict[str, str] = {}  # vault contract -> its share token (the first, as _vault_of did)
+        for share, v in book.vaults.items():
+            self.owner.setdefault(v.vault, share)
+        self.trigger: dict[str, float] = {}  # Morpho market -> max debt / (collateral · LLTV)
+        self.ltv: dict[str, float] = {}  # Morpho market -> max debt / collateral
+        self.constant: set[str] = set()  # Morpho markets whose oracle never moves, above every trigger
+        self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
+        for key, m in book.markets.items():
+            vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
+            self.lenders[key] = (sum(m.suppliers.values()), vaults)
+            if not m.protocol.startswith("morpho"):
+                continue
+            borrowing = m.debt > 0
+            debt, col = m.debt[borrowing], m.collateral_amount[borrowing]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.trigger[key] = float((debt / (col * m.lltv)).max()) if len(debt) else 0.0
+                self.ltv[key] = float((debt / col).max()) if len(debt) else 0.0
+            fixed = m.oracle_kind == "fixed" or (m.oracle_kind == "exchange_rate" and m.collateral not in book.vaults)
+            if fixed and m.tracks is None and np.isfinite(m.oracle0) and _above(m.oracle0, self.trigger[key]):
+                self.constant.add(key)
+
+
+def _above(value: float, bound: float) -> bool:
+    """`value` is clearly above `bound`: by far more than a float product's rounding, so that
+    x · value > y holds for every x, y whose ratio y / x is at most `bound`."""
+    return value >= bound * (1 + 1e-9)
+
+
+_STATICS: dict[int, _Static] = {}
+
+
+def _static(book: Book) -> _Static:
+    found = _STATICS.get(id(book))
+    if found is None:
+        found = _STATICS[id(book)] = _Static(book)
+        weakref.finalize(book, _STATICS.pop, id(book), None)
+    return found
+
+
 def shock_sale(book: Book, shock: Shock) -> int:
     """What the token's pool takes (token units) between its price and (1 − δ) of it."""
     pool = book.pools.get(shock.token)
     if shock.kind != "depeg" or pool is None or shock.size <= 0:
         return 0
-    target_price = _pool_price(pool) * (1.0 - shock.size)  # token in quote units
+    target_price = _static(book).pool_price[shock.token] * (1.0 - shock.size)  # token in quote units
     lowest, highest = get_sqrt_ratio_at_tick(-887272), get_sqrt_ratio_at_tick(887272)
     if target_price <= 0:
         sqrt_target = lowest + 1 if pool.token_is_0 else highest - 1
@@ -261,10 +323,17 @@ def _pooled_reserves(book: Book) -> dict[str, list[MarketBook]]:
 def _candidates(book: Book, state: _State, prices: _Pricer, pools: dict[str, list[MarketBook]]) -> list[tuple]:
     """Every liquidatable position as (health, kind, reference), health = collateral limit / debt."""
     out: list[tuple] = []
+    static = _static(book)
     for key, m in book.markets.items():
         if not m.protocol.startswith("morpho") or not len(m.accounts):
             continue
-        limit = state.collateral[key] * _oracle(book, m, prices) * m.lltv
+        untouched = key not in state.touched  # its positions are still the snapshot's
+        if untouched and key in static.constant:
+            continue
+        oracle = _oracle(book, m, prices)
+        if untouched and _above(oracle, static.trigger[key]):
+            continue  # no position is liquidatable at this oracle price
+        limit = state.collateral[key] * oracle * m.lltv
         debt = state.debt[key]
         for i in np.flatnonzero((debt > 0) & (debt > limit)):
             out.append((limit[i] / debt[i], "morpho", (key, int(i))))
@@ -290,6 +359,7 @@ def _liquidate_morpho(book: Book, state: _State, prices: _Pricer, key: str, i: i
     if seized * p_col < repaid * prices.market(m.loan):
         return None  # the liquidator would be paid less than they repay: nobody liquidates
     bad = debt[i] - repaid if seized >= col[i] else 0.0
+    state.touched.add(key)
     col[i] -= seized
     debt[i] = 0.0 if bad else debt[i] - repaid
     if bad:
@@ -340,6 +410,7 @@ def _liquidate_aave(book: Book, state: _State, prices: _Pricer, ref: tuple[str, 
     p_col = prices.market(c_m.loan)
     if seized * p_col < repay * prices.market(d_m.loan):
         return None
+    state.touched.update((c_m.key, d_m.key))
     state.collateral[c_m.key][c_i] -= seized
     state.debt[d_m.key][d_i] -= repay
     _exit(book, state, c_m.loan, seized)
@@ -364,26 +435,25 @@ def _socialise(book: Book, state: _State, key: str, bad: float) -> None:
     """Morpho writes realised bad debt off the market's supply: each supplier loses pro rata,
     and a vault among them loses it from its reported assets."""
     state.realized[key] = state.realized.get(key, 0.0) + bad
-    m = book.markets[key]
-    total = sum(m.suppliers.values())
-    for account, supplied in m.suppliers.items():
-        vault = _vault_of(book, account)
-        if vault is not None and total > 0:
+    total, vaults = _static(book).lenders[key]
+    if total > 0:
+        for vault, supplied in vaults:
             state.total_assets[vault] -= bad * supplied / total
 
 
 def _vault_of(book: Book, account: str) -> str | None:
-    for share, v in book.vaults.items():
-        if v.vault == account:
-            return share
-    return None
+    return _static(book).owner.get(account)
 
 
 def _losses(book: Book, state: _State, prices: _Pricer) -> pd.DataFrame:
     """Realised and hidden bad debt per market, shared among its suppliers pro rata."""
     hidden: dict[str, float] = {}
+    static = _static(book)
     for key, m in book.markets.items():
         if m.protocol.startswith("morpho"):
+            p_col, p_loan = prices.market(m.collateral), prices.market(m.loan)
+            if key not in state.touched and p_loan > 0 and _above(p_col / p_loan, static.ltv[key]):
+                continue  # every position's collateral is worth more than its debt: no hidden bad debt
             value = state.collateral[key] * prices.market(m.collateral)
             hidden[key] = float(np.maximum(state.debt[key] * prices.market(m.loan) - value, 0.0).sum())
     for reserves in _pooled_reserves(book).values():

@@ -22,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from loopscan.solver.uniswap_v3_math import (
     get_next_sqrt_price_from_output,
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
+    last_empty_word_stop,
     require,
 )
 
@@ -52,7 +54,7 @@ __all__ = [
     "MIN_TICK", "MAX_TICK", "MIN_SQRT_RATIO", "MAX_SQRT_RATIO", "Q96", "UniswapV3Error",
     "get_sqrt_ratio_at_tick", "get_tick_at_sqrt_ratio", "get_amount0_delta", "get_amount1_delta",
     "get_next_sqrt_price_from_input", "get_next_sqrt_price_from_output", "compute_swap_step",
-    "PoolState", "SwapResult", "swap", "state_after", "count_initialized_ticks_crossed",
+    "PoolState", "SwapResult", "swap", "Seller", "state_after", "count_initialized_ticks_crossed",
     "price_of", "price_after_selling", "amount_to_move_price_to", "DepthCurve", "depth_curve",
 ]  # fmt: skip
 
@@ -131,10 +133,33 @@ def swap(
         require(MIN_SQRT_RATIO < limit < state.sqrt_price_x96, "SPL")
     else:
         require(state.sqrt_price_x96 < limit < MAX_SQRT_RATIO, "SPL")
-    exact_input = amount_specified > 0
-    remaining, calculated = amount_specified, 0
-    sqrt_p, tick, liquidity, crossed = state.sqrt_price_x96, state.tick, state.liquidity, 0
+    at = (amount_specified, 0, state.sqrt_price_x96, state.tick, state.liquidity, 0)
+    return _result(zero_for_one, amount_specified, _loop(state, zero_for_one, limit, at)[0])
+
+
+def _loop(
+    state: PoolState, zero_for_one: bool, limit: int, at: tuple, final_tick: bool = True
+) -> tuple[tuple, tuple | None]:
+    """The swap loop from `at` = (amount remaining, calculated, sqrt price, tick, liquidity, ticks
+    crossed) to its end, and the last point passed where a larger exact-input swap passes too.
+
+    Each step that reaches its target takes an amount that depends on its range only, so a swap
+    of more input crosses it the same way: after every such step with input left is such a point,
+    and so is the end at the price limit. Without liquidity, the steps that only hop from bitmap
+    word to bitmap word (no amount) are jumped over at once.
+    """
+    remaining, calculated, sqrt_p, tick, liquidity, crossed = at
+    exact_input, checkpoint, limit_tick = remaining > 0, None, None
     while remaining != 0 and sqrt_p != limit:
+        if liquidity == 0:
+            if limit_tick is None:
+                limit_tick = _tick_of_limit(limit)
+            stop = last_empty_word_stop(state._sorted, state.tick_spacing, tick, zero_for_one, limit_tick)
+            if stop is not None:
+                sqrt_p, tick = get_sqrt_ratio_at_tick(stop), stop - 1 if zero_for_one else stop
+                if exact_input:
+                    checkpoint = (remaining, calculated, sqrt_p, tick, liquidity, crossed)
+                continue
         start = sqrt_p
         tick_next, initialized = state.next_initialized_tick_within_one_word(tick, zero_for_one)
         tick_next = min(max(tick_next, MIN_TICK), MAX_TICK)
@@ -155,13 +180,54 @@ def swap(
                 liquidity = add_delta(liquidity, -net if zero_for_one else net)
                 crossed += 1
             tick = tick_next - 1 if zero_for_one else tick_next
-        elif sqrt_p != start:
+            if exact_input and remaining > 0:
+                checkpoint = (remaining, calculated, sqrt_p, tick, liquidity, crossed)
+        elif sqrt_p != start and (final_tick or sqrt_p == limit):  # a step short of its target is the last
             tick = get_tick_at_sqrt_ratio(sqrt_p)
-    if zero_for_one == exact_input:
+    end = (remaining, calculated, sqrt_p, tick, liquidity, crossed)
+    return end, (end if exact_input and remaining > 0 and sqrt_p == limit else checkpoint)
+
+
+_tick_of_limit = lru_cache(maxsize=256)(get_tick_at_sqrt_ratio)  # swaps mostly use the default limits
+
+
+def _result(zero_for_one: bool, amount_specified: int, end: tuple) -> SwapResult:
+    remaining, calculated, sqrt_p, tick, liquidity, crossed = end
+    if zero_for_one == (amount_specified > 0):
         amount0, amount1 = amount_specified - remaining, calculated
     else:
         amount0, amount1 = calculated, amount_specified - remaining
     return SwapResult(amount0, amount1, sqrt_p, tick, liquidity, crossed)
+
+
+class Seller:
+    """Exact-input sales of one token into one pool, without a price limit, at growing sizes: what
+    a cascade asks of a pool after each liquidator's sale. `sell(a)` is `swap(state, zero_for_one,
+    a)`; when `a` is at least the previous sale it resumes from the last point that sale passed
+    (see `_loop`) instead of starting over."""
+
+    def __init__(self, state: PoolState, zero_for_one: bool) -> None:
+        self.state, self.zero_for_one = state, zero_for_one
+        self.limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
+        self.sold, self.checkpoint = 0, None  # a point the sale of `sold` passed, as _loop's `at`
+
+    def sell(self, amount: int, final_tick: bool = True) -> SwapResult:
+        require(amount != 0, "AS")
+        require(-I256 <= amount < I256, "amount does not fit int256")
+        price = self.state.sqrt_price_x96
+        require(self.limit < price if self.zero_for_one else price < self.limit, "SPL")  # as swap's check
+        if amount > 0 and self.checkpoint is not None and amount >= self.sold:
+            at = (self.checkpoint[0] + amount - self.sold, *self.checkpoint[1:])
+        else:
+            at = (amount, 0, self.state.sqrt_price_x96, self.state.tick, self.state.liquidity, 0)
+        end, checkpoint = _loop(self.state, self.zero_for_one, self.limit, at, final_tick)
+        if checkpoint is not None:
+            self.sold, self.checkpoint = amount, checkpoint
+        return _result(self.zero_for_one, amount, end)
+
+    def sqrt_price_after(self, amount: int) -> int:
+        """`sell(amount).sqrt_price_x96_after`, without working out the tick of that price."""
+        return self.sell(amount, final_tick=False).sqrt_price_x96_after
 
 
 def state_after(state: PoolState, result: SwapResult) -> PoolState:

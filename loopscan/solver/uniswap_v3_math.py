@@ -18,6 +18,9 @@ True
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from functools import lru_cache
+
 from loopscan.errors import LoopscanError
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "UniswapV3Error", "require", "add_delta",
     "get_sqrt_ratio_at_tick", "get_tick_at_sqrt_ratio", "get_amount0_delta", "get_amount1_delta",
     "get_next_sqrt_price_from_input", "get_next_sqrt_price_from_output", "compute_swap_step",
+    "last_empty_word_stop",
 ]  # fmt: skip
 
 MIN_TICK, MAX_TICK = -887272, 887272
@@ -81,6 +85,7 @@ def _div_up(a: int, d: int) -> int:
 
 
 # -- TickMath ----------------------------------------------------------------------------------
+@lru_cache(maxsize=1 << 16)  # pure, and a pool's swaps stop at the same few ticks again and again
 def get_sqrt_ratio_at_tick(tick: int) -> int:
     """sqrt(1.0001^tick) · 2^96, rounded up (TickMath.getSqrtRatioAtTick)."""
     a = abs(tick)
@@ -239,3 +244,26 @@ def add_delta(liquidity: int, delta: int) -> int:
     require(result >= 0, "LS")
     require(result < U128, "LA")
     return result
+
+
+# -- TickBitmap, where a swap has no liquidity ---------------------------------------------------
+def last_empty_word_stop(
+    ticks: tuple[int, ...], spacing: int, tick: int, zero_for_one: bool, limit_tick: int
+) -> int | None:
+    """Where a swap without liquidity can jump to: the farthest bitmap-word boundary the swap loop
+    would stop at (`nextInitializedTickWithinOneWord` finding nothing) before the next initialized
+    tick of `ticks` (sorted) and strictly before the limit's tick; None if not past the next stop.
+
+    Such stops move no amount: the loop's state there is only (that boundary's price, its tick).
+    Going down the stops are word starts and leave the tick at boundary - 1; going up, word ends.
+    """
+    compressed = tick // spacing
+    if zero_for_one:
+        i = bisect_right(ticks, compressed * spacing) - 1
+        word = max((ticks[i] // spacing >> 8) + 1 if i >= 0 else -(1 << 30), (limit_tick // spacing >> 8) + 1)
+        return word * 256 * spacing if word <= (compressed >> 8) - 1 else None
+    i = bisect_left(ticks, (compressed + 1) * spacing)
+    word = min(
+        (ticks[i] // spacing >> 8) - 1 if i < len(ticks) else 1 << 30, ((limit_tick - 1) // spacing - 255) // 256
+    )
+    return (word * 256 + 255) * spacing if word >= ((compressed + 1) >> 8) + 1 else None
