@@ -56,3 +56,12 @@ def to_assets_up(shares: int, total_assets: int, total_shares: int) -> int:
     """Morpho's SharesMathLib.toAssetsUp."""
     d = total_shares + VIRTUAL_SHARES
     return (shares * (total_assets + VIRTUAL_ASSETS) + d - 1) // d
+
+
+def fund(net, token: str, who: str, amount: int, spender: str) -> str:
+    """Mint `amount` of a scenario token to the named account and approve `spender`; its address."""
+    account = net.chain.account(who)
+    t = contract(net, net.manifest["tokens"][token]["address"], "loopscan", "ScenarioToken")
+    net.chain.send(t.functions.mint(account, amount), net.chain.deployer)
+    net.chain.send(t.functions.approve(spender, 2**256 - 1), account)
+    return account

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from devnet_helpers import aave_pool, contract, market_params, morpho
+from devnet_helpers import aave_pool, contract, fund, market_params, morpho
 from web3.logs import DISCARD
 
 from loopscan.devnet.chain import TxReverted
@@ -14,12 +14,6 @@ from loopscan.devnet.chain import TxReverted
 pytestmark = pytest.mark.devnet
 
 
-def _fund(net, token: str, who: str, amount: int, spender: str) -> str:
-    account = net.chain.account(who)
-    t = contract(net, net.manifest["tokens"][token]["address"], "loopscan", "ScenarioToken")
-    net.chain.send(t.functions.mint(account, amount), net.chain.deployer)
-    net.chain.send(t.functions.approve(spender, 2**256 - 1), account)
-    return account
 
 
 def _set_feed(net, feed: str, answer: str) -> None:
@@ -31,7 +25,7 @@ def _set_feed(net, feed: str, answer: str) -> None:
 
 def _morpho_liquidate(net, market: str, borrower: str, seized: int):
     m = morpho(net)
-    liquidator = _fund(net, "USDC", "liquidator", 10**9 * 10**6, m.address)
+    liquidator = fund(net, "USDC", "liquidator", 10**9 * 10**6, m.address)
     fn = m.functions.liquidate(market_params(net, market), net.manifest["accounts"][borrower], seized, 0, b"")
     return net.chain.send(fn, liquidator, "Morpho.liquidate")
 
@@ -69,7 +63,7 @@ def test_book_value_market_ignores_the_market_price_but_not_a_writedown(stream):
 
 def _aave_liquidate(net, borrower: str, cover: int):
     pool = aave_pool(net)
-    liquidator = _fund(net, "USDC", "liquidator", 10**9 * 10**6, pool.address)
+    liquidator = fund(net, "USDC", "liquidator", 10**9 * 10**6, pool.address)
     t = net.manifest["tokens"]
     fn = pool.functions.liquidationCall(
         t["sUSDe"]["address"], t["USDC"]["address"], net.manifest["accounts"][borrower], cover, False

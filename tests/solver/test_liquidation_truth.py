@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from devnet_helpers import fund
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
@@ -51,12 +52,6 @@ def _published(net, address: str, path: str):
     return net.chain.contract(address, _ART.published(f"{_AAVE}/{path}.sol/{path.rsplit('/', 1)[-1]}.json").abi)
 
 
-def _fund(net, token: str, who: str, amount: int, spender: str) -> str:
-    account = net.chain.account(who)
-    t = _compiled(net, net.manifest["tokens"][token]["address"], "loopscan", "ScenarioToken")
-    net.chain.send(t.functions.mint(account, amount), net.chain.deployer)
-    net.chain.send(t.functions.approve(spender, 2**256 - 1), account)
-    return account
 
 
 def _set_answer(net, feed: str, answer: int) -> None:
@@ -184,7 +179,7 @@ LOOPERS = [
 @pytest.mark.parametrize("market, borrower, feed", LOOPERS)
 def test_is_healthy_flips_exactly_where_morpho_liquidate_starts_succeeding(stream, market, borrower, feed):
     m = MorphoMarket(stream, market, borrower)
-    liquidator = _fund(stream, "USDC", "liquidator", 10**9 * 10**6, m.morpho.address)
+    liquidator = fund(stream, "USDC", "liquidator", 10**9 * 10**6, m.morpho.address)
     state, pos, price_of = m.market(), m.position(), m.price_for(feed)
     t = stream.chain.block()["timestamp"] + 2 * BLOCK_INTERVAL  # the feed moves, then the liquidation
     accrued = expected_market_balances(state, m.rate_at_target(), t)
@@ -218,7 +213,7 @@ def test_is_healthy_flips_exactly_where_morpho_liquidate_starts_succeeding(strea
 )
 def test_liquidate_moves_exactly_what_we_predict(stream, answer, how):
     m = MorphoMarket(stream, "xUSD/USDC-91.5", "looper-1")
-    liquidator = _fund(stream, "USDC", "liquidator", 10**9 * 10**6, m.morpho.address)
+    liquidator = fund(stream, "USDC", "liquidator", 10**9 * 10**6, m.morpho.address)
     _set_answer(stream, "xUSD/USD", _answer(stream, "xUSD/USD", answer))
     state, pos, rate_at_target, price = m.market(), m.position(), m.rate_at_target(), m.oracle.functions.price().call()
     t = stream.chain.block()["timestamp"] + BLOCK_INTERVAL
@@ -313,7 +308,7 @@ def test_aave_v30_liquidation_call_matches_the_event_to_the_wei(susde, usdt):
     aave = AavePool(susde)
     revision = aave.pool.functions.POOL_REVISION().call()
     assert rules_for_revision(revision) is liquidation_call_v30  # @aave/core-v3 1.19.3: revision 1
-    liquidator = _fund(susde, "USDC", "liquidator", 10**12 * 10**6, aave.pool.address)
+    liquidator = fund(susde, "USDC", "liquidator", 10**12 * 10**6, aave.pool.address)
     susde.chain.send(
         aave.configurator.functions.setLiquidationProtocolFee(s_usde, 1000), susde.chain.account("aave-admin")
     )
