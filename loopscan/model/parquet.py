@@ -29,7 +29,7 @@ from loopscan.model.errors import SnapshotFormatError
 from loopscan.model.frames import INT_RANGES, dtype_of, validate_frame
 from loopscan.model.schema import SCHEMA, Column
 
-__all__ = ["FORMAT", "SCHEMA_VERSION", "read_tables", "write_tables"]
+__all__ = ["FORMAT", "SCHEMA_VERSION", "from_arrow", "read_tables", "to_arrow", "write_tables"]
 
 FORMAT = "loopscan-snapshot"
 SCHEMA_VERSION = 1
@@ -71,15 +71,29 @@ def _from_arrow(column: Column, values: pa.ChunkedArray) -> pd.Series:
     return values.to_pandas().astype(dtype_of(column))
 
 
+def to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
+    """One validated table in its storage encoding (the Parquet files' and the history store's)."""
+    validate_frame(table, frame)
+    columns = SCHEMA[table]
+    schema = pa.schema([_field(c) for c in columns])
+    return pa.Table.from_arrays([_to_arrow(c, frame[c.name]) for c in columns], schema=schema)
+
+
+def from_arrow(table: str, stored: pa.Table, source: str) -> pd.DataFrame:
+    """The inverse of ``to_arrow``; ``source`` names where it was read, for the error message."""
+    columns = SCHEMA[table]
+    if stored.column_names != [c.name for c in columns]:
+        raise SnapshotFormatError(f"{source}: columns {stored.column_names} differ from the schema")
+    frame = pd.DataFrame({c.name: _from_arrow(c, stored.column(c.name)) for c in columns})
+    validate_frame(table, frame)
+    return frame
+
+
 def write_tables(directory: Path, tables: Mapping[str, pd.DataFrame], meta: Mapping[str, object]) -> None:
     """Write every table and the metadata JSON into ``directory`` (created if needed)."""
     directory.mkdir(parents=True, exist_ok=True)
-    for table, columns in SCHEMA.items():
-        frame = tables[table]
-        validate_frame(table, frame)
-        schema = pa.schema([_field(c) for c in columns])
-        arrays = [_to_arrow(c, frame[c.name]) for c in columns]
-        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), directory / f"{table}.parquet")
+    for table in SCHEMA:
+        pq.write_table(to_arrow(table, tables[table]), directory / f"{table}.parquet")
     document = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -112,12 +126,7 @@ def _read_table(directory: Path, table: str) -> pd.DataFrame:
         stored = pq.read_table(path)
     except FileNotFoundError:
         raise SnapshotFormatError(f"{path}: missing table file") from None
-    columns = SCHEMA[table]
-    if stored.column_names != [c.name for c in columns]:
-        raise SnapshotFormatError(f"{path}: columns {stored.column_names} differ from the schema")
-    frame = pd.DataFrame({c.name: _from_arrow(c, stored.column(c.name)) for c in columns})
-    validate_frame(table, frame)
-    return frame
+    return from_arrow(table, stored, str(path))
 
 
 def read_tables(directory: Path) -> tuple[dict[str, object], dict[str, pd.DataFrame]]:
