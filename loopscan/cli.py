@@ -7,6 +7,8 @@ traceback). Bad usage exits 2 (click's own convention).
     loopscan scan --rpc URL                index + graph + solve + report on any node
     loopscan thresholds SNAPSHOT           the thresholds of a saved snapshot, no node
     loopscan export SNAPSHOT --format F    the risk graph or tables of a saved snapshot
+    loopscan monitor --rpc URL --rules F   scheduled scans, history, alerts, Prometheus metrics
+    loopscan history [--token T]           what the monitor stored, over time
     loopscan devnet up|down|apply|scenarios
 """
 
@@ -21,6 +23,7 @@ import click
 
 from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, console, err_console
 from loopscan.cli_devnet import devnet
+from loopscan.cli_monitor import history, monitor
 from loopscan.errors import LoopscanError
 
 __all__ = ["main"]
@@ -38,6 +41,8 @@ def main(debug: bool) -> None:
 
 
 main.add_command(devnet)
+main.add_command(monitor)
+main.add_command(history)
 
 
 def _progress():
