@@ -1,0 +1,160 @@
+"""The monitor on the stream-2025 devnet: ticks while the chain moves, alerts at a local webhook,
+history in DuckDB, metrics scraped once.
+
+Expected alerts, from the scenario and the rules below:
+- tick 1 (as seeded): xUSD's opaque share 91.4 % > 90 %; the private xUSD/USDC market lent out
+  in full (utilisation 1): two conditions fire.
+- `xusd-market-down-5` sets the xUSD/USD feed 5 % under book (1.27 → 1.2065). δ₁ was 12.57 % of
+  the old price, so it is now 1 − (1 − 0.125703)/0.95 = 7.97 %: below 10 % for both δ₁ and δ_bd
+  (they coincide for xUSD), and a 4.6-point move (> 2): three alerts.
+- `writedown` cuts the opaque backing by $93M (231.6M → 138.6M): looper positions become
+  liquidatable at once (δ₁ = δ_bd = 0 for xUSD and for sdeUSD, whose backing lent $68M against
+  xUSD); xUSD's opaque share falls under 90 % and resolves: two conditions and two moves for
+  sdeUSD/xUSD, one resolution.
+- tick 4, nothing changed: no alert.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from webhook_server import WebhookServer
+
+from loopscan.chains import from_devnet_manifest
+from loopscan.model import SCHEMA
+from loopscan.monitor import Monitor, MonitorMetrics, load_config
+from loopscan.scanner import index_async
+from loopscan.store import Store, alert_log, load_snapshot, metric_history
+
+pytestmark = pytest.mark.devnet
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+
+RULES = """
+[[rule]]
+name = "near-first-liquidation"
+metric = "depeg_first_liquidation_frac"
+below = 0.10
+severity = "warning"
+
+[[rule]]
+name = "near-bad-debt"
+metric = "depeg_bad_debt_frac"
+below = 0.10
+severity = "critical"
+
+[[rule]]
+name = "opaque-backing"
+metric = "opaque_frac"
+above = 0.90
+severity = "warning"
+
+[[rule]]
+name = "threshold-moved"
+metric = "depeg_first_liquidation_frac"
+change_above = 0.02
+severity = "info"
+
+[[rule]]
+name = "lenders-stuck"
+metric = "utilisation_frac"
+at_least = 1.0
+severity = "warning"
+
+[[rule]]
+name = "new-loop"
+metric = "new_loop"
+severity = "info"
+
+[[sink]]
+kind = "webhook"
+name = "hook"
+url = "{url}"
+"""
+
+
+def rules_file(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES.format(url=url))
+    return path
+
+
+EXPECTED = [
+    [("firing", "opaque-backing", "xUSD"), ("firing", "lenders-stuck", "xUSD/USDC (morpho_blue)")],
+    [("firing", "near-first-liquidation", "xUSD"), ("firing", "near-bad-debt", "xUSD"), ("firing", "threshold-moved", "xUSD")],
+    [("firing", "near-first-liquidation", "sdeUSD"), ("firing", "near-bad-debt", "sdeUSD"), ("firing", "threshold-moved", "sdeUSD"),
+     ("firing", "threshold-moved", "xUSD"), ("resolved", "opaque-backing", "xUSD")],
+    [],
+]  # fmt: skip
+
+
+async def test_alerts_arrive_once_in_order_and_the_history_moves(stream, tmp_path: Path) -> None:
+    log: list[str] = []
+    metrics = MonitorMetrics()
+    with WebhookServer() as hook:
+        config = load_config(rules_file(tmp_path, hook.url))
+        store = tmp_path / "history.duckdb"
+        port = metrics.serve(0)
+        async with Monitor(stream.url, from_devnet_manifest(stream.manifest), config, store, emit=log.append,
+                           metrics=metrics, webhook_backoff=0.01) as monitor:  # fmt: skip
+            reports = [await monitor.tick()]
+            stream.apply("xusd-market-down-5")
+            hook.fail_next(1)  # the first delivery of tick 2 is refused once, then retried
+            reports.append(await monitor.tick())
+            stream.apply("writedown")
+            reports.append(await monitor.tick())
+            page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            reports.append(await monitor.tick())
+        metrics.stop()
+        received = list(hook.received)
+        refused = hook.refused
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "monitor-run.log").write_text("\n".join(log) + "\n")
+    (ARTIFACTS / "metrics.txt").write_text(page)
+
+    assert all(r.ok for r in reports), [r.error for r in reports]
+    assert [[(a.event, a.rule, a.label) for a in r.raised] for r in reports] == EXPECTED
+    raised = [a for r in reports for a in r.raised]
+    # at the webhook: every alert, in the order raised, exactly once, keyed as stored
+    assert [(key, body["event"], body["rule"], body["label"]) for key, body in received] == [
+        (a.key, a.event, a.rule, a.label) for a in raised
+    ]
+    assert refused == 1 and len({key for key, _ in received}) == len(raised)
+    with Store.open(store, read_only=True) as s:
+        stored = alert_log(s.con)
+        history = metric_history(s.con, ["xUSD"])
+        last = load_snapshot(s.con, reports[2].tick_id)
+    assert stored["delivered_at"].notna().all() and set(stored["sink"]) == {"stdout", "hook"}
+
+    first = history[history["metric"] == "depeg_first_liquidation_frac"]["value"].tolist()
+    assert first[0] == pytest.approx(0.1257, abs=1e-4)
+    assert first[1] == pytest.approx(1 - (1 - first[0]) / 0.95, abs=1e-4)  # bisection is to 1 bp
+    assert first[2:] == [0.0, 0.0]
+    opaque = history[history["metric"] == "opaque_frac"]["value"].tolist()
+    vault = last.vaults[last.vaults["vault"] == raised[0].subject].iloc[0]
+    assert opaque[2] == pytest.approx(vault.opaque_assets / vault.total_assets, rel=1e-12)
+    # before the write-down the same vault held $93M more of opaque backing (6 decimals)
+    assert opaque[0] == pytest.approx((vault.opaque_assets + 93_000_000 * 10**6) / (vault.total_assets + 93_000_000 * 10**6), rel=1e-9)
+
+    # the stored snapshot is the chain at that block, as a fresh scan reads it
+    fresh = await index_async(stream.url, deployments=from_devnet_manifest(stream.manifest), block=reports[2].block)
+    for name in SCHEMA:
+        pd.testing.assert_frame_equal(getattr(last, name), getattr(fresh, name), check_exact=True)
+
+    samples = {(s.name, s.labels.get("label"), s.labels.get("severity")): s.value
+               for family in text_string_to_metric_families(page) for s in family.samples}  # fmt: skip
+    assert samples[("loopscan_depeg_first_liquidation_ratio", "xUSD", None)] == 0.0
+    assert samples[("loopscan_opaque_ratio", "xUSD", None)] == pytest.approx(opaque[2])
+    assert samples[("loopscan_node_up", None, None)] == 1.0
+    assert samples[("loopscan_last_success_block", None, None)] == reports[2].block
+    assert samples[("loopscan_alerts_firing", None, "critical")] == 2.0  # near-bad-debt: xUSD, sdeUSD
+    assert samples[("loopscan_alerts_firing", None, "warning")] == 3.0  # near-first-liquidation ×2, lenders-stuck
+    delivered = {(s.labels["sink"], s.labels["outcome"]): s.value for family in text_string_to_metric_families(page)
+                 for s in family.samples if s.name == "loopscan_alert_deliveries_total"}  # fmt: skip
+    assert delivered == {("stdout", "ok"): 10.0, ("hook", "ok"): 10.0}  # the refused attempt was retried inside its send
+    summaries = [line.split(", ", 2)[2] for line in log if line.startswith("tick ")]
+    assert summaries == ["2 firing; ok", "3 firing; ok", "4 firing, 1 resolved; ok", "no alerts; ok"]
+    assert received[0][1]["block"] == reports[0].block
