@@ -21,12 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import faultproxy as fp
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from webhook_server import WebhookServer
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.model import SCHEMA
 from loopscan.monitor import Monitor, MonitorMetrics, load_config
+from loopscan.rpc import RetryPolicy
 from loopscan.scanner import index_async
 from loopscan.store import Store, alert_log, load_snapshot, metric_history
 
@@ -158,3 +161,26 @@ async def test_alerts_arrive_once_in_order_and_the_history_moves(stream, tmp_pat
     summaries = [line.split(", ", 2)[2] for line in log if line.startswith("tick ")]
     assert summaries == ["2 firing; ok", "3 firing; ok", "4 firing, 1 resolved; ok", "no alerts; ok"]
     assert received[0][1]["block"] == reports[0].block
+
+
+async def test_a_node_answering_garbage_raises_one_outage_alert_and_recovers(stream, tmp_path: Path) -> None:
+    """Behind a proxy that answers HTML instead of JSON for three ticks: one outage alert,
+    the failures counted by kind, the key never shown, then one resolution."""
+    metrics = MonitorMetrics()
+    log: list[str] = []
+    async with fp.FaultProxy(stream.url) as proxy:
+        async with Monitor(proxy.url, from_devnet_manifest(stream.manifest), load_config(rules_file(tmp_path, "http://127.0.0.1:9/x")),
+                           tmp_path / "h.duckdb", emit=log.append, metrics=metrics, retry=RetryPolicy(max_retries=0),
+                           webhook_backoff=0.01) as monitor:  # fmt: skip
+            monitor.sinks = monitor.sinks[:1]  # stdout only: this test is about the node
+            ok = await monitor.tick()
+            proxy.add(fp.garbage(times=3))
+            bad = [await monitor.tick() for _ in range(3)]
+            page = generate_latest(metrics.registry).decode()
+            back = await monitor.tick()
+    assert ok.ok and back.ok and not any(r.ok for r in bad)
+    assert [[(a.event, a.rule) for a in r.raised] for r in bad] == [[("firing", "scan_failing")], [], []]
+    assert [(a.event, a.rule) for a in back.raised] == [("resolved", "scan_failing")]
+    assert "BadResponse" not in bad[0].error and "not JSON" in bad[0].error  # the RPC layer's own words
+    assert fp.FAKE_KEY not in "\n".join(log) and fp.FAKE_QUERY_KEY not in "\n".join(log)
+    assert 'loopscan_rpc_errors_total{kind="BadResponse"} 3.0' in page and "loopscan_node_up 0.0" in page
