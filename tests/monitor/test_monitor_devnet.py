@@ -16,6 +16,7 @@ Expected alerts, from the scenario and the rules below:
 
 from __future__ import annotations
 
+import asyncio
 import urllib.request
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from webhook_server import WebhookServer
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.model import SCHEMA
-from loopscan.monitor import Monitor, MonitorMetrics, load_config
+from loopscan.monitor import Monitor, MonitorMetrics, Schedule, load_config
 from loopscan.rpc import RetryPolicy
 from loopscan.scanner import index_async
 from loopscan.store import Store, alert_log, load_snapshot, metric_history
@@ -184,3 +185,20 @@ async def test_a_node_answering_garbage_raises_one_outage_alert_and_recovers(str
     assert "BadResponse" not in bad[0].error and "not JSON" in bad[0].error  # the RPC layer's own words
     assert fp.FAKE_KEY not in "\n".join(log) and fp.FAKE_QUERY_KEY not in "\n".join(log)
     assert 'loopscan_rpc_errors_total{kind="BadResponse"} 3.0' in page and "loopscan_node_up 0.0" in page
+
+
+async def test_every_blocks_waits_for_the_head_to_move(stream, tmp_path: Path) -> None:
+    """With --every-blocks 1 the second tick comes only once a block is mined (the devnet
+    mines one per transaction): the event below, applied after 1 s of silence."""
+    log: list[str] = []
+    async with Monitor(stream.url, from_devnet_manifest(stream.manifest), load_config(rules_file(tmp_path, "http://127.0.0.1:9/x")),
+                       tmp_path / "h.duckdb", emit=log.append) as monitor:  # fmt: skip
+        monitor.sinks = monitor.sinks[:1]
+        stop = asyncio.Event()
+        run = asyncio.create_task(monitor.run(stop, Schedule(every_blocks=1, poll_seconds=0.05), max_ticks=2))
+        await asyncio.sleep(1.0)
+        ticks_before = sum(line.startswith("tick ") for line in log)
+        block = monitor.last_block
+        await asyncio.to_thread(stream.apply, "xusd-market-down-5")
+        assert await asyncio.wait_for(run, 30) == 2
+    assert ticks_before == 1 and monitor.last_block == block + 1

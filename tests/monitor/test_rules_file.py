@@ -91,3 +91,9 @@ def test_each_mistake_is_named(tmp_path: Path, text: str, message: str) -> None:
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope.toml: no such rules file"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_documented_example_is_valid() -> None:
+    config = load_config(Path(__file__).parents[2] / "docs" / "rules.example.toml")
+    assert [r.name for r in config.rules] == ["near-first-liquidation", "near-bad-debt", "threshold-moved", "leveraged-receipt",
+                                              "opaque-backing", "lenders-stuck", "new-loop"]  # fmt: skip
