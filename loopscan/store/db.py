@@ -20,7 +20,7 @@ import duckdb
 
 from loopscan.store.errors import StoreError
 
-__all__ = ["Store", "SCHEMA_VERSION", "migrations"]
+__all__ = ["Store", "SCHEMA_VERSION", "migrations", "first_row"]
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -33,6 +33,15 @@ def migrations() -> list[tuple[int, str]]:
 
 
 SCHEMA_VERSION = migrations()[-1][0]
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, or None. Reads the whole result: DuckDB refuses further work
+    on a connection whose last result was left half-read (as `fetchone` leaves it)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 _LOCKED = "Could not set lock"
 
 
@@ -83,7 +92,7 @@ class Store:
 
     @property
     def version(self) -> int:
-        row = self.con.execute("SELECT max(version) FROM loopscan_schema").fetchone()
+        row = first_row(self.con, "SELECT max(version) FROM loopscan_schema")
         return int(row[0]) if row and row[0] is not None else 0
 
     @contextmanager
@@ -114,9 +123,7 @@ class Store:
             pass  # the transaction is gone either way; the original error is what the caller needs
 
     def _migrate(self, read_only: bool) -> None:
-        has_table = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'loopscan_schema'"
-        ).fetchone()[0]
+        has_table = first_row(self.con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'loopscan_schema'")[0]
         current = self.version if has_table else 0
         if current > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: history schema {current} is newer than this loopscan's ({SCHEMA_VERSION}); upgrade loopscan")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from loopscan.model import SCHEMA, Snapshot, SnapshotMeta
 from loopscan.model.parquet import from_arrow, to_arrow
+from loopscan.store.db import first_row
 from loopscan.store.errors import StoreError
 
 __all__ = [
@@ -96,11 +97,12 @@ def prune_snapshots(con: duckdb.DuckDBPyConnection, keep: int) -> int:
 
 def load_snapshot(con: duckdb.DuckDBPyConnection, scan_id: str) -> Snapshot:
     """The Snapshot a scan stored, exactly as it was read (validated)."""
-    row = con.execute(
+    row = first_row(
+        con,
         "SELECT chain_id, block_number, block_hash, block_timestamp, endpoint, loopscan_version, snapshot_created_at, "
         "numeraire, has_snapshot FROM scans WHERE scan_id = ?",
         [scan_id],
-    ).fetchone()
+    )
     if row is None:
         raise StoreError(f"no scan {scan_id!r} in the history (`loopscan history scans` lists them)")
     if not row[-1]:
@@ -108,7 +110,7 @@ def load_snapshot(con: duckdb.DuckDBPyConnection, scan_id: str) -> Snapshot:
     meta = SnapshotMeta(*row[:6], created_at=row[6], numeraire=row[7])
     tables = {}
     for table in SCHEMA:
-        stored = con.execute(f"SELECT * EXCLUDE (scan_id) FROM snapshot_{table} WHERE scan_id = ?", [scan_id])  # noqa: S608
+        stored = con.sql(f"SELECT * EXCLUDE (scan_id) FROM snapshot_{table} WHERE scan_id = ?", params=[scan_id])  # noqa: S608
         tables[table] = from_arrow(table, stored.to_arrow_table(), f"history scan {scan_id} table {table}")
     snapshot = Snapshot(meta, **tables)
     snapshot.validate()
@@ -148,7 +150,5 @@ def metric_history(
 
 def latest_scan(con: duckdb.DuckDBPyConnection, chain_id: int) -> str | None:
     """The id of the newest scan of `chain_id` (by block, then time), or None."""
-    row = con.execute(
-        "SELECT scan_id FROM scans WHERE chain_id = ? ORDER BY block_number DESC, finished_at DESC LIMIT 1", [chain_id]
-    ).fetchone()
+    row = first_row(con, "SELECT scan_id FROM scans WHERE chain_id = ? ORDER BY block_number DESC, finished_at DESC LIMIT 1", [chain_id])
     return row[0] if row else None
