@@ -149,18 +149,26 @@ def history(ctx: click.Context, store_path: Path, tokens: tuple[str, ...], since
         console.print(f"plot: {plot}", markup=False)
 
 
+def _show(store_path: Path, read, columns: dict[str, str], title: str) -> None:
+    """`read(con)`'s frame, `columns` (name → title) of it, as a table."""
+    from loopscan.report.history import print_frame
+    from loopscan.store import Store
+
+    with Store.open(store_path, read_only=True) as store:
+        frame = read(store.con)
+    print_frame(console, frame[list(columns)].rename(columns=columns), title)
+
+
 @history.command("scans")
 @_store_option
 @_since_option
 def history_scans(store_path: Path, since: datetime | None) -> None:
     """The stored scans: id, block, time, duration, size."""
-    from loopscan.report.history import print_frame
-    from loopscan.store import Store, list_scans
+    from loopscan.store import list_scans
 
-    with Store.open(store_path, read_only=True) as store:
-        scans = list_scans(store.con, since)
-    print_frame(console, scans.rename(columns={"block_number": "block", "finished_at": "finished (UTC)", "duration_s": "seconds",
-                                               "has_snapshot": "snapshot kept"}), "Scans")  # fmt: skip
+    columns = {"scan_id": "scan", "chain_id": "chain", "block_number": "block", "finished_at": "finished (UTC)",
+               "duration_s": "seconds", "positions": "positions", "missing": "missing", "has_snapshot": "snapshot kept"}  # fmt: skip
+    _show(store_path, lambda con: list_scans(con, since), columns, "Scans")
 
 
 @history.command("alerts")
@@ -168,13 +176,12 @@ def history_scans(store_path: Path, since: datetime | None) -> None:
 @_since_option
 def history_alerts(store_path: Path, since: datetime | None) -> None:
     """Every alert raised, and whether each sink has it."""
-    from loopscan.report.history import print_frame
-    from loopscan.store import Store, alert_log
+    from loopscan.store import alert_log
 
-    with Store.open(store_path, read_only=True) as store:
-        log = alert_log(store.con, since)
-    shown = log[["seq", "created_at", "event", "severity", "rule", "label", "message", "block_number", "sink", "delivered_at", "last_error"]]
-    print_frame(console, shown.rename(columns={"created_at": "raised (UTC)", "block_number": "block", "delivered_at": "delivered (UTC)"}), "Alerts")
+    columns = {"seq": "#", "created_at": "raised (UTC)", "event": "event", "severity": "severity", "rule": "rule",
+               "label": "subject", "message": "message", "block_number": "block", "sink": "sink",
+               "delivered_at": "delivered (UTC)", "last_error": "last error"}  # fmt: skip
+    _show(store_path, lambda con: alert_log(con, since), columns, "Alerts")
 
 
 @history.command("snapshot")
