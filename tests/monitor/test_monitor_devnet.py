@@ -20,9 +20,9 @@ import asyncio
 import urllib.request
 from pathlib import Path
 
+import faultproxy as fp
 import pandas as pd
 import pytest
-import faultproxy as fp
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from webhook_server import WebhookServer
