@@ -36,6 +36,7 @@ class MonitorMetrics:
         self.scans = Counter("loopscan_scans", "Scans attempted, by outcome", ["outcome"], registry=r)
         self.rpc_errors = Counter("loopscan_rpc_errors", "Failed scans by the kind of RPC error that stopped them", ["kind"], registry=r)
         self.store_errors = Counter("loopscan_store_errors", "Writes to the history store that failed (and were retried)", registry=r)
+        self.missing = Gauge("loopscan_scan_missing_reads", "Reads the last successful scan could not make (listed in its snapshot's `missing`)", registry=r)
         self.node_up = Gauge("loopscan_node_up", "1 if the last scan could read the node, else 0", registry=r)
         self.last_block = Gauge("loopscan_last_success_block", "Block of the last successful scan", registry=r)
         self.last_success = Gauge("loopscan_last_success_timestamp_seconds", "Unix time of the last successful scan", registry=r)
@@ -44,7 +45,7 @@ class MonitorMetrics:
         self.pending = Gauge("loopscan_alerts_pending", "Alerts stored but not yet delivered, by sink", ["sink"], registry=r)
         self._server = None
 
-    def scan_succeeded(self, readings: pd.DataFrame, block: int, seconds: float, finished_unix: float) -> None:
+    def scan_succeeded(self, readings: pd.DataFrame, block: int, missing: int, seconds: float, finished_unix: float) -> None:
         for gauge in self.readings.values():
             gauge.clear()  # subjects that left the chain must not linger at their last value
         for r in readings.itertuples():
@@ -52,6 +53,7 @@ class MonitorMetrics:
                 self.readings[r.metric].labels(subject=r.subject, label=r.label or "").set(r.value)
         self.scans.labels(outcome="ok").inc()
         self.scan_duration.set(seconds)
+        self.missing.set(missing)
         self.node_up.set(1)
         self.last_block.set(block)
         self.last_success.set(finished_unix)

@@ -82,6 +82,7 @@ class TickReport:
     tick_id: str
     ok: bool
     block: int | None = None
+    missing: int = 0  # reads the scan could not make: the snapshot lists them, never as zeros
     seconds: float = 0.0
     raised: list[Alert] = field(default_factory=list)
     error: str | None = None
@@ -152,10 +153,10 @@ class Monitor:
             ctx = TickContext(tick_id, meta.chain_id, meta.block_number, started, scanned=True)
             record = ScanRecord(tick_id, snapshot, started, datetime.now(UTC), current, result.thresholds, result.losses)
             report.raised = self._commit(ctx, None, record, report)
-            report.block = meta.block_number
+            report.block, report.missing = meta.block_number, len(snapshot.missing)
             if report.error is None:
                 report.ok, self.failing, self.last_block = True, False, meta.block_number
-                self.metrics.scan_succeeded(current, meta.block_number, time.monotonic() - t0, time.time())
+                self.metrics.scan_succeeded(current, meta.block_number, report.missing, time.monotonic() - t0, time.time())
         report.seconds = time.monotonic() - t0
         await self.deliver()
         self._summarise(report)
@@ -228,6 +229,8 @@ class Monitor:
         counts = pd.Series([a.event for a in r.raised]).value_counts().to_dict() if r.raised else {}
         raised = ", ".join(f"{n} {event}" for event, n in sorted(counts.items())) or "no alerts"
         where = f"block {r.block}" if r.block is not None else "no block"
+        if r.missing:
+            where += f" ({r.missing} reads missing: `loopscan history snapshot {r.tick_id}` lists them)"
         status = "ok" if r.ok else f"FAILED: {r.error}"
         self.emit(f"tick {r.tick_id}: {where}, {r.seconds:.1f} s, {raised}; {status}")
 

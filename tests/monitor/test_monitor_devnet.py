@@ -153,6 +153,7 @@ async def test_alerts_arrive_once_in_order_and_the_history_moves(stream, tmp_pat
     assert samples[("loopscan_depeg_first_liquidation_ratio", "xUSD", None)] == 0.0
     assert samples[("loopscan_opaque_ratio", "xUSD", None)] == pytest.approx(opaque[2])
     assert samples[("loopscan_node_up", None, None)] == 1.0
+    assert samples[("loopscan_scan_missing_reads", None, None)] == 0.0 and all(r.missing == 0 for r in reports)
     assert samples[("loopscan_last_success_block", None, None)] == reports[2].block
     assert samples[("loopscan_alerts_firing", None, "critical")] == 2.0  # near-bad-debt: xUSD, sdeUSD
     assert samples[("loopscan_alerts_firing", None, "warning")] == 3.0  # near-first-liquidation ×2, lenders-stuck
