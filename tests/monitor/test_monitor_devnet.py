@@ -25,14 +25,16 @@ import pandas as pd
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from small_disk import fill, tmpfs
 from webhook_server import WebhookServer
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.devnet.node import free_port
 from loopscan.model import SCHEMA
 from loopscan.monitor import Monitor, MonitorMetrics, Schedule, load_config
 from loopscan.rpc import RetryPolicy
 from loopscan.scanner import index_async
-from loopscan.store import Store, alert_log, load_snapshot, metric_history
+from loopscan.store import Store, StoreError, alert_log, load_snapshot, metric_history
 
 pytestmark = pytest.mark.devnet
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
@@ -203,3 +205,51 @@ async def test_every_blocks_waits_for_the_head_to_move(stream, tmp_path: Path) -
         await asyncio.to_thread(stream.apply, "xusd-market-down-5")
         assert await asyncio.wait_for(run, 30) == 2
     assert ticks_before == 1 and monitor.last_block == block + 1
+
+
+async def test_an_unreachable_webhook_keeps_its_alerts_until_it_is_back(stream, tmp_path: Path) -> None:
+    """Nothing listens at the hook for two ticks: the alerts stay pending, in order, and each
+    tick says so; once the hook listens, they arrive once each, oldest first."""
+    port = free_port()
+    log: list[str] = []
+    metrics = MonitorMetrics()
+    config = load_config(rules_file(tmp_path, f"http://127.0.0.1:{port}/hook/SECRET-TOKEN"))
+    async with Monitor(stream.url, from_devnet_manifest(stream.manifest), config, tmp_path / "h.duckdb", emit=log.append,
+                       metrics=metrics, webhook_backoff=0.01) as monitor:  # fmt: skip
+        first = await monitor.tick()
+        stream.apply("xusd-market-down-5")
+        second = await monitor.tick()
+        pending_while_down = generate_latest(metrics.registry).decode()
+        with WebhookServer(port) as hook:
+            await monitor.tick()
+            received = list(hook.received)
+    raised = first.raised + second.raised
+    assert [len(first.raised), len(second.raised)] == [2, 3]
+    assert [key for key, _ in received] == [a.key for a in raised]
+    assert 'loopscan_alerts_pending{sink="hook"} 5.0' in pending_while_down
+    refusals = [line for line in log if line.startswith("error: alert")]
+    assert len(refusals) == 2 and "retried next tick" in refusals[1] and "SECRET" not in "\n".join(log)
+
+
+async def test_a_full_disk_under_the_history_is_an_error_then_a_retry(stream, tmp_path: Path) -> None:
+    """The history on a full 16 MiB tmpfs: the tick reports the store error with the file and
+    ENOSPC, keeps nothing and sends nothing; with space again, the next tick raises and
+    delivers the same alerts."""
+    with tmpfs(tmp_path / "disk", "16m") as mounted, WebhookServer() as hook:
+        store = tmp_path / "disk" / "h.duckdb" if mounted else Path("/dev/full")
+        config = load_config(rules_file(tmp_path, hook.url))
+        deployments = from_devnet_manifest(stream.manifest)
+        if not mounted:  # no tmpfs allowed here: the kernel's ENOSPC at the first write instead
+            with pytest.raises(StoreError, match=r"/dev/full: cannot open: .*No space left on device"):
+                async with Monitor(stream.url, deployments, config, store):
+                    pass
+            return
+        async with Monitor(stream.url, deployments, config, store, emit=lambda line: None) as monitor:
+            fill(tmp_path / "disk" / "filler")
+            full = await monitor.tick()
+            (tmp_path / "disk" / "filler").unlink()
+            freed = await monitor.tick()
+        received = list(hook.received)
+    assert not full.ok and full.raised == [] and f"store: {store}:" in full.error and "No space left on device" in full.error
+    assert freed.ok and [a.rule for a in freed.raised] == ["opaque-backing", "lenders-stuck"]
+    assert [key for key, _ in received] == [a.key for a in freed.raised]

@@ -15,8 +15,8 @@ class WebhookServer:
     """`url` receives POSTs; `received` holds (Idempotency-Key header, JSON body) in arrival
     order. `fail_next(n)` answers the next n requests with HTTP 500."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook/SECRET-TOKEN"
         self.received: list[tuple[str, dict]] = []
         self.refused = 0

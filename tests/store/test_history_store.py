@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from literal_snapshots import M, market, position, snapshot, token, vault
+from small_disk import fill, tmpfs
 
 from loopscan.model import SCHEMA
 from loopscan.store import (
@@ -188,40 +189,28 @@ def test_a_writer_killed_mid_write_loses_nothing_committed(tmp_path: Path) -> No
     assert rows == {s: 300_000 for s in committed} and metrics == {s: 2 for s in committed}
 
 
-def _mount_tmpfs(where: Path, size: str) -> bool:
-    where.mkdir()
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True).returncode == 0
-
-
 def test_a_full_disk_is_a_clear_error_and_nothing_half_written(tmp_path: Path) -> None:
     """On a 4 MiB tmpfs, filled up after the store was created: the write fails with the
     path and ENOSPC named, keeps nothing, and succeeds once space is freed. Where this
     process may not mount (not root), /dev/full gives the kernel's same ENOSPC at open."""
-    disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "4m"):
-        with pytest.raises(StoreError, match=r"/dev/full: cannot open: .*No space left on device"):
-            Store.open("/dev/full")
-        return
-    try:
-        path = disk / "h.duckdb"
+    with tmpfs(tmp_path / "disk", "4m") as mounted:
+        if not mounted:
+            with pytest.raises(StoreError, match=r"/dev/full: cannot open: .*No space left on device"):
+                Store.open("/dev/full")
+            return
+        path = tmp_path / "disk" / "h.duckdb"
         with Store.open(path):
             pass
-        filler = disk / "filler"
-        with open(filler, "wb") as f, pytest.raises(OSError):
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
+        fill(tmp_path / "disk" / "filler")
         with Store.open(path) as store:
             with pytest.raises(StoreError, match=r"h.duckdb: .*No space left on device"), store.transaction() as con:
                 write_scan(con, record("s1"))
-        filler.unlink()
+        (tmp_path / "disk" / "filler").unlink()
         with Store.open(path) as store:
             assert store.con.execute("SELECT count(*) FROM scans").fetchall()[0][0] == 0
             with store.transaction() as con:
                 write_scan(con, record("s1"))
             assert store.con.execute("SELECT count(*) FROM snapshot_positions").fetchall()[0][0] == 1
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_a_reader_waits_for_the_writer_then_says_the_file_is_busy(tmp_path: Path) -> None:
