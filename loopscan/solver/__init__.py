@@ -3,13 +3,19 @@
     >>> solver = Solver(build_book(snapshot))                       # doctest: +SKIP
     >>> solver.thresholds("depeg")                                    # doctest: +SKIP
 
-`book` is where the snapshot's integers become floats; `cascade` runs one shock to its fixed
-point; `thresholds` bisects for δ₁, δ_c and δ_bd. The exact swap maths the exits use are in
-`uniswap_v3` and `curve`.
+`book` is where the snapshot's integers become floats; `cascade` runs one shock (`shock`) to its
+fixed point, round by round: prices and oracles (`pricing`), who is liquidatable
+(`liquidatable`), each liquidation (`liquidation`), then who lost what (`losses`);
+`book_constants` holds what every cascade of a Book reads and none changes, `state` what one
+cascade changes. `thresholds` bisects for δ₁, δ_c and δ_bd. The exact swap maths the exits use
+are in `uniswap_v3` and `curve`.
 """
 
 from loopscan.solver.book import Book, build_book
-from loopscan.solver.cascade import CascadeResult, Shock, run_cascade
+from loopscan.solver.cascade import CascadeResult, run_cascade
+from loopscan.solver.shock import Shock, shock_sale
 from loopscan.solver.thresholds import BP, GRID, THRESHOLD_COLUMNS, Solver
 
-__all__ = ["BP", "GRID", "THRESHOLD_COLUMNS", "Book", "CascadeResult", "Shock", "Solver", "build_book", "run_cascade"]
+__all__ = [
+    "BP", "GRID", "THRESHOLD_COLUMNS", "Book", "CascadeResult", "Shock", "Solver", "build_book", "run_cascade", "shock_sale",
+]  # fmt: skip

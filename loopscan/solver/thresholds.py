@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book
-from loopscan.solver.cascade import CascadeResult, Shock, run_cascade
+from loopscan.solver.cascade import CascadeResult, run_cascade
+from loopscan.solver.shock import Shock
 
 __all__ = ["GRID", "BP", "Solver", "THRESHOLD_COLUMNS"]
 

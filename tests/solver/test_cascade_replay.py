@@ -26,7 +26,7 @@ from loopscan.maths.morpho import MarketState, PositionState, is_healthy
 from loopscan.maths.morpho_liquidation import full_liquidation_args
 from loopscan.scanner import index_async
 from loopscan.solver import Solver, build_book
-from loopscan.solver.cascade import Shock, shock_sale
+from loopscan.solver.shock import Shock, shock_sale
 from loopscan.solver.uniswap_v3 import price_of
 
 pytestmark = pytest.mark.devnet

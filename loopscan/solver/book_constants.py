@@ -1,0 +1,63 @@
+"""What the cascade reads from a Book that no cascade changes, worked out once per Book.
+
+A Book is read-only after `build_book`, and the solver runs some 23 cascades per token on the
+same one: these constants are kept beside it (by identity, dropped with it) instead of being
+recomputed by every cascade.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from loopscan.solver.book import Book, PoolBook
+from loopscan.solver.uniswap_v3 import price_after_selling
+
+__all__ = ["BookConstants", "constants", "clearly_above"]
+
+
+class BookConstants:
+    def __init__(self, book: Book) -> None:
+        self.pool_price = {token: _pool_price(pool) for token, pool in book.pools.items()}
+        self.owner: dict[str, str] = {}  # vault contract -> its share token (the first)
+        for share, v in book.vaults.items():
+            self.owner.setdefault(v.vault, share)
+        self.trigger: dict[str, float] = {}  # Morpho market -> max debt / (collateral · LLTV)
+        self.ltv: dict[str, float] = {}  # Morpho market -> max debt / collateral
+        self.constant: set[str] = set()  # Morpho markets whose oracle never moves, above every trigger
+        self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
+        for key, m in book.markets.items():
+            vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
+            self.lenders[key] = (sum(m.suppliers.values()), vaults)
+            if not m.protocol.startswith("morpho"):
+                continue
+            borrowing = m.debt > 0
+            debt, col = m.debt[borrowing], m.collateral_amount[borrowing]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.trigger[key] = float((debt / (col * m.lltv)).max()) if len(debt) else 0.0
+                self.ltv[key] = float((debt / col).max()) if len(debt) else 0.0
+            fixed = m.oracle_kind == "fixed" or (m.oracle_kind == "exchange_rate" and m.collateral not in book.vaults)
+            if fixed and m.tracks is None and np.isfinite(m.oracle0) and clearly_above(m.oracle0, self.trigger[key]):
+                self.constant.add(key)
+
+
+def clearly_above(value: float, bound: float) -> bool:
+    """`value` is clearly above `bound`: by far more than a float product's rounding, so that
+    x · value > y holds for every x, y whose ratio y / x is at most `bound`."""
+    return value >= bound * (1 + 1e-9)
+
+
+def _pool_price(pool: PoolBook) -> float:
+    return float(price_after_selling(pool.state, 0 if pool.token_is_0 else 1, 0))
+
+
+_CONSTANTS: dict[int, BookConstants] = {}
+
+
+def constants(book: Book) -> BookConstants:
+    found = _CONSTANTS.get(id(book))
+    if found is None:
+        found = _CONSTANTS[id(book)] = BookConstants(book)
+        weakref.finalize(book, _CONSTANTS.pop, id(book), None)
+    return found

@@ -1,0 +1,48 @@
+"""Which positions the protocols' own checks let a liquidator close at the cascade's prices."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loopscan.solver.book import Book, MarketBook
+from loopscan.solver.book_constants import clearly_above, constants
+from loopscan.solver.liquidation import aave_account
+from loopscan.solver.pricing import Pricer, oracle
+from loopscan.solver.state import CascadeState
+
+__all__ = ["candidates", "pooled_reserves"]
+
+
+def pooled_reserves(book: Book) -> dict[str, list[MarketBook]]:
+    """The reserves of each pooled (Aave-like) protocol contract."""
+    pools: dict[str, list[MarketBook]] = {}
+    for m in book.markets.values():
+        if not m.protocol.startswith("morpho"):
+            pools.setdefault(m.key.split(":")[0], []).append(m)
+    return pools
+
+
+def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str, list[MarketBook]]) -> list[tuple]:
+    """Every liquidatable position as (health, kind, reference), health = collateral limit / debt."""
+    out: list[tuple] = []
+    static = constants(book)
+    for key, m in book.markets.items():
+        if not m.protocol.startswith("morpho") or not len(m.accounts):
+            continue
+        untouched = key not in state.touched  # its positions are still the snapshot's
+        if untouched and key in static.constant:
+            continue
+        answer = oracle(book, m, prices)
+        if untouched and clearly_above(answer, static.trigger[key]):
+            continue  # no position is liquidatable at this oracle price
+        limit = state.collateral[key] * answer * m.lltv
+        debt = state.debt[key]
+        for i in np.flatnonzero((debt > 0) & (debt > limit)):
+            out.append((limit[i] / debt[i], "morpho", (key, int(i))))
+    for pool, reserves in pools.items():
+        accounts = sorted({a for m in reserves for a in m.accounts})
+        for account in accounts:
+            acct = aave_account(book, state, prices, pool, account, reserves)
+            if acct is not None and acct["hf"] < 1.0:
+                out.append((acct["hf"], "aave", (pool, account)))
+    return out
