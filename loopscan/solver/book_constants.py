@@ -27,9 +27,13 @@ class BookConstants:
         self.ltv: dict[str, float] = {}  # Morpho market -> max debt / collateral
         self.constant: set[str] = set()  # Morpho markets whose oracle never moves, above every trigger
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
+        self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
-            self.lenders[key] = (sum(m.suppliers.values()), vaults)
+            total = sum(m.suppliers.values())
+            self.lenders[key] = (total, vaults)
+            supplied = np.array(list(m.suppliers.values()), dtype=float)
+            self.shares[key] = supplied / total if total else np.zeros(len(supplied))
             if not m.protocol.startswith("morpho"):
                 continue
             borrowing = m.debt > 0

@@ -32,14 +32,15 @@ would lose that much if it were closed at market (`losses`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
 from loopscan.solver.book import Book
 from loopscan.solver.liquidatable import candidates, pooled_reserves
 from loopscan.solver.liquidation import liquidate_aave, liquidate_morpho
-from loopscan.solver.losses import losses
+from loopscan.solver.losses import Losses, losses
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
 from loopscan.solver.state import CascadeState
@@ -51,19 +52,32 @@ MAX_ROUNDS = 10_000
 
 @dataclass
 class CascadeResult:
+    """One cascade's outcome. Its tables (`rounds`, `liquidations`, `losses`) are built when first
+    read: the thresholds' searches run some 23 cascades per token and read none of them."""
+
     shock: Shock
     prices: dict[str, float]
     final_depeg: float  # 1 − final market price / starting price, of the shocked token
     liquidatable_at_start: int  # positions liquidatable in the first round (before any feedback)
-    rounds: pd.DataFrame
-    liquidations: pd.DataFrame
-    losses: pd.DataFrame  # per market: realized and hidden bad debt, and by lender
-    rounds_run: int = 0
-    at_risk: tuple[tuple[str, str], ...] = ()  # (market key or pool, account) liquidatable at the start
+    rounds_run: int
+    at_risk: tuple[tuple[str, str], ...]  # (market key or pool, account) liquidatable at the start
+    bad_debt: float  # realised and hidden, USD, over every lender: the sum of `losses`
+    round_rows: list[dict] = field(repr=False)
+    liquidation_rows: list[tuple] = field(repr=False)
+    market_losses: Losses = field(repr=False)
 
-    @property
-    def bad_debt(self) -> float:
-        return float(self.losses["realized_bad_debt_usd"].sum() + self.losses["hidden_bad_debt_usd"].sum()) if len(self.losses) else 0.0
+    @cached_property
+    def rounds(self) -> pd.DataFrame:
+        return pd.DataFrame(self.round_rows)
+
+    @cached_property
+    def liquidations(self) -> pd.DataFrame:
+        return pd.DataFrame(self.liquidation_rows, columns=_LIQ_COLUMNS)
+
+    @cached_property
+    def losses(self) -> pd.DataFrame:
+        """Per market and lender: realised and hidden bad debt (USD)."""
+        return self.market_losses.frame()
 
 
 def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> CascadeResult:
@@ -114,11 +128,9 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     prices = Pricer(book, state, shock, sale)
     final = {t: prices.market(t) for t in book.p0}
     start = book.p0.get(shock.token, 0.0)
-    return CascadeResult(
-        shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first,
-        pd.DataFrame(rounds), pd.DataFrame(liquidations, columns=_LIQ_COLUMNS), losses(book, state, prices), n,
-        at_risk,
-    )  # fmt: skip
+    lost = losses(book, state, prices)
+    return CascadeResult(shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first, n, at_risk,
+                         lost.total(), rounds, liquidations, lost)  # fmt: skip
 
 
 _LIQ_COLUMNS = ["round", "market", "account", "seized", "repaid", "bad_debt", "seized_usd"]

@@ -7,6 +7,8 @@ liquidating it): the lender would lose that much if it were closed at market.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -16,12 +18,42 @@ from loopscan.solver.liquidatable import pooled_reserves
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
-__all__ = ["LOSS_COLUMNS", "losses"]
+__all__ = ["LOSS_COLUMNS", "Losses", "losses"]
 
 LOSS_COLUMNS = ["market", "lender", "lender_symbol", "realized_bad_debt_usd", "hidden_bad_debt_usd"]
 
 
-def losses(book: Book, state: CascadeState, prices: Pricer) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Losses:
+    """Each market's bad debt (USD) split among its suppliers pro rata: `by_market` holds, for
+    every market with any, (key, realised by supplier, hidden by supplier), suppliers in the
+    order of `MarketBook.suppliers`."""
+
+    book: Book
+    by_market: list[tuple[str, np.ndarray, np.ndarray]]
+
+    def total(self) -> float:
+        """Realised plus hidden bad debt over every lender: the sums of the table's two columns,
+        as pandas adds them (pairwise over the column, NaN as 0), without building the table."""
+        if not self.by_market:
+            return 0.0
+        realized = np.nansum(np.concatenate([r for _, r, _ in self.by_market]))
+        hidden = np.nansum(np.concatenate([h for _, _, h in self.by_market]))
+        return float(realized + hidden)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per (market, lender); a vault among the lenders is named by its share token."""
+        owner = constants(self.book).owner
+        rows = []
+        for key, realized, hidden in self.by_market:
+            for account, r, h in zip(self.book.markets[key].suppliers, realized.tolist(), hidden.tolist(), strict=True):
+                vault = owner.get(account)
+                rows.append({"market": key, "lender": account, "lender_symbol": self.book.symbols.get(vault) if vault else None,
+                             "realized_bad_debt_usd": r, "hidden_bad_debt_usd": h})  # fmt: skip
+        return pd.DataFrame(rows, columns=LOSS_COLUMNS)
+
+
+def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
     """Realised and hidden bad debt per market, shared among its suppliers pro rata."""
     hidden: dict[str, float] = {}
     static = constants(book)
@@ -43,17 +75,10 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> pd.DataFrame:
             if debt > col:
                 for key, value in owed.items():
                     hidden[key] = hidden.get(key, 0.0) + (debt - col) * value / debt
-    rows = []
+    by_market = []
     for key, m in book.markets.items():
         realized = state.realized.get(key, 0.0) * prices.market(m.loan)
-        if not (realized or hidden.get(key)):
-            continue
-        total = sum(m.suppliers.values())
-        for account, supplied in m.suppliers.items():
-            share = supplied / total if total else 0.0
-            vault = static.owner.get(account)
-            rows.append({
-                "market": key, "lender": account, "lender_symbol": book.symbols.get(vault) if vault else None,
-                "realized_bad_debt_usd": realized * share, "hidden_bad_debt_usd": hidden.get(key, 0.0) * share,
-            })  # fmt: skip
-    return pd.DataFrame(rows, columns=LOSS_COLUMNS)
+        if realized or hidden.get(key):
+            shares = static.shares[key]
+            by_market.append((key, realized * shares, hidden.get(key, 0.0) * shares))
+    return Losses(book, by_market)
