@@ -20,6 +20,7 @@ __all__ = ["BookConstants", "constants", "clearly_above"]
 class BookConstants:
     def __init__(self, book: Book) -> None:
         self.pool_price = {token: _pool_price(pool) for token, pool in book.pools.items()}
+        self.readers, self.unsettled = _price_readers(book)
         self.owner: dict[str, str] = {}  # vault contract -> its share token (the first)
         for share, v in book.vaults.items():
             self.owner.setdefault(v.vault, share)
@@ -50,6 +51,35 @@ def clearly_above(value: float, bound: float) -> bool:
     """`value` is clearly above `bound`: by far more than a float product's rounding, so that
     x · value > y holds for every x, y whose ratio y / x is at most `bound`."""
     return value >= bound * (1 + 1e-9)
+
+
+def _price_readers(book: Book) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """Whose market price reads whose: a pooled token's reads its pool partner's (unless anchored),
+    a vault share's its asset's. Returns each token's readers, itself and transitively, and the
+    tokens on a cycle of such reads or reading one: the Pricer resolves a cycle by the order it is
+    asked in, so their prices are worked out anew wherever the cascade used to start afresh."""
+    reads: dict[str, set[str]] = {}
+    for token, pool in book.pools.items():
+        if token not in book.anchored:
+            reads.setdefault(token, set()).add(pool.quote)
+    for share, v in book.vaults.items():
+        reads.setdefault(share, set()).add(v.asset)
+    reach: dict[str, set[str]] = {}
+    for token in reads:
+        seen, todo = set(), list(reads[token])
+        while todo:
+            t = todo.pop()
+            if t not in seen:
+                seen.add(t)
+                todo.extend(reads.get(t, ()))
+        reach[token] = seen
+    readers: dict[str, set[str]] = {}
+    for token, seen in reach.items():
+        for t in seen:
+            readers.setdefault(t, {t}).add(token)
+    cyclic = {t for t, seen in reach.items() if t in seen}
+    unsettled = frozenset(t for t, seen in reach.items() if t in cyclic or seen & cyclic)
+    return {t: tuple(r) for t, r in readers.items()}, unsettled
 
 
 def _pool_price(pool: PoolBook) -> float:

@@ -88,8 +88,8 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     race: each sees the pool the last one sold into).
     """
     state = CascadeState(
-        collateral={k: m.collateral_amount.copy() for k, m in book.markets.items()},
-        debt={k: m.debt.copy() for k, m in book.markets.items()},
+        collateral={k: m.collateral_amount for k, m in book.markets.items()},
+        debt={k: m.debt for k, m in book.markets.items()},
         idle={s: v.idle for s, v in book.vaults.items()},
         total_assets={s: v.total_assets for s, v in book.vaults.items()},
         supply={s: v.total_supply for s, v in book.vaults.items()},
@@ -100,18 +100,20 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
         raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
     sale = shock_sale(book, shock)
     pools = pooled_reserves(book)
+    prices = Pricer(book, state, shock, sale)
     rounds, liquidations = [], []
     first, at_risk = 0, ()
     n = 0
     for n in range(1, max_rounds + 1):
-        found = sorted(candidates(book, state, Pricer(book, state, shock, sale), pools))
+        prices.refresh()
+        found = sorted(candidates(book, state, prices, pools))
         if n == 1:
             first = len(found)
             at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind == "morpho" else ref
                             for _, kind, ref in found)  # fmt: skip
         done, volume = 0, 0.0
         for _, kind, ref in found:
-            prices = Pricer(book, state, shock, sale)
+            prices.refresh()
             if kind == "morpho":
                 row = liquidate_morpho(book, state, prices, *ref)
             else:
@@ -120,12 +122,12 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
                 liquidations.append((n, *row))
                 done += 1
                 volume += row[-1]
-        prices = Pricer(book, state, shock, sale)
+        prices.refresh()
         rounds.append({"round": n, "liquidatable": len(found), "liquidations": done,
                        "price": prices.market(shock.token), "volume_usd": volume})  # fmt: skip
         if done == 0:
             break
-    prices = Pricer(book, state, shock, sale)
+    prices.refresh()
     final = {t: prices.market(t) for t in book.p0}
     start = book.p0.get(shock.token, 0.0)
     lost = losses(book, state, prices)

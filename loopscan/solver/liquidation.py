@@ -5,7 +5,6 @@ and the bad debt go."""
 from __future__ import annotations
 
 from loopscan.solver.book import Book, MarketBook
-from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer, oracle
 from loopscan.solver.state import CascadeState
 
@@ -17,21 +16,22 @@ _SMALL_POSITION = 2_000.0  # v3.3's MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD, in the 
 def liquidate_morpho(book: Book, state: CascadeState, prices: Pricer, key: str, i: int) -> tuple | None:
     """`Morpho.liquidate` of the whole position, if still liquidatable and worth it."""
     m = book.markets[key]
-    col, debt = state.collateral[key], state.debt[key]
+    # Python floats, not numpy scalars: the same IEEE doubles, a few times faster to work with.
+    col, debt = state.collateral[key].item(i), state.debt[key].item(i)
     answer = oracle(book, m, prices)
-    if not (debt[i] > 0 and debt[i] > col[i] * answer * m.lltv):
+    if not (debt > 0 and debt > col * answer * m.lltv):
         return None
-    seized = min(col[i], debt[i] * m.incentive / answer) if answer > 0 else col[i]
+    seized = min(col, debt * m.incentive / answer) if answer > 0 else col
     repaid = seized * answer / m.incentive
     p_col = prices.market(m.collateral)
     if seized * p_col < repaid * prices.market(m.loan):
         return None  # the liquidator would be paid less than they repay: nobody liquidates
-    bad = debt[i] - repaid if seized >= col[i] else 0.0
-    state.touched.add(key)
-    col[i] -= seized
-    debt[i] = 0.0 if bad else debt[i] - repaid
+    bad = debt - repaid if seized >= col else 0.0
+    cols, debts = state.writable(key)
+    cols[i] = col - seized
+    debts[i] = 0.0 if bad else debt - repaid
     if bad:
-        _socialise(book, state, key, bad)
+        _socialise(prices, key, bad)
     _exit(book, state, m.collateral, seized)
     return key, m.accounts[i], seized, repaid, bad, seized * p_col
 
@@ -78,9 +78,8 @@ def liquidate_aave(book: Book, state: CascadeState, prices: Pricer, ref: tuple[s
     p_col = prices.market(c_m.loan)
     if seized * p_col < repay * prices.market(d_m.loan):
         return None
-    state.touched.update((c_m.key, d_m.key))
-    state.collateral[c_m.key][c_i] -= seized
-    state.debt[d_m.key][d_i] -= repay
+    state.writable(c_m.key)[0][c_i] -= seized
+    state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
 
@@ -97,13 +96,16 @@ def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:
         amount -= redeemed
     if amount > 0:
         state.sold[token] = state.sold.get(token, 0.0) + amount
+    state.repriced.add(token)
 
 
-def _socialise(book: Book, state: CascadeState, key: str, bad: float) -> None:
+def _socialise(prices: Pricer, key: str, bad: float) -> None:
     """Morpho writes realised bad debt off the market's supply: each supplier loses pro rata,
     and a vault among them loses it from its reported assets."""
+    state = prices.state
     state.realized[key] = state.realized.get(key, 0.0) + bad
-    total, vaults = constants(book).lenders[key]
+    total, vaults = prices.constants.lenders[key]
     if total > 0:
         for vault, supplied in vaults:
             state.total_assets[vault] -= bad * supplied / total
+            state.repriced.add(vault)

@@ -15,11 +15,39 @@ __all__ = ["Pricer", "oracle"]
 
 
 class Pricer:
-    """Market and book prices of every token in one round (memoised within the round)."""
+    """Market and book prices of every token during one cascade, memoised.
+
+    A price is kept until `refresh` finds that a sale or a vault's book (`CascadeState.repriced`)
+    changed it or a price it reads: a liquidation changes one or two tokens' prices, and the
+    next one mostly reads others or the same few again.
+    """
 
     def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
+        self.constants = constants(book)
+
+    def refresh(self) -> None:
+        """Forget the prices that changed since the last refresh (and those on a cycle)."""
+        readers, memo = self.constants.readers, self.memo
+        for token in self.state.repriced:
+            if self._moves_with_sales(token):
+                for t in readers.get(token, (token,)):
+                    memo.pop(t, None)
+        self.state.repriced.clear()
+        for t in self.constants.unsettled:
+            memo.pop(t, None)
+
+    def _moves_with_sales(self, token: str) -> bool:
+        """Whether a change to `token` (a sale, or its vault's book) can move its price. A sale
+        into a pool whose liquidity on that side is used up cannot (nor can one of a token without
+        a pool): once the pool is at the swap maths' price limit, every larger sale ends there.
+        A cascade's sales are bounded by the collateral (uint128 amounts), far below the int256
+        bound that `Seller` also requires."""
+        if token in self.book.vaults or token not in self.book.pools:
+            return token in self.book.vaults
+        seller = self.state.sellers.get(token)
+        return seller is None or not seller.exhausted
 
     def book_value(self, share: str) -> float:
         v = self.book.vaults[share]
@@ -58,7 +86,7 @@ class Pricer:
                 if seller is None:
                     seller = self.state.sellers[token] = Seller(pool.state, pool.token_is_0)
                 after = _float_price(pool, seller.sqrt_price_after(amount))
-                moved = self.state.pool_moves[(token, amount)] = after / constants(self.book).pool_price[token]
+                moved = self.state.pool_moves[(token, amount)] = after / self.constants.pool_price[token]
             factor = min(moved, target)
         if pool is None or token in self.book.anchored:
             return factor  # an anchored token's price is its own feed's, not its pool partner's

@@ -13,6 +13,9 @@ __all__ = ["CascadeState"]
 
 @dataclass
 class CascadeState:
+    """A cascade starts on the Book's own position arrays and copies a market's only when it first
+    changes one of its positions (`writable`): most cascades touch a few of the markets."""
+
     collateral: dict[str, np.ndarray]
     debt: dict[str, np.ndarray]
     sold: dict[str, float] = field(default_factory=dict)  # token -> amount sold into its pool
@@ -20,6 +23,15 @@ class CascadeState:
     total_assets: dict[str, float] = field(default_factory=dict)  # vault share -> reported assets
     supply: dict[str, float] = field(default_factory=dict)  # vault share -> shares outstanding
     realized: dict[str, float] = field(default_factory=dict)  # market -> bad debt (loan tokens)
-    touched: set[str] = field(default_factory=set)  # markets a liquidation changed a position of
+    touched: set[str] = field(default_factory=set)  # markets a liquidation changed a position of (copied)
+    repriced: set[str] = field(default_factory=set)  # tokens whose sales or vault book changed since last priced
     pool_moves: dict[tuple[str, int], float] = field(default_factory=dict)  # (token, sold) -> price moved by
     sellers: dict[str, Seller] = field(default_factory=dict)  # token -> the sales into its pool
+
+    def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """The market's collateral and debt arrays, this cascade's own, to change."""
+        if key not in self.touched:
+            self.touched.add(key)
+            self.collateral[key] = self.collateral[key].copy()
+            self.debt[key] = self.debt[key].copy()
+        return self.collateral[key], self.debt[key]

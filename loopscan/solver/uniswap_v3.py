@@ -225,8 +225,16 @@ class Seller:
             self.sold, self.checkpoint = amount, checkpoint
         return _result(self.zero_for_one, amount, end)
 
+    @property
+    def exhausted(self) -> bool:
+        """A sale has reached the price limit (the pool's liquidity on this side is used up): a
+        larger sale ends there too, as `_loop` resumes at the limit and stops at once."""
+        return self.checkpoint is not None and self.checkpoint[2] == self.limit
+
     def sqrt_price_after(self, amount: int) -> int:
         """`sell(amount).sqrt_price_x96_after`, without working out the tick of that price."""
+        if self.exhausted and self.sold <= amount < I256:
+            return self.limit
         return self.sell(amount, final_tick=False).sqrt_price_x96_after
 
 
