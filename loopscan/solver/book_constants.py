@@ -28,6 +28,7 @@ class BookConstants:
         self.ltv: dict[str, float] = {}  # Morpho market -> max debt / collateral
         self.constant: set[str] = set()  # Morpho markets whose oracle never moves, above every trigger
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
+        self.morpho_on: dict[str, list[str]] = {}  # token -> Morpho markets lending or taking it as collateral
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
@@ -37,6 +38,8 @@ class BookConstants:
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
             if not m.protocol.startswith("morpho"):
                 continue
+            for token in {m.collateral, m.loan}:
+                self.morpho_on.setdefault(token, []).append(key)
             borrowing = m.debt > 0
             debt, col = m.debt[borrowing], m.collateral_amount[borrowing]
             with np.errstate(divide="ignore", invalid="ignore"):

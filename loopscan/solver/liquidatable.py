@@ -7,7 +7,7 @@ import numpy as np
 from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.book_constants import clearly_above, constants
 from loopscan.solver.liquidation import aave_account
-from loopscan.solver.pricing import Pricer, oracle
+from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
 __all__ = ["candidates", "pooled_reserves"]
@@ -32,12 +32,17 @@ def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str,
         untouched = key not in state.touched  # its positions are still the snapshot's
         if untouched and key in static.constant:
             continue
-        answer = oracle(book, m, prices)
+        answer = prices.oracle(m)
         if untouched and clearly_above(answer, static.trigger[key]):
             continue  # no position is liquidatable at this oracle price
+        if state.quiet.get(key) == answer:
+            continue  # the same positions at the same oracle answer: still none liquidatable
         limit = state.collateral[key] * answer * m.lltv
         debt = state.debt[key]
-        for i in np.flatnonzero((debt > 0) & (debt > limit)):
+        found = np.flatnonzero((debt > 0) & (debt > limit))
+        if not len(found):
+            state.quiet[key] = answer
+        for i in found:
             out.append((limit[i] / debt[i], "morpho", (key, int(i))))
     for pool, reserves in pools.items():
         accounts = sorted({a for m in reserves for a in m.accounts})

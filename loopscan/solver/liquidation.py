@@ -5,7 +5,7 @@ and the bad debt go."""
 from __future__ import annotations
 
 from loopscan.solver.book import Book, MarketBook
-from loopscan.solver.pricing import Pricer, oracle
+from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
 __all__ = ["aave_account", "liquidate_aave", "liquidate_morpho"]
@@ -18,7 +18,7 @@ def liquidate_morpho(book: Book, state: CascadeState, prices: Pricer, key: str, 
     m = book.markets[key]
     # Python floats, not numpy scalars: the same IEEE doubles, a few times faster to work with.
     col, debt = state.collateral[key].item(i), state.debt[key].item(i)
-    answer = oracle(book, m, prices)
+    answer = prices.oracle(m)
     if not (debt > 0 and debt > col * answer * m.lltv):
         return None
     seized = min(col, debt * m.incentive / answer) if answer > 0 else col
@@ -41,7 +41,7 @@ def aave_account(book: Book, state: CascadeState, prices: Pricer, pool: str, acc
     legs = [(m, m.accounts.index(account)) for m in reserves if account in m.accounts]
     if not legs:
         return None
-    answers = {m.key: oracle(book, m, prices) for m, _ in legs}
+    answers = {m.key: prices.oracle(m) for m, _ in legs}
     emode = book.account_emode.get((pool, account), 0)
     category = book.emodes.get((pool, emode)) if emode else None
     col_value = sum(state.collateral[m.key][i] * answers[m.key] for m, i in legs)

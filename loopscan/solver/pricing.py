@@ -11,7 +11,7 @@ from loopscan.solver.shock import Shock
 from loopscan.solver.state import CascadeState
 from loopscan.solver.uniswap_v3 import Seller
 
-__all__ = ["Pricer", "oracle"]
+__all__ = ["Pricer"]
 
 
 class Pricer:
@@ -25,18 +25,36 @@ class Pricer:
     def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
+        self.oracles: dict[str, float] = {}  # Morpho market -> its oracle's answer
         self.constants = constants(book)
 
     def refresh(self) -> None:
-        """Forget the prices that changed since the last refresh (and those on a cycle)."""
-        readers, memo = self.constants.readers, self.memo
+        """Forget the prices that changed since the last refresh (and those on a cycle), and the
+        Morpho oracle answers that read them."""
+        readers = self.constants.readers
         for token in self.state.repriced:
             if self._moves_with_sales(token):
                 for t in readers.get(token, (token,)):
-                    memo.pop(t, None)
+                    self._forget(t)
         self.state.repriced.clear()
         for t in self.constants.unsettled:
-            memo.pop(t, None)
+            self._forget(t)
+
+    def _forget(self, token: str) -> None:
+        self.memo.pop(token, None)
+        for key in self.constants.morpho_on.get(token, ()):
+            self.oracles.pop(key, None)
+
+    def oracle(self, m: MarketBook) -> float:
+        """The market's oracle answer now (`_oracle`), memoised for Morpho markets: a Morpho oracle
+        reads the prices (or, for an exchange rate, the vault book) of the market's two tokens only,
+        so it is forgotten with them."""
+        if m.key in self.oracles:
+            return self.oracles[m.key]
+        answer = _oracle(self.book, m, self)
+        if m.protocol.startswith("morpho"):
+            self.oracles[m.key] = answer
+        return answer
 
     def _moves_with_sales(self, token: str) -> bool:
         """Whether a change to `token` (a sale, or its vault's book) can move its price. A sale
@@ -101,7 +119,7 @@ def _float_price(pool: PoolBook, sqrt_price_x96: int) -> float:
     return square / (1 << 192) if pool.token_is_0 else (1 << 192) / square
 
 
-def oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
+def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
     """The market's oracle price now: loan tokens per collateral token (Morpho), or the
     numeraire per token (a pooled reserve)."""
     if not np.isfinite(m.oracle0):
@@ -122,7 +140,7 @@ def oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
             if not morpho:  # rate x the feed of the vault's asset, as Aave's adapters price it
                 under = next((r for r in book.markets.values() if r.key.split(":")[0] == m.key.split(":")[0] and r.loan == v.asset), None)
                 if under is not None and np.isfinite(under.oracle0) and under.oracle0 > 0:
-                    ratio *= oracle(book, under, prices) / under.oracle0
+                    ratio *= prices.oracle(under) / under.oracle0
         return m.oracle0 * ratio
     # market, and unknown (treated as market, flagged): follows the market price
     ratio = _moved(book, prices, asset)

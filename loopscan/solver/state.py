@@ -25,11 +25,14 @@ class CascadeState:
     realized: dict[str, float] = field(default_factory=dict)  # market -> bad debt (loan tokens)
     touched: set[str] = field(default_factory=set)  # markets a liquidation changed a position of (copied)
     repriced: set[str] = field(default_factory=set)  # tokens whose sales or vault book changed since last priced
+    quiet: dict[str, float] = field(default_factory=dict)  # market -> oracle answer at which none of its
+    # positions, unchanged since, was liquidatable
     pool_moves: dict[tuple[str, int], float] = field(default_factory=dict)  # (token, sold) -> price moved by
     sellers: dict[str, Seller] = field(default_factory=dict)  # token -> the sales into its pool
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""
+        self.quiet.pop(key, None)
         if key not in self.touched:
             self.touched.add(key)
             self.collateral[key] = self.collateral[key].copy()
