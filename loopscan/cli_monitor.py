@@ -180,7 +180,7 @@ def history_alerts(store_path: Path, since: datetime | None) -> None:
 
     columns = {"seq": "#", "created_at": "raised (UTC)", "event": "event", "severity": "severity", "rule": "rule",
                "label": "subject", "message": "message", "block_number": "block", "sink": "sink",
-               "delivered_at": "delivered (UTC)", "last_error": "last error"}  # fmt: skip
+               "delivered_at": "delivered (UTC)", "abandoned_at": "set aside (UTC)", "last_error": "last error"}  # fmt: skip
     _show(store_path, lambda con: alert_log(con, since), columns, "Alerts")
 
 

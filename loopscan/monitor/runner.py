@@ -42,6 +42,7 @@ from loopscan.store import (
     StoreError,
     firing,
     latest_scan,
+    mark_abandoned,
     mark_delivered,
     mark_failed,
     pending,
@@ -54,6 +55,11 @@ from loopscan.store import (
 __all__ = ["Monitor", "Schedule", "TickReport", "parse_duration"]
 
 log = logging.getLogger("loopscan.monitor")
+
+# A delivery the receiver refuses (HTTP 4xx) this many times is set aside, so that one payload
+# it will never take does not hold back every later alert; unreachable or failing sinks (5xx,
+# timeouts) keep their queue, in order, however long they are down.
+MAX_REFUSALS = 3
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -189,7 +195,8 @@ class Monitor:
 
     async def deliver(self) -> None:
         """Send every pending alert to its sink, oldest first; a sink that fails keeps the rest
-        of its queue (in order) for the next tick."""
+        of its queue (in order) for the next tick. An alert refused MAX_REFUSALS times is set
+        aside (logged, counted, listed by `loopscan history alerts`) and the queue moves on."""
         try:
             with Store.open(self.store_path, lock_timeout=30.0) as store:
                 queues = {s.name: pending(store.con, s.name) for s in self.sinks}
@@ -198,10 +205,17 @@ class Monitor:
             return
         for sink in self.sinks:
             left = len(queues[sink.name])
-            for alert, _attempts in queues[sink.name]:
+            for alert, attempts in queues[sink.name]:
                 try:
                     await sink.send(alert)
                 except DeliveryError as exc:
+                    if exc.refused and attempts + 1 >= MAX_REFUSALS:
+                        self._mark(mark_abandoned, alert.key, sink.name, str(exc))
+                        self.metrics.deliveries.labels(sink=sink.name, outcome="abandoned").inc()
+                        left -= 1
+                        self.emit(f"error: alert {alert.key} set aside for {sink.name} after {attempts + 1} refusals: {exc} "
+                                  "(`loopscan history alerts` lists it)")  # fmt: skip
+                        continue
                     self._mark(mark_failed, alert.key, sink.name, str(exc))
                     self.metrics.deliveries.labels(sink=sink.name, outcome="failed").inc()
                     self.emit(f"error: alert {alert.key} not delivered: {exc}; {left} pending for {sink.name}, retried next tick")

@@ -30,7 +30,13 @@ _ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 
 
 class DeliveryError(LoopscanError):
-    """A sink did not accept an alert; it stays pending and is retried on the next tick."""
+    """A sink did not accept an alert; it stays pending and is retried on the next tick.
+    `refused`: the receiver answered that this payload is not acceptable (HTTP 4xx other than
+    408/429), which a retry is unlikely to change."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class Sink(Protocol):
@@ -71,7 +77,7 @@ class WebhookSink:
         body = json.dumps(payload(alert, self.config.format)).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": alert.key}
         where = f"webhook {self.name} ({mask_url(self.config.url)})"
-        last = ""
+        last, refused = "", False
         for attempt in range(self.config.retries + 1):
             if attempt:
                 await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
@@ -81,13 +87,14 @@ class WebhookSink:
                     if 200 <= r.status < 300:
                         return
                     last = f"HTTP {r.status}"
-                    if r.status < 500 and r.status not in (408, 429):
+                    refused = r.status < 500 and r.status not in (408, 429)
+                    if refused:
                         break  # the receiver refuses this payload: retrying now will not change that
             except (aiohttp.ClientError, TimeoutError) as exc:
                 # aiohttp's messages can hold the URL: name the error's type, never its text.
-                last = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}"
+                last, refused = ("timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}"), False
             log.warning("%s: attempt %d failed: %s", where, attempt + 1, last)
-        raise DeliveryError(f"{where}: {last}")
+        raise DeliveryError(f"{where}: {last}", refused=refused)
 
 
 def payload(alert: Alert, fmt: str) -> dict:

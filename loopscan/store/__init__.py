@@ -7,7 +7,16 @@
 losses, the snapshot itself), ``alerts`` keeps the monitor's alert state and outbox.
 """
 
-from loopscan.store.alerts import Alert, alert_log, firing, mark_delivered, mark_failed, pending, record_alerts
+from loopscan.store.alerts import (
+    Alert,
+    alert_log,
+    firing,
+    mark_abandoned,
+    mark_delivered,
+    mark_failed,
+    pending,
+    record_alerts,
+)
 from loopscan.store.db import SCHEMA_VERSION, Store
 from loopscan.store.errors import StoreError
 from loopscan.store.scans import (
@@ -34,6 +43,7 @@ __all__ = [
     "latest_scan",
     "list_scans",
     "load_snapshot",
+    "mark_abandoned",
     "mark_delivered",
     "mark_failed",
     "pending",

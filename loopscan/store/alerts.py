@@ -15,7 +15,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-__all__ = ["Alert", "firing", "record_alerts", "pending", "mark_delivered", "mark_failed", "alert_log"]
+__all__ = ["Alert", "firing", "record_alerts", "pending", "mark_delivered", "mark_failed", "mark_abandoned", "alert_log"]
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,10 @@ def record_alerts(
 
 
 def pending(con: duckdb.DuckDBPyConnection, sink: str) -> list[tuple[Alert, int]]:
-    """Alerts not yet delivered to `sink`, oldest first, with the attempts made so far."""
+    """Alerts not yet delivered to (nor abandoned by) `sink`, oldest first, with the attempts made so far."""
     rows = con.execute(
         f"SELECT {', '.join('a.' + c for c in _COLUMNS)}, d.attempts FROM deliveries d JOIN alerts a USING (key) "  # noqa: S608
-        "WHERE d.sink = ? AND d.delivered_at IS NULL ORDER BY a.seq",
+        "WHERE d.sink = ? AND d.delivered_at IS NULL AND d.abandoned_at IS NULL ORDER BY a.seq",
         [sink],
     ).fetchall()
     return [(Alert(*row[:-1]), row[-1]) for row in rows]
@@ -89,11 +89,17 @@ def mark_failed(con: duckdb.DuckDBPyConnection, key: str, sink: str, error: str)
     con.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE key = ? AND sink = ?", [error, key, sink])
 
 
+def mark_abandoned(con: duckdb.DuckDBPyConnection, key: str, sink: str, error: str) -> None:
+    """Set a delivery aside (the receiver refuses it): no longer pending, still listed."""
+    con.execute("UPDATE deliveries SET attempts = attempts + 1, last_error = ?, abandoned_at = now() WHERE key = ? AND sink = ?",
+                [error, key, sink])  # fmt: skip
+
+
 def alert_log(con: duckdb.DuckDBPyConnection, since: datetime | None = None) -> pd.DataFrame:
     """Every alert stored, oldest first, with its delivery state per sink."""
     return con.execute(
         "SELECT a.seq, a.created_at, a.event, a.severity, a.rule, a.label, a.subject, a.message, a.block_number, "
-        "d.sink, d.delivered_at, d.attempts, d.last_error, a.key "
+        "d.sink, d.delivered_at, d.abandoned_at, d.attempts, d.last_error, a.key "
         "FROM alerts a LEFT JOIN deliveries d USING (key) "
         "WHERE a.created_at >= coalesce(?, '-infinity'::TIMESTAMPTZ) ORDER BY a.seq, d.sink",
         [since],

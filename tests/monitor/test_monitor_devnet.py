@@ -253,3 +253,32 @@ async def test_a_full_disk_under_the_history_is_an_error_then_a_retry(stream, tm
     assert not full.ok and full.raised == [] and f"store: {store}:" in full.error and "No space left on device" in full.error
     assert freed.ok and [a.rule for a in freed.raised] == ["opaque-backing", "lenders-stuck"]
     assert [key for key, _ in received] == [a.key for a in freed.raised]
+
+
+async def test_an_alert_the_receiver_refuses_is_set_aside_after_three_ticks(stream, tmp_path: Path) -> None:
+    """The hook answers HTTP 400 to `lenders-stuck` (tick 1's second alert): it holds back the
+    alerts behind it for three ticks, is then set aside, and the rest go out in order."""
+    log: list[str] = []
+    with WebhookServer() as hook:
+        hook.refuse("lenders-stuck")
+        config = load_config(rules_file(tmp_path, hook.url))
+        async with Monitor(stream.url, from_devnet_manifest(stream.manifest), config, tmp_path / "h.duckdb", emit=log.append,
+                           webhook_backoff=0.01) as monitor:  # fmt: skip
+            first = await monitor.tick()
+            stream.apply("xusd-market-down-5")
+            second = await monitor.tick()
+            after_two = [body["rule"] for _, body in hook.received]
+            third = await monitor.tick()
+        received = [(key, body["rule"]) for key, body in hook.received]
+        refused = hook.refused
+    opaque, stuck = first.raised
+    assert after_two == ["opaque-backing"] and refused == 3  # one refusal per tick: a 400 is not retried within one
+    assert received == [(opaque.key, "opaque-backing")] + [(a.key, a.rule) for a in second.raised + third.raised]
+    assert [line for line in log if "set aside" in line] == [
+        f"error: alert {stuck.key} set aside for hook after 3 refusals: webhook hook (http://127.0.0.1:{hook.port}/***/***): "
+        "HTTP 400 (`loopscan history alerts` lists it)"
+    ]
+    with Store.open(tmp_path / "h.duckdb", read_only=True) as s:
+        rows = alert_log(s.con)
+    row = rows[(rows["key"] == stuck.key) & (rows["sink"] == "hook")].iloc[0]
+    assert pd.isna(row["delivered_at"]) and pd.notna(row["abandoned_at"]) and row["attempts"] == 3 and row["last_error"].endswith("HTTP 400")

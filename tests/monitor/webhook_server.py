@@ -13,7 +13,8 @@ from loopscan.devnet.node import free_port
 
 class WebhookServer:
     """`url` receives POSTs; `received` holds (Idempotency-Key header, JSON body) in arrival
-    order. `fail_next(n)` answers the next n requests with HTTP 500."""
+    order. `fail_next(n)` answers the next n requests with HTTP 500; `refuse(rule)` answers
+    HTTP 400 to every alert of that rule."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -21,6 +22,7 @@ class WebhookServer:
         self.received: list[tuple[str, dict]] = []
         self.refused = 0
         self._fail = 0
+        self._refused_rules: set[str] = set()
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -30,6 +32,10 @@ class WebhookServer:
         with self._lock:
             self._fail = n
 
+    def refuse(self, rule: str) -> None:
+        with self._lock:
+            self._refused_rules.add(rule)
+
     async def _handle(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read())
         with self._lock:
@@ -37,6 +43,9 @@ class WebhookServer:
                 self._fail -= 1
                 self.refused += 1
                 return web.Response(status=500)
+            if body.get("rule") in self._refused_rules:
+                self.refused += 1
+                return web.Response(status=400, text="invalid_payload")
             self.received.append((request.headers.get("Idempotency-Key", ""), body))
         return web.Response(status=204)
 

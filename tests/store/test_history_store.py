@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from literal_snapshots import M, market, position, snapshot, token, vault
@@ -28,6 +29,7 @@ from loopscan.store import (
     scan_metrics,
     write_scan,
 )
+from loopscan.store.db import migrations
 
 A, B, C = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -63,8 +65,26 @@ def test_a_new_file_is_migrated_once_and_reopens_as_is(tmp_path: Path) -> None:
     with Store.open(path) as store:
         assert store.version == SCHEMA_VERSION
     with Store.open(path) as store:
-        applied = store.con.execute("SELECT version FROM loopscan_schema").fetchall()
-    assert applied == [(SCHEMA_VERSION,)]
+        applied = store.con.execute("SELECT version FROM loopscan_schema ORDER BY version").fetchall()
+    assert applied == [(v,) for v, _ in migrations()] and applied[-1] == (SCHEMA_VERSION,)
+
+
+def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    """A file as the first release wrote it (migration 1 only), with an undelivered alert."""
+    path = tmp_path / "h.duckdb"
+    (_, first), *_ = migrations()
+    con = duckdb.connect(str(path))
+    con.execute(first)
+    con.execute("CREATE TABLE loopscan_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+    con.execute("INSERT INTO loopscan_schema VALUES (1, now())")
+    con.execute("INSERT INTO deliveries (key, sink, attempts, last_error) VALUES ('k', 'hook', 2, 'HTTP 503')")
+    con.close()
+    with pytest.raises(StoreError, match="history schema 1 needs migrating"):
+        Store.open(path, read_only=True)
+    with Store.open(path) as store:
+        assert store.version == SCHEMA_VERSION
+        rows = store.con.execute("SELECT key, sink, attempts, last_error, delivered_at, abandoned_at FROM deliveries").fetchall()
+    assert rows == [("k", "hook", 2, "HTTP 503", None, None)]
 
 
 def test_snapshot_tables_follow_the_model_schema(tmp_path: Path) -> None:
@@ -85,7 +105,7 @@ def test_a_newer_schema_is_refused_and_a_missing_file_is_named(tmp_path: Path) -
     path = tmp_path / "h.duckdb"
     with Store.open(path) as store:
         store.con.execute("INSERT INTO loopscan_schema VALUES (99, now())")
-    with pytest.raises(StoreError, match=r"h.duckdb: history schema 99 is newer than this loopscan's \(1\)"):
+    with pytest.raises(StoreError, match=rf"h.duckdb: history schema 99 is newer than this loopscan's \({SCHEMA_VERSION}\)"):
         Store.open(path)
     with pytest.raises(StoreError, match=r"nothing.duckdb: no history there"):
         Store.open(tmp_path / "nothing.duckdb", read_only=True)
