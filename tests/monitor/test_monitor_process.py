@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from test_monitor_devnet import RULES
+from test_monitor_devnet import ARTIFACTS, RULES
 from webhook_server import WebhookServer
 
 from loopscan import devnet
@@ -112,6 +112,8 @@ def test_a_node_outage_is_one_alert_and_the_monitor_recovers(tmp_path: Path) -> 
             code = mon.stop()
         received = list(hook.received)
     log = mon.lines()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "monitor-outage.log").write_text("\n".join(log) + "\n")
     assert code == 0 and log[-2].endswith("SIGTERM: stopping after this tick") and log[-1].endswith("stopped")
     assert not any("Traceback" in line for line in log)
     assert "loopscan_node_up 0.0" in during and 'loopscan_rpc_errors_total{kind="TransportError"}' in during
