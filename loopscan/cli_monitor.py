@@ -85,7 +85,7 @@ def monitor(rpc_url: str, every: float | None, every_blocks: int | None, poll: f
         async with Monitor(rpc_url, deps, config, store_path, emit=emit, metrics=metrics, keep_snapshots=keep_snapshots,
                            timeout=timeout, retry=RetryPolicy(max_retries=retries)) as mon:  # fmt: skip
             cadence = f"every {every_blocks} blocks" if every_blocks else f"every {schedule.every_seconds:g} s"
-            served = f", metrics on http://{metrics_host}:{metrics.serve(metrics_port, metrics_host)}/metrics" if metrics_port else ""
+            served = f", metrics on http://{metrics_host}:{_serve(metrics, metrics_host, metrics_port)}/metrics" if metrics_port else ""
             emit(f"monitoring {mask_url(rpc_url)} (chain {deps.chain_id}) {cadence}; {len(config.rules)} rules, "
                  f"sinks: {', '.join(s.name for s in mon.sinks)}; history in {store_path}{served}")  # fmt: skip
             try:
@@ -98,8 +98,13 @@ def monitor(rpc_url: str, every: float | None, every_blocks: int | None, poll: f
         asyncio.run(main())
     except asyncio.CancelledError:
         pass  # the second signal: the tick under way was abandoned before its transaction
-    except OSError as exc:  # the metrics port is taken, most often
-        raise LoopscanError(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror}") from None
+
+
+def _serve(metrics, host: str, port: int) -> int:
+    try:
+        return metrics.serve(port, host)
+    except OSError as exc:  # the port is taken, most often
+        raise LoopscanError(f"cannot serve metrics on {host}:{port}: {exc.strerror}") from None
 
 
 def _since(ctx, param, value: str | None) -> datetime | None:

@@ -66,3 +66,18 @@ def test_errors_are_one_line(history: Path, tmp_path: Path, args: list[str], cod
     rules.write_text("[[rule]]\nmetric = 'opaque_frac'\n")
     result = CliRunner().invoke(main, [a.format(store=history, rules=rules) for a in args])
     assert result.exit_code == code and message in " ".join(result.output.split()), result.output
+
+
+def test_a_taken_metrics_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    import loopscan.chains
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        mainnet = Path(loopscan.chains.__file__).parent / "mainnet.toml"
+        result = CliRunner().invoke(main, ["monitor", "--rpc", "http://127.0.0.1:9", "--deployments", str(mainnet), "--metrics-port",
+                                           str(port), "--store", str(tmp_path / "h.duckdb"), "--ticks", "1"])  # fmt: skip
+    assert result.exit_code == 1 and f"error: cannot serve metrics on 127.0.0.1:{port}: Address already in use" in result.output
