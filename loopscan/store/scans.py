@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 METRIC_COLUMNS = ["subject_kind", "subject", "label", "metric", "value"]
+# The columns of `analyse`'s thresholds and losses frames as the migrations store them: spelled
+# out here because the store reads only the model, and a new solver column needs a migration.
 _THRESHOLD_COLUMNS = [
     "token", "symbol", "shock", "first_liquidation_frac", "cascade_frac", "bad_debt_frac",
     "positions_at_risk", "bad_debt_at_100pct_usd", "oracle_flags",
