@@ -245,11 +245,11 @@ class AaveV3Indexer:
     def _balance_reads(self, raw: AaveRaw, pairs: Sequence[Pair]) -> list[tuple[Hashable, str, bytes]]:
         # AToken / VariableDebtToken / StableDebtToken.balanceOf: the balance with the reserve's
         # index accrued to the block (ScaledBalanceTokenBase.balanceOf · getNormalizedIncome/Debt).
-        return [
-            (("balance", u, a, t), t, encode_call("balanceOf(address)", u))
-            for u, a in pairs
-            for t in self._tokens(raw, raw.reserves[a])
-        ]
+        # The calldata depends only on the user, and the tokens only on the reserve: each is built
+        # once, not once per read (150k reads at 100k positions).
+        calldata = {u: encode_call("balanceOf(address)", u) for u in {u for u, _ in pairs}}
+        tokens = {a: self._tokens(raw, r) for a, r in raw.reserves.items()}
+        return [(("balance", u, a, t), t, calldata[u]) for u, a in pairs for t in tokens[a]]
 
     def _store_balances(self, ctx: ScanContext, raw: AaveRaw, pairs: Sequence[Pair], got: dict) -> None:
         for u, a in pairs:
