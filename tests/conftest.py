@@ -12,8 +12,10 @@ import asyncio
 import inspect
 
 import pytest
+from scan_helpers import seeded_snapshot
 
 from loopscan import devnet
+from loopscan.result import analyse
 
 
 def _session(scenario: str):
@@ -60,6 +62,12 @@ def susde(susde_session):
 @pytest.fixture
 def minimal(minimal_session):
     yield from _reverted(minimal_session)
+
+
+@pytest.fixture(scope="session")
+def stream_result(stream_session):
+    """stream-2025 at its seeded block, indexed and analysed once: reading needs no revert."""
+    return analyse(asyncio.run(seeded_snapshot(stream_session)))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,12 +1,14 @@
-"""Build a `ScanContext` on a devnet, pinned at the block its manifest records."""
+"""Reading a devnet at the block its manifest records: a `ScanContext`, or the whole Snapshot."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.model import Snapshot
 from loopscan.protocols.base import ScanContext
 from loopscan.rpc import RpcClient
+from loopscan.scanner import index_async
 
 
 @asynccontextmanager
@@ -16,3 +18,8 @@ async def devnet_context(net, block: int | None = None):
         pin = await client.pin(block if block is not None else net.manifest["block"])
         header = await client.get_block(pin)
         yield ScanContext(client, pin, int(header["timestamp"], 16), from_devnet_manifest(net.manifest))
+
+
+async def seeded_snapshot(net) -> Snapshot:
+    """`net` indexed at the block its manifest records (the seeded state, whatever came after)."""
+    return await index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])

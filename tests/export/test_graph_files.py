@@ -12,7 +12,6 @@ of 18 decimals, beyond 64 bits), and a tiny literal pyramid whose token symbols 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -28,12 +27,10 @@ from literal_snapshots import MORPHO, M, holding, market, position, snapshot, to
 
 import loopscan
 import loopscan.export
-from loopscan.chains import from_devnet_manifest
 from loopscan.errors import LoopscanError
 from loopscan.export import FORMATS, ExportError, annotated_graph, export
 from loopscan.graph.build import market_node, token_node, vault_node
 from loopscan.result import ScanResult, analyse
-from loopscan.scanner import index_async
 
 B, V, S, A = ("0x" + c * 40 for c in "bcda")
 EVIL = 'x"y\nz<img src=x onerror=alert(1)>\\'  # a quote, a line break, markup, a trailing backslash
@@ -64,16 +61,6 @@ def pyramid() -> ScanResult:
             }
         )
     )
-
-
-@pytest.fixture(scope="module")
-def stream_result(stream_session) -> ScanResult:
-    """stream-2025 indexed once (read only, so the session's node needs no revert)."""
-    net = stream_session
-    snap = asyncio.run(
-        index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
-    )
-    return analyse(snap)
 
 
 def _is_missing(value) -> bool:

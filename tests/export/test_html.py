@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from scan_helpers import seeded_snapshot
 
 from loopscan import devnet
-from loopscan.chains import from_devnet_manifest
 from loopscan.export.html import HtmlExportError, load_library, page_data, render_page, script_json, write_html
 from loopscan.model import Snapshot, SnapshotMeta, to_frame
 from loopscan.result import ScanResult, analyse
-from loopscan.scanner import index_async
 
 ROOT = Path(__file__).parents[2]
 ARTEFACT = ROOT / "test-artifacts" / "risk-graph.png"
@@ -35,9 +34,8 @@ EVIL_SCRIPT = "</script><script>alert(1)</script>"
 
 def _result(net) -> ScanResult:
     """Index and analyse, in a thread of its own: Playwright's sync API runs an event loop in this one."""
-    index = index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
     with ThreadPoolExecutor(1) as pool:
-        return analyse(pool.submit(asyncio.run, index).result())
+        return analyse(pool.submit(asyncio.run, seeded_snapshot(net)).result())
 
 
 def _exported(file: Path) -> dict:

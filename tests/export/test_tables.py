@@ -9,7 +9,6 @@ The stream-2025 devnet checks that every real table reads back as it was.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import math
 
@@ -19,12 +18,10 @@ import pyarrow.parquet as pq
 import pytest
 from literal_snapshots import M, holding, market, position, token, vault
 
-from loopscan.chains import from_devnet_manifest
 from loopscan.export import export
 from loopscan.export.tables import DERIVED, derived_tables, neutralise, spreadsheet_safe
 from loopscan.model import SCHEMA, Snapshot, SnapshotMeta, to_frame
 from loopscan.result import ScanResult, analyse
-from loopscan.scanner import index_async
 
 B, V, S, C, A = ("0x" + c * 40 for c in "bcdea")
 CALC = "=cmd|' /C calc'!A0"
@@ -53,15 +50,6 @@ def hostile() -> ScanResult:
     return analyse(
         Snapshot(meta, **{name: to_frame(name, [{"block": 10, **r} for r in rows]) for name, rows in tables.items()})
     )
-
-
-@pytest.fixture(scope="module")
-def stream_result(stream_session) -> ScanResult:
-    net = stream_session
-    snap = asyncio.run(
-        index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
-    )
-    return analyse(snap)
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\nx", "\0x", CALC])

@@ -20,8 +20,8 @@ opaque; USDe→sUSDe is looped by looper-a (9x on 40M) and looper-d (8x on 25M):
 from __future__ import annotations
 
 import pytest
+from scan_helpers import seeded_snapshot
 
-from loopscan.chains import from_devnet_manifest
 from loopscan.graph import (
     build_graph,
     find_loops,
@@ -30,13 +30,12 @@ from loopscan.graph import (
     pyramids,
     vault_depths,
 )
-from loopscan.scanner import index_async
 
 pytestmark = pytest.mark.devnet
 
 
 async def _graph(net):
-    snap = await index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
+    snap = await seeded_snapshot(net)
     return snap, look_through(snap)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from pathlib import Path
@@ -10,24 +9,18 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from loopscan.chains import from_devnet_manifest
 from loopscan.model import Snapshot, SnapshotMeta, to_frame
 from loopscan.report.json_report import SCHEMA_VERSION, THRESHOLD_KEYS, dumps, report_dict
 from loopscan.result import analyse
-from loopscan.scanner import index_async
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "scan-report.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 @pytest.fixture(scope="module")
-def scan(stream_session):
-    """(result, manifest): indexing only reads the chain, so one scan serves the module."""
-    net = stream_session
-    snap = asyncio.run(
-        index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
-    )
-    return analyse(snap), net.manifest
+def scan(stream_result, stream_session):
+    """(result, manifest) of the seeded stream-2025."""
+    return stream_result, stream_session.manifest
 
 
 def _validate(report: dict) -> None:

@@ -9,19 +9,17 @@ import jsonschema
 import networkx as nx
 import pytest
 from matplotlib import pyplot as plt
+from scan_helpers import seeded_snapshot
 
-from loopscan.chains import from_devnet_manifest
 from loopscan.report.json_report import dumps
 from loopscan.result import analyse
-from loopscan.scanner import index_async
 
 pytestmark = pytest.mark.devnet
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "scan-report.schema.json").read_text())
 
 
 async def _result(net):
-    snap = await index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
-    return analyse(snap)
+    return analyse(await seeded_snapshot(net))
 
 
 async def test_json_report_matches_its_schema_and_the_thresholds(stream):

@@ -6,7 +6,6 @@ compared with the result it came from. A symbol full of mathtext syntax is drawn
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import struct
 import xml.etree.ElementTree as ET
@@ -16,24 +15,18 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from loopscan.chains import from_devnet_manifest
 from loopscan.errors import LoopscanError
 from loopscan.report.plots import FORMATS, default_rounds_shock, label, plain, plot
 from loopscan.result import analyse
-from loopscan.scanner import index_async
 
 ARTEFACTS = Path(__file__).parents[2] / "test-artifacts"
 EVIL = "x$U\\S_D^{}$\\$ \x1b[31m"  # mathtext and an ANSI escape: must be drawn as read
 
 
 @pytest.fixture(scope="module")
-def scan(stream_session):
-    """(result, xUSD address): indexing only reads the chain, so one scan serves the module."""
-    net = stream_session
-    snap = asyncio.run(
-        index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
-    )
-    return analyse(snap), net.manifest["tokens"]["xUSD"]["address"].lower()
+def scan(stream_result, stream_session):
+    """(result, xUSD address) of the seeded stream-2025."""
+    return stream_result, stream_session.manifest["tokens"]["xUSD"]["address"].lower()
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -13,10 +13,9 @@ from decimal import Decimal
 
 import pytest
 from devnet_helpers import aave_pool, contract, market_params, morpho
+from scan_helpers import seeded_snapshot
 
-from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.chain import TxReverted
-from loopscan.scanner import index_async
 from loopscan.solver import BP, Solver, build_book
 
 pytestmark = pytest.mark.devnet
@@ -57,7 +56,7 @@ def _liquidate(net, key: str, account: str) -> None:
 @pytest.mark.parametrize(("scenario", "token", "feed"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 async def test_first_liquidation_is_exact_to_a_basis_point(scenario, token, feed, request):
     net = request.getfixturevalue(scenario)
-    snap = await index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
+    snap = await seeded_snapshot(net)
     solver = Solver(build_book(snap))
     address = net.manifest["tokens"][token]["address"].lower()
     by_position = solver.first_liquidation_by_position("depeg", address)
