@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from loopscan.model import Snapshot, SnapshotMeta, to_frame
+from loopscan.protocols.uniswap_v3.maths import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio
 from loopscan.solver import Solver, build_book
-from loopscan.solver.uniswap_v3_math import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio
 
 BLOCK = 20_000_000
 MORPHO = "0x" + "bb" * 20

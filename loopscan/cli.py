@@ -52,7 +52,20 @@ def _progress():
                     transient=True, disable=not err_console.is_terminal)  # fmt: skip
 
 
-def _index(rpc_url: str, block: int | None, deps, protocols: str | None):
+def _protocol_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    """`--protocols a, b`: names separated by commas (spaces allowed), each a registered protocol."""
+    if value is None:
+        return None
+    from loopscan.protocols import registry
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in registry.names()]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown protocol(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(sorted(registry.names()))}")
+    return names
+
+
+def _index(rpc_url: str, block: int | None, deps, protocols: list[str] | None):
     from loopscan.scanner import index_async
 
     with _progress() as bar:
@@ -65,7 +78,7 @@ def _index(rpc_url: str, block: int | None, deps, protocols: str | None):
 
         return asyncio.run(
             index_async(rpc_url, deployments=deps, block=block, progress=progress,
-                        protocols=protocols.split(",") if protocols else None)
+                        protocols=protocols)
         )  # fmt: skip
 
 
@@ -100,11 +113,12 @@ def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
 @click.option("--chain", default=None, help="A known chain (mainnet); default: chosen by the node's chain id.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=None,
               help="A deployments TOML file or a devnet manifest JSON (default for a devnet: .loopscan/devnet.json).")
-@click.option("--protocols", default=None, help="Comma-separated subset: morpho_blue,metamorpho,aave_v3,spark,vaults,uniswap_v3.")
+@click.option("--protocols", default=None, callback=_protocol_list,
+              help="Comma-separated subset of the registered protocols (`loopscan.protocols.registry`), e.g. aave_v3,uniswap_v3.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the snapshot and every export to this folder.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--index-only", is_flag=True, help="Only read the chain (and write the snapshot with --out); no graph or solver.")
-def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: str | None,
+def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: list[str] | None,
          out: Path | None, fmt: str, index_only: bool) -> None:  # fmt: skip
     """Index lending, vault and DEX positions at one block, then graph, solve and report."""
     from loopscan.scanner import resolve_deployments

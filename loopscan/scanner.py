@@ -18,45 +18,33 @@ from pathlib import Path
 
 from loopscan.chains import Deployments, known_chains, load_deployments
 from loopscan.errors import LoopscanError
-from loopscan.model import Snapshot, SnapshotMeta, to_frame
-from loopscan.protocols.aave_v3 import AaveV3Indexer
+from loopscan.model import ZERO_ADDRESS, Snapshot, SnapshotMeta, to_frame
+from loopscan.protocols import registry
 from loopscan.protocols.base import Progress, Rows, ScanContext, merge_rows
 from loopscan.protocols.holdings import complete_vaults, position_holdings
-from loopscan.protocols.metamorpho import MetaMorphoIndexer
-from loopscan.protocols.morpho_blue import MorphoBlueIndexer
 from loopscan.protocols.tokens import TokenIndexer
-from loopscan.protocols.uniswap_v3 import UniswapV3Indexer
-from loopscan.protocols.vaults import VaultIndexer
 from loopscan.rpc import Call, RetryPolicy, RpcClient, encode_call, mask_url
 
-__all__ = ["index", "index_async", "resolve_deployments", "PROTOCOLS", "IndexError_"]
-
-PROTOCOLS = ("morpho_blue", "metamorpho", "aave_v3", "spark", "vaults", "uniswap_v3")
+__all__ = ["index", "index_async", "resolve_deployments", "IndexError_", "plan"]
 
 
 class IndexError_(LoopscanError):  # noqa: N801 — `IndexError` is a builtin
     """The scan cannot start: wrong chain, unknown protocol, nothing to index."""
 
 
+def _wanted(protocols: Sequence[str] | None, role: str | None = None) -> list[str]:
+    registry.check_names(protocols or (), "--protocols")
+    return [n for n in registry.names(role) if protocols is None or n in protocols]
+
+
 def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> list:
-    """The indexers for `protocols` (default: every one the deployments have contracts for)."""
-    wanted = set(protocols or PROTOCOLS)
-    unknown = wanted - set(PROTOCOLS)
-    if unknown:
-        raise IndexError_(f"unknown protocol(s) {', '.join(sorted(unknown))}; known: {', '.join(PROTOCOLS)}")
+    """The lending and vault indexers for `protocols` (default: every registered one) that the
+    deployments have contracts for; venues are planned once the tokens are known."""
     out: list = []
-    if "morpho_blue" in wanted:
-        out += [MorphoBlueIndexer(c.address, c.start_block) for c in deployments.find("morpho_blue", "core")]
-    if "metamorpho" in wanted and deployments.find("metamorpho", "factory"):
-        out.append(MetaMorphoIndexer([(c.address, c.start_block) for c in deployments.find("metamorpho", "factory")]))
-    for name in ("aave_v3", "spark"):
-        if name in wanted:
-            out += [AaveV3Indexer(c.address, c.start_block, name=name) for c in deployments.find(name, "pool")]
-    if "vaults" in wanted:
-        listed = [(c.address, "erc4626", c.holders) for c in deployments.find("erc4626", "vault")]
-        listed += [(c.address, "backed", c.holders) for c in deployments.find("stablecoin", "backed")]
-        if listed:
-            out.append(VaultIndexer(listed))
+    for name in _wanted(protocols):
+        spec = registry.spec(name)
+        if spec.role != "venue":
+            out += spec.load("indexer").plan(deployments, name)
     return out
 
 
@@ -75,7 +63,7 @@ async def index_async(
     deps = deployments if isinstance(deployments, Deployments) else load_deployments(deployments)
     indexers = plan(deps, protocols)
     if not indexers:
-        raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or PROTOCOLS)}")
+        raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or registry.names())}")
     endpoint = mask_url(rpc_url)
     async with RpcClient(rpc_url, retry=retry or RetryPolicy(), max_concurrency=max_concurrency, timeout=timeout) as client:
         chain_id = await client.chain_id()
@@ -93,9 +81,8 @@ async def index_async(
         rows = merge_rows([ix.transform(raw, pin.number) for ix, raw in zip(indexers, raws, strict=True)])
         tokens = _referenced_tokens(rows)
         extra: list[Rows] = []
-        if "uniswap_v3" in (protocols or PROTOCOLS):
-            for c in deps.find("uniswap_v3", "factory"):
-                dex = UniswapV3Indexer(c.address, c.start_block, tokens=tokens)
+        for name in _wanted(protocols, "venue"):
+            for dex in registry.spec(name).load("indexer").plan(deps, name, tokens=tokens):
                 extra.append(dex.transform(await dex.fetch(ctx), pin.number))
         # Token metadata last, so that the pools' other coins are described too.
         tokens |= {p[k] for part in extra for p in part.get("pools", []) for k in ("token0", "token1")}
@@ -123,32 +110,22 @@ def index(rpc_url: str, **kwargs) -> Snapshot:
 
     `deployments` is a chain name (`"mainnet"`), a deployments TOML file, a devnet manifest
     JSON, or a `Deployments`; `block` defaults to the node's latest; `protocols` narrows the
-    scan (see `PROTOCOLS`). Raises a `LoopscanError` subclass naming what failed.
+    scan (names from `loopscan.protocols.registry`). Raises a `LoopscanError` subclass naming what failed.
     """
     return asyncio.run(index_async(rpc_url, **kwargs))
 
 
-# A view each kind of contract answers, to catch a deployments entry that points elsewhere.
-_PROBES = {
-    ("morpho_blue", "core"): "feeRecipient()",
-    ("metamorpho", "factory"): "MORPHO()",
-    ("aave_v3", "pool"): "ADDRESSES_PROVIDER()",
-    ("spark", "pool"): "ADDRESSES_PROVIDER()",
-    ("uniswap_v3", "factory"): "owner()",
-    ("erc4626", "vault"): "asset()",
-    ("stablecoin", "backed"): "totalSupply()",
-}
-
-
 async def _check_contracts(ctx: ScanContext, deps: Deployments) -> None:
-    """Every contract the scan starts from has code and answers as its kind does, at the pin."""
-    contracts = [c for c in deps.contracts if (c.protocol, c.kind) in _PROBES]
-    results = await ctx.calls([Call(c.address, encode_call(_PROBES[(c.protocol, c.kind)])) for c in contracts])
+    """Every contract the scan starts from has code and answers as its kind does, at the pin
+    (each protocol's spec names a view per kind of contract it reads)."""
+    probes = {key: view for s in registry.all_specs().values() for key, view in s.probes.items()}
+    contracts = [c for c in deps.contracts if (c.protocol, c.kind) in probes]
+    results = await ctx.calls([Call(c.address, encode_call(probes[(c.protocol, c.kind)])) for c in contracts])
     for c, result in zip(contracts, results, strict=True):
         if not result.success or len(result.return_data) < 32:
             raise IndexError_(
                 f"{deps.source}: {c.protocol} {c.kind} at {c.address} does not answer "
-                f"{_PROBES[(c.protocol, c.kind)]} at block {ctx.block}: not what the deployments say it is"
+                f"{probes[(c.protocol, c.kind)]} at block {ctx.block}: not what the deployments say it is"
             )
 
 
@@ -185,7 +162,7 @@ def _referenced_tokens(rows: Rows) -> set[str]:
         found.update(t for t in (m["loan_token"], m["collateral_token"]) if t)
     for v in rows.get("vaults", []):
         found.update((v["share_token"], v["asset"]))
-    found.discard("0x" + "00" * 20)
+    found.discard(ZERO_ADDRESS)
     return found
 
 
@@ -193,6 +170,5 @@ def _holders(indexers: list) -> dict[str, tuple[str, ...]]:
     """Accounts whose positions back each vault: the vault itself and its strategy accounts."""
     holders: dict[str, tuple[str, ...]] = {}
     for ix in indexers:
-        if isinstance(ix, VaultIndexer):
-            holders.update({address: (address, *extra) for address, _, extra in ix.vaults})
+        holders.update(getattr(ix, "holders", dict)())
     return holders

@@ -36,6 +36,7 @@ import numbers
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -43,8 +44,10 @@ import pandas as pd
 
 import loopscan
 from loopscan.graph.build import market_node, token_node, vault_node
-from loopscan.result import ScanResult
 from loopscan.textsafe import terminal_safe
+
+if TYPE_CHECKING:
+    from loopscan.result import ScanResult
 
 __all__ = ["SMALL_INTS", "annotated_graph", "graph_meta", "write_graphml", "write_gexf", "write_json", "write_dot"]
 
@@ -93,7 +96,7 @@ def _label(node: str, data: dict, symbols: dict[str, str], lltvs: dict[str, floa
     if kind == "market":
         loan = symbols.get(data.get("loan_token"), "?")
         collateral = symbols.get(data.get("collateral_token"))
-        if collateral and data.get("protocol", "").startswith("morpho"):
+        if collateral and data.get("margin") == "isolated":
             lltv = lltvs.get(node)
             return f"{collateral}/{loan}" + (f" {lltv * 100:g}%" if lltv is not None else "")
         return f"{loan} {data.get('protocol', '')}".strip()

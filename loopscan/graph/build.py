@@ -27,6 +27,7 @@ from __future__ import annotations
 import networkx as nx
 
 from loopscan.model import Snapshot
+from loopscan.protocols import registry
 
 __all__ = ["build_graph", "token_node", "vault_node", "market_node", "account_node", "opaque_node"]
 
@@ -59,15 +60,16 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
                    token_kind=t.kind)  # fmt: skip
     for m in snap.markets.itertuples():
         node = market_node(m.protocol_address, m.market_id)
-        g.add_node(node, kind="market", protocol=m.protocol, protocol_address=m.protocol_address,
+        margin = registry.by_margin(m.protocol)
+        g.add_node(node, kind="market", protocol=m.protocol, margin=margin, protocol_address=m.protocol_address,
                    market_id=m.market_id, loan_token=m.loan_token,
                    collateral_token=m.collateral_token, oracle_kind=m.oracle_kind,
                    total_supply=m.total_supply_assets, total_borrow=m.total_borrow_assets)  # fmt: skip
         _token(g, m.loan_token)
         g.add_edge(node, token_node(m.loan_token), kind="lends", token=m.loan_token, amount=m.total_supply_assets)
-        if m.protocol.startswith("morpho"):
-            # A Morpho market has one collateral; Aave's reserves are each other's collateral,
-            # which the account edges carry.
+        if margin == "isolated":
+            # An isolated market names its collateral; a pooled protocol's reserves are each
+            # other's collateral, which the account edges carry.
             _token(g, m.collateral_token)
             g.add_edge(token_node(m.collateral_token), node, kind="secures", token=m.collateral_token)
     for v in snap.vaults.itertuples():

@@ -29,6 +29,7 @@ from collections import defaultdict
 import pandas as pd
 
 from loopscan.model import Snapshot
+from loopscan.protocols import registry
 
 __all__ = ["look_through", "Exposure"]
 
@@ -98,7 +99,7 @@ class _LookThrough:
 
     def borrowers_collateral(self, m) -> dict[tuple[str, bool], float]:
         """What a market's borrowed part rests on: (collateral token, could be valued) -> share."""
-        if m.protocol.startswith("morpho"):
+        if registry.by_margin(m.protocol) == "isolated":
             return {(m.collateral_token, True): 1.0}
         # A pooled reserve: each borrower's collateral mix, weighted by their debt in it.
         price = {mm.market_id: mm.oracle_price_raw for mm in self.markets.values() if mm.protocol_address == m.protocol_address}

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 import networkx as nx
 import pandas as pd
 
+from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols import registry
+
 __all__ = ["Loop", "token_projection", "find_loops", "loop_table"]
 
 
@@ -58,7 +61,7 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
                 for src, _, d in g.in_edges(node, data=True):
                     if d["kind"] == "backs" and g.nodes[src]["kind"] == "market":
                         collateral = g.nodes[src]["collateral_token"]
-                        if collateral and collateral != "0x" + "00" * 20:
+                        if collateral and collateral != ZERO_ADDRESS:
                             link(collateral, receipt, "backs", src)
         elif data["kind"] == "market":
             for _, _, d in g.in_edges(node, data=True):
@@ -69,7 +72,7 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
             posted = [(m, d["token"]) for _, m, d in g.out_edges(node, data=True) if d["kind"] == "collateral"]
             owed = [(m, d["token"]) for m, _, d in g.in_edges(node, data=True) if d["kind"] == "borrows"]
             for market, collateral in posted:
-                if g.nodes[market]["protocol"].startswith("morpho"):
+                if g.nodes[market]["margin"] == "isolated":
                     continue  # the market's own `secures` edge says it
                 for debt_market, debt in owed:
                     if g.nodes[debt_market]["protocol_address"] == g.nodes[market]["protocol_address"]:
@@ -136,7 +139,7 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
                 m = markets[(protocol_address, p.market_id)]
                 if m.oracle_price_raw is None or m.oracle_price_scale is None:
                     continue
-                if m.protocol.startswith("morpho"):
+                if registry.by_margin(m.protocol) == "isolated":
                     if p.collateral_token in tokens and m.loan_token in tokens and p.debt_amount:
                         col += p.collateral_amount * m.oracle_price_raw / m.oracle_price_scale
                         owed += p.debt_amount

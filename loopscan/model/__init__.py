@@ -11,10 +11,10 @@ from loopscan.model.parquet import SCHEMA_VERSION
 from loopscan.model.schema import (
     KEYS,
     SCHEMA,
+    ZERO_ADDRESS,
     Column,
     OracleKind,
     TokenKind,
-    Venue,
     schema_markdown,
 )
 from loopscan.model.snapshot import Snapshot, SnapshotMeta, Token
@@ -32,7 +32,7 @@ __all__ = [
     "SnapshotMeta",
     "Token",
     "TokenKind",
-    "Venue",
+    "ZERO_ADDRESS",
     "dtype_of",
     "empty_frame",
     "schema_markdown",

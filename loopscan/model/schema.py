@@ -33,11 +33,14 @@ __all__ = [
     "Column",
     "OracleKind",
     "TokenKind",
-    "Venue",
+    "ZERO_ADDRESS",
     "schema_markdown",
 ]
 
 KINDS = ("address", "text", "enum", "uint256", "int256", "int64", "float64")
+
+ZERO_ADDRESS = "0x" + "00" * 20
+"""The zero address as the snapshot stores addresses: a contract's "none" (no oracle, no IRM, USD)."""
 
 
 class TokenKind(StrEnum):
@@ -58,13 +61,6 @@ class OracleKind(StrEnum):
     EXCHANGE_RATE = "exchange_rate"
     FIXED = "fixed"
     UNKNOWN = "unknown"
-
-
-class Venue(StrEnum):
-    """Liquidity venues whose price-impact maths the solver implements."""
-
-    UNISWAP_V3 = "uniswap_v3"
-    CURVE = "curve"
 
 
 class Column(NamedTuple):
@@ -226,7 +222,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
     ),
     "pools": (
         _BLOCK,
-        _enum("venue", Venue, "uniswap_v3 or curve."),
+        _col("venue", "text", "Liquidity venue: a registered venue protocol (Uniswap v3, Curve, ...)."),
         _col("pool", "address", "Pool contract."),
         _col("token0", "address", "Coin 0 (Uniswap token0)."),
         _col("token1", "address", "Coin 1 (Uniswap token1)."),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from loopscan.model import ZERO_ADDRESS
 from loopscan.model.schema import TokenKind
 from loopscan.protocols.base import Rows, ScanContext
 from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
@@ -40,7 +41,6 @@ __all__ = [
 
 MAX_TEXT = 256
 _MAX_TEXT_BYTES = 4 * MAX_TEXT  # enough for MAX_TEXT characters of any UTF-8 width
-_ZERO = "0x" + "00" * 20
 CONVERT = "convertToAssets(uint256)"
 # Round one: every getter of every token; `borrowAllowance` is asked for (0x0, 0x0).
 GETTERS = (
@@ -109,7 +109,7 @@ def _address(answers: Mapping[str, CallResult], getter: str) -> str | None:
         address = decode_address(result.return_data)
     except ValueError:
         return None
-    return address if address != _ZERO else None
+    return address if address != ZERO_ADDRESS else None
 
 
 def _answered(answers: Mapping[str, CallResult], getter: str, min_bytes: int = 32) -> bool:
@@ -148,7 +148,7 @@ async def fetch_tokens(ctx: ScanContext, addresses: Iterable[str]) -> TokenRaw:
     by `token_rows`); they stay in the raw answers so a recording shows why.
     """
     tokens = sorted({a.lower() for a in addresses})
-    calls = [Call(t, encode_call(g, _ZERO, _ZERO) if "(address" in g else encode_call(g)) for t in tokens for g in GETTERS]
+    calls = [Call(t, encode_call(g, ZERO_ADDRESS, ZERO_ADDRESS) if "(address" in g else encode_call(g)) for t in tokens for g in GETTERS]
     results = await ctx.calls(calls)
     raw: TokenRaw = {t: dict(zip(GETTERS, results[i * len(GETTERS) : (i + 1) * len(GETTERS)], strict=True))
                      for i, t in enumerate(tokens)}  # fmt: skip

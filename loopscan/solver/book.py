@@ -6,10 +6,10 @@ only arithmetic.
 
 Starting prices (`p0`, numeraire: USD):
 
-1. a reserve of a pooled market (Aave) is priced by the pool's own oracle (base currency USD);
+1. a reserve of a pooled market (Aave-like) is priced by the pool's own oracle (base currency USD);
 2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
    stablecoins these pyramids are built on — and `assumed_par` lists them;
-3. the collateral of a Morpho market with a market oracle is priced by that oracle;
+3. the collateral of an isolated market with a market oracle is priced by that oracle;
 4. a vault share is priced at its book value: reported assets per share times its asset's price.
 
 Market prices start at `p0` and move only by the shock and by sales into the token's deepest
@@ -20,21 +20,16 @@ stays above its book value (minting at book and selling would arbitrage it down)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
 from loopscan.model import Snapshot
-from loopscan.solver.uniswap_v3 import PoolState, price_of
+from loopscan.protocols import registry
+from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
 
-__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book", "liquidation_incentive"]
-
-WAD = 10**18
-
-
-def liquidation_incentive(lltv: float) -> float:
-    """Morpho's LIF = min(1.15, 1 / (0.3 · LLTV + 0.7)) (ConstantsLib / Morpho.liquidate)."""
-    return min(1.15, 1.0 / (0.3 * lltv + 0.7))
+__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
 
 
 @dataclass
@@ -43,12 +38,14 @@ class MarketBook:
 
     key: str  # "<protocol address>:<market id>"
     protocol: str
+    margin: str  # isolated (one market's collateral against its debt) or pooled (an account across the pool)
+    rules: ModuleType  # the protocol's liquidation rules (`registry.rules`)
     loan: str
     collateral: str
     oracle_kind: str
-    lltv: float  # Morpho LLTV; for pooled reserves, the reserve's liquidation threshold
+    lltv: float  # isolated: the market's liquidation LTV; pooled: the reserve's liquidation threshold
     incentive: float  # liquidation incentive factor (1 + bonus)
-    oracle0: float  # starting oracle price: loan tokens per collateral token (Morpho) or numeraire (Aave)
+    oracle0: float  # starting oracle price: loan tokens per collateral token (isolated) or numeraire (pooled)
     total_supply: float
     total_borrow: float
     accounts: list[str] = field(default_factory=list)
@@ -57,7 +54,7 @@ class MarketBook:
     suppliers: dict[str, float] = field(default_factory=dict)  # account -> supplied (loan tokens)
     emode: int = 0
     revision: int | None = None
-    oracle: str | None = None  # the oracle contract (Aave: the reserve's price source)
+    oracle: str | None = None  # the oracle contract (pooled: the reserve's price source)
     tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
 
 
@@ -104,9 +101,11 @@ def build_book(snap: Snapshot) -> Book:
     symbols = {t.address: (t.symbol if isinstance(t.symbol, str) else t.address[:10]) for t in snap.tokens.itertuples()}
     p0: dict[str, float] = {}
     assumed: list[str] = []
+    registry.check_names(snap.markets["protocol"], "snapshot markets")
+    registry.check_names(snap.pools["venue"], "snapshot pools")
     for m in snap.markets.itertuples():
-        if not m.protocol.startswith("morpho") and m.oracle_price_raw is not None and m.oracle_price_scale:
-            p0[m.loan_token] = m.oracle_price_raw / m.oracle_price_scale
+        if _pooled(m) and m.oracle_price_raw is not None and m.oracle_price_scale:
+            p0[m.loan_token] = registry.rules(m.protocol).oracle_price(m.oracle_price_raw, m.oracle_price_scale)
     vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
     for m in snap.markets.itertuples():
         if m.loan_token not in p0 and m.loan_token not in vault_of:
@@ -114,9 +113,9 @@ def build_book(snap: Snapshot) -> Book:
             assumed.append(m.loan_token)
     for _ in range(4):  # collateral priced through loan tokens, vaults through assets
         for m in snap.markets.itertuples():
-            if m.protocol.startswith("morpho") and m.oracle_kind in ("market", "unknown") and m.collateral_token not in p0:
+            if not _pooled(m) and m.oracle_kind in ("market", "unknown") and m.collateral_token not in p0:
                 if m.loan_token in p0 and m.oracle_price_raw is not None:
-                    p0[m.collateral_token] = _morpho_price(m, decimals) * p0[m.loan_token]
+                    p0[m.collateral_token] = _isolated_price(m, decimals) * p0[m.loan_token]
         for v in snap.vaults.itertuples():
             if v.asset in p0 and v.share_token not in p0 and v.total_supply:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
@@ -128,7 +127,7 @@ def build_book(snap: Snapshot) -> Book:
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
-    anchored = set(assumed) | {m.loan for m in markets.values() if not m.protocol.startswith("morpho") and m.oracle_kind == "market"}
+    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
     return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored)
 
 
@@ -136,10 +135,14 @@ def _opt_int(value) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
-def _morpho_price(m, decimals: dict[str, int]) -> float:
-    """A Morpho oracle answer as loan tokens per collateral token (whole tokens)."""
-    scale = 10 ** (decimals.get(m.loan_token, 18) - decimals.get(m.collateral_token, 18))
-    return m.oracle_price_raw / m.oracle_price_scale / scale
+def _pooled(m) -> bool:
+    return registry.by_margin(m.protocol) == "pooled"
+
+
+def _isolated_price(m, decimals: dict[str, int]) -> float:
+    """An isolated market's oracle answer as loan tokens per collateral token (whole tokens)."""
+    rules = registry.rules(m.protocol)
+    return rules.oracle_price(m.oracle_price_raw, m.oracle_price_scale, decimals.get(m.loan_token, 18), decimals.get(m.collateral_token, 18))
 
 
 def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
@@ -147,16 +150,15 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
     for m in snap.markets.itertuples():
         key = f"{m.protocol_address}:{m.market_id}"
         dl = 10 ** decimals.get(m.loan_token, 18)
-        if m.protocol.startswith("morpho"):
-            lltv = m.lltv_wad / WAD
-            oracle0 = _morpho_price(m, decimals) if m.oracle_price_raw is not None else float("nan")
-            incentive = liquidation_incentive(lltv)
+        rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
+        if margin == "isolated":
+            lltv, incentive = rules.market_terms(m.lltv_wad)
+            oracle0 = _isolated_price(m, decimals) if m.oracle_price_raw is not None else float("nan")
         else:
-            lltv = (m.liquidation_threshold_bps or 0) / 1e4
-            oracle0 = m.oracle_price_raw / m.oracle_price_scale if m.oracle_price_raw is not None else float("nan")
-            incentive = (m.liquidation_bonus_bps or 10_000) / 1e4
+            lltv, incentive = rules.market_terms(_opt_int(m.liquidation_threshold_bps), _opt_int(m.liquidation_bonus_bps))
+            oracle0 = rules.oracle_price(m.oracle_price_raw, m.oracle_price_scale) if m.oracle_price_raw is not None else float("nan")
         out[key] = MarketBook(
-            key, m.protocol, m.loan_token, m.collateral_token, m.oracle_kind, lltv, incentive, oracle0,
+            key, m.protocol, margin, rules, m.loan_token, m.collateral_token, m.oracle_kind, lltv, incentive, oracle0,
             m.total_supply_assets / dl, m.total_borrow_assets / dl,
             emode=_opt_int(m.emode_category) or 0,
             revision=_opt_int(m.protocol_revision),
@@ -166,7 +168,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
     grouped = snap.positions.groupby(["protocol_address", "market_id"], sort=False)
     for (address, market_id), rows in grouped:
         mb = out[f"{address}:{market_id}"]
-        dc = 10 ** decimals.get(mb.collateral, 18) if mb.protocol.startswith("morpho") else 10 ** decimals.get(mb.loan, 18)
+        dc = 10 ** decimals.get(mb.collateral if mb.margin == "isolated" else mb.loan, 18)
         dl = 10 ** decimals.get(mb.loan, 18)
         mb.accounts = list(rows["account"])
         mb.collateral_amount = np.array([int(x) / dc for x in rows["collateral_amount"]])
@@ -179,9 +181,9 @@ def _link_shared_sources(markets: dict[str, MarketBook]) -> None:
     """A pooled reserve priced by another reserve's feed (Aave pricing USDe with the USDT feed)
     follows that reserve's market price: its `fixed` oracle is fixed to the other asset."""
     owner = {(m.key.split(":")[0], m.oracle): m.key for m in markets.values()
-             if not m.protocol.startswith("morpho") and m.oracle and m.oracle_kind == "market"}  # fmt: skip
+             if m.margin == "pooled" and m.oracle and m.oracle_kind == "market"}  # fmt: skip
     for m in markets.values():
-        if not m.protocol.startswith("morpho") and m.oracle_kind == "fixed":
+        if m.margin == "pooled" and m.oracle_kind == "fixed":
             m.tracks = owner.get((m.key.split(":")[0], m.oracle))
 
 
@@ -202,7 +204,7 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
 
 
 def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, PoolBook]:
-    """For each token, its deepest Uniswap v3 pool against a priced token: where it is sold.
+    """For each token, its deepest tick-maths (Uniswap v3) pool against a priced token: where it is sold.
 
     The numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth
     less because the WETH it is paired with falls — and a pool against one of them is preferred.
@@ -212,8 +214,8 @@ def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
         ticks.setdefault(t.pool, {})[int(t.tick)] = int(t.liquidity_net)
     best: dict[str, PoolBook] = {}
     for p in snap.pools.itertuples():
-        if p.venue != "uniswap_v3" or p.sqrt_price_x96 is None:
-            continue
+        if p.sqrt_price_x96 is None or pd.isna(p.sqrt_price_x96):
+            continue  # not a concentrated-liquidity (tick maths) pool: no exit the solver can price yet
         state = PoolState(int(p.sqrt_price_x96), int(p.tick), int(p.liquidity), int(p.fee_raw), int(p.tick_spacing), ticks.get(p.pool, {}))
         raw = float(price_of(state.sqrt_price_x96))  # token1 units per token0 unit
         d0, d1 = decimals.get(p.token0, 18), decimals.get(p.token1, 18)

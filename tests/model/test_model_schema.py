@@ -36,7 +36,7 @@ def raises(table: str, column: str, match: str = ""):
 def test_exported_names_are_pinned() -> None:
     assert sorted(loopscan.model.__all__) == sorted([
         "KEYS", "SCHEMA", "SCHEMA_VERSION", "Column", "NotInSnapshotError", "OracleKind", "SchemaError",
-        "Snapshot", "SnapshotFormatError", "SnapshotMeta", "Token", "TokenKind", "Venue", "dtype_of",
+        "Snapshot", "SnapshotFormatError", "SnapshotMeta", "Token", "TokenKind", "dtype_of",
         "empty_frame", "schema_markdown", "to_frame", "validate_frame",
     ])
 

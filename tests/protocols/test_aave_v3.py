@@ -12,10 +12,8 @@ from devnet_helpers import aave_pool, contract
 from eth_utils import to_checksum_address
 from scan_helpers import devnet_context
 
-from loopscan.maths.aave import EModeCategory, Reserve, UserReserve, user_account_data
 from loopscan.model import to_frame
-from loopscan.protocols.aave_v3 import AaveRaw, AaveV3Indexer
-from loopscan.protocols.aave_v3_config import (
+from loopscan.protocols.aave_v3.config import (
     EModeData,
     ReserveData,
     decode_reserve_configuration,
@@ -26,7 +24,9 @@ from loopscan.protocols.aave_v3_config import (
     is_using_as_collateral,
     reserve_ids_in_use,
 )
-from loopscan.protocols.aave_v3_oracles import (
+from loopscan.protocols.aave_v3.indexer import AaveRaw, AaveV3Indexer
+from loopscan.protocols.aave_v3.maths import EModeCategory, Reserve, UserReserve, user_account_data
+from loopscan.protocols.aave_v3.oracles import (
     SourceProbe,
     classify_sources,
     described_asset,
@@ -226,7 +226,7 @@ async def test_seeded_positions_reserves_and_oracle_kinds(susde):
 
 def _derive(frames) -> dict[str, tuple[int, int, int, int, int]]:
     """Per account (collateral, debt, avg LT, avg LTV, HF) in base currency from the rows alone,
-    by `loopscan.maths.aave.user_account_data` (GenericLogic.calculateUserAccountData). Balances
+    by `loopscan.protocols.aave_v3.maths.user_account_data` (GenericLogic.calculateUserAccountData). Balances
     are the tokens' own at the block, so they go in as scaled balances at an index of one ray."""
     decimals = dict(zip(frames["tokens"].address, frames["tokens"].decimals, strict=True))
     reserves = {

@@ -6,10 +6,10 @@ import pytest
 from devnet_helpers import market_params, morpho, to_assets_down, to_assets_up
 from scan_helpers import devnet_context
 
+from loopscan.protocols.erc4626.indexer import VaultIndexer
 from loopscan.protocols.holdings import complete_vaults, position_holdings
-from loopscan.protocols.metamorpho import MetaMorphoIndexer
-from loopscan.protocols.morpho_blue import MorphoBlueIndexer
-from loopscan.protocols.vaults import VaultIndexer
+from loopscan.protocols.metamorpho.indexer import MetaMorphoIndexer
+from loopscan.protocols.morpho_blue.indexer import MorphoBlueIndexer
 
 pytestmark = pytest.mark.devnet
 M = 10**6

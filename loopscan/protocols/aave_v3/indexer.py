@@ -25,7 +25,9 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak
 
-from loopscan.protocols.aave_v3_config import (
+from loopscan.chains import Deployments
+from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols.aave_v3.config import (
     EModeData,
     ReserveData,
     decode_emode_category,
@@ -35,7 +37,7 @@ from loopscan.protocols.aave_v3_config import (
     is_using_as_collateral,
     reserve_ids_in_use,
 )
-from loopscan.protocols.aave_v3_oracles import (
+from loopscan.protocols.aave_v3.oracles import (
     PROBES,
     SourceProbe,
     classify_sources,
@@ -46,7 +48,6 @@ from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_c
 
 __all__ = ["AaveRaw", "AaveV3Indexer", "POOL_EVENTS", "TRANSFER"]
 
-_ZERO = "0x" + "00" * 20
 
 
 def _topic(signature: str) -> str:
@@ -62,6 +63,11 @@ POOL_EVENTS = (SUPPLY, BORROW, COLLATERAL_ENABLED, MINT_UNBACKED)
 TRANSFER = _topic("Transfer(address,address,uint256)")
 
 Pair = tuple[str, str]  # (account, asset)
+
+
+def plan(deployments: Deployments, name: str) -> list[AaveV3Indexer]:
+    """One indexer per Pool of `name` (aave_v3, or spark: the same code) the deployments list."""
+    return [AaveV3Indexer(c.address, c.start_block, name=name) for c in deployments.find(name, "pool")]
 
 
 @dataclass
@@ -161,7 +167,7 @@ class AaveV3Indexer:
         if by_a_token:
             for log in await ctx.logs(list(by_a_token), [TRANSFER], self.start_block):
                 pairs.add((topic_address(log["topics"][2]), by_a_token[log["address"].lower()]))
-        pairs = {pr for pr in pairs if pr[1] in raw.reserves and pr[0] != _ZERO}
+        pairs = {pr for pr in pairs if pr[1] in raw.reserves and pr[0] != ZERO_ADDRESS}
         users = sorted({account for account, _ in pairs})
         ctx.progress(f"{self.name}: accounts", len(users))
 
@@ -210,7 +216,7 @@ class AaveV3Indexer:
         categories = {e for e in raw.user_emodes.values() if e}
         if not raw.emode_bitmaps:
             categories |= {r.configuration.emode_category for r in raw.reserves.values() if r.configuration.emode_category}
-        sources = sorted({s for s in raw.sources.values() if s and s != _ZERO})
+        sources = sorted({s for s in raw.sources.values() if s and s != ZERO_ADDRESS})
         reads = [(("probe", s, g), s, encode_call(g)) for s in sources for g in PROBES]
         reads += [(("cat", c), p, encode_call("getEModeCategoryData(uint8)", c)) for c in sorted(categories)]
         if raw.emode_bitmaps:
@@ -281,7 +287,7 @@ class AaveV3Indexer:
                     **base, "market_id": a, "loan_token": a, "collateral_token": a, "lltv_wad": None,
                     "ltv_bps": cfg.ltv, "liquidation_threshold_bps": cfg.liquidation_threshold,
                     "liquidation_bonus_bps": cfg.liquidation_bonus,
-                    "oracle": source if source and source != _ZERO else None, "oracle_kind": kinds[a].value,
+                    "oracle": source if source and source != ZERO_ADDRESS else None, "oracle_kind": kinds[a].value,
                     "oracle_price_raw": price,
                     "oracle_price_scale": raw.base_currency_unit if price is not None else None,
                     "irm": r.interest_rate_strategy,

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from loopscan.solver.uniswap_v3_math import (
+from loopscan.protocols.uniswap_v3.maths import (
     I256,
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -49,7 +49,7 @@ from loopscan.solver.uniswap_v3_math import (
 )
 
 # The contract libraries' names stay importable from here (re-exported from `uniswap_v3_math`),
-# so that `from loopscan.solver.uniswap_v3 import Q96, swap` works as it did before the split.
+# so that `from loopscan.protocols.uniswap_v3.swap import Q96, swap` works as it did before the split.
 __all__ = [
     "MIN_TICK", "MAX_TICK", "MIN_SQRT_RATIO", "MAX_SQRT_RATIO", "Q96", "UniswapV3Error",
     "get_sqrt_ratio_at_tick", "get_tick_at_sqrt_ratio", "get_amount0_delta", "get_amount1_delta",

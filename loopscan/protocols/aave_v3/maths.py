@@ -7,7 +7,7 @@ near 1 to the wei. Each function names the contract code it mirrors, from v3.0.x
 for `POOL_REVISION` 1–8 (v3.0–v3.4; `EModeCategory` covers v3.2's e-mode bitmap). From 9 (v3.5)
 on, balances and base-currency values round up or down by direction (`TokenMath`, `mulDivCeil`,
 HF computed differently): not exact there, to a few wei. `liquidationCall`, per revision, and
-the revision mapping are in `loopscan.maths.aave_liquidation`.
+the revision mapping are in `loopscan.protocols.aave_v3.liquidation`.
 """
 
 from __future__ import annotations

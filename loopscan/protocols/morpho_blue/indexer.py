@@ -10,20 +10,21 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
-from loopscan.maths.morpho import (
+from loopscan.chains import Deployments
+from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
+from loopscan.protocols.morpho_blue.maths import (
     MarketState,
     accrue_interest,
     to_assets_down,
     to_assets_up,
 )
-from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
-from loopscan.protocols.oracles import OracleInfo, fetch_oracles
+from loopscan.protocols.morpho_blue.oracles import OracleInfo, fetch_oracles
 from loopscan.rpc import Call, decode_uint, encode_call
 
 __all__ = ["MorphoBlueIndexer", "MorphoRaw", "ORACLE_PRICE_SCALE"]
 
 ORACLE_PRICE_SCALE = 10**36
-_ZERO = "0x" + "00" * 20
 _PARAMS = "(address,address,address,address,uint256)"
 CREATE_MARKET = "0x" + keccak(text=f"CreateMarket(bytes32,{_PARAMS})").hex()
 SUPPLY = "0x" + keccak(text="Supply(bytes32,address,address,uint256,uint256)").hex()
@@ -31,6 +32,11 @@ BORROW = "0x" + keccak(text="Borrow(bytes32,address,address,address,uint256,uint
 SUPPLY_COLLATERAL = "0x" + keccak(text="SupplyCollateral(bytes32,address,address,uint256)").hex()
 # Where `onBehalf` sits among each event's topics.
 _ON_BEHALF_TOPIC = {SUPPLY: 3, BORROW: 2, SUPPLY_COLLATERAL: 3}
+
+
+def plan(deployments: Deployments, name: str) -> list[MorphoBlueIndexer]:
+    """One indexer per Morpho Blue singleton the deployments list."""
+    return [MorphoBlueIndexer(c.address, c.start_block) for c in deployments.find(name, "core")]
 
 
 @dataclass
@@ -77,7 +83,7 @@ class MorphoBlueIndexer:
             words = [decode_uint(result.return_data, k) for k in range(6)]
             raw.states[market_id] = MarketState(*words)
         await self._fetch_rates(ctx, raw)
-        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != _ZERO})
+        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
         pairs = sorted(a for a in accounts if a[0] in raw.states)
         calls = [Call(self.address, encode_call("position(bytes32,address)", bytes.fromhex(i[2:]), acct)) for i, acct in pairs]
@@ -91,7 +97,7 @@ class MorphoBlueIndexer:
 
     async def _fetch_rates(self, ctx: ScanContext, raw: MorphoRaw) -> None:
         """The IRM's `borrowRateView(params, market)` at the pin, for markets that must accrue."""
-        due = [i for i, st in raw.states.items() if raw.params[i][3] != _ZERO and st.last_update < ctx.timestamp and st.total_borrow_assets]
+        due = [i for i, st in raw.states.items() if raw.params[i][3] != ZERO_ADDRESS and st.last_update < ctx.timestamp and st.total_borrow_assets]
         calls = []
         for market_id in due:
             loan, coll, oracle, irm, lltv = raw.params[market_id]
@@ -120,11 +126,11 @@ class MorphoBlueIndexer:
                 {
                     "block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id,
                     "loan_token": loan, "collateral_token": coll, "lltv_wad": lltv,
-                    "oracle": oracle if oracle != _ZERO else None,
+                    "oracle": oracle if oracle != ZERO_ADDRESS else None,
                     "oracle_kind": info.kind if info else "unknown",
                     "oracle_price_raw": info.price if info else None,
                     "oracle_price_scale": ORACLE_PRICE_SCALE if info and info.price is not None else None,
-                    "irm": irm if irm != _ZERO else None,
+                    "irm": irm if irm != ZERO_ADDRESS else None,
                     "total_supply_assets": now.total_supply_assets, "total_supply_shares": now.total_supply_shares,
                     "total_borrow_assets": now.total_borrow_assets, "total_borrow_shares": now.total_borrow_shares,
                     "last_update": raw.timestamp if market_id in raw.rates else state.last_update, "fee_wad": state.fee,

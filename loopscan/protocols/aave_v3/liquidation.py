@@ -9,7 +9,7 @@ pool it reads, so each function names the contract code it mirrors:
 - v3.3: aave-dao/aave-v3-origin tag v3.3.0 (5431379f), `src/contracts/protocol/libraries/logic/LiquidationLogic.sol`
   lines 199–437 (`executeLiquidationCall`), 531–601 (`_burnDebtTokens`), 633–684, 696–730.
 
-Health factor, balances and the rounding helpers are `loopscan.maths.aave`'s.
+Health factor, balances and the rounding helpers are `loopscan.protocols.aave_v3.maths`'s.
 
 `POOL_REVISION` → rules (read from the sources; see `rules_for_revision`):
 1 v3.0.0/3.0.1 (aave-v3-core ≥ 1.14 `Pool.POOL_REVISION = 0x1`), 2–3 v3.0.2 upgrades (3 is
@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from loopscan.maths.aave import (
+from loopscan.protocols.aave_v3.maths import (
     PERCENTAGE_FACTOR,
     WAD,
     AaveRevert,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
+from loopscan.chains import Deployments
 from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
 from loopscan.rpc import (
     Call,
@@ -89,6 +90,11 @@ def initialized_ticks(word_pos: int, bitmap: int, tick_spacing: int) -> list[int
         ticks.append(((word_pos << 8) + low.bit_length() - 1) * tick_spacing)
         bitmap ^= low
     return ticks
+
+
+def plan(deployments: Deployments, name: str, tokens: set[str] = frozenset()) -> list[UniswapV3Indexer]:
+    """One indexer per factory, for the pools of `tokens` (read after the lending and vault indexers)."""
+    return [UniswapV3Indexer(c.address, c.start_block, tokens=set(tokens)) for c in deployments.find(name, "factory")]
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
+from loopscan.chains import Deployments
 from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
 from loopscan.rpc import Call, decode_uint, encode_call
 
@@ -18,6 +19,12 @@ __all__ = ["MetaMorphoIndexer", "MetaMorphoRaw", "CREATE_METAMORPHO"]
 
 CREATE_METAMORPHO = "0x" + keccak(text="CreateMetaMorpho(address,address,address,uint256,address,string,string,bytes32)").hex()
 _SCALARS = ("asset()", "totalAssets()", "totalSupply()", "supplyQueueLength()", "withdrawQueueLength()", "MORPHO()")
+
+
+def plan(deployments: Deployments, name: str) -> list[MetaMorphoIndexer]:
+    """One indexer for every MetaMorpho factory the deployments list (none if they list none)."""
+    factories = [(c.address, c.start_block) for c in deployments.find(name, "factory")]
+    return [MetaMorphoIndexer(factories)] if factories else []
 
 
 @dataclass

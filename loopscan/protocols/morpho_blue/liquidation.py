@@ -5,14 +5,14 @@ Mirrors `Morpho.liquidate` of morpho-blue v1.0.0 (`src/Morpho.sol`): both of its
 collateral runs out, and its roundings (always against the liquidator) and `uint128` checks
 (raised as `MorphoRevert`). Plus the liquidator's view of it: blue-sdk's
 `getSeizableCollateral` and the arguments that close the most. Markets must already be accrued
-to the liquidation block (`loopscan.maths.morpho.expected_market_balances`).
+to the liquidation block (`loopscan.protocols.morpho_blue.maths.expected_market_balances`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from loopscan.maths.morpho import (
+from loopscan.protocols.morpho_blue.maths import (
     ORACLE_PRICE_SCALE,
     MarketState,
     MorphoRevert,

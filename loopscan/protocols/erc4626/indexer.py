@@ -14,10 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loopscan.chains import Deployments
 from loopscan.protocols.base import Rows, ScanContext, word_address
 from loopscan.rpc import Call, decode_uint, encode_call
 
 __all__ = ["VaultIndexer", "VaultRaw"]
+
+
+def plan(deployments: Deployments, name: str) -> list[VaultIndexer]:
+    """One indexer for the ERC-4626 vaults and backed stablecoins the deployments list."""
+    listed = [(c.address, "erc4626", c.holders) for c in deployments.find("erc4626", "vault")]
+    listed += [(c.address, "backed", c.holders) for c in deployments.find("stablecoin", "backed")]
+    return [VaultIndexer(listed)] if listed else []
 
 
 @dataclass
@@ -29,11 +37,15 @@ class VaultRaw:
 class VaultIndexer:
     """Reads ERC-4626 vaults (`kind = "erc4626"`) and backed stablecoins (`kind = "backed"`)."""
 
-    name = "vaults"
+    name = "erc4626"
 
     def __init__(self, vaults: list[tuple[str, str, tuple[str, ...]]]) -> None:
         # (address, kind, holders besides the vault itself)
         self.vaults = [(a.lower(), kind, tuple(h.lower() for h in holders)) for a, kind, holders in vaults]
+
+    def holders(self) -> dict[str, tuple[str, ...]]:
+        """Accounts whose positions back each vault: the vault itself and its strategy accounts."""
+        return {address: (address, *extra) for address, _, extra in self.vaults}
 
     async def fetch(self, ctx: ScanContext) -> VaultRaw:
         raw = VaultRaw()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
+from loopscan.model import ZERO_ADDRESS
 from loopscan.rpc import decode_address, decode_uint
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
 ]  # fmt: skip
 
 RESERVE_DATA_WORDS = 15  # DataTypes.ReserveData (v3.0) = ReserveDataLegacy (v3.1–v3.7)
-_ZERO = "0x" + "00" * 20
 
 
 def _bits(data: int, start: int, width: int) -> int:
@@ -129,9 +129,9 @@ def decode_reserve_data(data: bytes) -> ReserveData:
         last_update_timestamp=decode_uint(data, 6),
         id=decode_uint(data, 7),
         a_token=decode_address(data, 8),
-        stable_debt_token=None if stable == _ZERO else stable,
+        stable_debt_token=None if stable == ZERO_ADDRESS else stable,
         variable_debt_token=decode_address(data, 10),
-        interest_rate_strategy=None if strategy == _ZERO else strategy,
+        interest_rate_strategy=None if strategy == ZERO_ADDRESS else strategy,
     )
 
 
@@ -179,7 +179,7 @@ def decode_emode_category(data: bytes) -> EModeData:
     """Decode `getEModeCategoryData`'s `(uint16,uint16,uint16,address,string)`."""
     ((ltv, lt, bonus, source, label),) = abi_decode(["(uint16,uint16,uint16,address,string)"], data)
     source = source.lower()
-    return EModeData(ltv, lt, bonus, None if source == _ZERO else source, label)
+    return EModeData(ltv, lt, bonus, None if source == ZERO_ADDRESS else source, label)
 
 
 def emode_of_reserve(reserve_id: int, config: ReserveConfig, bitmaps: dict[int, int] | None) -> int:

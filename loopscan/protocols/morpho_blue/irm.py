@@ -3,7 +3,7 @@
 Mirrors `AdaptiveCurveIrm.sol` (`_borrowRate`, `borrowRateView`), `adaptive-curve/ConstantsLib.sol`,
 `adaptive-curve/ExpLib.sol` and the signed WAD arithmetic of `adaptive-curve/MathLib.sol`
 (Solidity's `int256` division truncates toward zero), rounding direction included. Standalone:
-the market maths in `loopscan.maths.morpho` uses this module, never the other way round.
+the market maths in `loopscan.protocols.morpho_blue.maths` uses this module, never the other way round.
 
 >>> borrow_rate_view(0, 0, 0, 0) == INITIAL_RATE_AT_TARGET // 4   # first interaction, empty market
 True

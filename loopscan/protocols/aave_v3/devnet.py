@@ -14,6 +14,7 @@ from web3.contract import Contract
 
 from loopscan.devnet.build import Artifacts, link
 from loopscan.devnet.chain import Chain
+from loopscan.model import ZERO_ADDRESS
 
 __all__ = ["AaveDeployment", "deploy_aave", "add_reserves", "add_emode", "RAY", "BPS"]
 
@@ -107,8 +108,8 @@ def deploy_aave(chain: Chain, artifacts: Artifacts, assets: list[str], sources: 
         provider.address,
         assets,
         sources,
-        "0x" + "00" * 20,
-        "0x" + "00" * 20,  # base currency: USD, marked by the zero address as on mainnet
+        ZERO_ADDRESS,
+        ZERO_ADDRESS,  # base currency: USD, marked by the zero address as on mainnet
         BASE_CURRENCY_UNIT,
     )
     chain.send(provider.functions.setPriceOracle(oracle.address), admin, "setPriceOracle")
@@ -142,7 +143,7 @@ def add_reserves(chain: Chain, artifacts: Artifacts, aave: AaveDeployment, reser
         inputs.append(
             (
                 a_impl.address, s_impl.address, v_impl.address, r["decimals"], strategy.address,
-                r["address"], aave.treasury, "0x" + "00" * 20,
+                r["address"], aave.treasury, ZERO_ADDRESS,
                 f"Aave devnet {sym}", f"a{sym}", f"Aave devnet Variable Debt {sym}", f"variableDebt{sym}",
                 f"Aave devnet Stable Debt {sym}", f"stableDebt{sym}", b"",
             )
@@ -169,7 +170,7 @@ def add_emode(chain: Chain, aave: AaveDeployment, category: int, ltv_bps: int, l
               label: str, assets: list[str]) -> None:  # fmt: skip
     cfg = aave.configurator.functions
     chain.send(
-        cfg.setEModeCategory(category, ltv_bps, lt_bps, bonus_bps, "0x" + "00" * 20, label),
+        cfg.setEModeCategory(category, ltv_bps, lt_bps, bonus_bps, ZERO_ADDRESS, label),
         aave.admin,
         f"setEModeCategory({category})",
     )

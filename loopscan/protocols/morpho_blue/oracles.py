@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loopscan.model import ZERO_ADDRESS
 from loopscan.protocols.base import ScanContext, word_address
 from loopscan.rpc import Call, decode_uint, encode_call
 
 __all__ = ["OracleInfo", "fetch_oracles", "classify"]
 
-_ZERO = "0x" + "00" * 20
 _GETTERS = ("BASE_VAULT()", "QUOTE_VAULT()", "BASE_FEED_1()", "BASE_FEED_2()", "QUOTE_FEED_1()", "QUOTE_FEED_2()")
 
 
@@ -33,9 +33,9 @@ def classify(getters: dict[str, str] | None) -> str:
     """The kind of an oracle from its MorphoChainlinkOracleV2 getters (None: it has none)."""
     if getters is None:
         return "unknown"
-    if any(getters[g] != _ZERO for g in _GETTERS if "FEED" in g):
+    if any(getters[g] != ZERO_ADDRESS for g in _GETTERS if "FEED" in g):
         return "market"
-    if any(getters[g] != _ZERO for g in _GETTERS if "VAULT" in g):
+    if any(getters[g] != ZERO_ADDRESS for g in _GETTERS if "VAULT" in g):
         return "exchange_rate"
     return "fixed"
 
@@ -62,7 +62,7 @@ async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, Orac
             address=oracle,
             price=price,
             kind=classify(found),
-            vaults=tuple(found[g] for g in _GETTERS[:2] if found[g] != _ZERO) if found else (),
-            feeds=tuple(found[g] for g in _GETTERS[2:] if found[g] != _ZERO) if found else (),
+            vaults=tuple(found[g] for g in _GETTERS[:2] if found[g] != ZERO_ADDRESS) if found else (),
+            feeds=tuple(found[g] for g in _GETTERS[2:] if found[g] != ZERO_ADDRESS) if found else (),
         )
     return out

@@ -6,8 +6,8 @@ here mirrors one of morpho-blue v1.0.0 (`src/Morpho.sol`, `src/libraries/MathLib
 `SharesMathLib.sol`, `UtilsLib.sol`, `ConstantsLib.sol`, `periphery/MorphoBalancesLib.sol`),
 rounding direction included, so the solver's answer is the contract's answer. The Solidity
 `uint128` casts are checked too: where the contract would revert, these raise `MorphoRevert`.
-The IRM's rate is in `loopscan.maths.adaptive_curve_irm`; `liquidate` and its helpers in
-`loopscan.maths.morpho_liquidation`.
+The IRM's rate is in `loopscan.protocols.morpho_blue.irm`; `liquidate` and its helpers in
+`loopscan.protocols.morpho_blue.liquidation`.
 
 >>> liquidation_incentive_factor(915 * 10**15)   # LLTV 91.5 %: 1 / (1 - 0.3 * 0.085)
 1026167265264238070
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from loopscan.errors import LoopscanError
-from loopscan.maths.adaptive_curve_irm import borrow_rate_view
+from loopscan.protocols.morpho_blue.irm import borrow_rate_view
 
 __all__ = [
     "LIQUIDATION_CURSOR", "MAX_LIQUIDATION_INCENTIVE_FACTOR", "ORACLE_PRICE_SCALE",

@@ -24,14 +24,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from loopscan.model import ZERO_ADDRESS
 from loopscan.model.schema import OracleKind
-from loopscan.protocols.aave_v3_config import decode_string
+from loopscan.protocols.aave_v3.config import decode_string
 from loopscan.rpc import CallResult, decode_address, decode_int
 
 __all__ = ["PROBES", "SourceProbe", "classify_sources", "described_asset", "probe_from_answers", "source_kind"]
 
 # The getters read on every source, in this order (see `SourceProbe`).
-_ZERO = "0x" + "00" * 20
 PROBES = ("vault()", "RATIO_PROVIDER()", "ASSET_TO_USD_AGGREGATOR()", "latestAnswer()", "description()")
 
 
@@ -126,7 +126,7 @@ def probe_from_answers(answers: Mapping[str, CallResult]) -> SourceProbe:
             found = decode_address(r.return_data)
         except ValueError:
             return None
-        return None if found == _ZERO else found
+        return None if found == ZERO_ADDRESS else found
 
     answer = answers["latestAnswer()"]
     text = answers["description()"]

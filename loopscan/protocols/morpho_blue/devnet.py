@@ -13,6 +13,7 @@ from web3.contract import Contract
 
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import Chain
+from loopscan.model import ZERO_ADDRESS
 
 __all__ = ["MorphoDeployment", "deploy_morpho", "market_params", "market_id", "WAD"]
 
@@ -56,7 +57,7 @@ def deploy_morpho(chain: Chain, artifacts: Artifacts) -> MorphoDeployment:
     # MetaMorpho's ABI is needed to talk to the vaults the factory creates.
     chain.register_errors(artifacts.compiled("metamorpho", "MetaMorpho").abi)
     chain.send(morpho.functions.enableIrm(irm.address), owner, "Morpho.enableIrm(AdaptiveCurveIrm)")
-    chain.send(morpho.functions.enableIrm("0x" + "00" * 20), owner, "Morpho.enableIrm(0)")
+    chain.send(morpho.functions.enableIrm(ZERO_ADDRESS), owner, "Morpho.enableIrm(0)")
     return MorphoDeployment(morpho, irm, factory, allocator, owner)
 
 
