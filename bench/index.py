@@ -452,7 +452,8 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
         print("--- by cumulative time ---")
         stats.sort_stats("cumulative").print_stats(30)
     positions = snapshot.positions
-    coll = [int(x or 0) > 0 for x in positions["collateral_amount"]]
+    posted = set(zip(snapshot.position_collaterals["market_id"], snapshot.position_collaterals["account"], strict=True))
+    coll = [(m, a) in posted for m, a in zip(positions["market_id"], positions["account"], strict=True)]
     debt = [int(x or 0) > 0 for x in positions["debt_amount"]]
     stats_ = clients[0].stats
     print(json.dumps({

@@ -158,8 +158,8 @@ async def _chain_id(rpc_url: str) -> int:
 
 def _referenced_tokens(rows: Rows) -> set[str]:
     found: set[str] = set()
-    for m in rows.get("markets", []):
-        found.update(t for t in (m["loan_token"], m["collateral_token"]) if t)
+    found.update(m["loan_token"] for m in rows.get("markets", []))
+    found.update(c["collateral_token"] for c in rows.get("market_collaterals", []))
     for v in rows.get("vaults", []):
         found.update((v["share_token"], v["asset"]))
     found.discard(ZERO_ADDRESS)

@@ -126,8 +126,8 @@ def annotated_graph(result: ScanResult) -> nx.MultiDiGraph:
     share_symbol = {
         v: symbols[s] for v, s in zip(snap.vaults["vault"], snap.vaults["share_token"], strict=True) if s in symbols
     }
-    lltvs = {market_node(m.protocol_address, m.market_id): m.lltv_wad / 10**18
-             for m in snap.markets.itertuples() if isinstance(m.lltv_wad, numbers.Integral)}  # fmt: skip
+    lltvs = {market_node(c.protocol_address, c.market_id): c.liquidation_threshold_wad / 10**18
+             for c in snap.market_collaterals.itertuples()}  # fmt: skip
     extras = _extras(result)
     g = nx.MultiDiGraph(**{k: v for k, v in graph_meta(result).items() if v is not None})
     for node, data in result.graph.nodes(data=True):

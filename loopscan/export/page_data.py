@@ -13,6 +13,7 @@ import pandas as pd
 
 from loopscan.export import page_format as fmt
 from loopscan.export.page_layout import page_edges, place
+from loopscan.model.views import market_collateral, position_collateral
 from loopscan.protocols import registry
 from loopscan.textsafe import terminal_safe
 
@@ -51,13 +52,14 @@ class _Page:
         self.pyramid_rows = (
             {row["base"]: row for row in result.pyramids.to_dict("records")} if len(result.pyramids) else {}
         )
-        self.markets = {f"{m.protocol_address}:{m.market_id}": m for m in snap.markets.itertuples()}
+        # One collateral per market and position so far (views: `loopscan.model.views`).
+        self.markets = {f"{m.protocol_address}:{m.market_id}": m for m in market_collateral(snap).itertuples()}
         # Markets of isolated-margin protocols: one collateral against the market's own debt.
         self.isolated = {k for k, m in self.markets.items() if registry.by_margin(m.protocol) == "isolated"}
         self.thresholds: dict[str, dict[str, dict]] = defaultdict(dict)
         for row in result.thresholds.to_dict("records"):
             self.thresholds[row["token"]][row["shock"]] = row
-        self.positions = list(snap.positions.itertuples())
+        self.positions = list(position_collateral(snap).itertuples())
         self.vault_supplies = {
             (f"{h.protocol_address}:{h.market_id}", h.holder)
             for h in snap.holdings.itertuples()
@@ -87,7 +89,7 @@ class _Page:
         if m is None:
             return fmt.short(key.rsplit(":", 1)[-1])
         if key in self.isolated:
-            lltv = fmt.num(m.lltv_wad)
+            lltv = fmt.num(m.liquidation_threshold_wad)
             return f"{self.name(m.collateral_token)}/{self.name(m.loan_token)} · LLTV {fmt.pct(lltv / 1e18 if lltv is not None else None)}"
         return f"{self.name(m.loan_token)} reserve ({m.protocol})"
 
@@ -339,11 +341,11 @@ class _Page:
                            "unknown": "unclassified: treated as a market oracle"}.get(m.oracle_kind, str(m.oracle_kind))  # fmt: skip
             summary = [("protocol", m.protocol), ("market id", m.market_id), ("loan token", self.name(m.loan_token))]
             if key in self.isolated:
-                lltv = fmt.num(m.lltv_wad)
+                lltv = fmt.num(m.liquidation_threshold_wad)
                 summary += [("collateral token", self.name(m.collateral_token)),
                             ("LLTV", fmt.pct(lltv / 1e18 if lltv is not None else None))]  # fmt: skip
-            elif fmt.num(m.liquidation_threshold_bps) is not None:
-                summary.append(("liquidation threshold", fmt.pct(float(m.liquidation_threshold_bps) / 1e4)))
+            elif fmt.num(m.liquidation_threshold_wad) is not None:
+                summary.append(("liquidation threshold", fmt.pct(m.liquidation_threshold_wad / 1e18)))
             summary += [("oracle", oracle_note), ("supplied", fmt.usd(usd) + " (USD)"), ("borrowed", fmt.usd(borrowed) + " (USD)"),
                         ("utilisation", fmt.pct(borrow / supply if supply else None))]  # fmt: skip
             deltas = [self.delta_of_position(p) for p in by_market.get(key, [])]

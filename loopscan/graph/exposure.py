@@ -29,6 +29,7 @@ from collections import defaultdict
 import pandas as pd
 
 from loopscan.model import Snapshot
+from loopscan.model.views import market_collateral, position_collateral
 from loopscan.protocols import registry
 
 __all__ = ["look_through", "Exposure"]
@@ -44,9 +45,10 @@ class _LookThrough:
         self.holdings = defaultdict(list)
         for h in snap.holdings.itertuples():
             self.holdings[h.vault].append(h)
-        self.markets = {(m.protocol_address, m.market_id): m for m in snap.markets.itertuples()}
+        # One collateral per market and position so far (views: `loopscan.model.views`).
+        self.markets = {(m.protocol_address, m.market_id): m for m in market_collateral(snap).itertuples()}
         self.positions = defaultdict(list)
-        for p in snap.positions.itertuples():
+        for p in position_collateral(snap).itertuples():
             self.positions[p.protocol_address].append(p)
         self.memo: dict[str, Exposure] = {}
 

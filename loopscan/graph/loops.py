@@ -26,6 +26,7 @@ import networkx as nx
 import pandas as pd
 
 from loopscan.model import ZERO_ADDRESS
+from loopscan.model.views import market_collateral, position_collateral
 from loopscan.protocols import registry
 
 __all__ = ["Loop", "token_projection", "find_loops", "loop_table"]
@@ -60,9 +61,9 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
                 link(data["asset"], receipt, "mints", node)
                 for src, _, d in g.in_edges(node, data=True):
                     if d["kind"] == "backs" and g.nodes[src]["kind"] == "market":
-                        collateral = g.nodes[src]["collateral_token"]
-                        if collateral and collateral != ZERO_ADDRESS:
-                            link(collateral, receipt, "backs", src)
+                        for collateral in g.nodes[src]["collateral_token"].split(","):
+                            if collateral and collateral != ZERO_ADDRESS:
+                                link(collateral, receipt, "backs", src)
         elif data["kind"] == "market":
             for _, _, d in g.in_edges(node, data=True):
                 if d["kind"] == "secures":
@@ -124,9 +125,9 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
     """
     symbols = dict(zip(snap.tokens["address"], snap.tokens["symbol"], strict=True))
     decimals = dict(zip(snap.tokens["address"], snap.tokens["decimals"].astype(int), strict=True))
-    markets = {(m.protocol_address, m.market_id): m for m in snap.markets.itertuples()}
+    markets = {(m.protocol_address, m.market_id): m for m in market_collateral(snap).itertuples()}
     by_account: dict[tuple[str, str], list] = {}
-    for p in snap.positions.itertuples():
+    for p in position_collateral(snap).itertuples():
         by_account.setdefault((p.protocol_address, p.account), []).append(p)
     rows = []
     for loop in find_loops(g):

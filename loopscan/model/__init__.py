@@ -14,6 +14,7 @@ from loopscan.model.schema import (
     ZERO_ADDRESS,
     Column,
     OracleKind,
+    PriceQuote,
     TokenKind,
     schema_markdown,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Column",
     "NotInSnapshotError",
     "OracleKind",
+    "PriceQuote",
     "SchemaError",
     "Snapshot",
     "SnapshotFormatError",

@@ -25,11 +25,14 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from loopscan.model import Snapshot
+from loopscan.errors import LoopscanError
+from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols import registry
 from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
 
-__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
+__all__ = ["Book", "MarketBook", "PoolBook", "UnsolvableMarketError", "VaultBook", "build_book"]
+
+WAD = 10**18
 
 
 @dataclass
@@ -52,8 +55,8 @@ class MarketBook:
     collateral_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     debt: np.ndarray = field(default_factory=lambda: np.zeros(0))
     suppliers: dict[str, float] = field(default_factory=dict)  # account -> supplied (loan tokens)
-    emode: int = 0
-    revision: int | None = None
+    quote: str = "loan"  # what the collateral's oracle answers in: loan tokens, or the numeraire
+    params: dict[str, int] = field(default_factory=dict)  # the protocol's own raw fields (`market_params`)
     oracle: str | None = None  # the oracle contract (pooled: the reserve's price source)
     tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
 
@@ -103,24 +106,24 @@ def build_book(snap: Snapshot) -> Book:
     assumed: list[str] = []
     registry.check_names(snap.markets["protocol"], "snapshot markets")
     registry.check_names(snap.pools["venue"], "snapshot pools")
+    markets = _markets(snap, decimals)
     for m in snap.markets.itertuples():
-        if _pooled(m) and m.oracle_price_raw is not None and m.oracle_price_scale:
-            p0[m.loan_token] = registry.rules(m.protocol).oracle_price(m.oracle_price_raw, m.oracle_price_scale)
+        if m.loan_price_raw is not None and m.loan_price_scale:  # the protocol's own price of its loan token
+            p0[m.loan_token] = m.loan_price_raw / m.loan_price_scale
     vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
     for m in snap.markets.itertuples():
         if m.loan_token not in p0 and m.loan_token not in vault_of:
             p0[m.loan_token] = 1.0
             assumed.append(m.loan_token)
     for _ in range(4):  # collateral priced through loan tokens, vaults through assets
-        for m in snap.markets.itertuples():
-            if not _pooled(m) and m.oracle_kind in ("market", "unknown") and m.collateral_token not in p0:
-                if m.loan_token in p0 and m.oracle_price_raw is not None:
-                    p0[m.collateral_token] = _isolated_price(m, decimals) * p0[m.loan_token]
+        for m in markets.values():
+            if m.quote == "loan" and m.oracle_kind in ("market", "unknown") and m.collateral not in p0:
+                if m.loan in p0 and np.isfinite(m.oracle0):
+                    p0[m.collateral] = m.oracle0 * p0[m.loan]
         for v in snap.vaults.itertuples():
             if v.asset in p0 and v.share_token not in p0 and v.total_supply:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
-    markets = _markets(snap, decimals)
     vaults = _vaults(snap, decimals, markets)
     pools = _pools(snap, decimals, p0, set(assumed))
     emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
@@ -131,47 +134,60 @@ def build_book(snap: Snapshot) -> Book:
     return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored)
 
 
-def _opt_int(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
+class UnsolvableMarketError(LoopscanError):
+    """A market the solver's rules cannot describe yet."""
 
 
-def _pooled(m) -> bool:
-    return registry.by_margin(m.protocol) == "pooled"
-
-
-def _isolated_price(m, decimals: dict[str, int]) -> float:
-    """An isolated market's oracle answer as loan tokens per collateral token (whole tokens)."""
-    rules = registry.rules(m.protocol)
-    return rules.oracle_price(m.oracle_price_raw, m.oracle_price_scale, decimals.get(m.loan_token, 18), decimals.get(m.collateral_token, 18))
+def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
+    """A collateral's oracle answer as a float price: loan tokens (or the numeraire) per whole token."""
+    if c is None or c.oracle_price_raw is None or not c.oracle_price_scale:
+        return float("nan")
+    price = c.oracle_price_raw / c.oracle_price_scale
+    if c.price_quote == "loan":  # the answer is in loan units per collateral unit: to whole tokens
+        price /= 10 ** (loan_decimals - collateral_decimals)
+    return price
 
 
 def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
     out: dict[str, MarketBook] = {}
+    collaterals: dict[str, list] = {}
+    for c in snap.market_collaterals.itertuples():
+        collaterals.setdefault(f"{c.protocol_address}:{c.market_id}", []).append(c)
+    params: dict[str, dict[str, int]] = {}
+    for p in snap.market_params.itertuples():
+        params.setdefault(f"{p.protocol_address}:{p.market_id}", {})[p.param] = int(p.value)
     for m in snap.markets.itertuples():
         key = f"{m.protocol_address}:{m.market_id}"
         dl = 10 ** decimals.get(m.loan_token, 18)
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
-        if margin == "isolated":
-            lltv, incentive = rules.market_terms(m.lltv_wad)
-            oracle0 = _isolated_price(m, decimals) if m.oracle_price_raw is not None else float("nan")
-        else:
-            lltv, incentive = rules.market_terms(_opt_int(m.liquidation_threshold_bps), _opt_int(m.liquidation_bonus_bps))
-            oracle0 = rules.oracle_price(m.oracle_price_raw, m.oracle_price_scale) if m.oracle_price_raw is not None else float("nan")
+        found = collaterals.get(key, [])
+        if len(found) > 1:
+            raise UnsolvableMarketError(
+                f"market {key} ({m.protocol}) takes {len(found)} collaterals: the solver applies one collateral per "
+                "market so far (each of Aave's reserves is one market)"
+            )
+        c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
+        collateral = c.collateral_token if c is not None else ZERO_ADDRESS
         out[key] = MarketBook(
-            key, m.protocol, margin, rules, m.loan_token, m.collateral_token, m.oracle_kind, lltv, incentive, oracle0,
+            key, m.protocol, margin, rules, m.loan_token, collateral, c.oracle_kind if c is not None else "fixed",
+            c.liquidation_threshold_wad / WAD if c is not None else 0.0,
+            c.liquidation_incentive_wad / WAD if c is not None else 1.0,
+            _oracle_price(c, decimals.get(m.loan_token, 18), decimals.get(collateral, 18)),
             m.total_supply_assets / dl, m.total_borrow_assets / dl,
-            emode=_opt_int(m.emode_category) or 0,
-            revision=_opt_int(m.protocol_revision),
-            oracle=m.oracle if isinstance(m.oracle, str) else None,
+            quote=c.price_quote if c is not None else rules.ORACLE_QUOTE,
+            params=params.get(key, {}),
+            oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
         )  # fmt: skip
     _link_shared_sources(out)
+    posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)
+              for p in snap.position_collaterals.itertuples()}  # fmt: skip
     grouped = snap.positions.groupby(["protocol_address", "market_id"], sort=False)
     for (address, market_id), rows in grouped:
         mb = out[f"{address}:{market_id}"]
-        dc = 10 ** decimals.get(mb.collateral if mb.margin == "isolated" else mb.loan, 18)
+        dc = 10 ** decimals.get(mb.collateral, 18)
         dl = 10 ** decimals.get(mb.loan, 18)
         mb.accounts = list(rows["account"])
-        mb.collateral_amount = np.array([int(x) / dc for x in rows["collateral_amount"]])
+        mb.collateral_amount = np.array([posted.get((address, market_id, a, mb.collateral), 0) / dc for a in mb.accounts])
         mb.debt = np.array([int(x) / dl for x in rows["debt_amount"]])
         mb.suppliers = {a: int(s) / dl for a, s in zip(rows["account"], rows["supply_amount"], strict=True) if int(s)}
     return out

@@ -41,7 +41,7 @@ def pooled_account(book: Book, state: CascadeState, prices: Pricer, pool: str, a
     emode = book.account_emode.get((pool, account), 0)
     category = book.emodes.get((pool, emode)) if emode else None
     col_value = sum(state.collateral[m.key][i] * answers[m.key] for m, i in legs)
-    weighted = sum(state.collateral[m.key][i] * answers[m.key] * (category[0] if category and m.emode == emode else m.lltv)
+    weighted = sum(state.collateral[m.key][i] * answers[m.key] * (category[0] if category and _emode(m) == emode else m.lltv)
                    for m, i in legs)  # fmt: skip
     debt_value = sum(state.debt[m.key][i] * answers[m.key] for m, i in legs)
     if debt_value <= 0:
@@ -66,8 +66,8 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     rules = d_m.rules
     debt = state.debt[d_m.key][d_i]
     collateral = state.collateral[c_m.key][c_i]
-    repay = rules.max_repay(acct["hf"], d_m.revision, debt, debt * answers[d_m.key], collateral * answers[c_m.key], acct["debt_value"])
-    bonus = category[1] if category and c_m.emode == emode else c_m.incentive
+    repay = rules.max_repay(acct["hf"], d_m.params, debt, debt * answers[d_m.key], collateral * answers[c_m.key], acct["debt_value"])
+    bonus = category[1] if category and _emode(c_m) == emode else c_m.incentive
     seized, repay = rules.seize(repay, answers[d_m.key], answers[c_m.key], bonus, collateral)
     p_col = prices.market(c_m.loan)
     if seized * p_col < repay * prices.market(d_m.loan):
@@ -76,6 +76,11 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
+
+
+def _emode(m: MarketBook) -> int:
+    """The e-mode category of a pooled reserve (0: none), as its protocol records it."""
+    return m.params.get("emode_category", 0)
 
 
 def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:

@@ -124,7 +124,7 @@ def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
     collateral token, or the numeraire per token (a pooled reserve)."""
     if not np.isfinite(m.oracle0):
         return m.oracle0
-    in_loan = m.rules.ORACLE_QUOTE == "loan"
+    in_loan = m.quote == "loan"
     asset = m.collateral if in_loan else m.loan
     if m.oracle_kind == "fixed":
         if m.tracks is not None:  # priced with another reserve's feed: follows that asset

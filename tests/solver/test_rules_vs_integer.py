@@ -43,15 +43,15 @@ def _float_liquidation(reserves, user, revision: int) -> tuple[float, float]:
     collateral = user[S].scaled_a_token / E18
     debts = {a: user[a].scaled_variable_debt / E6 for a in (C, T)}
     total = sum(debts.values())
-    repay = aave.max_repay(hf, revision, debts[C], debts[C], collateral * price, total)
-    _, bonus = aave.market_terms(reserves[S].liquidation_threshold, reserves[S].liquidation_bonus)
-    return aave.seize(repay, 1.0, price, bonus, collateral)
+    repay = aave.max_repay(hf, {"protocol_revision": revision}, debts[C], debts[C], collateral * price, total)
+    return aave.seize(repay, 1.0, price, reserves[S].liquidation_bonus / 1e4, collateral)
 
 
 @given(accounts, st.sampled_from([1, 7]))
 def test_aave_rules_repay_and_seize_what_liquidation_call_does(p, revision):
     reserves, user = _account(p)
     assume(user[C].scaled_variable_debt and user[T].scaled_variable_debt)
+    assume(user_account_data(reserves, user, 0).health_factor < E18)  # whole-USD debts can round HF up to 1
     call = liquidation_call_v33 if revision >= 7 else liquidation_call_v30
     try:
         done = call(reserves, user, S, C, 10**40, 0)
@@ -65,14 +65,22 @@ def test_aave_rules_repay_and_seize_what_liquidation_call_does(p, revision):
 
 def test_aave_v33_caps_a_large_position_at_half_its_total_debt():
     # Worked by hand: HF 0.98, $60k of USDC and $40k of USDT owed: v3.3 may repay min(60k, 100k / 2).
-    assert aave.max_repay(0.98, 7, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 50_000.0
-    assert aave.max_repay(0.98, 1, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 30_000.0  # v3.0: half of this debt
-    assert aave.max_repay(0.94, 7, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 60_000.0  # below 0.95: all of it
-    assert aave.max_repay(0.98, 7, 1_500.0, 1_500.0, 120_000.0, 3_000.0) == 1_500.0  # under $2,000 of debt: all of it
+    v33, v30 = {"protocol_revision": 7}, {"protocol_revision": 1}
+    assert aave.max_repay(0.98, v33, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 50_000.0
+    assert aave.max_repay(0.98, v30, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 30_000.0  # v3.0: half of this debt
+    assert aave.max_repay(0.94, v33, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 60_000.0  # below 0.95: all of it
+    assert aave.max_repay(0.98, v33, 1_500.0, 1_500.0, 120_000.0, 3_000.0) == 1_500.0  # under $2,000 of debt: all of it
+    assert aave.max_repay(0.98, {}, 60_000.0, 60_000.0, 120_000.0, 100_000.0) == 30_000.0  # unread revision: v3.0's
 
 
-def test_morpho_incentive_is_the_contracts_integer_factor():
-    for lltv in (385 * 10**15, 625 * 10**15, 77 * 10**16, 86 * 10**16, 915 * 10**16 // 10, 945 * 10**15, 965 * 10**15):
-        ratio, incentive = morpho.market_terms(lltv)
-        assert ratio == lltv / WAD and incentive == liquidation_incentive_factor(lltv) / WAD
-    assert morpho.market_terms(86 * 10**16)[1] == 1.043841336116910229  # blue-sdk's figure (DEVNET-NOTES)
+def test_morpho_liquidation_at_the_contracts_incentive():
+    # LLTV 86 %: LIF 1.043841336116910229 (the contract's integer factor; blue-sdk's figure in DEVNET-NOTES).
+    incentive = liquidation_incentive_factor(86 * 10**16) / WAD
+    assert incentive == 1.043841336116910229
+    # 1,000 collateral at a price of 1.0, 900 owed: unhealthy (900 > 860); seizes 900 × LIF, repays 900.
+    seized, repaid, bad = morpho.liquidate(1_000.0, 900.0, 1.0, 0.86, incentive)
+    assert (seized, repaid, bad) == (900.0 * incentive, 900.0 * incentive / incentive, 0.0)
+    # At a price of 0.9 the collateral (worth 900) covers 900 / LIF of debt: the rest is bad debt.
+    seized, repaid, bad = morpho.liquidate(1_000.0, 900.0, 0.9, 0.86, incentive)
+    assert seized == 1_000.0 and abs(repaid - 900.0 / incentive) < 1e-9 and abs(bad - (900.0 - 900.0 / incentive)) < 1e-9
+    assert morpho.liquidate(1_000.0, 850.0, 1.0, 0.86, incentive) is None  # healthy: 850 ≤ 860

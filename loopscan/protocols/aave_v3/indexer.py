@@ -46,6 +46,8 @@ from loopscan.protocols.aave_v3.oracles import (
 from loopscan.protocols.base import Rows, ScanContext, topic_address
 from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
 
+_BPS_TO_WAD = 10**14  # 10,000 bps = 1e18
+
 __all__ = ["AaveRaw", "AaveV3Indexer", "POOL_EVENTS", "TRANSFER"]
 
 
@@ -266,51 +268,61 @@ class AaveV3Indexer:
                 raw.balances[u, a] = (supplied, variable, stable[0] if stable else 0)
 
     def transform(self, raw: AaveRaw, block: int) -> Rows:
-        """Rows of `markets` (one per reserve; `oracle` is the reserve's price source, which decides
-        its kind, and `oracle_price_raw / oracle_price_scale` is `AaveOracle.getAssetPrice` in base
-        currency units), `positions` (one per (account, reserve), all-zero ones left out),
-        `accounts` (their e-mode) and `emode_categories`."""
+        """Rows of `markets` (one per reserve, priced by its own price source: `AaveOracle.getAssetPrice`
+        in base currency units), `market_collaterals` (each reserve is collateral for the pool's debts:
+        one row naming itself), `market_params` (Aave's own configuration fields), `positions` (one per
+        (account, reserve), all-zero ones left out), `position_collaterals` (the aToken balance of a
+        reserve the account enabled as collateral), `accounts` (their e-mode) and `emode_categories`."""
         base = {"block": block, "protocol": self.name, "protocol_address": raw.pool}
         bitmaps = (
             {c: e.collateral_bitmap for c, e in raw.emodes.items() if e.collateral_bitmap is not None}
             if raw.emode_bitmaps else None
         )  # fmt: skip
         kinds = classify_sources({a: raw.sources.get(a) for a in raw.reserves}, raw.symbols, raw.probes)
-        markets = []
+        markets, collaterals, params = [], [], []
         for a, r in raw.reserves.items():
             if a not in raw.totals:
                 continue  # a total could not be read: recorded in `missing`
             cfg, price = r.configuration, raw.prices.get(a)
             source = raw.sources.get(a)
+            key = {"block": block, "protocol_address": raw.pool, "market_id": a}
+            oracle = {
+                "oracle": source if source and source != ZERO_ADDRESS else None, "oracle_kind": kinds[a].value,
+                "oracle_price_raw": price, "oracle_price_scale": raw.base_currency_unit if price is not None else None,
+            }  # fmt: skip
             markets.append(
                 {
-                    **base, "market_id": a, "loan_token": a, "collateral_token": a, "lltv_wad": None,
-                    "ltv_bps": cfg.ltv, "liquidation_threshold_bps": cfg.liquidation_threshold,
-                    "liquidation_bonus_bps": cfg.liquidation_bonus,
-                    "oracle": source if source and source != ZERO_ADDRESS else None, "oracle_kind": kinds[a].value,
-                    "oracle_price_raw": price,
-                    "oracle_price_scale": raw.base_currency_unit if price is not None else None,
+                    **key, "protocol": self.name, "loan_token": a,
+                    "loan_oracle": oracle["oracle"], "loan_oracle_kind": oracle["oracle_kind"],
+                    "loan_price_raw": oracle["oracle_price_raw"], "loan_price_scale": oracle["oracle_price_scale"],
                     "irm": r.interest_rate_strategy,
-                    "total_supply_assets": raw.totals[a][0], "total_supply_shares": None,
-                    "total_borrow_assets": raw.totals[a][1], "total_borrow_shares": None,
-                    "last_update": r.last_update_timestamp, "fee_wad": None,
-                    "reserve_factor_bps": cfg.reserve_factor,
-                    "emode_category": emode_of_reserve(r.id, cfg, bitmaps),
-                    "protocol_revision": raw.revision,
+                    "total_supply_assets": raw.totals[a][0], "total_borrow_assets": raw.totals[a][1],
+                    "last_update": r.last_update_timestamp,
                 }
             )  # fmt: skip
-        positions, active = [], set()
+            # A reserve is collateral for the pool's every debt (pooled margin): its row names
+            # itself, with its own threshold, LTV and bonus, bps as exact WAD fractions.
+            collaterals.append(
+                {
+                    **key, "collateral_token": a, "liquidation_threshold_wad": cfg.liquidation_threshold * _BPS_TO_WAD,
+                    "max_ltv_wad": cfg.ltv * _BPS_TO_WAD, "liquidation_incentive_wad": cfg.liquidation_bonus * _BPS_TO_WAD,
+                    **oracle, "price_quote": "numeraire",
+                }
+            )  # fmt: skip
+            params += [{**key, "param": name, "value": value} for name, value in (
+                ("ltv_bps", cfg.ltv), ("liquidation_threshold_bps", cfg.liquidation_threshold),
+                ("liquidation_bonus_bps", cfg.liquidation_bonus), ("reserve_factor_bps", cfg.reserve_factor),
+                ("emode_category", emode_of_reserve(r.id, cfg, bitmaps)), ("protocol_revision", raw.revision),
+            ) if value is not None]  # fmt: skip
+        positions, posted, active = [], [], set()
         for (account, a), (supplied, variable, stable) in sorted(raw.balances.items()):
             if account not in raw.user_configs or not (supplied or variable or stable):
                 continue  # collateral flag unreadable (in `missing`), or an account that left
-            collateral = is_using_as_collateral(raw.user_configs[account], raw.reserves[a].id)
-            positions.append(
-                {
-                    **base, "market_id": a, "account": account, "collateral_token": a,
-                    "collateral_amount": supplied if collateral else 0, "debt_amount": variable + stable,
-                    "debt_shares": None, "supply_amount": supplied, "supply_shares": None,
-                }
-            )  # fmt: skip
+            key = {**base, "market_id": a, "account": account}
+            positions.append({**key, "debt_amount": variable + stable, "debt_shares": None,
+                              "supply_amount": supplied, "supply_shares": None})  # fmt: skip
+            if supplied and is_using_as_collateral(raw.user_configs[account], raw.reserves[a].id):
+                posted.append({**key, "collateral_token": a, "amount": supplied})
             active.add(account)
         accounts = [
             {**base, "account": u, "emode_category": e}
@@ -324,5 +336,6 @@ class AaveV3Indexer:
             }
             for c, e in sorted(raw.emodes.items())
         ]  # fmt: skip
-        return {"markets": markets, "positions": positions, "accounts": accounts, "emode_categories": emodes}
+        return {"markets": markets, "market_collaterals": collaterals, "market_params": params, "positions": positions,
+                "position_collaterals": posted, "accounts": accounts, "emode_categories": emodes}  # fmt: skip
 

@@ -17,7 +17,7 @@ is checked against `Pool.liquidationCall` on the devnet (v3.0) and follows the v
 
 from __future__ import annotations
 
-__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "market_terms", "max_repay", "oracle_price", "seize"]
+__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "max_repay", "seize"]
 
 ORACLE_QUOTE = "numeraire"  # each reserve's price source answers in the pool's base currency
 SOCIALISES_BAD_DEBT = False
@@ -27,23 +27,13 @@ MIN_BASE_MAX_CLOSE_FACTOR = 2_000.0  # v3.3's MIN_BASE_MAX_CLOSE_FACTOR_THRESHOL
 FIRST_V33_REVISION = 7  # liquidation.rules_for_revision
 
 
-def market_terms(liquidation_threshold_bps: int | None, liquidation_bonus_bps: int | None) -> tuple[float, float]:
-    """(liquidation threshold, liquidation bonus factor) of a reserve, as fractions."""
-    return (liquidation_threshold_bps or 0) / 1e4, (liquidation_bonus_bps or 10_000) / 1e4
-
-
-def oracle_price(raw: int, scale: int) -> float:
-    """`AaveOracle.getAssetPrice` in base currency per whole token."""
-    return raw / scale
-
-
 def max_repay(
-    health_factor: float, revision: int | None, debt: float, debt_value: float, collateral_value: float, total_debt_value: float
+    health_factor: float, params: dict[str, int], debt: float, debt_value: float, collateral_value: float, total_debt_value: float
 ) -> float:  # fmt: skip
     """Most of `debt` (tokens of the reserve being repaid, worth `debt_value`) one `liquidationCall`
-    may repay, by the pool's revision (`collateral_value`: the chosen collateral's, `total_debt_value`:
-    the account's)."""
-    if (revision or 1) >= FIRST_V33_REVISION:
+    may repay, by the pool's `protocol_revision` in the debt reserve's `params` (`collateral_value`:
+    the chosen collateral's, `total_debt_value`: the account's)."""
+    if params.get("protocol_revision", 1) >= FIRST_V33_REVISION:
         big = collateral_value >= MIN_BASE_MAX_CLOSE_FACTOR and debt_value >= MIN_BASE_MAX_CLOSE_FACTOR
         if big and health_factor > CLOSE_FACTOR_HF_THRESHOLD and debt_value > 0.5 * total_debt_value:
             return debt * (0.5 * total_debt_value) / debt_value

@@ -16,6 +16,7 @@ from loopscan.protocols.base import Rows, ScanContext, topic_address, word_addre
 from loopscan.protocols.morpho_blue.maths import (
     MarketState,
     accrue_interest,
+    liquidation_incentive_factor,
     to_assets_down,
     to_assets_up,
 )
@@ -114,7 +115,11 @@ class MorphoBlueIndexer:
                 del raw.states[market_id]
 
     def transform(self, raw: MorphoRaw, block: int) -> Rows:
-        markets, positions = [], []
+        """Rows of `markets`, `market_collaterals` (the one collateral: LLTV as the liquidation
+        threshold and the maximum LTV, the contract's incentive factor, the market's oracle quoting
+        it in loan tokens; none for an idle market), `market_params` (Morpho's own fields),
+        `positions` and `position_collaterals`, interest accrued to the pinned block."""
+        markets, collaterals, params, positions, posted = [], [], [], [], []
         accrued: dict[str, MarketState] = {}
         for market_id, state in raw.states.items():
             loan, coll, oracle, irm, lltv = raw.params[market_id]
@@ -122,32 +127,46 @@ class MorphoBlueIndexer:
             now = accrue_interest(state, raw.rates[market_id], elapsed).market if market_id in raw.rates else state
             accrued[market_id] = now
             info = raw.oracles.get(oracle)
+            key = {"block": block, "protocol_address": raw.address, "market_id": market_id}
             markets.append(
                 {
-                    "block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id,
-                    "loan_token": loan, "collateral_token": coll, "lltv_wad": lltv,
-                    "oracle": oracle if oracle != ZERO_ADDRESS else None,
-                    "oracle_kind": info.kind if info else "unknown",
-                    "oracle_price_raw": info.price if info else None,
-                    "oracle_price_scale": ORACLE_PRICE_SCALE if info and info.price is not None else None,
+                    **key, "protocol": self.name, "loan_token": loan,
+                    "loan_oracle": None, "loan_oracle_kind": None, "loan_price_raw": None, "loan_price_scale": None,
                     "irm": irm if irm != ZERO_ADDRESS else None,
-                    "total_supply_assets": now.total_supply_assets, "total_supply_shares": now.total_supply_shares,
-                    "total_borrow_assets": now.total_borrow_assets, "total_borrow_shares": now.total_borrow_shares,
-                    "last_update": raw.timestamp if market_id in raw.rates else state.last_update, "fee_wad": state.fee,
+                    "total_supply_assets": now.total_supply_assets, "total_borrow_assets": now.total_borrow_assets,
+                    "last_update": raw.timestamp if market_id in raw.rates else state.last_update,
                 }
             )  # fmt: skip
+            if coll != ZERO_ADDRESS:
+                collaterals.append(
+                    {
+                        **key, "collateral_token": coll, "liquidation_threshold_wad": lltv, "max_ltv_wad": lltv,
+                        "liquidation_incentive_wad": liquidation_incentive_factor(lltv),
+                        "oracle": oracle if oracle != ZERO_ADDRESS else None,
+                        "oracle_kind": info.kind if info else "unknown",
+                        "oracle_price_raw": info.price if info else None,
+                        "oracle_price_scale": ORACLE_PRICE_SCALE if info and info.price is not None else None,
+                        "price_quote": "loan",
+                    }
+                )  # fmt: skip
+            params += [{**key, "param": name, "value": value} for name, value in (
+                ("lltv_wad", lltv), ("fee_wad", state.fee), ("total_supply_shares", now.total_supply_shares),
+                ("total_borrow_shares", now.total_borrow_shares))]  # fmt: skip
         for (market_id, account), (supply_shares, borrow_shares, collateral) in raw.positions.items():
             if not (supply_shares or borrow_shares or collateral):
                 continue  # an account that has fully exited
             m = accrued[market_id]
+            key = {"block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id, "account": account}
             positions.append(
                 {
-                    "block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id,
-                    "account": account, "collateral_token": raw.params[market_id][1], "collateral_amount": collateral,
+                    **key,
                     "debt_amount": to_assets_up(borrow_shares, m.total_borrow_assets, m.total_borrow_shares),
                     "debt_shares": borrow_shares,
                     "supply_amount": to_assets_down(supply_shares, m.total_supply_assets, m.total_supply_shares),
                     "supply_shares": supply_shares,
                 }
             )  # fmt: skip
-        return {"markets": markets, "positions": positions}
+            if collateral:
+                posted.append({**key, "collateral_token": raw.params[market_id][1], "amount": collateral})
+        return {"markets": markets, "market_collaterals": collaterals, "market_params": params,
+                "positions": positions, "position_collaterals": posted}  # fmt: skip

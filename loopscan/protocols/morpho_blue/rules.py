@@ -1,6 +1,8 @@
 """Morpho Blue's liquidation rules for the solver, in floats (whole tokens), applicable to a
-market's positions as arrays. The exact integer maths they follow is `maths` and `liquidation`
-(the single source of the incentive factor), checked against `Morpho.liquidate` on the devnet.
+market's positions as arrays. The exact integer maths they follow is `maths` and `liquidation`,
+checked against `Morpho.liquidate` on the devnet; the LLTV and the incentive factor come from the
+snapshot (`market_collaterals`), where the indexer wrote the contract's own integer
+`liquidationIncentiveFactor`.
 
 * **Health** (`Morpho._isHealthy`): a position is liquidatable when its debt exceeds
   collateral × oracle price × LLTV; the oracle quotes the collateral in loan tokens.
@@ -14,23 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from loopscan.protocols.morpho_blue.maths import WAD, liquidation_incentive_factor
-
-__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "borrow_limit", "liquidate", "market_terms", "oracle_price"]
+__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "borrow_limit", "liquidate"]
 
 ORACLE_QUOTE = "loan"  # the oracle answers collateral's price in loan tokens
 SOCIALISES_BAD_DEBT = True
-
-
-def market_terms(lltv_wad: int) -> tuple[float, float]:
-    """(LLTV, liquidation incentive factor) of a market, as fractions."""
-    return lltv_wad / WAD, liquidation_incentive_factor(lltv_wad) / WAD
-
-
-def oracle_price(raw: int, scale: int, loan_decimals: int, collateral_decimals: int) -> float:
-    """A Morpho oracle's answer (`scale` is 1e36: loan units per collateral unit) as loan tokens
-    per collateral token, in whole tokens."""
-    return raw / scale / 10 ** (loan_decimals - collateral_decimals)
 
 
 def borrow_limit(collateral: np.ndarray, oracle: float, lltv: float) -> np.ndarray:
