@@ -246,24 +246,25 @@ def open_credit_account(
     chain: Chain,
     gearbox: GearboxDeployment,
     owner: str,
-    collateral: Contract,
-    amount: int,
+    collaterals: list[tuple[Contract, int, int]],
     debt: int,
-    quota: int,
+    keep: int = 0,
 ) -> str:
-    """Open an account holding `amount` of `collateral`, quoted for `quota`, owing `debt`.
+    """Open an account holding each (token, amount, quota) of `collaterals`, owing `debt`.
 
-    The borrowed underlying is withdrawn to `owner` in the same multicall, as a leveraged buyer
-    spends it, so the account's value rests on the collateral alone. `owner` holds `amount`.
+    All but `keep` of the borrowed underlying is withdrawn to `owner` in the same multicall, as a
+    leveraged buyer spends it, so the account's value rests on its collateral. `owner` holds
+    every `amount`.
     """
     underlying = gearbox.credit_manager.functions.underlying().call()
-    chain.send(collateral.functions.approve(gearbox.credit_manager.address, amount), owner, "approve(credit manager)")
-    calls = [
-        facade_call(gearbox, "addCollateral", collateral.address, amount),
-        facade_call(gearbox, "increaseDebt", debt),
-        facade_call(gearbox, "updateQuota", collateral.address, quota, quota),
-        facade_call(gearbox, "withdrawCollateral", underlying, debt, owner),
-    ]
+    calls = []
+    for token, amount, _ in collaterals:
+        chain.send(token.functions.approve(gearbox.credit_manager.address, amount), owner, "approve(credit manager)")
+        calls.append(facade_call(gearbox, "addCollateral", token.address, amount))
+    calls.append(facade_call(gearbox, "increaseDebt", debt))
+    calls += [facade_call(gearbox, "updateQuota", token.address, quota, quota) for token, _, quota in collaterals]
+    if debt > keep:
+        calls.append(facade_call(gearbox, "withdrawCollateral", underlying, debt - keep, owner))
     receipt = chain.send(gearbox.credit_facade.functions.openCreditAccount(owner, calls, 0), owner, "openCreditAccount")
     opened = gearbox.credit_facade.events.OpenCreditAccount().process_receipt(receipt, errors=DISCARD)
     return opened[0]["args"]["creditAccount"]

@@ -10,16 +10,14 @@ Every transaction of interest is mined at a timestamp the test sets, so interest
 from __future__ import annotations
 
 import pytest
-from gearbox_devnet import ACCOUNT_QUOTA, ACCOUNT_XUSD, XUSD_LT_BPS, send_at
+from gearbox_devnet import ACCOUNT_QUOTA, ACCOUNT_XUSD, XUSD_LT_BPS, liquidate, set_prices
 from web3.logs import DISCARD
 
 from loopscan.devnet.chain import TxReverted
-from loopscan.protocols.gearbox.devnet import facade_call
 
 RAY, BPS, YEAR = 10**27, 10_000, 365 * 86400
 USDC_SCALE, XUSD_SCALE, USD_PER_USDC = 10**6, 10**18, 10**8  # token scales; the USDC feed's answer
 pytestmark = pytest.mark.devnet
-LIQUIDATE = "liquidateCreditAccount(address,address,(address,bytes)[])"
 
 
 def _debt_at(net, t: int) -> tuple[int, int, int]:
@@ -59,35 +57,13 @@ def _threshold_price(total_debt: int) -> int:
     return price
 
 
-def _set_price(net, price: int, t: int) -> None:
-    """xUSD's main feed answers `price` from time `t`; USDC's is re-posted at $1 (feeds go stale
-    after `STALENESS_PERIOD`, and the tests jump weeks ahead)."""
-    keeper = net.chain.account("feed-keeper")
-    net.chain.node.rpc("evm_setNextBlockTimestamp", [t])
-    net.chain.send(net.xusd_feed.functions.setAnswer(price), keeper, "setAnswer(xUSD)")
-    net.chain.send(net.usdc_feed.functions.setAnswer(USD_PER_USDC), keeper, "setAnswer(USDC)")
-
-
-def _liquidate(net, liquidator: str, usdc_in: int, t: int) -> dict:
-    """Liquidate at time `t`: pay `usdc_in` into the account, take all its xUSD."""
-    g = net.gearbox
-    net.chain.send(net.usdc.functions.mint(liquidator, usdc_in), net.chain.deployer, "mint USDC")
-    net.chain.send(net.usdc.functions.approve(g.credit_manager.address, usdc_in), liquidator, "approve")
-    calls = [
-        facade_call(g, "addCollateral", net.usdc.address, usdc_in),
-        facade_call(g, "withdrawCollateral", net.xusd.address, ACCOUNT_XUSD, liquidator),
-    ]
-    fn = g.credit_facade.get_function_by_signature(LIQUIDATE)
-    return send_at(net.chain, fn(net.account, liquidator, calls), liquidator, t, "liquidateCreditAccount")
-
-
 def test_healthy_account_is_not_liquidatable(gearbox_net):
     liquidator = gearbox_net.chain.account("gearbox-liquidator")
     t = gearbox_net.chain.block()["timestamp"] + 3600
     with pytest.raises(
         TxReverted, match=r"^liquidateCreditAccount reverted: CreditAccountNotLiquidatableException\(\)$"
     ):
-        _liquidate(gearbox_net, liquidator, 10**6 * USDC_SCALE, t)
+        liquidate(gearbox_net, gearbox_net.account, liquidator, 10**6 * USDC_SCALE, t)
 
 
 def test_liquidation_starts_one_feed_unit_below_the_hand_computed_threshold(gearbox_net):
@@ -98,11 +74,11 @@ def test_liquidation_starts_one_feed_unit_below_the_hand_computed_threshold(gear
     threshold = _threshold_price(debt + interest + fees)
     # above 850k / (0.9 × 1M) dollars per xUSD by the month's interest and fees (under 1 %)
     assert 94_444_445 < threshold < 95_400_000
-    _set_price(net, threshold, t - 60)
+    set_prices(net, {"xUSD": threshold}, t - 60)
     with pytest.raises(TxReverted, match=r"CreditAccountNotLiquidatableException\(\)$"):
-        _liquidate(net, liquidator, 10**6 * USDC_SCALE, t)
-    _set_price(net, threshold - 1, t - 30)
-    receipt = _liquidate(net, liquidator, 10**6 * USDC_SCALE, t)
+        liquidate(net, net.account, liquidator, 10**6 * USDC_SCALE, t)
+    set_prices(net, {"xUSD": threshold - 1}, t - 30)
+    receipt = liquidate(net, net.account, liquidator, 10**6 * USDC_SCALE, t)
     facade = net.gearbox.credit_facade
     (event,) = facade.events.LiquidateCreditAccount().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["creditAccount"] == net.account
@@ -114,7 +90,7 @@ def test_payments_equal_calc_liquidation_payments_worked_by_hand(gearbox_net):
     liquidator = net.chain.account("gearbox-liquidator")
     price = 93_000_000  # $0.93: below the ≈ $0.944 threshold, above bad debt
     t = net.chain.block()["timestamp"] + 7 * 86400
-    _set_price(net, price, t - 60)
+    set_prices(net, {"xUSD": price}, t - 60)
     debt, interest, fees = _debt_at(net, t)
 
     # CreditLogic.calcLiquidationPayments with the facade's normal (not expired) fees.
@@ -128,7 +104,7 @@ def test_payments_equal_calc_liquidation_payments_worked_by_hand(gearbox_net):
     profit = to_pool - (debt + interest)
 
     extra = 1_234 * USDC_SCALE  # paid in above what is needed: must come back to the liquidator
-    receipt = _liquidate(net, liquidator, total_funds + extra, t)
+    receipt = liquidate(net, net.account, liquidator, total_funds + extra, t)
     usdc_moves = {
         (e["args"]["from"], e["args"]["to"]): e["args"]["value"]
         for e in net.usdc.events.Transfer().process_receipt(receipt, errors=DISCARD)
