@@ -30,6 +30,8 @@ __all__ = [
     "is_liquidatable",
     "has_bad_debt",
     "liquidation_payments",
+    "PartialLiquidation",
+    "partial_liquidation",
     "threshold_price",
 ]
 
@@ -149,6 +151,30 @@ def liquidation_payments(
     owed = debt + accrued_interest
     profit, loss = (to_pool - owed, 0) if to_pool >= owed else (0, owed - to_pool)
     return LiquidationPayments(to_pool, remaining, profit, loss, total_value - total_funds)
+
+
+@dataclass(frozen=True)
+class PartialLiquidation:
+    """`CreditFacadeV3.partiallyLiquidateCreditAccount`: of `amount` of the underlying paid in, `fee`
+    goes to the treasury and `repaid` reduces the total debt; the liquidator takes `seized` of the
+    token. The account must be healthy afterwards (CreditFacadeV3.sol:429-435) or it reverts."""
+
+    repaid: int
+    fee: int
+    seized: int
+
+
+def partial_liquidation(
+    amount: int, underlying: Underlying, token_price: int, token_decimals: int, fee_liquidation_bps: int,
+    liquidation_discount_bps: int,
+) -> PartialLiquidation:  # fmt: skip
+    """credit/CreditFacadeV3.sol:997-1017 `_calcPartialLiquidationPayments`: the amount converted
+    into the token (core/PriceOracleV3.sol:111-115 `convert`, one rounding) and divided by the
+    discount. When `repaid` covers the interest and fees, the total debt falls by exactly `repaid`
+    (libraries/CreditLogic.sol:177 `calcDecrease` takes the same fee splits `total_debt` adds)."""
+    converted = amount * underlying.price * 10**token_decimals // (token_price * 10**underlying.decimals)
+    fee = amount * fee_liquidation_bps // PERCENTAGE_FACTOR
+    return PartialLiquidation(amount - fee, fee, converted * PERCENTAGE_FACTOR // liquidation_discount_bps)
 
 
 def threshold_price(

@@ -4,7 +4,7 @@ on the devnet (an account over two collaterals, one capped by its quota, plus so
 from __future__ import annotations
 
 import pytest
-from gearbox_devnet import DOLLAR, MIXED, MIXED_KEEP, liquidate, set_prices
+from gearbox_devnet import DOLLAR, MIXED, MIXED_KEEP, liquidate, send_at, set_prices
 from web3.logs import DISCARD
 
 from loopscan.devnet.chain import TxReverted
@@ -153,3 +153,49 @@ def test_threshold_and_payments_of_a_multi_collateral_account_match_the_contract
     assert net.usdc.functions.balanceOf(net.mixed_account).call() == pay.remaining_funds
     (repay,) = g.pool.events.Repay().process_receipt(receipt, errors=DISCARD)
     assert (repay["args"]["profit"], repay["args"]["loss"]) == (pay.profit, pay.loss)
+
+
+def test_partial_liquidation_converts_then_divides_by_the_discount():
+    # 1,000 USDC → sdeUSD at $0.80: 1,250 sdeUSD, / 0.96 → 1,302.083… (rounded down); fee 1.5 % of the amount
+    assert rules.partial_liquidation(1_000 * E6, USDC, 80_000_000, 18, 150, 9_600) == rules.PartialLiquidation(
+        repaid=985 * E6, fee=15 * E6, seized=1_302_083_333_333_333_333_333
+    )
+
+
+@pytest.mark.devnet
+def test_partial_liquidation_pays_and_seizes_what_the_rules_say(gearbox_net):
+    net, g = gearbox_net, gearbox_net.gearbox
+    liquidator = net.chain.account("gearbox-liquidator")
+    t = net.chain.block()["timestamp"] + 14 * 86400
+    price = 80_000_000  # sdeUSD at $0.80: below its ≈ $0.83 threshold
+    set_prices(net, {"sdeUSD": price}, t - 60)
+    debt, _, _, _, interest, fees, *_ = _debt_collateral_at(net, net.mixed_account, t, DEBT_ONLY)
+    tokens, usdc, _ = _positions(net, net.mixed_account)
+    _, fee_liquidation, discount, *_ = g.credit_manager.functions.fees().call()
+
+    def partially_liquidate(amount: int) -> dict:
+        net.chain.send(net.usdc.functions.mint(liquidator, amount), net.chain.deployer, "mint USDC")
+        net.chain.send(net.usdc.functions.approve(g.credit_manager.address, amount), liquidator, "approve")
+        call = g.credit_facade.functions.partiallyLiquidateCreditAccount(
+            net.mixed_account, net.sdeusd.address, amount, 0, liquidator, []
+        )
+        return send_at(net.chain, call, liquidator, t, "partiallyLiquidateCreditAccount")
+
+    # Repaying 100k removes 100k / 0.96 × 0.8 × 0.85 ≈ 88.5k of weighted value: still unhealthy.
+    with pytest.raises(TxReverted, match=r"NotEnoughCollateralException\(\)$"):
+        partially_liquidate(100_000 * E6)
+    amount = 200_000 * E6
+    expected = rules.partial_liquidation(amount, usdc, price, 18, fee_liquidation, discount)
+    receipt = partially_liquidate(amount)
+    (event,) = g.credit_facade.events.PartiallyLiquidateCreditAccount().process_receipt(receipt, errors=DISCARD)
+    assert (event["args"]["repaidDebt"], event["args"]["fee"], event["args"]["seizedCollateral"]) == (
+        expected.repaid,
+        expected.fee,
+        expected.seized,
+    )
+    assert net.sdeusd.functions.balanceOf(liquidator).call() == expected.seized
+    assert net.usdc.functions.balanceOf(g.treasury).call() == expected.fee
+    assert expected.repaid > interest + fees  # so the total debt falls by exactly `repaid`
+    after = g.credit_manager.functions.calcDebtAndCollateral(net.mixed_account, DEBT_ONLY).call()  # still at t
+    assert rules.total_debt(after[0], after[4], after[5]) == rules.total_debt(debt, interest, fees) - expected.repaid
+    assert tokens["sdeUSD"].balance - expected.seized == net.sdeusd.functions.balanceOf(net.mixed_account).call()
