@@ -194,14 +194,8 @@ def deploy_gearbox(
 
     return GearboxDeployment(
         register, oracle, irm, pool, quota_keeper, rate_keeper, account_factory, bot_list, loss_policy,
-        manager, facade, configurator, _multicall_abi(chain, artifacts), admin, treasury,
+        manager, facade, configurator, artifacts.compiled(UNIT, "ICreditFacadeV3Multicall").abi, admin, treasury,
     )  # fmt: skip
-
-
-def _multicall_abi(chain: Chain, artifacts: Artifacts) -> list:
-    abi = artifacts.compiled(UNIT, "ICreditFacadeV3Multicall").abi
-    chain.register_errors(artifacts.compiled(UNIT, "CreditAccountV3").abi)
-    return abi
 
 
 def _set_feeds(chain: Chain, oracle: Contract, admin: str, token: str, main: str, reserve: str) -> None:
