@@ -61,17 +61,26 @@ class CompileUnit:
     runs: int
     evm_version: str
     origin: str  # where the sources come from, for the README / manifest
+    remappings: tuple[str, ...] = ()  # e.g. an npm alias standing for the path the sources import
+    bytecode_hash: str | None = None  # solc's metadata.bytecodeHash where upstream sets it
 
     def settings(self) -> dict:
-        return {
+        settings = {
             "viaIR": self.via_ir,
             "optimizer": {"enabled": True, "runs": self.runs},
             "evmVersion": self.evm_version,
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
         }
+        # Added only when set, so the cache keys of the units without them stay as they were.
+        if self.remappings:
+            settings["remappings"] = list(self.remappings)
+        if self.bytecode_hash is not None:
+            settings["metadata"] = {"bytecodeHash": self.bytecode_hash}
+        return settings
 
 
 _SPHERE = "sphere-mezo-solidity-files/domains"
+_GEARBOX = "@gearbox-protocol/core-v3/contracts"
 
 UNITS: dict[str, CompileUnit] = {
     unit.name: unit
@@ -109,6 +118,35 @@ UNITS: dict[str, CompileUnit] = {
             evm_version="paris",
             origin="sphere-mezo-solidity-files@1.2.0 = morpho-org/morpho-blue-irm @a7d9cce3 (AdaptiveCurveIrm v1.0.0) "
             "and morpho-org/public-allocator v1.0.0, solc 0.8.21 via-IR 999999 runs",
+        ),
+        CompileUnit(
+            name="gearbox",
+            solc="solc0823",
+            sources=tuple(
+                f"{_GEARBOX}/{path}.sol"
+                for path in (
+                    "core/AliasedLossPolicyV3",
+                    "core/BotListV3",
+                    "core/DefaultAccountFactoryV3",
+                    "core/PriceOracleV3",
+                    "credit/CreditConfiguratorV3",
+                    "credit/CreditFacadeV3",
+                    "credit/CreditManagerV3",
+                    "pool/LinearInterestRateModelV3",
+                    "pool/PoolQuotaKeeperV3",
+                    "pool/PoolV3",
+                    "pool/TumblerV3",
+                )
+            ),
+            via_ir=False,
+            runs=1000,
+            evm_version="shanghai",
+            origin="@gearbox-protocol/core-v3@1.52.1 (Gearbox-protocol/core-v3 v1.52.1 @b038597d, foundry.toml: "
+            "solc 0.8.23, shanghai, 1000 runs, bytecode_hash none), OpenZeppelin 4.9.6, @1inch/solidity-utils 2.4.0",
+            # The sources import OpenZeppelin 4.x as `@openzeppelin/contracts/`; the project's own
+            # contracts need 5.x under that name, so 4.9.6 is installed under an npm alias.
+            remappings=("@openzeppelin/contracts/=@openzeppelin/contracts-v4/",),
+            bytecode_hash="none",
         ),
         CompileUnit(
             name="loopscan",
