@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loopscan.chains import Deployments, known_chains, load_deployments
+from loopscan.chains.deployments import HasManifest
 from loopscan.errors import LoopscanError
 from loopscan.model import Snapshot, SnapshotMeta, to_frame
 from loopscan.protocols.aave_v3 import AaveV3Indexer
@@ -63,7 +64,7 @@ def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> li
 async def index_async(
     rpc_url: str,
     *,
-    deployments: Deployments | str | Path = "mainnet",
+    deployments: Deployments | str | Path | dict | HasManifest = "mainnet",
     block: int | None = None,
     protocols: Sequence[str] | None = None,
     progress: Progress | None = None,
@@ -72,7 +73,7 @@ async def index_async(
     timeout: float = 30.0,
 ) -> Snapshot:
     """`index` for callers already in an event loop."""
-    deps = deployments if isinstance(deployments, Deployments) else load_deployments(deployments)
+    deps = load_deployments(deployments)
     indexers = plan(deps, protocols)
     if not indexers:
         raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or PROTOCOLS)}")
@@ -122,8 +123,8 @@ def index(rpc_url: str, **kwargs) -> Snapshot:
     """Read every position the deployments point at, at one block, into a Snapshot.
 
     `deployments` is a chain name (`"mainnet"`), a deployments TOML file, a devnet manifest
-    JSON, or a `Deployments`; `block` defaults to the node's latest; `protocols` narrows the
-    scan (see `PROTOCOLS`). Raises a `LoopscanError` subclass naming what failed.
+    (its JSON file or `Devnet.manifest`), a running `Devnet`, or a `Deployments`; `block`
+    defaults to the node's latest; `protocols` narrows the scan (see `PROTOCOLS`). Raises a `LoopscanError` subclass naming what failed.
     """
     return asyncio.run(index_async(rpc_url, **kwargs))
 
