@@ -14,7 +14,6 @@ traceback). Bad usage exits 2 (click's own convention).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -53,6 +52,8 @@ def _progress():
 
 
 def _index(rpc_url: str, block: int | None, deps, protocols: str | None):
+    import asyncio
+
     from loopscan.scanner import index_async
 
     with _progress() as bar:
