@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from loopscan.chains import Deployments, known_chains, load_deployments
@@ -124,9 +125,16 @@ def index(rpc_url: str, **kwargs) -> Snapshot:
 
     `deployments` is a chain name (`"mainnet"`), a deployments TOML file, a devnet manifest
     (its JSON file or `Devnet.manifest`), a running `Devnet`, or a `Deployments`; `block`
-    defaults to the node's latest; `protocols` narrows the scan (see `PROTOCOLS`). Raises a `LoopscanError` subclass naming what failed.
+    defaults to the node's latest; `protocols` narrows the scan (see `PROTOCOLS`). Raises a
+    `LoopscanError` subclass naming what failed. Works in a notebook too (inside its event loop).
     """
-    return asyncio.run(index_async(rpc_url, **kwargs))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(index_async(rpc_url, **kwargs))
+    # A notebook's kernel runs an event loop in this thread, and asyncio.run needs its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(index_async(rpc_url, **kwargs))).result()
 
 
 # A view each kind of contract answers, to catch a deployments entry that points elsewhere.
