@@ -100,12 +100,13 @@ def installed(tmp_path_factory) -> Installed:
     source = _clean_copy(inst.base / "source")
     _logged([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(inst.base / "dist"), str(source)], cwd=inst.base)
     (wheel,) = (inst.base / "dist").glob("loopscan-*.whl")
-    _logged([sys.executable, "-m", "venv", str(inst.venv)], cwd=inst.base)
+    # This pip installs into the new venv (`--python`), which so needs no pip of its own.
+    _logged([sys.executable, "-m", "venv", "--without-pip", str(inst.venv)], cwd=inst.base)
     # pip unpacks ~500 MB of dependencies (mostly I/O): meanwhile, make sure the checkout's cache
     # has the via-IR builds. Modules are compiled when first imported, not all at install.
     with ThreadPoolExecutor(1) as pool:
-        pip = pool.submit(_logged, [str(inst.venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel)],
-                          cwd=inst.base, env=inst.env)  # fmt: skip
+        pip = pool.submit(_logged, [sys.executable, "-m", "pip", "--python", str(inst.venv / "bin" / "python"), "install", "--quiet",
+                                    "--no-compile", str(wheel)], cwd=inst.base, env=inst.env)  # fmt: skip
         _seed_build_cache(inst.cache)
         pip.result()
     inst.work.mkdir()
