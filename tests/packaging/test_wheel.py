@@ -5,11 +5,13 @@ lists its scenarios, starts the devnet (which installs the node tools with `npm 
 cache), scans it, exports the HTML page, solves the thresholds, monitors two ticks, shows the
 history and stops the devnet; every figure is compared with what this checkout computes.
 
-What it costs on 2 cores (about 2–3 minutes in all): a clean copy of the checkout and the
-wheel built from it ~20 s; the virtualenv and pip installing the dependencies ~40–60 s (pip's
-cache and the machine's local index); `npm ci` into the temporary cache ~30 s (npm's cache); the
-first `devnet up` compiles our contracts from the wheel's sources and deploys and seeds
-stream-2025 from scratch ~40 s. The via-IR builds of Morpho (a minute or more) are taken from
+What it costs, measured on this kind of 2-core machine while other suites ran on it (load
+6–8): 3 min 53 s in all. A clean copy of the checkout and the wheel built from it 6 s; pip
+(this one, `--python` into a venv without pip) installing the dependencies from its local
+index and PyPI 49 s; `devnet up` 122 s, of which `npm ci` into the temporary cache 60 s (npm's
+own cache; 31 s in a quieter run) and compiling our contracts from the wheel's sources and
+deploying and seeding stream-2025 from scratch the rest; scan, export, thresholds, two monitor
+ticks, history and down 43 s. The via-IR builds of Morpho (a minute or more) are taken from
 the checkout's build cache: entries are keyed by their sources' hashes, recomputed from the
 wheel's own files, so they are used only if those are byte for byte the checkout's.
 Every command, its time and its output are written to `test-artifacts/wheel-test.log`.
@@ -135,6 +137,7 @@ def test_the_installed_package_reads_its_files_from_the_wheel(installed: Install
     assert where == ["0.1.0", str(site / "loopscan" / "__init__.py"), "True", str(site / "loopscan" / "_shipped")]
     for name in ("package.json", "package-lock.json", "schemas/scan-report.schema.json", "contracts/vaults/OpaqueVault.sol"):
         assert (site / "loopscan" / "_shipped" / name).read_bytes() == (ROOT / name).read_bytes()
+    assert shipped.installed() is False  # while the checkout running this test reads its own files
 
 
 def test_devnet_up_installs_the_node_tools_into_the_cache_and_matches_the_checkout(installed, devnet_up, stream_session):
@@ -161,7 +164,7 @@ def test_scan_export_and_thresholds_equal_the_checkouts(installed, devnet_up, st
     installed.run("export", "scan/snapshot", "--format", "html", "--out", "html")
     page = (installed.work / "html" / "risk-graph.html").read_text(encoding="utf-8")
     vendored = (ROOT / "node_modules" / "cytoscape" / "dist" / "cytoscape.min.js").read_text(encoding="utf-8")
-    assert "Copyright (c) 2016-2026, The Cytoscape Consortium" in page and len(page) > len(vendored)
+    assert "Copyright (c) 2016-2026, The Cytoscape Consortium" in page and vendored[:20_000] in page  # inlined from the wheel
     assert '"library":"cytoscape 3.34.4"' in page and '"label":"xUSD"' in page
 
     table = json.loads(installed.run("thresholds", "scan/snapshot", "--format", "json"))
@@ -169,7 +172,8 @@ def test_scan_export_and_thresholds_equal_the_checkouts(installed, devnet_up, st
     columns = ["token", "symbol", "first_liquidation_frac", "cascade_frac", "bad_debt_frac", "positions_at_risk"]
     got = [[row[c] for c in columns] for row in table]
     want = [[None if isinstance(v, float) and v != v else v for v in row] for row in expected[columns].itertuples(index=False)]
-    assert got == [[pytest.approx(v, abs=1e-12) if isinstance(v, float) else v for v in row] for row in want]
+    # pandas writes JSON floats with 10 significant digits; thresholds are solved to 1e-4.
+    assert got == [[pytest.approx(v, abs=1e-9) if isinstance(v, float) else v for v in row] for row in want]
     assert any(row[2] is not None for row in got)  # some token has a first liquidation
 
 
@@ -190,4 +194,3 @@ def test_devnet_down_stops_the_node(installed, devnet_up):
     assert f"devnet (pid {pid}) stopped" in installed.run("devnet", "down")
     with pytest.raises(OSError):
         urllib.request.urlopen(devnet_up["rpc_url"], timeout=2)
-    assert shipped.installed() is False  # the checkout running this test still reads its own files
