@@ -115,5 +115,6 @@ def main() -> None:
                 print(f"    heavy libraries loaded: {', '.join(heavy) or 'none'}")
                 print("    largest imports: " + ", ".join(f"{name} {secs:.3f} s" for secs, name in top))
 
+
 if __name__ == "__main__":
     main()

@@ -98,7 +98,10 @@ def install_tools(log=None) -> Path:
 
 def _npm_ci(npm: str, folder: Path, log) -> None:
     out = log or sys.stderr
-    print(f"installing the devnet's node tools (anvil, solc-js, the protocols' packages) with npm ci into {folder}", file=out)
+    print(
+        f"installing the devnet's node tools (anvil, solc-js, the protocols' packages) with npm ci into {folder}",
+        file=out,
+    )
     proc = subprocess.Popen([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     tail: list[str] = []
@@ -106,4 +109,6 @@ def _npm_ci(npm: str, folder: Path, log) -> None:
         print(line, end="", file=out)
         tail = [*tail[-19:], line]
     if proc.wait() != 0:
-        raise ToolsError(f"`npm ci` in {folder} failed with exit code {proc.returncode}: {''.join(tail).strip()[-500:]}")
+        raise ToolsError(
+            f"`npm ci` in {folder} failed with exit code {proc.returncode}: {''.join(tail).strip()[-500:]}"
+        )

@@ -20,7 +20,9 @@ RUNNABLE = [b for b in BLOCKS if "rpc_url" not in b]
 
 
 def test_the_readme_has_the_examples_this_test_runs():
-    assert len(RUNNABLE) == 2 and any("loopscan.scan(" in b for b in RUNNABLE) and any("net.apply(" in b for b in RUNNABLE)
+    assert (
+        len(RUNNABLE) == 2 and any("loopscan.scan(" in b for b in RUNNABLE) and any("net.apply(" in b for b in RUNNABLE)
+    )
 
 
 @pytest.mark.parametrize("code", RUNNABLE, ids=["library", "devnet"])

@@ -79,7 +79,9 @@ def _logged(cmd: list[str], *, cwd: Path, env: dict | None = None, timeout: floa
 def _clean_copy(dst: Path) -> Path:
     """The checkout's sources without builds and environments (an in-tree build/ could carry stale
     modules into the wheel), with its node_modules linked for the vendored graph library."""
-    shutil.copytree(ROOT, dst, ignore=lambda folder, names: [n for n in names if n in _NOT_SOURCE or n.endswith(".egg-info")])
+    shutil.copytree(
+        ROOT, dst, ignore=lambda folder, names: [n for n in names if n in _NOT_SOURCE or n.endswith(".egg-info")]
+    )
     (dst / "node_modules").symlink_to(ROOT / "node_modules")
     return dst
 
@@ -100,7 +102,10 @@ def installed(tmp_path_factory) -> Installed:
     inst = Installed(tmp_path_factory.mktemp("wheel"))
     assert not inst.base.is_relative_to(ROOT)
     source = _clean_copy(inst.base / "source")
-    _logged([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(inst.base / "dist"), str(source)], cwd=inst.base)
+    _logged(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(inst.base / "dist"), str(source)],
+        cwd=inst.base,
+    )
     (wheel,) = (inst.base / "dist").glob("loopscan-*.whl")
     # This pip installs into the new venv (`--python`), which so needs no pip of its own.
     _logged([sys.executable, "-m", "venv", "--without-pip", str(inst.venv)], cwd=inst.base)
@@ -135,12 +140,19 @@ def test_the_installed_package_reads_its_files_from_the_wheel(installed: Install
                     cwd=installed.work, env=installed.env).split()  # fmt: skip
     site = installed.venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
     assert where == ["0.1.0", str(site / "loopscan" / "__init__.py"), "True", str(site / "loopscan" / "_shipped")]
-    for name in ("package.json", "package-lock.json", "schemas/scan-report.schema.json", "contracts/vaults/OpaqueVault.sol"):
+    for name in (
+        "package.json",
+        "package-lock.json",
+        "schemas/scan-report.schema.json",
+        "contracts/vaults/OpaqueVault.sol",
+    ):
         assert (site / "loopscan" / "_shipped" / name).read_bytes() == (ROOT / name).read_bytes()
     assert shipped.installed() is False  # while the checkout running this test reads its own files
 
 
-def test_devnet_up_installs_the_node_tools_into_the_cache_and_matches_the_checkout(installed, devnet_up, stream_session):
+def test_devnet_up_installs_the_node_tools_into_the_cache_and_matches_the_checkout(
+    installed, devnet_up, stream_session
+):
     (digest,) = [p.name for p in (installed.cache / "node").iterdir()]
     anvil = installed.cache / "node" / digest / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
     assert anvil.is_file()
@@ -164,14 +176,19 @@ def test_scan_export_and_thresholds_equal_the_checkouts(installed, devnet_up, st
     installed.run("export", "scan/snapshot", "--format", "html", "--out", "html")
     page = (installed.work / "html" / "risk-graph.html").read_text(encoding="utf-8")
     vendored = (ROOT / "node_modules" / "cytoscape" / "dist" / "cytoscape.min.js").read_text(encoding="utf-8")
-    assert "Copyright (c) 2016-2026, The Cytoscape Consortium" in page and vendored[:20_000] in page  # inlined from the wheel
+    assert (
+        "Copyright (c) 2016-2026, The Cytoscape Consortium" in page and vendored[:20_000] in page
+    )  # inlined from the wheel
     assert '"library":"cytoscape 3.34.4"' in page and '"label":"xUSD"' in page
 
     table = json.loads(installed.run("thresholds", "scan/snapshot", "--format", "json"))
     expected = stream_result.thresholds[stream_result.thresholds["shock"] == "depeg"]
     columns = ["token", "symbol", "first_liquidation_frac", "cascade_frac", "bad_debt_frac", "positions_at_risk"]
     got = [[row[c] for c in columns] for row in table]
-    want = [[None if isinstance(v, float) and v != v else v for v in row] for row in expected[columns].itertuples(index=False)]
+    want = [
+        [None if isinstance(v, float) and v != v else v for v in row]
+        for row in expected[columns].itertuples(index=False)
+    ]
     # pandas writes JSON floats with 10 significant digits; thresholds are solved to 1e-4.
     assert got == [[pytest.approx(v, abs=1e-9) if isinstance(v, float) else v for v in row] for row in want]
     assert any(row[2] is not None for row in got)  # some token has a first liquidation
