@@ -23,14 +23,9 @@ want to tell apart are exported here too (as httpx exports its exception tree)::
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("loopscan")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+unknown"
-
-# Loaded on first use, not on `import loopscan`: the API pulls in pandas, networkx and aiohttp.
+# Loaded on first use, not on `import loopscan` (every CLI command imports it): the API pulls in
+# pandas, networkx and aiohttp, and importlib.metadata costs ~50 ms.
 _LAZY = {
     "scan": "loopscan.api", "index": "loopscan.api", "analyse": "loopscan.api", "ScanResult": "loopscan.api",
     "LoopscanError": "loopscan.errors",
@@ -48,4 +43,11 @@ __all__ = ["__version__", *_LAZY]
 def __getattr__(name: str):
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("loopscan")
+        except PackageNotFoundError:  # running from a checkout that was never installed
+            return "0.0.0+unknown"
     raise AttributeError(f"module 'loopscan' has no attribute {name!r}")

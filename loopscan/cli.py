@@ -14,7 +14,6 @@ traceback). Bad usage exits 2 (click's own convention).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -66,6 +65,8 @@ def _protocol_list(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _index(rpc_url: str, block: int | None, deps, protocols: list[str] | None):
+    import asyncio
+
     from loopscan.scanner import index_async
 
     with _progress() as bar:

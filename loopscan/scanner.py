@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from loopscan.chains import Deployments, known_chains, load_deployments
+from loopscan.chains.deployments import HasManifest
 from loopscan.errors import LoopscanError
 from loopscan.model import ZERO_ADDRESS, Snapshot, SnapshotMeta, to_frame
 from loopscan.protocols import registry
@@ -51,7 +53,7 @@ def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> li
 async def index_async(
     rpc_url: str,
     *,
-    deployments: Deployments | str | Path = "mainnet",
+    deployments: Deployments | str | Path | dict | HasManifest = "mainnet",
     block: int | None = None,
     protocols: Sequence[str] | None = None,
     progress: Progress | None = None,
@@ -60,7 +62,7 @@ async def index_async(
     timeout: float = 30.0,
 ) -> Snapshot:
     """`index` for callers already in an event loop."""
-    deps = deployments if isinstance(deployments, Deployments) else load_deployments(deployments)
+    deps = load_deployments(deployments)
     indexers = plan(deps, protocols)
     if not indexers:
         raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or registry.names())}")
@@ -109,10 +111,18 @@ def index(rpc_url: str, **kwargs) -> Snapshot:
     """Read every position the deployments point at, at one block, into a Snapshot.
 
     `deployments` is a chain name (`"mainnet"`), a deployments TOML file, a devnet manifest
-    JSON, or a `Deployments`; `block` defaults to the node's latest; `protocols` narrows the
-    scan (names from `loopscan.protocols.registry`). Raises a `LoopscanError` subclass naming what failed.
+    (its JSON file or `Devnet.manifest`), a running `Devnet`, or a `Deployments`; `block`
+    defaults to the node's latest; `protocols` narrows the scan (names from
+    `loopscan.protocols.registry`). Raises a `LoopscanError` subclass naming what failed. Works
+    in a notebook too (inside its event loop).
     """
-    return asyncio.run(index_async(rpc_url, **kwargs))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(index_async(rpc_url, **kwargs))
+    # A notebook's kernel runs an event loop in this thread, and asyncio.run needs its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(index_async(rpc_url, **kwargs))).result()
 
 
 async def _check_contracts(ctx: ScanContext, deps: Deployments) -> None:

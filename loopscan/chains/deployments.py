@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from eth_utils import to_checksum_address
 
@@ -26,6 +27,7 @@ __all__ = [
     "Contract",
     "Deployments",
     "DeploymentsError",
+    "HasManifest",
     "known_chains",
     "load_deployments",
     "parse_deployments",
@@ -36,6 +38,12 @@ _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _CONTRACT_KEYS = {"protocol", "kind", "address", "start_block", "label", "holders"}
 _TOP_KEYS = {"chain_id", "contracts"}
+
+
+class HasManifest(Protocol):
+    """A running devnet (`loopscan.devnet.Devnet`), as far as deployments are concerned."""
+
+    manifest: dict
 
 
 class DeploymentsError(LoopscanError):
@@ -158,12 +166,19 @@ def parse_deployments(text: str, chain: str, source: str) -> Deployments:
     return Deployments(chain, chain_id, contracts, source)
 
 
-def load_deployments(name_or_path: str | Path) -> Deployments:
-    """Load a shipped chain by name (``"mainnet"``) or any deployments file by path.
+def load_deployments(name_or_path: str | Path | dict | HasManifest | Deployments) -> Deployments:
+    """Load a shipped chain by name (``"mainnet"``) or any deployments file by path; a
+    ``Deployments`` is returned as is, and a devnet (``loopscan.devnet.Devnet``) or its
+    ``manifest`` dict is read with ``from_devnet_manifest``.
 
     A bare name without ``.toml`` or a path separator is looked up among
     ``known_chains()``; anything else is read as a file path.
     """
+    if isinstance(name_or_path, Deployments):
+        return name_or_path
+    manifest = getattr(name_or_path, "manifest", name_or_path)  # a Devnet carries its manifest
+    if isinstance(manifest, dict):
+        return from_devnet_manifest(manifest)
     text_name = str(name_or_path)
     if isinstance(name_or_path, str) and _NAME.fullmatch(name_or_path):
         if name_or_path not in known_chains():

@@ -16,28 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopscan.devnet.errors import BuildError
+from loopscan.devnet.tools import cache_dir, install_hint, node_modules
+from loopscan.shipped import root as project_root  # the checkout, or the wheel's shipped files
 
 __all__ = ["Artifact", "CompileUnit", "UNITS", "Artifacts", "project_root", "cache_dir", "link"]
-
-
-def project_root() -> Path:
-    """The checkout holding `package.json`, `node_modules/` and `contracts/`."""
-    env = os.environ.get("LOOPSCAN_PROJECT_ROOT")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2]
-
-
-def cache_dir() -> Path:
-    """Where build output and anvil state dumps are cached (`LOOPSCAN_CACHE` overrides)."""
-    env = os.environ.get("LOOPSCAN_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "loopscan"
 
 
 @dataclass(frozen=True)
@@ -182,12 +169,14 @@ class Artifacts:
     """Loads compiled and published artifacts by contract name, compiling units on demand."""
 
     def __init__(self, root: Path | None = None, cache: Path | None = None) -> None:
+        """`root` holds `contracts/` (default: the checkout or the wheel's shipped files); the
+        node tools are its `node_modules/` when given, else `tools.node_modules()`."""
         self.root = root or project_root()
         self.cache = (cache or cache_dir()) / "build"
-        self.node_modules = self.root / "node_modules"
+        self.node_modules = root / "node_modules" if root else node_modules()
         self._units: dict[str, dict[str, Artifact]] = {}
         if not self.node_modules.is_dir():
-            raise BuildError(f"{self.node_modules} is missing: run `npm ci` in {self.root}")
+            raise BuildError(f"{self.node_modules} is missing: {install_hint()}")
 
     # -- compiled from source -------------------------------------------------------------
     def compiled(self, unit_name: str, contract: str) -> Artifact:
@@ -215,7 +204,7 @@ class Artifacts:
     def _solc_version(self, alias: str) -> str:
         manifest = self.node_modules / alias / "package.json"
         if not manifest.is_file():
-            raise BuildError(f"solc-js {alias} is not installed: run `npm ci` in {self.root}")
+            raise BuildError(f"solc-js {alias} is not installed: {install_hint()}")
         return json.loads(manifest.read_text())["version"]
 
     def _build(self, unit: CompileUnit) -> dict[str, Artifact]:
@@ -279,7 +268,7 @@ class Artifacts:
         """A Hardhat artifact shipped in an npm package, e.g. `@uniswap/v3-core/artifacts/.../X.json`."""
         path = self.node_modules / package_path
         if not path.is_file():
-            raise BuildError(f"artifact {package_path} not found in node_modules: run `npm ci`")
+            raise BuildError(f"artifact {package_path} not found in {self.node_modules}: {install_hint()}")
         data = json.loads(path.read_text())
         return Artifact(
             name=data["contractName"],

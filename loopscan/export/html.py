@@ -73,16 +73,15 @@ def write_html(result: ScanResult, path: Path) -> Path:
 
 
 def load_library(root: Path | None = None) -> tuple[str, str]:
-    """(minified JS, "name version") of the graph library, from the checkout's node_modules."""
-    if root is None:
-        from loopscan.devnet.build import project_root
+    """(minified JS, "name version") of the graph library: the copy a wheel vendors as package
+    data, or `node_modules/` of the checkout (`root`, default: this one; `loopscan.shipped`)."""
+    from loopscan.shipped import vendored
 
-        root = project_root()
-    package = Path(root) / "node_modules" / LIBRARY[0]
+    package = vendored(LIBRARY[0], root)
     file = package / LIBRARY[1]
     if not file.is_file():
         raise HtmlExportError(
-            f"the HTML export inlines {LIBRARY[0]} from {file}, which is missing: run `npm ci` in {root}"
+            f"the HTML export inlines {LIBRARY[0]} from {file}, which is missing: run `npm ci` in {package.parents[1]}"
         )
     try:
         version = json.loads((package / "package.json").read_text())["version"]
