@@ -187,6 +187,12 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
             "Revision of the protocol's code (Aave Pool.POOL_REVISION), which selects its liquidation rules.",
             null=True,
         ),
+        _col("borrow_factor_wad", "uint256", "Compound v3 borrowCollateralFactor, 1e18 = 100% (lltv_wad holds liquidateCollateralFactor).", null=True),
+        _col("liquidation_factor_wad", "uint256", "Compound v3 liquidationFactor: share of a collateral's value credited when absorbed, 1e18 = 100%.", null=True),
+        _col("supply_cap", "uint256", "Compound v3 supply cap of the collateral, in its token units.", null=True),
+        _col("store_front_price_factor_wad", "uint256", "Compound v3 storeFrontPriceFactor (base market row), 1e18 = 100%.", null=True),
+        _col("target_reserves", "uint256", "Compound v3 targetReserves (base market row): collateral is sold only below it.", null=True),
+        _col("reserves", "int256", "Compound v3 getReserves() at the pin (base market row): where absorbed losses land; negative once they exceed it.", null=True),
     ),
     "positions": (
         _BLOCK,
