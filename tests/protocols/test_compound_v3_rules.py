@@ -18,6 +18,7 @@ from loopscan.protocols.compound_v3.rules import (
     CometError,
     CometState,
     absorb,
+    accrued_indices,
     buy_collateral,
     get_reserves,
     is_liquidatable,
@@ -201,3 +202,14 @@ def test_absorb_credits_collateral_at_the_liquidation_factor():
     assert get_reserves(out.state, 1000 * 10**6) - get_reserves(state, 1000 * 10**6) == -1000 * 10**6
     # the protocol now sells that WETH at storeFront 1 x (1 - 0.95) = 5 % off: 950 USDC buys it back
     assert quote_collateral(out.state, WETH, 950 * 10**6) == ONE
+
+
+def test_indices_accrue_linearly_per_second_between_accruals():
+    """A 5 %/year borrow rate per second (5e16 / 31 536 000 = 1 585 489 599) for a day on an index
+    of 1.1e15: 1 585 489 599 · 86 400 = 136 986 301 353 600; · 1.1e15 / 1e18 = 150 684 931 488.96, rounded down."""
+    rate = 5 * 10**16 // 31_536_000
+    assert rate == 1_585_489_599
+    assert accrued_indices(10**15, 11 * 10**14, 0, rate, 86_400) == (10**15, 11 * 10**14 + 150_684_931_488)
+    assert accrued_indices(10**15, 11 * 10**14, 7, rate, 0) == (10**15, 11 * 10**14)
+    with pytest.raises(CometError, match="before lastAccrualTime"):
+        accrued_indices(10**15, 10**15, 0, 0, -1)

@@ -26,7 +26,7 @@ from loopscan.errors import LoopscanError
 
 __all__ = [
     "FACTOR_SCALE", "BASE_INDEX_SCALE", "PRICE_SCALE", "CometError", "CometAsset", "CometState", "CometAccount",
-    "Absorption", "present_value", "principal_value", "liquidity", "is_liquidatable", "absorb", "get_reserves",
+    "Absorption", "accrued_indices", "present_value", "principal_value", "liquidity", "is_liquidatable", "absorb", "get_reserves",
     "quote_collateral", "buy_collateral",
 ]  # fmt: skip
 
@@ -105,6 +105,21 @@ def _tdiv(a: int, b: int) -> int:
     """Solidity's signed division: the quotient truncated toward zero."""
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b > 0) else -q
+
+
+def accrued_indices(
+    supply_index: int, borrow_index: int, supply_rate: int, borrow_rate: int, elapsed: int
+) -> tuple[int, int]:
+    """Comet.sol `accruedInterestIndices`: each index grows by index · rate · elapsed / 1e18, the
+    per-second rates being `getSupplyRate`/`getBorrowRate` at the utilization of the stored indices."""
+    if elapsed < 0:
+        raise CometError("accruedInterestIndices: the pin is before lastAccrualTime")
+    if elapsed:
+        supply_index += supply_index * (supply_rate * elapsed) // FACTOR_SCALE
+        borrow_index += borrow_index * (borrow_rate * elapsed) // FACTOR_SCALE
+    if max(supply_index, borrow_index) >= 2**64:
+        raise CometError("accruedInterestIndices: an index overflows uint64 (safe64)")
+    return supply_index, borrow_index
 
 
 def present_value(principal: int, supply_index: int, borrow_index: int) -> int:
