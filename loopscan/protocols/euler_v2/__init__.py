@@ -1,0 +1,8 @@
+"""Euler v2 (EVK vaults on the Ethereum Vault Connector): its liquidation rules (`rules`).
+
+No package reachable here ships the EVK or the EVC, so Euler v2 cannot be deployed on the devnet:
+the rules reproduce the worked cases of the EVK's own tests. Every figure resting on it carries
+`unproven_on_node`.
+"""
+
+PROVEN_ON_NODE = False  # no deployable package: figures resting on Euler v2 are `unproven_on_node`
