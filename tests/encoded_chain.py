@@ -29,9 +29,13 @@ class EncodedChain(ScanContext):
         self.event_logs: list[dict] = []
         self.asked: list[Call] = []
 
-    def answer(self, target: str, signature: str, args: Sequence[Any], types: Sequence[str], values: Sequence[Any]) -> None:
+    def answer(
+        self, target: str, signature: str, args: Sequence[Any], types: Sequence[str], values: Sequence[Any]
+    ) -> None:
         """`target.signature(*args)` answers `values` ABI-encoded as `types` (static word arguments)."""
-        self.answers[(target.lower(), encode_call(signature, *args))] = CallResult(True, encode(list(types), list(values)))
+        self.answers[(target.lower(), encode_call(signature, *args))] = CallResult(
+            True, encode(list(types), list(values))
+        )
 
     def revert(self, target: str, signature: str, *args: Any, reason: str = "reverted without data") -> None:
         self.answers[(target.lower(), encode_call(signature, *args))] = CallResult(False, b"", reason)

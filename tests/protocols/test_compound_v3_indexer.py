@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 
 from encoded_chain import EncodedChain
-from eth_abi import encode
 
 from loopscan.model import to_frame
 from loopscan.protocols.compound_v3 import PROVEN_ON_NODE
@@ -56,7 +55,13 @@ def _log(event: str, *accounts: str, block: int = 50) -> dict:
 
 
 def _account(chain: EncodedChain, who: str, principal: int, supplied: int, borrowed: int, weth: int = 0) -> None:
-    chain.answer(COMET, "userBasic(address)", [who], ["(int104,uint64,uint64,uint16,uint8)"], [(principal, 0, 0, 1 if weth else 0, 0)])
+    chain.answer(
+        COMET,
+        "userBasic(address)",
+        [who],
+        ["(int104,uint64,uint64,uint16,uint8)"],
+        [(principal, 0, 0, 1 if weth else 0, 0)],
+    )
     chain.answer(COMET, "balanceOf(address)", [who], ["uint256"], [supplied])
     chain.answer(COMET, "borrowBalanceOf(address)", [who], ["uint256"], [borrowed])
     chain.answer(COMET, "userCollateral(address,address)", [who, WETH], ["(uint128,uint128)"], [(weth, 0)])
@@ -81,7 +86,7 @@ def _chain() -> EncodedChain:
     _account(chain, BOB, 500 * 10**6, 525_262_500, 0)  # 500 x 1.050525
     _account(chain, CAROL, 10**6, 1_050_525, 0)
     chain.revert(COMET, "borrowBalanceOf(address)", CAROL, reason="execution reverted")
-    _account(chain, DAVE, -10**6, 0, 1_101_099, weth=10**18)  # the Comet disagrees with the accrual by 1 wei
+    _account(chain, DAVE, -(10**6), 0, 1_101_099, weth=10**18)  # the Comet disagrees with the accrual by 1 wei
     return chain
 
 
@@ -93,7 +98,8 @@ def test_market_accounts_and_indices_at_the_pin():
     assert (raw.state.base_supply_index, raw.state.base_borrow_index) == (1_050_525_000_000_000, 1_101_100_000_000_000)
     assert set(raw.accounts) == {ALICE, BOB}
     assert [(m["kind"], m["key"], m["method"]) for m in chain.missing] == [
-        ("position", CAROL, "borrowBalanceOf(address)"), ("position", DAVE, "accruedInterestIndices"),
+        ("position", CAROL, "borrowBalanceOf(address)"),
+        ("position", DAVE, "accruedInterestIndices"),
     ]
     assert chain.missing[1]["reason"] == ("principal -1000000 carries to -1101100 at the pin, the Comet answers "
                                           "balanceOf 0, borrowBalanceOf 1101099")  # fmt: skip
@@ -102,8 +108,16 @@ def test_market_accounts_and_indices_at_the_pin():
         to_frame(table, rows[table])
     base, weth, wbtc = rows["markets"]
     assert (base["market_id"], base["total_supply_assets"], base["total_borrow_assets"], base["reserves"]) == (
-        USDC, 2_101_050_000, 1_651_650_000, -12_345)  # 2000 x 1.050525, 1500 x 1.1011
-    assert (base["store_front_price_factor_wad"], base["target_reserves"], base["last_update"]) == (5 * 10**17, 5 * 10**12, NOW - ELAPSED)
+        USDC,
+        2_101_050_000,
+        1_651_650_000,
+        -12_345,
+    )  # 2000 x 1.050525, 1500 x 1.1011
+    assert (base["store_front_price_factor_wad"], base["target_reserves"], base["last_update"]) == (
+        5 * 10**17,
+        5 * 10**12,
+        NOW - ELAPSED,
+    )
     assert (weth["lltv_wad"], weth["borrow_factor_wad"], weth["liquidation_factor_wad"], weth["oracle"], weth["oracle_price_raw"],
             weth["total_supply_assets"]) == (9 * 10**17, 85 * 10**16, 95 * 10**16, WETH_FEED, 600 * 10**8, 3 * 10**18)  # fmt: skip
     assert (wbtc["market_id"], wbtc["supply_cap"]) == (WBTC, 10**12)

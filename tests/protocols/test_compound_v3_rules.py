@@ -32,8 +32,12 @@ ONE = 10**18
 COMP, WETH, WBTC = "comp", "weth", "wbtc"
 
 
-def asset(name: str, price: float, decimals: int = 18, *, liquidate_cf: int = ONE, liquidation_factor: int = ONE) -> CometAsset:
-    return CometAsset(name, 10**decimals, ONE - 1, liquidate_cf, liquidation_factor, 100 * 10**decimals, int(price * 10**8))
+def asset(
+    name: str, price: float, decimals: int = 18, *, liquidate_cf: int = ONE, liquidation_factor: int = ONE
+) -> CometAsset:
+    return CometAsset(
+        name, 10**decimals, ONE - 1, liquidate_cf, liquidation_factor, 100 * 10**decimals, int(price * 10**8)
+    )
 
 
 def market(*assets: CometAsset, supply: int = 0, borrow: int = 0, store_front: int = ONE, target: int = 0,
@@ -133,7 +137,9 @@ def test_absorb_refuses_a_healthy_account():
 # -- test/quote-collateral-test.ts --------------------------------------------------------------
 def test_quote_collateral_upstream_cases():
     def quote(price, lf, store_front, base_amount):
-        return quote_collateral(market(asset(COMP, price, liquidation_factor=lf), store_front=store_front), COMP, base_amount)
+        return quote_collateral(
+            market(asset(COMP, price, liquidation_factor=lf), store_front=store_front), COMP, base_amount
+        )
 
     # 'quotes the collateral correctly for a positive base amount': 20 % off 200 -> 160; 200 USDC buys 1.25 COMP
     assert quote(200, 6 * 10**17, 5 * 10**17, 200 * 10**6) == 125 * 10**16
@@ -149,14 +155,22 @@ def test_quote_collateral_upstream_cases():
 def test_buy_collateral_upstream_cases():
     comp = asset(COMP, 1, liquidation_factor=8 * 10**17)
     # 'allows buying collateral when reserves < target reserves': 10 % off, 50 USDC -> 55.55... COMP
-    assert buy_collateral(market(comp, store_front=5 * 10**17, target=100), COMP, 50 * 10**6, 0, 60 * ONE) == 55_555_555_555_555_555_555
+    assert (
+        buy_collateral(market(comp, store_front=5 * 10**17, target=100), COMP, 50 * 10**6, 0, 60 * ONE)
+        == 55_555_555_555_555_555_555
+    )
     # 'allows buying collateral when reserves < 0 and target reserves is 0': reserves -100e6
     below = market(comp, supply=100 * 10**6, store_front=5 * 10**17, target=0)
     assert get_reserves(below, 0) == -100 * 10**6
     assert buy_collateral(below, COMP, 50 * 10**6, 0, 60 * ONE) == 55_555_555_555_555_555_555
     full_price = asset(COMP, 1)
     # 'can buy any excess collateral which does not belong to users': 60 held, 10 supplied by users
-    assert buy_collateral(market(full_price, store_front=5 * 10**17, target=100 * 10**12), COMP, 50 * 10**6, 0, 60 * ONE - 10 * ONE) == 50 * ONE
+    assert (
+        buy_collateral(
+            market(full_price, store_front=5 * 10**17, target=100 * 10**12), COMP, 50 * 10**6, 0, 60 * ONE - 10 * ONE
+        )
+        == 50 * ONE
+    )
     with pytest.raises(CometError, match="InsufficientReserves"):  # '... which belongs to users': 40 left
         buy_collateral(market(full_price, store_front=5 * 10**17, target=100 * 10**12), COMP, 50 * 10**6, 0, 40 * ONE)
     with pytest.raises(CometError, match="NotForSale"):  # 'reverts if reserves are above target reserves'
@@ -179,7 +193,9 @@ def test_indices_round_as_the_contract_does():
 def test_liquidity_truncates_the_debt_toward_zero_and_weights_collateral():
     """1 wei of debt at base price 1.5 is 1.5e8 / 1e6 = 150 price units; Solidity's signed division
     truncates toward zero where Python's floors: -99 999 999 / 1e6 is -99, not -100."""
-    state = CometState(10**6, 150_000_000, BASE_INDEX_SCALE, BASE_INDEX_SCALE, 0, 0, ONE, 0, (asset(COMP, 2, liquidate_cf=9 * 10**17),))
+    state = CometState(
+        10**6, 150_000_000, BASE_INDEX_SCALE, BASE_INDEX_SCALE, 0, 0, ONE, 0, (asset(COMP, 2, liquidate_cf=9 * 10**17),)
+    )
     assert liquidity(state, CometAccount(-1)) == -150
     # 10 COMP at 2 with 0.9: 18 units of 1e8 against 15 USDC at 1.5 (22.5e8)
     assert liquidity(state, CometAccount(-15 * 10**6, {COMP: 10 * ONE})) == 18 * 10**8 - 2_250_000_000

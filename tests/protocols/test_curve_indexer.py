@@ -62,7 +62,9 @@ def test_ng_and_classic_pools_found_through_a_factory_and_by_address():
     _old_pool(chain, OLD_POOL)
     raw, rows = _index(chain, CurveIndexer(pools=[NG_POOL.upper().replace("0X", "0x")], lists=[FACTORY]))
     assert chain.missing == []
-    assert [c.target for c in chain.asked].count(NG_POOL) == len([c for c in chain.asked if c.target == OLD_POOL])  # each pool read once
+    assert [c.target for c in chain.asked].count(NG_POOL) == len(
+        [c for c in chain.asked if c.target == OLD_POOL]
+    )  # each pool read once
     to_frame("pools", rows["pools"]), to_frame("pool_coins", rows["pool_coins"])  # schema-valid
     assert rows["pools"] == [
         {"block": 100, "venue": "curve", "pool": NG_POOL, "token0": USDC, "token1": SUSDE, "fee_raw": 10**6,
@@ -133,7 +135,13 @@ def test_pools_that_are_not_read_are_said_so():
         ("pool_list", FACTORY, None, "pool_count()", "execution reverted"),
         ("pool", LENDING_POOL, "0", "coins(uint256)", "reverted without data (pools with coins(int128) are not read)"),
         ("pool", NG_POOL, None, "stored_rates()", "answered 1 items for 2 coins"),
-        ("pool", OLD_POOL, None, "initial_A_time()", "_A: the pin is before the ramp started (the contract underflows)"),
+        (
+            "pool",
+            OLD_POOL,
+            None,
+            "initial_A_time()",
+            "_A: the pin is before the ramp started (the contract underflows)",
+        ),
     ]
 
 

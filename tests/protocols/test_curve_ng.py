@@ -103,7 +103,9 @@ def _random_pool(rng: random.Random) -> tuple[NGPool, int, int, int]:
     n = rng.choice([2, 2, 2, 3, 4, 5, 8])
     decimals = [rng.choice([6, 8, 18]) for _ in range(n)]
     # rate_multipliers 10**(36 - decimals), times an oracle or ERC-4626 rate around 1 for some coins
-    rates = [10 ** (36 - d) * rng.choice([10**18, 10**18, rng.randint(9 * 10**17, 13 * 10**17)]) // 10**18 for d in decimals]
+    rates = [
+        10 ** (36 - d) * rng.choice([10**18, 10**18, rng.randint(9 * 10**17, 13 * 10**17)]) // 10**18 for d in decimals
+    ]
     skew = rng.choice([0, 1, 2, 4])
     balances = [rng.randint(1, 10**9) * 10**d // 10 ** rng.randint(0, skew) + rng.randint(0, 10**d) for d in decimals]
     A = rng.choice([1, 5, 10, 100, 200, 1000, 5000, rng.randint(1, 10**6)])
@@ -156,6 +158,8 @@ def test_thousands_of_random_pools_match_dex_lib_to_the_wei():
             mismatches.append(("dy", pool, i, j, dx, dy, theirs["dy"]))
         else:
             outcomes["exact"] += 1
-    print(f"dex-lib {answer['lib']} stable-NG: {dict(outcomes)} of {len(cases)}, fee agreement {len(cases) - sum(m[0] == 'fee' for m in mismatches)}")
+    print(
+        f"dex-lib {answer['lib']} stable-NG: {dict(outcomes)} of {len(cases)}, fee agreement {len(cases) - sum(m[0] == 'fee' for m in mismatches)}"
+    )
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:3]}"
     assert outcomes["exact"] > 3600

@@ -66,9 +66,9 @@ def test_worthless_collateral_is_claimed_without_repay():
 
 
 # -- full.t.sol: 100 eTST2 at 0.4 (0.3e4 LTV) against 5 TST borrowed ------------------------------
-def _full(ltv: LTVConfig = flat(3_000)) -> list[Collateral]:
+def _full(ltv: LTVConfig | None = None) -> list[Collateral]:
     # eTST3 is enabled with no deposit: it counts for nothing
-    return [Collateral(E_TST2, 100 * W, 40 * W, ltv), Collateral(E_TST3, 0, 0, flat(9_500))]
+    return [Collateral(E_TST2, 100 * W, 40 * W, ltv or flat(3_000)), Collateral(E_TST3, 0, 0, flat(9_500))]
 
 
 def test_basic_full_liquidation():
@@ -78,7 +78,10 @@ def test_basic_full_liquidation():
     assert account_liquidity(_full(), 11 * W, T, liquidation=False) == (12 * W, 11 * W)
     most = max_liquidation(_full(), E_TST2, 5 * W, 125 * 10**17, 2_000, T)
     assert most.discount_factor == 96 * 10**16
-    assert (most.repay, most.yield_balance) == (5 * W, 32_552_083_333_333_333_332)  # 13 020 833 333 333 333 333 x 100 / 40
+    assert (most.repay, most.yield_balance) == (
+        5 * W,
+        32_552_083_333_333_333_332,
+    )  # 13 020 833 333 333 333 333 x 100 / 40
     assert liquidate(most, 0) == (0, 0, most.discount_factor)  # 'If repay amount is 0, it's a no-op'
 
 
@@ -106,7 +109,15 @@ def test_ltv_ramping():
     (health 1.036), 2775 at +15 (1.009), 2745 at +17 (0.998: liquidatable), 2730 at +18."""
     t0 = 5_000
     ramp = LTVConfig(1_500, 1_500, 3_000, t0 + 100, 100)
-    assert [ramp.ltv(t0 + s, True) for s in (0, 10, 15, 17, 18, 100, 500)] == [3_000, 2_850, 2_775, 2_745, 2_730, 1_500, 1_500]
+    assert [ramp.ltv(t0 + s, True) for s in (0, 10, 15, 17, 18, 100, 500)] == [
+        3_000,
+        2_850,
+        2_775,
+        2_745,
+        2_730,
+        1_500,
+        1_500,
+    ]
     assert ramp.ltv(t0, False) == 1_500
     assert account_liquidity(_full(ramp), 11 * W, t0, liquidation=False)[0] == 6 * W  # borrow side halved at once
     for s in (0, 10, 15):

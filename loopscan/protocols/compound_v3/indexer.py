@@ -121,7 +121,9 @@ class CompoundV3Indexer:
         )  # fmt: skip
         infos = [_decode(r, _ASSET_INFO) for r in second[:n]]
         base_price, supply_rate, borrow_rate = (_decode(r, "uint256") for r in second[n:])
-        failed = [(f"getAssetInfo({i})", r) for i, (info, r) in enumerate(zip(infos, second[:n], strict=True)) if info is None]
+        failed = [
+            (f"getAssetInfo({i})", r) for i, (info, r) in enumerate(zip(infos, second[:n], strict=True)) if info is None
+        ]
         failed += [(sig, r) for sig, v, r in zip(("getPrice(baseTokenPriceFeed)", "getSupplyRate", "getBorrowRate"),
                                                   (base_price, supply_rate, borrow_rate), second[n:], strict=True) if v is None]  # fmt: skip
         if failed:
@@ -153,7 +155,9 @@ class CompoundV3Indexer:
             got["baseScale()"], base_price, supply_index, borrow_index, totals[4], totals[5],
             got["storeFrontPriceFactor()"], got["targetReserves()"], tuple(assets), totals_collateral,
         )  # fmt: skip
-        return CometRaw(comet, got["baseToken()"], got["baseTokenPriceFeed()"], feeds, state, got["getReserves()"], totals[6])
+        return CometRaw(
+            comet, got["baseToken()"], got["baseTokenPriceFeed()"], feeds, state, got["getReserves()"], totals[6]
+        )
 
     async def _accounts(self, ctx: ScanContext, raw: CometRaw, start: int | None) -> None:
         found: dict[str, None] = {}
@@ -166,7 +170,10 @@ class CompoundV3Indexer:
         per = 3 + len(assets)
         calls: list[Call] = []
         for account in accounts:
-            calls += [Call(raw.comet, encode_call(sig, account)) for sig in ("userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)")]
+            calls += [
+                Call(raw.comet, encode_call(sig, account))
+                for sig in ("userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)")
+            ]
             calls += [Call(raw.comet, encode_call("userCollateral(address,address)", account, a)) for a in assets]
         results = await ctx.calls(calls)
         s = raw.state
@@ -175,7 +182,9 @@ class CompoundV3Indexer:
             basic = _decode(rs[0], "(int104,uint64,uint64,uint16,uint8)")
             supplied, borrowed = _decode(rs[1], "uint256"), _decode(rs[2], "uint256")
             collateral = [_decode(r, "(uint128,uint128)") for r in rs[3:]]
-            names = ["userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)"] + ["userCollateral(address,address)"] * len(assets)
+            names = ["userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)"] + [
+                "userCollateral(address,address)"
+            ] * len(assets)
             bad = next((i for i, v in enumerate([basic, supplied, borrowed, *collateral]) if v is None), None)
             if bad is not None:
                 ctx.miss("position", raw.comet, account, names[bad], _why(rs[bad]))
@@ -187,7 +196,9 @@ class CompoundV3Indexer:
                          f"principal {principal} carries to {carried} at the pin, the Comet answers "
                          f"balanceOf {supplied}, borrowBalanceOf {borrowed}")  # fmt: skip
                 continue
-            raw.accounts[account] = CometAccount(principal, {a: c[0] for a, c in zip(assets, collateral, strict=True) if c[0]})
+            raw.accounts[account] = CometAccount(
+                principal, {a: c[0] for a, c in zip(assets, collateral, strict=True) if c[0]}
+            )
             raw.balances[account] = (supplied, borrowed)
 
     def transform(self, raws: list[CometRaw], block: int) -> Rows:

@@ -92,7 +92,11 @@ class CurveIndexer:
         calls: list[Call] = []
         for pool in addresses:
             calls += [Call(pool, encode_call(sig)) for sig in _GETTERS]
-            calls += [Call(pool, encode_call(f"{getter}(uint256)", i)) for getter in ("coins", "balances") for i in range(MAX_COINS)]
+            calls += [
+                Call(pool, encode_call(f"{getter}(uint256)", i))
+                for getter in ("coins", "balances")
+                for i in range(MAX_COINS)
+            ]
         results = await ctx.calls(calls)
         raw = CurveRaw(ctx.timestamp, {})
         for k, pool in enumerate(addresses):

@@ -109,8 +109,10 @@ def dynamic_fee(xpi: int, xpj: int, fee: int, offpeg_fee_multiplier: int) -> int
     xps2 = (xpi + xpj) ** 2
     if xps2 == 0:
         raise CurveError("_dynamic_fee: both balances are zero (division by zero)")
-    return offpeg_fee_multiplier * fee // (
-        (offpeg_fee_multiplier - FEE_DENOMINATOR) * 4 * xpi * xpj // xps2 + FEE_DENOMINATOR
+    return (
+        offpeg_fee_multiplier
+        * fee
+        // ((offpeg_fee_multiplier - FEE_DENOMINATOR) * 4 * xpi * xpj // xps2 + FEE_DENOMINATOR)
     )
 
 
@@ -127,7 +129,9 @@ def _swap(pool: NGPool, i: int, j: int, dx: int, amp: int) -> tuple[int, int, in
     dy = xp[j] - y - 1  # "-1 just in case there were some rounding errors"
     if dy < 0:
         raise CurveError("get_dy: dy underflows (the trade is too small to pay anything)")
-    dy_fee = dy * dynamic_fee((xp[i] + x) // 2, (xp[j] + y) // 2, pool.fee, pool.offpeg_fee_multiplier) // FEE_DENOMINATOR
+    dy_fee = (
+        dy * dynamic_fee((xp[i] + x) // 2, (xp[j] + y) // 2, pool.fee, pool.offpeg_fee_multiplier) // FEE_DENOMINATOR
+    )
     return (dy - dy_fee) * PRECISION // pool.rates[j], dy_fee, y
 
 

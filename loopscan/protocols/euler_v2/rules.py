@@ -77,7 +77,10 @@ class LTVConfig:
         if timestamp >= self.target_timestamp or self.liquidation_ltv >= self.initial_liquidation_ltv:
             return self.liquidation_ltv
         remaining = self.target_timestamp - timestamp
-        return self.liquidation_ltv + (self.initial_liquidation_ltv - self.liquidation_ltv) * remaining // self.ramp_duration
+        return (
+            self.liquidation_ltv
+            + (self.initial_liquidation_ltv - self.liquidation_ltv) * remaining // self.ramp_duration
+        )
 
 
 @dataclass(frozen=True)
@@ -108,13 +111,20 @@ def collateral_value(c: Collateral, timestamp: int, liquidation: bool) -> int:
     return c.value * ltv // CONFIG_SCALE
 
 
-def account_liquidity(collaterals: Sequence[Collateral], liability_value: int, timestamp: int, liquidation: bool) -> tuple[int, int]:
+def account_liquidity(
+    collaterals: Sequence[Collateral], liability_value: int, timestamp: int, liquidation: bool
+) -> tuple[int, int]:
     """LiquidityUtils.sol `calculateLiquidity`: (LTV-adjusted collateral value, liability value)."""
     return sum(collateral_value(c, timestamp, liquidation) for c in collaterals), liability_value
 
 
 def max_liquidation(
-    collaterals: Sequence[Collateral], seized: str, liability: int, liability_value: int, max_discount: int, timestamp: int
+    collaterals: Sequence[Collateral],
+    seized: str,
+    liability: int,
+    liability_value: int,
+    max_discount: int,
+    timestamp: int,
 ) -> Liquidation:
     """Liquidation.sol `calculateMaxLiquidation`: the most debt (`liability` is `debtOf`, asset
     units) a liquidator may take over against collateral vault `seized`, and the shares it gets."""
@@ -134,7 +144,9 @@ def max_liquidation(
     if chosen.value < max_yield_value:  # all of this collateral does not cover the debt
         max_repay_value, max_yield_value = chosen.value * discount_factor // WAD, chosen.value
     return Liquidation(
-        max_repay_value * liability // liability_value, max_yield_value * chosen.balance // chosen.value, discount_factor
+        max_repay_value * liability // liability_value,
+        max_yield_value * chosen.balance // chosen.value,
+        discount_factor,
     )
 
 
@@ -152,12 +164,21 @@ def liquidate(most: Liquidation, desired_repay: int | None = None, min_yield: in
 
 
 def socialized_debt(
-    liability: int, repay: int, liability_value: int, balances_after: Sequence[tuple[bool, int]], dont_socialize: bool = False
+    liability: int,
+    repay: int,
+    liability_value: int,
+    balances_after: Sequence[tuple[bool, int]],
+    dont_socialize: bool = False,
 ) -> int:
     """Liquidation.sol `executeLiquidation` / LiquidityUtils.sol `checkNoCollateral`: the debt the
     vault writes off after a liquidation that left the violator no recognised collateral.
     `balances_after` is (recognised, share balance) per enabled collateral, after the seizure."""
     no_collateral = all(balance == 0 for recognized, balance in balances_after if recognized)
-    if liability_value >= MIN_SOCIALIZATION_LIABILITY_VALUE and not dont_socialize and liability > repay and no_collateral:
+    if (
+        liability_value >= MIN_SOCIALIZATION_LIABILITY_VALUE
+        and not dont_socialize
+        and liability > repay
+        and no_collateral
+    ):
         return liability - repay
     return 0
