@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
@@ -37,7 +36,7 @@ from loopscan.protocols.compound_v3.rules import (
     accrued_indices,
     present_value,
 )
-from loopscan.rpc import Call, CallResult, encode_call
+from loopscan.rpc import Call, answer_value, encode_call, failure_reason
 
 __all__ = ["ACCOUNT_EVENTS", "CometRaw", "CompoundV3Indexer"]
 
@@ -106,9 +105,9 @@ class CompoundV3Indexer:
         first = await ctx.calls([Call(comet, encode_call(sig)) for sig, _ in _MARKET])
         got = {}
         for (sig, kind), result in zip(_MARKET, first, strict=True):
-            value = _decode(result, kind)
+            value = answer_value(result, kind)
             if value is None:
-                ctx.miss("market", comet, None, sig, _why(result))
+                ctx.miss("market", comet, None, sig, failure_reason(result))
                 return None
             got[sig] = value
         totals = got["totalsBasic()"]
@@ -119,8 +118,8 @@ class CompoundV3Indexer:
                Call(comet, encode_call("getSupplyRate(uint256)", util)),
                Call(comet, encode_call("getBorrowRate(uint256)", util))]
         )  # fmt: skip
-        infos = [_decode(r, _ASSET_INFO) for r in second[:n]]
-        base_price, supply_rate, borrow_rate = (_decode(r, "uint256") for r in second[n:])
+        infos = [answer_value(r, _ASSET_INFO) for r in second[:n]]
+        base_price, supply_rate, borrow_rate = (answer_value(r, "uint256") for r in second[n:])
         failed = [
             (f"getAssetInfo({i})", r) for i, (info, r) in enumerate(zip(infos, second[:n], strict=True)) if info is None
         ]
@@ -128,7 +127,7 @@ class CompoundV3Indexer:
                                                   (base_price, supply_rate, borrow_rate), second[n:], strict=True) if v is None]  # fmt: skip
         if failed:
             for sig, r in failed:
-                ctx.miss("market", comet, None, sig, _why(r))
+                ctx.miss("market", comet, None, sig, failure_reason(r))
             return None
         infos = [(i, a.lower(), feed.lower(), *rest) for i, a, feed, *rest in infos]  # eth_abi checksums addresses
         third = await ctx.calls(
@@ -137,10 +136,10 @@ class CompoundV3Indexer:
         )
         assets, feeds, totals_collateral = [], {}, {}
         for info, price_r, totals_r in zip(infos, third[:n], third[n:], strict=True):
-            price, supplied = _decode(price_r, "uint256"), _decode(totals_r, "(uint128,uint128)")
+            price, supplied = answer_value(price_r, "uint256"), answer_value(totals_r, "(uint128,uint128)")
             if price is None or supplied is None:
                 sig, r = ("getPrice(address)", price_r) if price is None else ("totalsCollateral(address)", totals_r)
-                ctx.miss("market", comet, info[1], sig, _why(r))
+                ctx.miss("market", comet, info[1], sig, failure_reason(r))
                 return None
             _, asset, feed, scale, borrow_cf, liquidate_cf, liquidation_factor, cap = info
             assets.append(CometAsset(asset, scale, borrow_cf, liquidate_cf, liquidation_factor, cap, price))
@@ -179,15 +178,15 @@ class CompoundV3Indexer:
         s = raw.state
         for k, account in enumerate(accounts):
             rs = results[k * per : (k + 1) * per]
-            basic = _decode(rs[0], "(int104,uint64,uint64,uint16,uint8)")
-            supplied, borrowed = _decode(rs[1], "uint256"), _decode(rs[2], "uint256")
-            collateral = [_decode(r, "(uint128,uint128)") for r in rs[3:]]
+            basic = answer_value(rs[0], "(int104,uint64,uint64,uint16,uint8)")
+            supplied, borrowed = answer_value(rs[1], "uint256"), answer_value(rs[2], "uint256")
+            collateral = [answer_value(r, "(uint128,uint128)") for r in rs[3:]]
             names = ["userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)"] + [
                 "userCollateral(address,address)"
             ] * len(assets)
             bad = next((i for i, v in enumerate([basic, supplied, borrowed, *collateral]) if v is None), None)
             if bad is not None:
-                ctx.miss("position", raw.comet, account, names[bad], _why(rs[bad]))
+                ctx.miss("position", raw.comet, account, names[bad], failure_reason(rs[bad]))
                 continue
             principal = basic[0]
             carried = present_value(principal, s.base_supply_index, s.base_borrow_index)
@@ -236,19 +235,3 @@ class CompoundV3Indexer:
                     positions.append({**base, "market_id": asset, "account": account, "collateral_token": asset,
                                       "collateral_amount": amount, "debt_amount": 0, "supply_amount": 0})  # fmt: skip
         return {"markets": markets, "positions": positions, "accounts": accounts}
-
-
-def _decode(result: CallResult, kind: str):
-    """One ABI value of `kind` from a successful answer, or None if it failed or is malformed."""
-    if not result.success or not result.return_data:
-        return None
-    try:
-        (value,) = abi_decode([kind], result.return_data)
-    except Exception:  # eth_abi raises several decoding errors; all mean a malformed answer
-        return None
-    return value.lower() if kind == "address" else value
-
-
-def _why(result: CallResult) -> str | None:
-    """The revert reason, or that the answer could not be decoded."""
-    return result.reason if not result.success else f"answered {len(result.return_data)} bytes that do not decode"

@@ -34,7 +34,7 @@ from eth_abi import decode as abi_decode
 from loopscan.chains import Deployments
 from loopscan.protocols.base import Rows, ScanContext
 from loopscan.protocols.curve.maths import A_PRECISION, FEE_DENOMINATOR, CurveError, amp_at
-from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
+from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call, failure_reason
 
 __all__ = ["MAX_COINS", "CurvePoolRaw", "CurveRaw", "CurveIndexer"]
 
@@ -115,12 +115,12 @@ class CurveIndexer:
             if _ok(result):
                 wanted += [(address, i) for i in range(decode_uint(result.return_data))]
             else:
-                ctx.miss("pool_list", address, None, "pool_count()", _why(result))
+                ctx.miss("pool_list", address, None, "pool_count()", failure_reason(result))
         answers = await ctx.calls([Call(a, encode_call("pool_list(uint256)", i)) for a, i in wanted])
         found = []
         for (address, i), result in zip(wanted, answers, strict=True):
             if not _ok(result):
-                ctx.miss("pool_list", address, str(i), "pool_list(uint256)", _why(result))
+                ctx.miss("pool_list", address, str(i), "pool_list(uint256)", failure_reason(result))
                 continue
             try:
                 found.append(decode_address(result.return_data))
@@ -154,7 +154,7 @@ def _read_pool(ctx: ScanContext, pool: str, results: list[CallResult]) -> CurveP
     def word(sig: str) -> int | None:
         if _ok(got[sig]):
             return decode_uint(got[sig].return_data)
-        failed.append((sig, None, _why(got[sig])))
+        failed.append((sig, None, failure_reason(got[sig])))
         return None
 
     has_multiplier, has_rates = _ok(got["offpeg_fee_multiplier()"]), _ok(got["stored_rates()"])
@@ -186,7 +186,7 @@ def _read_pool(ctx: ScanContext, pool: str, results: list[CallResult]) -> CurveP
 def _coins(kind: str, n_answer: CallResult, results: list[CallResult], failed: list) -> tuple[str, ...] | None:
     if kind == "ng":
         if not _ok(n_answer):
-            failed.append(("N_COINS()", None, _why(n_answer)))
+            failed.append(("N_COINS()", None, failure_reason(n_answer)))
             return None
         n = decode_uint(n_answer.return_data)
         if not 2 <= n <= MAX_COINS:
@@ -195,13 +195,13 @@ def _coins(kind: str, n_answer: CallResult, results: list[CallResult], failed: l
     else:
         n = next((i for i, r in enumerate(results) if not _ok(r)), MAX_COINS)
         if n < 2:
-            why = _why(results[n])
+            why = failure_reason(results[n])
             failed.append(("coins(uint256)", str(n), f"{why} (pools with coins(int128) are not read)"))
             return None
     out = []
     for i, result in enumerate(results[:n]):
         if not _ok(result):
-            failed.append(("coins(uint256)", str(i), _why(result)))
+            failed.append(("coins(uint256)", str(i), failure_reason(result)))
             return None
         try:
             out.append(decode_address(result.return_data))
@@ -214,7 +214,7 @@ def _coins(kind: str, n_answer: CallResult, results: list[CallResult], failed: l
 def _array(result: CallResult, n: int, method: str, failed: list) -> tuple[int, ...] | None:
     """A `DynArray[uint256, MAX_COINS]` answer of exactly `n` items."""
     if not result.success:
-        failed.append((method, None, _why(result)))
+        failed.append((method, None, failure_reason(result)))
         return None
     try:
         (values,) = abi_decode(["uint256[]"], result.return_data)
@@ -231,7 +231,7 @@ def _words(results: list[CallResult], method: str, failed: list) -> tuple[int, .
     values = []
     for i, result in enumerate(results):
         if not _ok(result):
-            failed.append((method, str(i), _why(result)))
+            failed.append((method, str(i), failure_reason(result)))
             return None
         values.append(decode_uint(result.return_data))
     return tuple(values)
@@ -256,11 +256,3 @@ def _amp(ramp: list, a: int, precise: CallResult, timestamp: int, failed: list) 
 
 def _ok(result: CallResult) -> bool:
     return result.success and len(result.return_data) >= 32
-
-
-def _why(result: CallResult) -> str | None:
-    """The revert reason, or what was wrong with an answer that did not revert (as uniswap_v3's:
-    a shared helper belongs in protocols/base.py, which this package may not edit)."""
-    if not result.success:
-        return result.reason
-    return f"answered {len(result.return_data)} bytes, too short" if result.return_data else "answered no data"
