@@ -1,4 +1,5 @@
-"""Euler v2 (EVK vaults on the Ethereum Vault Connector): its liquidation rules (`rules`).
+"""Euler v2 (EVK vaults on the Ethereum Vault Connector): its liquidation rules (`rules`) and the
+indexer of its vaults and borrowers (`indexer`).
 
 No package reachable here ships the EVK or the EVC, so Euler v2 cannot be deployed on the devnet:
 the rules reproduce the worked cases of the EVK's own tests. Every figure resting on it carries
