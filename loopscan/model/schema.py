@@ -249,6 +249,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _col("future_amp", "uint256", "Curve A · 100 the ramp ends at (future_A, scaled to A · 100).", null=True),
         _col("future_amp_time", "int64", "Curve timestamp the ramp of A ends at (future_A_time; 0: never ramped).", null=True),
         _col("offpeg_fee_multiplier", "uint256", "Curve off-peg fee multiplier, 1e10 scale (NG and dynamic-fee pools).", null=True),
+        _col("admin_fee", "int64", "Curve admin_fee(): the admin's share of each swap fee, 1e10 scale (taken out of the pool's balance).", null=True),
     ),
     "pool_coins": (
         _BLOCK,

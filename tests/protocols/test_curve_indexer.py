@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from encoded_chain import EncodedChain
 
 from loopscan.model import to_frame
@@ -27,7 +28,7 @@ def _ng_pool(chain: EncodedChain, pool: str, *, ramp_end: int = T0 + DAY) -> Non
     chain.answer(pool, "coins(uint256)", [1], ["address"], [SUSDE])
     for sig, value in [("initial_A()", 10_000), ("initial_A_time()", T0), ("future_A()", 20_000),
                        ("future_A_time()", ramp_end), ("A()", 125), ("A_precise()", 12_500), ("fee()", 10**6),
-                       ("offpeg_fee_multiplier()", 5 * 10**10)]:  # fmt: skip
+                       ("offpeg_fee_multiplier()", 5 * 10**10), ("admin_fee()", 5 * 10**9)]:  # fmt: skip
         chain.answer(pool, sig, [], u, [value])
     chain.answer(pool, "stored_rates()", [], ["uint256[]"], [[10**30, 1_150_000_000_000_000_000]])
     chain.answer(pool, "get_balances()", [], ["uint256[]"], [[4_000_000 * 10**6, 3_000_000 * 10**18]])
@@ -40,7 +41,7 @@ def _old_pool(chain: EncodedChain, pool: str) -> None:
         chain.answer(pool, "coins(uint256)", [k], ["address"], [coin])
         chain.answer(pool, "balances(uint256)", [k], u, [balance])
     for sig, value in [("initial_A()", 2000), ("initial_A_time()", 0), ("future_A()", 2000), ("future_A_time()", 0),
-                       ("A()", 2000), ("fee()", 4 * 10**6)]:  # fmt: skip
+                       ("A()", 2000), ("fee()", 4 * 10**6), ("admin_fee()", 5 * 10**9)]:  # fmt: skip
         chain.answer(pool, sig, [], u, [value])
 
 
@@ -68,10 +69,10 @@ def test_ng_and_classic_pools_found_through_a_factory_and_by_address():
     to_frame("pools", rows["pools"]), to_frame("pool_coins", rows["pool_coins"])  # schema-valid
     assert rows["pools"] == [
         {"block": 100, "venue": "curve", "pool": NG_POOL, "token0": USDC, "token1": SUSDE, "fee_raw": 10**6,
-         "fee_scale": 10**10, "amp": 125, "n_coins": 2, "pool_kind": "ng", "amp_precise": 12_500,
+         "fee_scale": 10**10, "admin_fee": 5 * 10**9, "amp": 125, "n_coins": 2, "pool_kind": "ng", "amp_precise": 12_500,
          "future_amp": 20_000, "future_amp_time": T0 + DAY, "offpeg_fee_multiplier": 5 * 10**10},
         {"block": 100, "venue": "curve", "pool": OLD_POOL, "token0": DAI, "token1": USDC, "fee_raw": 4 * 10**6,
-         "fee_scale": 10**10, "amp": 2000, "n_coins": 3, "pool_kind": "classic", "amp_precise": 200_000,
+         "fee_scale": 10**10, "admin_fee": 5 * 10**9, "amp": 2000, "n_coins": 3, "pool_kind": "classic", "amp_precise": 200_000,
          "future_amp": 200_000, "future_amp_time": 0, "offpeg_fee_multiplier": None},
     ]  # fmt: skip
     assert rows["pool_coins"] == [
@@ -154,3 +155,28 @@ def test_a_dynamic_fee_pool_without_stored_rates_is_kept_as_other():
     _, rows = _index(chain, CurveIndexer(pools=[LENDING_POOL]))
     assert chain.missing == []
     assert [(p["pool_kind"], p["offpeg_fee_multiplier"]) for p in rows["pools"]] == [("other", 2 * 10**10)]
+
+
+def test_rows_rebuild_the_pools_the_maths_price():
+    """The snapshot rows alone rebuild each pool exactly as read (A at the pin, balances, fees, rates)."""
+    from loopscan.protocols.curve import maths
+    from loopscan.protocols.curve.pools import pool_from_rows
+
+    chain = EncodedChain(NOW)
+    _factory(chain, [NG_POOL, OLD_POOL])
+    _ng_pool(chain, NG_POOL)
+    _old_pool(chain, OLD_POOL)
+    raw, rows = _index(chain, CurveIndexer(lists=[FACTORY]))
+    coins = {p: [c for c in rows["pool_coins"] if c["pool"] == p] for p in (NG_POOL, OLD_POOL)}
+    by_pool = {p["pool"]: p for p in rows["pools"]}
+    ng_pool = pool_from_rows(by_pool[NG_POOL], coins[NG_POOL][::-1])  # any order
+    p = raw.pools[NG_POOL]
+    assert ng_pool == NGPool(p.amp_precise, p.balances, p.rates, p.fee, p.offpeg_fee_multiplier)
+    old = pool_from_rows(by_pool[OLD_POOL], coins[OLD_POOL], decimals=[18, 6, 6])
+    assert old == maths.StableSwapPool.from_decimals(2000, [10**26, 9 * 10**13, 8 * 10**13], [18, 6, 6], 4 * 10**6)
+    with pytest.raises(maths.CurveError, match="not modelled"):
+        pool_from_rows({**by_pool[OLD_POOL], "pool_kind": "other"}, coins[OLD_POOL], decimals=[18, 6, 6])
+    with pytest.raises(maths.CurveError, match="decimals"):
+        pool_from_rows(by_pool[OLD_POOL], coins[OLD_POOL])
+    with pytest.raises(maths.CurveError, match="cover coins"):
+        pool_from_rows(by_pool[OLD_POOL], coins[OLD_POOL][1:], decimals=[18, 6, 6])

@@ -7,7 +7,7 @@ Per pool, in one multicall round (getters as published in stableswap-ng 2abe778
 `contracts/main/CurveStableSwapNG.vy` / `CurveStableSwapMetaNG.vy` and curve-contract 574f440
 `contracts/pool-templates/base/SwapTemplateBase.vy`): `coins(i)` and `balances(i)` for i < 8,
 `N_COINS()`, `A()`, `A_precise()`, `initial_A()`, `initial_A_time()`, `future_A()`,
-`future_A_time()`, `fee()`, `offpeg_fee_multiplier()`, `stored_rates()`, `get_balances()`.
+`future_A_time()`, `fee()`, `admin_fee()`, `offpeg_fee_multiplier()`, `stored_rates()`, `get_balances()`.
 
 - Kind: `ng` when the pool answers both `offpeg_fee_multiplier()` and `stored_rates()`; `classic`
   when it answers neither; `other` (aave-style lending pools: a dynamic fee, rates from the coins)
@@ -41,7 +41,7 @@ __all__ = ["MAX_COINS", "CurvePoolRaw", "CurveRaw", "CurveIndexer"]
 MAX_COINS = 8  # stableswap-ng MAX_COINS; the classic templates hold 2 to 4
 _GETTERS = (
     "N_COINS()", "A()", "A_precise()", "initial_A()", "initial_A_time()", "future_A()", "future_A_time()",
-    "fee()", "offpeg_fee_multiplier()", "stored_rates()", "get_balances()",
+    "fee()", "admin_fee()", "offpeg_fee_multiplier()", "stored_rates()", "get_balances()",
 )  # fmt: skip
 _RAMP = ("initial_A()", "initial_A_time()", "future_A()", "future_A_time()")
 
@@ -59,6 +59,7 @@ class CurvePoolRaw:
     future_amp: int  # A · 100 at the end of the ramp
     future_amp_time: int
     fee: int
+    admin_fee: int  # share of the fee kept for the admin, 1e10 scale
     offpeg_fee_multiplier: int | None
     rates: tuple[int, ...] | None  # stored_rates(), NG only
 
@@ -133,7 +134,7 @@ class CurveIndexer:
         for address, p in raw.pools.items():
             pools.append({
                 "block": block, "venue": self.name, "pool": address, "token0": p.coins[0], "token1": p.coins[1],
-                "fee_raw": p.fee, "fee_scale": FEE_DENOMINATOR, "amp": p.a, "n_coins": len(p.coins),
+                "fee_raw": p.fee, "fee_scale": FEE_DENOMINATOR, "admin_fee": p.admin_fee, "amp": p.a, "n_coins": len(p.coins),
                 "pool_kind": p.kind, "amp_precise": p.amp_precise, "future_amp": p.future_amp,
                 "future_amp_time": p.future_amp_time, "offpeg_fee_multiplier": p.offpeg_fee_multiplier,
             })  # fmt: skip
@@ -160,9 +161,10 @@ def _read_pool(ctx: ScanContext, pool: str, results: list[CallResult]) -> CurveP
     has_multiplier, has_rates = _ok(got["offpeg_fee_multiplier()"]), _ok(got["stored_rates()"])
     kind = "ng" if has_multiplier and has_rates else "classic" if not has_multiplier else "other"
     coins = _coins(kind, got["N_COINS()"], coin_results, failed)
-    a, fee = word("A()"), word("fee()")
-    if fee is not None and fee > FEE_DENOMINATOR:  # every template caps it far lower (MAX_FEE: 50 %)
-        failed.append(("fee()", None, f"answered {fee}, above 100 %"))
+    a, fee, admin_fee = word("A()"), word("fee()"), word("admin_fee()")
+    for sig, value in (("fee()", fee), ("admin_fee()", admin_fee)):  # the templates cap both far lower
+        if value is not None and value > FEE_DENOMINATOR:
+            failed.append((sig, None, f"answered {value}, above 100 %"))
     ramp = [word(sig) for sig in _RAMP]
     offpeg = word("offpeg_fee_multiplier()") if kind != "classic" else None
     rates = balances = None
@@ -177,10 +179,10 @@ def _read_pool(ctx: ScanContext, pool: str, results: list[CallResult]) -> CurveP
             ctx.miss("pool", pool, key, method, reason)
         return None
     # every read above either answered or is in `failed`
-    assert coins and balances and a is not None and fee is not None and amp is not None and None not in ramp
+    assert coins and balances and None not in (a, fee, admin_fee, amp) and None not in ramp
     precision = A_PRECISION if _ok(got["A_precise()"]) else 1
     future_amp, future_time = ramp[2] * (A_PRECISION // precision), ramp[3]
-    return CurvePoolRaw(pool, kind, coins, balances, a, amp, future_amp, future_time, fee, offpeg, rates)
+    return CurvePoolRaw(pool, kind, coins, balances, a, amp, future_amp, future_time, fee, admin_fee, offpeg, rates)
 
 
 def _coins(kind: str, n_answer: CallResult, results: list[CallResult], failed: list) -> tuple[str, ...] | None:

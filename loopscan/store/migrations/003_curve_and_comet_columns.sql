@@ -7,6 +7,7 @@ ALTER TABLE snapshot_pools ADD COLUMN amp_precise VARCHAR;
 ALTER TABLE snapshot_pools ADD COLUMN future_amp VARCHAR;
 ALTER TABLE snapshot_pools ADD COLUMN future_amp_time BIGINT;
 ALTER TABLE snapshot_pools ADD COLUMN offpeg_fee_multiplier VARCHAR;
+ALTER TABLE snapshot_pools ADD COLUMN admin_fee BIGINT;
 ALTER TABLE snapshot_pool_coins ADD COLUMN rate VARCHAR;
 ALTER TABLE snapshot_markets ADD COLUMN borrow_factor_wad VARCHAR;
 ALTER TABLE snapshot_markets ADD COLUMN liquidation_factor_wad VARCHAR;
