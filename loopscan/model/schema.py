@@ -257,7 +257,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _col("coin_index", "int64", "Coin index in the pool (Uniswap: 0 = token0)."),
         _col("token", "address", "Coin token."),
         _col("balance", "uint256", "Pool's balance of the coin, in token units."),
-        _col("rate", "uint256", "Curve NG stored_rates(): 10**(36 - decimals) times the coin's oracle or ERC-4626 rate, 1e18 scale; null for classic pools (rate from decimals).", null=True),
+        _col("rate", "uint256", "Curve stored_rates() where the pool answers it (NG, classic factory pools with oracles): 10**(36 - decimals) times the coin's oracle or ERC-4626 rate; null: the template's constant 10**(36 - decimals).", null=True),
     ),
     "ticks": (
         _BLOCK,

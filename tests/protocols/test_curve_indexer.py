@@ -180,3 +180,21 @@ def test_rows_rebuild_the_pools_the_maths_price():
         pool_from_rows(by_pool[OLD_POOL], coins[OLD_POOL])
     with pytest.raises(maths.CurveError, match="cover coins"):
         pool_from_rows(by_pool[OLD_POOL], coins[OLD_POOL][1:], decimals=[18, 6, 6])
+
+
+def test_a_classic_factory_pool_with_rate_oracles_keeps_its_stored_rates():
+    """Classic factory pools with oracles answer `stored_rates()` as a fixed-size uint256[2] and no
+    off-peg multiplier: classic maths with those rates, no decimals needed."""
+    from loopscan.protocols.curve import maths
+    from loopscan.protocols.curve.pools import pool_from_rows
+
+    chain = EncodedChain(NOW)
+    _old_pool(chain, OLD_POOL)
+    chain.revert(OLD_POOL, "coins(uint256)", 2)  # two coins only
+    chain.answer(OLD_POOL, "stored_rates()", [], ["uint256", "uint256"], [10**18, 1_080_000_000_000_000_000])
+    raw, rows = _index(chain, CurveIndexer(pools=[OLD_POOL]))
+    assert chain.missing == []
+    assert (raw.pools[OLD_POOL].kind, raw.pools[OLD_POOL].rates) == ("classic", (10**18, 1_080_000_000_000_000_000))
+    assert [c["rate"] for c in rows["pool_coins"]] == [10**18, 1_080_000_000_000_000_000]
+    pool = pool_from_rows(rows["pools"][0], rows["pool_coins"])
+    assert pool == maths.StableSwapPool(200_000, (10**26, 9 * 10**13), (10**18, 1_080_000_000_000_000_000), 4 * 10**6)

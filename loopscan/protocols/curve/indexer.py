@@ -10,8 +10,10 @@ Per pool, in one multicall round (getters as published in stableswap-ng 2abe778
 `future_A_time()`, `fee()`, `admin_fee()`, `offpeg_fee_multiplier()`, `stored_rates()`, `get_balances()`.
 
 - Kind: `ng` when the pool answers both `offpeg_fee_multiplier()` and `stored_rates()`; `classic`
-  when it answers neither; `other` (aave-style lending pools: a dynamic fee, rates from the coins)
-  when only the multiplier answers. The coins: `N_COINS()` of them for NG pools, which must all
+  when it answers no multiplier; `other` (aave-style lending pools: a dynamic fee, rates from the
+  coins) when only the multiplier answers. Rates: `stored_rates()` wherever it answers (NG pools,
+  and the classic factory pools with rate oracles, which return a fixed-size `uint256[N]`); a
+  classic pool without it uses the template's constant rates from its coins' decimals. The coins: `N_COINS()` of them for NG pools, which must all
   answer; for the others the coins up to the first `coins(i)` that reverts (the template's
   fixed-size array ends there), at least two. Pools whose getters take `int128` (the 2020 lending
   pools) answer no `coins(uint256)` and are reported missing, not read.
@@ -168,8 +170,9 @@ def _read_pool(ctx: ScanContext, pool: str, results: list[CallResult]) -> CurveP
     ramp = [word(sig) for sig in _RAMP]
     offpeg = word("offpeg_fee_multiplier()") if kind != "classic" else None
     rates = balances = None
-    if coins is not None and kind == "ng":
+    if coins is not None and has_rates:
         rates = _array(got["stored_rates()"], len(coins), "stored_rates()", failed)
+    if coins is not None and kind == "ng":
         balances = _array(got["get_balances()"], len(coins), "get_balances()", failed)
     elif coins is not None:
         balances = _words(balance_results[: len(coins)], "balances(uint256)", failed)
@@ -214,14 +217,18 @@ def _coins(kind: str, n_answer: CallResult, results: list[CallResult], failed: l
 
 
 def _array(result: CallResult, n: int, method: str, failed: list) -> tuple[int, ...] | None:
-    """A `DynArray[uint256, MAX_COINS]` answer of exactly `n` items."""
+    """`n` uint256 values answered as a `DynArray[uint256, MAX_COINS]` (stableswap-ng) or as a
+    fixed-size `uint256[N_COINS]` (the classic factory pools): told apart by the answer's length."""
     if not result.success:
         failed.append((method, None, failure_reason(result)))
         return None
+    data = result.return_data
+    if len(data) == 32 * n:
+        return tuple(decode_uint(data, i) for i in range(n))
     try:
-        (values,) = abi_decode(["uint256[]"], result.return_data)
-    except Exception as exc:  # eth_abi raises several decoding errors; all mean a malformed answer
-        failed.append((method, None, f"not a uint256[]: {exc}"))
+        (values,) = abi_decode(["uint256[]"], data)
+    except Exception:  # eth_abi raises several decoding errors; all mean a malformed answer
+        failed.append((method, None, f"answered {len(data)} bytes, neither uint256[{n}] nor uint256[]"))
         return None
     if len(values) != n:
         failed.append((method, None, f"answered {len(values)} items for {n} coins"))
