@@ -26,8 +26,8 @@ from loopscan.protocols.curve.ng import NGPool
 
 PEER = Path(__file__).parents[1] / "solver" / "peers" / "dexlib_stable_ng_check.mjs"
 INSTALL = (
-    "the peer check needs Node.js and @paraswap/dex-lib@5.0.6: run tests/solver/peers/install_dexlib.sh DIR "
-    "and point LOOPSCAN_PEERS_DIR at DIR/node_modules"
+    "the peer check needs Node.js and @paraswap/dex-lib@5.0.6: `./run.sh test` installs it, or run "
+    "tests/solver/peers/install_dexlib.sh ~/.cache/loopscan/peers (or any DIR, with LOOPSCAN_PEERS_DIR=DIR/node_modules)"
 )
 
 

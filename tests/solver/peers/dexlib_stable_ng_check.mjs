@@ -6,18 +6,23 @@
 // with one {"dy", "fee"} per case, integers as decimal strings, "error: ..." where dex-lib throws.
 // dex-lib's state holds A as A() * A_PRECISION (state-polling-pools/factory-pool-polling.js), as
 // the NG views' get_dy does: the caller passes that. dex-lib@5.0.6 cannot be installed with its
-// whole dependency tree from the registry here (one of its pins does not resolve), so it is loaded
-// from $LOOPSCAN_PEERS_DIR (a node_modules directory; tests/solver/peers/install_dexlib.sh makes
-// one), by default the repository's own node_modules. Exit code 3: it is not installed there.
+// whole dependency tree from the registry (two of its pins do not resolve), so it is not in
+// package.json: tests/solver/peers/install_dexlib.sh puts its published files in a node_modules of
+// their own, which `./run.sh` does in ${LOOPSCAN_CACHE:-~/.cache/loopscan}/peers. It is loaded from
+// the first of $LOOPSCAN_PEERS_DIR, the repository's node_modules and that cache that has it.
+// Exit code 3: none has it.
 import { createRequire } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const peersDir = process.env.LOOPSCAN_PEERS_DIR || resolve(here, "../../../node_modules");
-if (!existsSync(join(peersDir, "@paraswap/dex-lib/package.json"))) {
-  process.stderr.write(`@paraswap/dex-lib not found in ${peersDir}\n`);
+const cache = process.env.LOOPSCAN_CACHE || join(homedir(), ".cache", "loopscan");
+const candidates = [process.env.LOOPSCAN_PEERS_DIR, resolve(here, "../../../node_modules"), join(cache, "peers", "node_modules")];
+const peersDir = candidates.find((d) => d && existsSync(join(d, "@paraswap/dex-lib/package.json")));
+if (!peersDir) {
+  process.stderr.write(`@paraswap/dex-lib not found in ${candidates.filter(Boolean).join(", ")}\n`);
   process.exit(3);
 }
 const require = createRequire(join(peersDir, "_peer_check_.js"));

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Make a node_modules with @paraswap/dex-lib@5.0.6 for dexlib_stable_ng_check.mjs, in $1.
 #
-# Why not `npm install @paraswap/dex-lib@5.0.6`: one of its pins (@balancer-labs/balancer-maths@^0.0.36)
-# does not resolve on the registry, so the whole install fails. The Curve maths needs only the
+# Why not `npm install @paraswap/dex-lib@5.0.6`: its pins @balancer-labs/balancer-maths@^0.0.36 and
+# @hashflow/taker-js@^0.4.1 do not resolve on the registry, so the whole install fails. The Curve maths needs only the
 # package's own files (npm pack: the published tarball, unchanged) and the five packages they
 # require, at the versions dex-lib's package.json pins.
-# Use: tests/solver/peers/install_dexlib.sh /tmp/peers && LOOPSCAN_PEERS_DIR=/tmp/peers/node_modules pytest ...
+# `./run.sh` runs it for ~/.cache/loopscan/peers, where the peer check looks; for another DIR set
+# LOOPSCAN_PEERS_DIR=DIR/node_modules.
 set -eu
 dir=${1:?usage: install_dexlib.sh DIR}
 mkdir -p "$dir/pack"
