@@ -10,6 +10,8 @@ WBTC 41000 (8 decimals). `exp(x, d)` keeps 6 decimal digits of x: factor(2/3) = 
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from loopscan.protocols.compound_v3.rules import (
     BASE_INDEX_SCALE,
@@ -229,3 +231,26 @@ def test_indices_accrue_linearly_per_second_between_accruals():
     assert accrued_indices(10**15, 11 * 10**14, 7, rate, 0) == (10**15, 11 * 10**14)
     with pytest.raises(CometError, match="before lastAccrualTime"):
         accrued_indices(10**15, 10**15, 0, 0, -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 10**15),  # debt, base units
+    st.lists(st.integers(0, 10**24), min_size=3, max_size=3),  # collateral balances
+    st.lists(st.integers(1, 10**13), min_size=3, max_size=3),  # prices, 8 decimals
+    st.integers(1, ONE),  # liquidation factor
+)
+def test_absorb_moves_exactly_the_paid_out_base_from_reserves(debt, balances, prices, lf):
+    """At unit indices Comet's books are exact: reserves fall by basePaidOut to the wei, the account
+    ends with max(0, collateral credit - debt) and holds no collateral."""
+    names = (COMP, WETH, WBTC)
+    assets = tuple(CometAsset(n, 10**18, ONE - 1, lf, lf, 0, p) for n, p in zip(names, prices, strict=True))
+    account = CometAccount(-debt, dict(zip(names, balances, strict=True)))
+    state = market(*assets, supply=10**16, borrow=10**15, totals=dict(account.collateral))
+    assume(is_liquidatable(state, account))
+    out = absorb(state, account)
+    credit = sum(b * p // 10**18 * lf // ONE for b, p in zip(balances, prices, strict=True)) * 10**6 // 10**8
+    assert out.new_principal == max(0, credit - debt)
+    assert out.base_paid_out == out.new_principal + debt
+    assert get_reserves(out.state, 0) - get_reserves(state, 0) == -out.base_paid_out
+    assert all(v == 0 for v in out.state.totals_collateral.values())
