@@ -9,6 +9,8 @@ assets there) and `EVaultTestBase` sets maxLiquidationDiscount to 0.2e4 (20 %).
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from loopscan.protocols.euler_v2 import PROVEN_ON_NODE
 from loopscan.protocols.euler_v2.rules import (
@@ -156,3 +158,20 @@ def test_sub_accounts_share_an_owner():
     with pytest.raises(EulerError):
         sub_account(owner, 256)
     assert PROVEN_ON_NODE is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 10**30), st.integers(1, 10**30), st.integers(1, 10**30), st.integers(1, 9_999), st.integers(0, 9_999)
+)
+def test_a_max_liquidation_clears_the_debt_or_takes_all_of_the_collateral(balance, value, liability, ltv, cap):
+    """With one collateral the discount is the health score (floored by the cap): the liquidator
+    takes over all the debt, or, if the collateral is worth too little, all of the collateral."""
+    cols = [Collateral(E_TST2, balance, value, flat(ltv))]
+    assume(value * ltv // 10_000 <= liability)  # in violation
+    most = max_liquidation(cols, E_TST2, liability, liability, cap, T)
+    assert most.repay == liability or most.yield_balance == balance
+    assert most.discount_factor >= W - W * cap // 10_000
+    # the liquidator pays no more than the discounted value of what it receives, give or take the one
+    # share the conversion to shares rounds away (rounding that favours the violator)
+    assert most.repay * W <= (most.yield_balance + 1) * value * most.discount_factor // balance + W
