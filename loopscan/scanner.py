@@ -36,12 +36,14 @@ class IndexError_(LoopscanError):  # noqa: N801 — `IndexError` is a builtin
 
 def _wanted(protocols: Sequence[str] | None, role: str | None = None) -> list[str]:
     registry.check_names(protocols or (), "--protocols")
-    return [n for n in registry.names(role) if protocols is None or n in protocols]
+    if protocols is None:  # by default, what the solver can use
+        return [n for n in registry.names(role) if registry.spec(n).solved]
+    return [n for n in registry.names(role) if n in protocols]
 
 
 def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> list:
-    """The lending and vault indexers for `protocols` (default: every registered one) that the
-    deployments have contracts for; venues are planned once the tokens are known."""
+    """The lending and vault indexers for `protocols` (default: every registered one the solver
+    applies) that the deployments have contracts for; venues are planned once the tokens are known."""
     out: list = []
     for name in _wanted(protocols):
         spec = registry.spec(name)

@@ -245,6 +245,12 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _col("tick_spacing", "int64", "Uniswap v3 tick spacing.", null=True),
         _col("amp", "uint256", "Curve amplification A as returned by A().", null=True),
         _col("n_coins", "int64", "Number of coins (2 for Uniswap); balances in pool_coins."),
+        _col("pool_kind", "text", "Curve: ng (stableswap-NG), classic (template maths), other (a dynamic fee without stored_rates: not modelled).", null=True),
+        _col("amp_precise", "uint256", "Curve A · 100 at the pinned block's timestamp, the ramp interpolated as the pool's _A() does.", null=True),
+        _col("future_amp", "uint256", "Curve A · 100 the ramp ends at (future_A, scaled to A · 100).", null=True),
+        _col("future_amp_time", "int64", "Curve timestamp the ramp of A ends at (future_A_time; 0: never ramped).", null=True),
+        _col("offpeg_fee_multiplier", "uint256", "Curve off-peg fee multiplier, 1e10 scale (NG and dynamic-fee pools).", null=True),
+        _col("admin_fee", "int64", "Curve admin_fee(): the admin's share of each swap fee, 1e10 scale (taken out of the pool's balance).", null=True),
     ),
     "pool_coins": (
         _BLOCK,
@@ -252,6 +258,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _col("coin_index", "int64", "Coin index in the pool (Uniswap: 0 = token0)."),
         _col("token", "address", "Coin token."),
         _col("balance", "uint256", "Pool's balance of the coin, in token units."),
+        _col("rate", "uint256", "Curve stored_rates() where the pool answers it (NG, classic factory pools with oracles): 10**(36 - decimals) times the coin's oracle or ERC-4626 rate; null: the template's constant 10**(36 - decimals).", null=True),
     ),
     "ticks": (
         _BLOCK,

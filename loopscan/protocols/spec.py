@@ -14,6 +14,10 @@ Roles:
 * ``vaults``: receipt tokens minted for deposits (`vaults`, `holdings` rows).
 * ``venue``: pools that liquidations are sold into (`pools`, `pool_coins`, `ticks` rows);
   `exit` is its exact swap maths, `None` where the solver cannot yet sell into it.
+
+A lending protocol the solver cannot apply yet (`solved=False`: markets with several
+collaterals, Compound v3 and Euler v2) is read only when asked for by name; its markets are left
+out of the thresholds and listed as such (`Book.unsolved`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class ProtocolSpec:
     # name -> deployments (protocol, kind)
     devnet_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest token kind -> same
     proven_on_node: bool = True  # False: no deployable package exists; its figures are not proven on a node
+    solved: bool = True  # False: read only when asked for (`--protocols`); the solver leaves its markets out, saying so
 
     def load(self, what: str) -> ModuleType:
         """The module behind `indexer`, `rules` or `exit`, imported now."""

@@ -185,7 +185,7 @@ def _cascade(result, token: str, kind: str) -> Figure:
     diagonal = "no cascade (δ* = δ)" if kind == "depeg" else "y = x (reference)"
     ax.plot([0, 100], [0, 100], color="0.55", ls=":", lw=1.2, label=diagonal, gid="diagonal")
     ax.plot(100 * curve["shock_frac"], 100 * curve["final_depeg_frac"], color="tab:blue", lw=2, marker="o", ms=3,
-            label="final depeg δ*(δ)", gid="curve", zorder=3)  # fmt: skip
+            label="final depeg δ*(δ)", gid="cascade-curve", zorder=3)  # fmt: skip
     y_text = 64.0
     for column, text, colour, style in THRESHOLD_MARKERS:
         value = _value(row, column)

@@ -16,6 +16,7 @@ from .abi import (
     selector,
 )
 from .aggregate3 import decode_aggregate3, encode_aggregate3
+from .answers import answer_value, failure_reason
 from .client import RpcClient, RpcStats
 from .endpoint import mask_url
 from .errors import (
@@ -60,6 +61,7 @@ __all__ = [
     "TransportError",
     "block_tag",
     "decode_address",
+    "answer_value",
     "decode_aggregate3",
     "decode_bool",
     "decode_int",
@@ -67,6 +69,7 @@ __all__ = [
     "decode_uint",
     "encode_aggregate3",
     "encode_call",
+    "failure_reason",
     "get_logs",
     "mask_url",
     "multicall",

@@ -25,12 +25,11 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from loopscan.errors import LoopscanError
 from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols import registry
 from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
 
-__all__ = ["Book", "MarketBook", "PoolBook", "UnsolvableMarketError", "VaultBook", "build_book"]
+__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
 
 WAD = 10**18
 
@@ -97,6 +96,7 @@ class Book:
     assumed_par: list[str]
     unknown_oracles: list[str]
     anchored: set[str] = field(default_factory=set)  # priced by their own market feed or the numeraire
+    unsolved: dict[str, str] = field(default_factory=dict)  # market key -> why the solver leaves it out
 
 
 def build_book(snap: Snapshot) -> Book:
@@ -106,7 +106,7 @@ def build_book(snap: Snapshot) -> Book:
     assumed: list[str] = []
     registry.check_names(snap.markets["protocol"], "snapshot markets")
     registry.check_names(snap.pools["venue"], "snapshot pools")
-    markets = _markets(snap, decimals)
+    markets, unsolved = _markets(snap, decimals)
     for m in snap.markets.itertuples():
         if m.loan_price_raw is not None and m.loan_price_scale:  # the protocol's own price of its loan token
             p0[m.loan_token] = m.loan_price_raw / m.loan_price_scale
@@ -131,11 +131,7 @@ def build_book(snap: Snapshot) -> Book:
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
     anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
-    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored)
-
-
-class UnsolvableMarketError(LoopscanError):
-    """A market the solver's rules cannot describe yet."""
+    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved)
 
 
 def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
@@ -148,8 +144,10 @@ def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
     return price
 
 
-def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
+def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, MarketBook], dict[str, str]]:
+    """The markets the solver applies its rules to, and those it leaves out, with why."""
     out: dict[str, MarketBook] = {}
+    unsolved: dict[str, str] = {}
     collaterals: dict[str, list] = {}
     for c in snap.market_collaterals.itertuples():
         collaterals.setdefault(f"{c.protocol_address}:{c.market_id}", []).append(c)
@@ -158,14 +156,13 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
         params.setdefault(f"{p.protocol_address}:{p.market_id}", {})[p.param] = int(p.value)
     for m in snap.markets.itertuples():
         key = f"{m.protocol_address}:{m.market_id}"
+        found = collaterals.get(key, [])
+        if not registry.spec(m.protocol).solved or len(found) > 1:
+            unsolved[key] = (f"{m.protocol} market with {len(found)} collaterals: the solver applies one collateral per "
+                             "isolated market so far; its positions are in no threshold")  # fmt: skip
+            continue
         dl = 10 ** decimals.get(m.loan_token, 18)
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
-        found = collaterals.get(key, [])
-        if len(found) > 1:
-            raise UnsolvableMarketError(
-                f"market {key} ({m.protocol}) takes {len(found)} collaterals: the solver applies one collateral per "
-                "market so far (each of Aave's reserves is one market)"
-            )
         c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
         collateral = c.collateral_token if c is not None else ZERO_ADDRESS
         out[key] = MarketBook(
@@ -183,14 +180,16 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
               for p in snap.position_collaterals.itertuples()}  # fmt: skip
     grouped = snap.positions.groupby(["protocol_address", "market_id"], sort=False)
     for (address, market_id), rows in grouped:
-        mb = out[f"{address}:{market_id}"]
+        mb = out.get(f"{address}:{market_id}")
+        if mb is None:
+            continue  # an unsolved market's positions
         dc = 10 ** decimals.get(mb.collateral, 18)
         dl = 10 ** decimals.get(mb.loan, 18)
         mb.accounts = list(rows["account"])
         mb.collateral_amount = np.array([posted.get((address, market_id, a, mb.collateral), 0) / dc for a in mb.accounts])
         mb.debt = np.array([int(x) / dl for x in rows["debt_amount"]])
         mb.suppliers = {a: int(s) / dl for a, s in zip(rows["account"], rows["supply_amount"], strict=True) if int(s)}
-    return out
+    return out, unsolved
 
 
 def _link_shared_sources(markets: dict[str, MarketBook]) -> None:

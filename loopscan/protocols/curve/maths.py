@@ -1,16 +1,15 @@
 """Curve StableSwap exchanges, integer for integer as the classic plain pool.
 
-Which contract: curvefi/curve-contract `contracts/pool-templates/base/SwapTemplateBase.vy` (the
-plain-pool template of 2020–2022: `A_PRECISION = 100`, fixed `RATES[i] = 10**(36 - decimals)`,
+Which contract: curvefi/curve-contract `contracts/pool-templates/base/SwapTemplateBase.vy` at
+574f44027d089de0eac765f5a74ea5ae96aba968 (the plain-pool template of 2020–2022: `A_PRECISION = 100`, fixed `RATES[i] = 10**(36 - decimals)`,
 a flat fee in 1e10 units, `dy - 1` "just in case"). Why that one: it is the maths that curvesim
 (the peer checked in the tests) implements, and the one most of the old stable pools run. With an
 integer A (`amp` a multiple of `A_PRECISION`) its results equal the older templates' (3pool, no
 `A_PRECISION`) to the wei, since A_PRECISION then cancels exactly.
 
-Not covered: stableswap-ng (`CurveStableSwapNG.vy`) divides `D_P` by `N**N` once per loop
-instead of per coin (different rounding), charges a dynamic fee that grows off peg
-(`offpeg_fee_multiplier`), and reads rates from oracles or ERC-4626 tokens; metapools price their
-base LP token by `get_virtual_price`. A ramp of A is the caller's job: pass `_A()` at the block.
+Stableswap-NG (`CurveStableSwapNG.vy`: `D_P` divided by `N**N` once per loop, a dynamic fee,
+rates from oracles or ERC-4626 tokens) is in `ng`; it shares `get_y_for_D` and `amp_at` with
+this module. Classic metapools price their base LP token by `get_virtual_price`: not covered.
 
 >>> pool = StableSwapPool.from_decimals(250, [500_000 * 10**6] * 2, [6, 6], fee=4 * 10**6)
 >>> ex = exchange(pool, 0, 1, 150 * 10**6); (ex.dy, ex.fee)
@@ -28,7 +27,7 @@ from loopscan.errors import LoopscanError
 
 __all__ = [
     "A_PRECISION", "FEE_DENOMINATOR", "PRECISION", "CurveError", "StableSwapPool", "Exchange", "rates_for",
-    "get_D", "get_y", "get_dy", "exchange", "spot_price", "price_after_selling",
+    "amp_at", "get_D", "get_y", "get_y_for_D", "get_dy", "exchange", "spot_price", "price_after_selling",
 ]  # fmt: skip
 
 A_PRECISION = 100
@@ -114,12 +113,37 @@ def get_D(xp: Sequence[int], amp: int) -> int:
     raise CurveError("_get_D did not converge")
 
 
+def amp_at(initial: int, initial_time: int, future: int, future_time: int, timestamp: int) -> int:
+    """A as the pool computes it at `timestamp` while it ramps from `initial` to `future`, in the
+    units the pool stores them (A·A_PRECISION in the templates with it, plain A in the older ones).
+
+    As `_A()` in SwapTemplateBase.vy (574f440) and CurveStableSwapNG.vy (stableswap-ng 2abe778):
+    linear in time, rounded toward the starting value, `future` once `future_time` has passed.
+
+    >>> amp_at(10_000, 100, 20_000, 200, 150), amp_at(20_000, 100, 10_000, 200, 101), amp_at(1, 0, 7, 0, 5)
+    (15000, 19900, 7)
+    """
+    if timestamp >= future_time:
+        return future
+    if timestamp < initial_time:
+        raise CurveError("_A: the pin is before the ramp started (the contract underflows)")
+    if future > initial:
+        return initial + (future - initial) * (timestamp - initial_time) // (future_time - initial_time)
+    return initial - (initial - future) * (timestamp - initial_time) // (future_time - initial_time)
+
+
 def get_y(i: int, j: int, x: int, xp: Sequence[int], amp: int) -> int:
     """Coin j's balance (18-decimal units) once coin i's is `x`, D held fixed, as `_get_y`."""
+    return get_y_for_D(i, j, x, xp, amp, get_D(xp, amp))
+
+
+def get_y_for_D(i: int, j: int, x: int, xp: Sequence[int], amp: int, d: int) -> int:
+    """`get_y` for a given invariant `d`: the same Newton loop in SwapTemplateBase.vy (574f440,
+    `get_y`) and CurveStableSwapNG.vy / CurveStableSwapNGViews.vy (stableswap-ng 2abe778, `get_y`,
+    `newton_y`), which differ only in how D was computed."""
     n = len(xp)
     if i == j or not (0 <= i < n and 0 <= j < n):
         raise CurveError("_get_y: coins must differ and exist")
-    d = get_D(xp, amp)
     ann, c, s = amp * n, d, 0
     for k in range(n):
         if k == j:
