@@ -157,10 +157,12 @@ def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) ->
     from loopscan.textsafe import safe_text
 
     snap = _load_snapshot(snapshot)
+    try:
+        chosen = [snap.token_address(t) for t in tokens] or None
+    except LookupError as exc:  # an unknown or ambiguous token is bad usage
+        raise click.BadParameter(str(exc), param_hint="--token") from None
     solver = Solver(build_book(snap))
     kind = shock.replace("-", "_")
-    by_symbol = {s: a for a, s in solver.book.symbols.items()}
-    chosen = [by_symbol.get(t, t.lower()) for t in tokens] or None
     table = solver.thresholds(kind, chosen)
     if fmt == "json":
         click.echo(table.to_json(orient="records", indent=2))

@@ -58,8 +58,9 @@ class ScanResult:
         return table
 
     def curve(self, token: str, kind: str = "depeg") -> pd.DataFrame:
-        """δ*(δ), the final depeg after the cascade against the initial shock, for `token`."""
-        return self.solver.curve(kind, token)
+        """δ*(δ), the final depeg after the cascade against the initial shock, for `token` (a
+        symbol or an address: `Snapshot.token_address`)."""
+        return self.solver.curve(kind, self.snapshot.token_address(token))
 
     def export(self, path: str | Path, fmt: str) -> Path:
         """Write the risk graph or the tables: graphml, gexf, json, dot, html, csv or parquet."""

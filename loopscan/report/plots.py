@@ -123,17 +123,10 @@ def resolve_token(result, token: str | None) -> str:
     """A token's address from an address or a symbol; an error if unknown or ambiguous."""
     if token is None:
         raise PlotError("this plot needs a token (an address or a symbol)")
-    known = _symbols(result)
-    if token.lower() in known:
-        return token.lower()
-    matches = sorted(a for a, s in known.items() if s == token)
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:  # a symbol is anyone's to take: never guess which one is meant
-        raise PlotError(
-            f"symbol {terminal_safe(token)!r} names {len(matches)} tokens ({', '.join(matches)}): give an address"
-        )
-    raise PlotError(f"no token {terminal_safe(token)!r} in this snapshot")
+    try:
+        return result.snapshot.token_address(token)
+    except LookupError as exc:
+        raise PlotError(terminal_safe(str(exc))) from None
 
 
 def _symbols(result) -> dict[str, str]:

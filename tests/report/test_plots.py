@@ -210,6 +210,6 @@ def test_bad_requests_are_named_errors(scan, tmp_path):
     tokens = result.snapshot.tokens.copy()
     tokens.loc[tokens["symbol"] == "sdeUSD", "symbol"] = "xUSD"  # anyone can deploy a token called xUSD
     twins = analyse(dataclasses.replace(result.snapshot, tokens=tokens))
-    with pytest.raises(LoopscanError, match="names 2 tokens"):
+    with pytest.raises(LoopscanError, match="is ambiguous: 2 tokens have that symbol"):
         plot(twins, "cascade", "xUSD")
     assert not list(tmp_path.iterdir())
