@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 
 from loopscan.model.schema import TokenKind
 from loopscan.protocols.base import Rows, ScanContext
-from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
+from loopscan.rpc import Call, CallResult, InvalidAnswer, decode_address, decode_static, decode_uint, encode_call
 
 __all__ = [
     "MAX_TEXT",
@@ -92,12 +92,10 @@ def decode_decimals(result: CallResult | None) -> tuple[int | None, str | None]:
         return None, "not read"
     if not result.success:
         return None, result.reason
-    if len(result.return_data) < 32:
-        return None, f"answered {len(result.return_data)} bytes, not a uint8 (no code, or a fallback?)"
-    value = decode_uint(result.return_data)
-    if value > 255:
-        return None, f"answered {value}, not a uint8"
-    return value, None
+    try:
+        return decode_static(result.return_data, ("uint8",))[0], None
+    except InvalidAnswer as exc:
+        return None, exc.reason
 
 
 def _address(answers: Mapping[str, CallResult], getter: str) -> str | None:

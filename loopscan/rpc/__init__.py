@@ -11,10 +11,13 @@ from .abi import (
     decode_bool,
     decode_int,
     decode_revert,
+    decode_static,
     decode_uint,
+    describe_size,
     encode_call,
     selector,
 )
+from .answers import checked_data, decode_answer
 from .aggregate3 import decode_aggregate3, encode_aggregate3
 from .client import RpcClient, RpcStats
 from .endpoint import mask_url
@@ -23,6 +26,7 @@ from .errors import (
     BatchTooLarge,
     ExecutionReverted,
     HistoricalStateUnavailable,
+    InvalidAnswer,
     LogRangeTooLarge,
     NodeError,
     RateLimited,
@@ -46,6 +50,7 @@ __all__ = [
     "CallResult",
     "ExecutionReverted",
     "HistoricalStateUnavailable",
+    "InvalidAnswer",
     "LogRangeTooLarge",
     "MulticallLimits",
     "NodeError",
@@ -59,12 +64,16 @@ __all__ = [
     "RpcTimeout",
     "TransportError",
     "block_tag",
+    "checked_data",
     "decode_address",
+    "decode_answer",
     "decode_aggregate3",
     "decode_bool",
     "decode_int",
     "decode_revert",
+    "decode_static",
     "decode_uint",
+    "describe_size",
     "encode_aggregate3",
     "encode_call",
     "get_logs",

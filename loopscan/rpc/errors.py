@@ -14,6 +14,10 @@
     │   └── BatchTooLarge             out of gas, request or response too large: send fewer calls
     └── ReorgDetected                 the pinned block's hash changed during the scan
 
+    InvalidAnswer (a LoopscanError and a ValueError)
+                                      a contract's answer is not what its ABI says: reverted, empty,
+                                      short, oversized or a word out of its type's range
+
 aiohttp's errors are translated where they happen, in ``client.py``; HTTP statuses and bodies
 in ``response.py``; JSON-RPC error objects in ``classify.py``. Which of these are worth a retry
 is decided in one place, ``retry.py``.
@@ -34,6 +38,7 @@ __all__ = [
     "BatchTooLarge",
     "ExecutionReverted",
     "HistoricalStateUnavailable",
+    "InvalidAnswer",
     "LogRangeTooLarge",
     "NodeError",
     "RateLimited",
@@ -150,3 +155,20 @@ class ReorgDetected(RpcError):
             method=method,
             endpoint=endpoint,
         )
+
+
+class InvalidAnswer(LoopscanError, ValueError):
+    """A contract read answered something its ABI type cannot be: it reverted, answered no data
+    (an account without code), too few or too many bytes, or a word out of its type's range.
+
+    Raised by the decoders in ``abi.py`` with the reason only, and by ``answers.decode_answer``
+    with the contract and method too; indexers turn it into a ``missing`` row. A ``ValueError``
+    as well, so code written against the decoders' former ``ValueError`` still catches it.
+    """
+
+    def __init__(self, reason: str, *, contract: str | None = None, method: str | None = None) -> None:
+        self.reason = reason
+        self.contract = contract
+        self.method = method
+        where = f"{method or 'a call'} on {contract}" if contract else method
+        super().__init__(f"{where}: {reason}" if where else reason)
