@@ -17,6 +17,8 @@ from loopscan.rpc import Call, encode_call
 __all__ = ["MetaMorphoIndexer", "MetaMorphoRaw", "CREATE_METAMORPHO"]
 
 CREATE_METAMORPHO = "0x" + keccak(text="CreateMetaMorpho(address,address,address,uint256,address,string,string,bytes32)").hex()
+# metamorpho v1.0 (commit 380bf7bf) src/libraries/ConstantsLib.sol: a queue holds at most 30 markets.
+MAX_QUEUE_LENGTH = 30
 _SCALAR_TYPES = {"asset()": "address", "totalAssets()": "uint256", "totalSupply()": "uint256",
                  "supplyQueueLength()": "uint256", "withdrawQueueLength()": "uint256", "MORPHO()": "address"}  # fmt: skip
 _SCALARS = tuple(_SCALAR_TYPES)
@@ -48,6 +50,10 @@ class MetaMorphoIndexer:
                     break  # one miss per vault: the first getter that could not be read
             else:
                 asset, total_assets, total_supply, n_supply, n_withdraw, morpho = values
+                if max(n_supply, n_withdraw) > MAX_QUEUE_LENGTH:  # never a MetaMorpho's: reading it would not end
+                    ctx.miss("vault", vault, None, "supplyQueueLength()/withdrawQueueLength()",
+                             f"queue lengths {n_supply}/{n_withdraw} exceed MAX_QUEUE_LENGTH {MAX_QUEUE_LENGTH}")
+                    continue
                 raw.vaults[vault] = {
                     "asset": asset, "total_assets": total_assets, "total_supply": total_supply, "morpho": morpho,
                     "n_supply": n_supply, "n_withdraw": n_withdraw,

@@ -20,8 +20,9 @@ from .abi import (
 from .answers import checked_data, decode_answer
 from .aggregate3 import decode_aggregate3, encode_aggregate3
 from .client import RpcClient, RpcStats
-from .endpoint import mask_url
+from .endpoint import check_url, mask_url
 from .errors import (
+    BadEndpoint,
     BadResponse,
     BatchTooLarge,
     ExecutionReverted,
@@ -29,6 +30,7 @@ from .errors import (
     InvalidAnswer,
     LogRangeTooLarge,
     NodeError,
+    NodeUnreachable,
     RateLimited,
     ReorgDetected,
     RpcError,
@@ -43,6 +45,7 @@ from .retry import READ_METHODS, RateLimiter, RetryPolicy
 __all__ = [
     "MULTICALL3_ADDRESS",
     "READ_METHODS",
+    "BadEndpoint",
     "BadResponse",
     "BatchTooLarge",
     "BlockPin",
@@ -54,6 +57,7 @@ __all__ = [
     "LogRangeTooLarge",
     "MulticallLimits",
     "NodeError",
+    "NodeUnreachable",
     "RateLimited",
     "RateLimiter",
     "ReorgDetected",
@@ -64,6 +68,7 @@ __all__ = [
     "RpcTimeout",
     "TransportError",
     "block_tag",
+    "check_url",
     "checked_data",
     "decode_address",
     "decode_answer",

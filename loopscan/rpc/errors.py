@@ -3,8 +3,9 @@
 ::
 
     RpcError (a LoopscanError)        base: every message names the method and the masked endpoint
-    ├── TransportError                connection refused or dropped, or an HTTP status that is not 200
-    │   └── RpcTimeout                no whole answer within the client's timeout
+    ├── TransportError                connection dropped, or an HTTP status that is not 200
+    │   ├── RpcTimeout                no whole answer within the client's timeout
+    │   └── NodeUnreachable           no connection made (refused, unknown host): not retried
     ├── RateLimited                   HTTP 429 or a provider's rate-limit error; ``retry_after``
     ├── BadResponse                   not JSON, truncated, wrong shape, a batch id missing or repeated
     ├── NodeError                     the node answered with a JSON-RPC error; ``code``, ``raw``
@@ -13,6 +14,9 @@
     │   ├── LogRangeTooLarge          ``eth_getLogs`` range or result-count limit: split the range
     │   └── BatchTooLarge             out of gas, request or response too large: send fewer calls
     └── ReorgDetected                 the pinned block's hash changed during the scan
+
+    BadEndpoint (a LoopscanError and a ValueError)
+                                      the RPC URL cannot be a node's: no scheme, not http(s), no host
 
     InvalidAnswer (a LoopscanError and a ValueError)
                                       a contract's answer is not what its ABI says: reverted, empty,
@@ -34,6 +38,7 @@ from typing import Any
 from loopscan.errors import LoopscanError
 
 __all__ = [
+    "BadEndpoint",
     "BadResponse",
     "BatchTooLarge",
     "ExecutionReverted",
@@ -41,6 +46,7 @@ __all__ = [
     "InvalidAnswer",
     "LogRangeTooLarge",
     "NodeError",
+    "NodeUnreachable",
     "RateLimited",
     "ReorgDetected",
     "RpcError",
@@ -72,6 +78,11 @@ class TransportError(RpcError):
 
 class RpcTimeout(TransportError):
     """No whole answer arrived within the client's timeout."""
+
+
+class NodeUnreachable(TransportError):
+    """No connection could be made (refused, unknown host, TLS handshake failed): nothing was
+    sent, so nothing is retried."""
 
 
 class RateLimited(RpcError):
@@ -172,3 +183,7 @@ class InvalidAnswer(LoopscanError, ValueError):
         self.method = method
         where = f"{method or 'a call'} on {contract}" if contract else method
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class BadEndpoint(LoopscanError, ValueError):
+    """The RPC URL cannot name a node loopscan can read: refused before anything is sent."""

@@ -8,7 +8,8 @@ EXPORTED = [
     "RateLimited", "RateLimiter", "ReorgDetected", "RetryPolicy", "RpcClient", "RpcError", "RpcStats",
     "RpcTimeout", "TransportError", "block_tag", "decode_address", "decode_aggregate3", "decode_bool",
     "decode_int", "decode_revert", "decode_uint", "encode_aggregate3", "InvalidAnswer", "checked_data",
-    "decode_answer", "decode_static", "describe_size", "encode_call", "get_logs", "mask_url",
+    "decode_answer", "decode_static", "describe_size",
+    "BadEndpoint", "NodeUnreachable", "check_url", "encode_call", "get_logs", "mask_url",
     "multicall", "selector",
 ]
 
