@@ -38,7 +38,9 @@ from .errors import (
     TransportError,
 )
 from .logs import get_logs
-from .multicall import MULTICALL3_ADDRESS, Call, CallResult, MulticallLimits, multicall
+from .calls import Call, CallResult
+from .multicall import MulticallLimits, multicall
+from .routes import MULTICALL3_ADDRESS
 from .reads import BlockPin, block_tag
 from .retry import READ_METHODS, RateLimiter, RetryPolicy
 

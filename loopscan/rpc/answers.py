@@ -6,7 +6,7 @@ type's range. Each is an ``InvalidAnswer`` naming the contract, the method and t
 the indexers record as a ``missing`` row (``ScanContext.answer``) instead of letting a decoder's
 error end the scan.
 
->>> from loopscan.rpc.multicall import CallResult
+>>> from loopscan.rpc.calls import CallResult
 >>> decode_answer(CallResult(True, b""), "0x00000000000000000000000000000000000000aa", "price()", "uint256")
 Traceback (most recent call last):
 ...
@@ -20,7 +20,7 @@ from typing import Any
 
 from .abi import decode_static
 from .errors import InvalidAnswer
-from .multicall import CallResult
+from .calls import CallResult
 
 __all__ = ["decode_answer", "checked_data"]
 
