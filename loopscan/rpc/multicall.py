@@ -70,6 +70,8 @@ async def multicall(
     through a state override or as plain batched ``eth_call`` requests, with the same results.
     """
     tag = block_tag(block)
+    if not calls:
+        return []
     route = await client.multicall_route(tag) if address == MULTICALL3_ADDRESS else "deployed"
     if route == "batch":
         return await plain_calls(client, calls, tag)
