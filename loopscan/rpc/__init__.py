@@ -2,8 +2,10 @@
 
 Every read goes through one ``RpcClient`` (batching, retries of reads, rate limit, typed
 errors), at one pinned block (``client.pin()`` / ``client.verify_pin()``). ``multicall``
-packs contract reads into Multicall3 ``aggregate3`` calls; ``get_logs`` walks block ranges
-under the node's ``eth_getLogs`` limits. Failures are the types in ``errors``.
+packs contract reads into Multicall3 ``aggregate3`` calls (on a chain without Multicall3,
+through a state override or plain batches: ``routes``); ``get_logs`` walks block ranges
+under the node's ``eth_getLogs`` limits. Every contract answer is checked before it is decoded
+(``answers.decode_answer``). Failures are the types in ``errors``.
 """
 
 from .abi import (

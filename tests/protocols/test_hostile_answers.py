@@ -144,7 +144,7 @@ test_uniswap_v3_survives_hostile_answers = _indexer_test("uniswap_v3")
 # -- the indexers' own decode helpers ---------------------------------------------------------
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(answers)
 def test_token_decoders_take_any_answer(result: CallResult) -> None:
     text = decode_text(result)
@@ -154,13 +154,13 @@ def test_token_decoders_take_any_answer(result: CallResult) -> None:
     assert decimals is None or 0 <= decimals <= 255
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(answers, min_size=len(GETTERS) + 1, max_size=len(GETTERS) + 1))
 def test_token_classify_takes_any_answers(results: list[CallResult]) -> None:
     classify(dict(zip((*GETTERS, "convertToAssets(uint256)"), results)))
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(answers)
 def test_aave_decoders_raise_only_their_documented_errors(result: CallResult) -> None:
     data = result.return_data
@@ -177,7 +177,7 @@ def test_aave_decoders_raise_only_their_documented_errors(result: CallResult) ->
         assert isinstance(exc, DecodingError | OverflowError), repr(exc)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(answers, min_size=len(PROBES), max_size=len(PROBES)))
 def test_aave_source_probe_takes_any_answers(results: list[CallResult]) -> None:
     probe_from_answers(dict(zip(PROBES, results, strict=True)))

@@ -61,7 +61,7 @@ def _normal(value):
     return value.lower() if isinstance(value, str) else value
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(typed_answers())
 def test_decode_static_reads_what_eth_abi_reads(case) -> None:
     types, values, data = case
@@ -69,7 +69,7 @@ def test_decode_static_reads_what_eth_abi_reads(case) -> None:
     assert [_normal(v) for v in abi_decode(types, data)] == [_normal(v) for v in values]
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(typed_answers(), st.data())
 def test_a_truncated_answer_is_invalid(case, data) -> None:
     types, _, encoded = case
@@ -78,7 +78,7 @@ def test_a_truncated_answer_is_invalid(case, data) -> None:
         decode_static(encoded[:cut], types)
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(typed_answers(), st.binary(min_size=1, max_size=200))
 def test_an_oversized_answer_is_invalid(case, extra: bytes) -> None:
     types, _, encoded = case
@@ -86,7 +86,7 @@ def test_an_oversized_answer_is_invalid(case, extra: bytes) -> None:
         decode_static(encoded + extra, types)
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.lists(st.sampled_from(TYPES), min_size=1, max_size=4), st.data())
 def test_random_bytes_decode_in_range_or_are_invalid(types: list[str], data) -> None:
     exact = st.binary(min_size=32 * len(types), max_size=32 * len(types))
@@ -100,7 +100,7 @@ def test_random_bytes_decode_in_range_or_are_invalid(types: list[str], data) -> 
     assert [_normal(v) for v in got] == [_normal(v) for v in abi_decode(types, raw)]
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.binary(min_size=32, max_size=32), st.sampled_from(["uint8", "uint128", "int24", "int128", "address", "bool"]))
 def test_a_word_out_of_range_is_invalid_and_says_so(word: bytes, abi_type: str) -> None:
     try:
@@ -112,7 +112,7 @@ def test_a_word_out_of_range_is_invalid_and_says_so(word: bytes, abi_type: str) 
         decode_static(word, [abi_type])
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.binary(max_size=100), st.integers(0, 3))
 def test_word_decoders_take_any_bytes(raw: bytes, index: int) -> None:
     for decode in (decode_uint, decode_int, decode_address, decode_bool):
@@ -124,13 +124,13 @@ def test_word_decoders_take_any_bytes(raw: bytes, index: int) -> None:
             assert len(raw) >= 32 * (index + 1)
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.binary(max_size=300))
 def test_decode_revert_always_gives_text(raw: bytes) -> None:
     assert isinstance(decode_revert(raw), str) and decode_revert(raw)
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.booleans(), st.binary(max_size=100), st.sampled_from(["uint256", "address", "uint8"]))
 def test_decode_answer_names_contract_method_and_reason(success: bool, raw: bytes, abi_type: str) -> None:
     result = CallResult(success, raw, None if success else "boom")
@@ -168,7 +168,7 @@ def _encode_results(items: list[tuple[bool, bytes]]) -> bytes:
     return abi_encode(["(bool,bytes)[]"], [items])
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(results, st.data())
 def test_aggregate3_truncated_is_an_error_or_the_original(items, data) -> None:
     encoded = _encode_results(items)
@@ -180,13 +180,13 @@ def test_aggregate3_truncated_is_an_error_or_the_original(items, data) -> None:
     assert got == items  # only padding was cut
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(results, st.binary(min_size=1, max_size=200))
 def test_aggregate3_oversized_reads_the_original(items, extra: bytes) -> None:
     assert decode_aggregate3(_encode_results(items) + extra) == items
 
 
-@settings(max_examples=EXAMPLES)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.binary(max_size=400))
 def test_aggregate3_random_bytes_decode_or_raise_value_error(raw: bytes) -> None:
     try:
