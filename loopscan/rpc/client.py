@@ -208,7 +208,7 @@ class RpcClient(BlockReads):
             except TimeoutError as exc:
                 raise _HttpFailure(RpcTimeout, f"no answer in time ({self._describe(exc)})") from None
             except aiohttp.ClientConnectorError as exc:
-                raise _HttpFailure(NodeUnreachable, f"cannot connect ({self._describe(exc)})") from None
+                raise _HttpFailure(NodeUnreachable, f"connection failed before anything was sent ({self._describe(exc)})") from None
             except aiohttp.ClientError as exc:
                 raise _HttpFailure(TransportError, f"connection failed ({self._describe(exc)})") from None
             finally:

@@ -108,7 +108,7 @@ async def test_an_unreachable_node_fails_on_the_first_attempt(url):
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     async with RpcClient(url.format(closed=closed)) as client:
-        with pytest.raises(NodeUnreachable, match="cannot connect"):
+        with pytest.raises(NodeUnreachable, match="connection failed before anything was sent"):
             await client.chain_id()
         assert (client.stats.http_requests, client.stats.retries) == (1, 0)
 
@@ -119,7 +119,7 @@ def test_an_unreachable_node_is_one_line_and_exit_1():
         closed = s.getsockname()[1]
     result = _scan("--rpc", f"http://127.0.0.1:{closed}")
     assert result.exit_code == 1
-    assert re.fullmatch(rf"error: eth_chainId at http://127.0.0.1:{closed}: cannot connect \(.*\)", _one_line(result))
+    assert re.fullmatch(rf"error: eth_chainId at http://127.0.0.1:{closed}: connection failed before anything was sent \(.*\)", _one_line(result))
 
 
 @pytest.mark.devnet
