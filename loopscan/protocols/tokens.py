@@ -156,7 +156,10 @@ async def fetch_tokens(ctx: ScanContext, addresses: Iterable[str]) -> TokenRaw:
         if decimals is None:
             ctx.miss("token", token, None, "decimals()", why)
         elif _address(answers, "asset()"):
-            vaults.append((token, decimals))
+            if decimals > 77:  # 10**decimals, convertToAssets' argument, would not fit a uint256
+                ctx.miss("token", token, None, CONVERT, f"decimals {decimals}: one share (10**{decimals}) is no uint256")
+            else:
+                vaults.append((token, decimals))
     if vaults:
         results = await ctx.calls([Call(t, encode_call(CONVERT, 10**d)) for t, d in vaults])
         for (token, _), result in zip(vaults, results, strict=True):

@@ -181,3 +181,13 @@ def test_aave_decoders_raise_only_their_documented_errors(result: CallResult) ->
 @given(st.lists(answers, min_size=len(PROBES), max_size=len(PROBES)))
 def test_aave_source_probe_takes_any_answers(results: list[CallResult]) -> None:
     probe_from_answers(dict(zip(PROBES, results, strict=True)))
+
+
+def test_a_vault_share_with_78_decimals_is_a_miss_not_a_crash() -> None:
+    """Found by the property test above: one share, 10**78, does not fit convertToAssets' uint256."""
+    word = CallResult(True, (78).to_bytes(32, "big"))  # decimals() 78; asset() the address 0x…4e
+    ctx = HostileContext([word], 0)
+    TokenIndexer([_address(1)]).transform(asyncio.run(TokenIndexer([_address(1)]).fetch(ctx)), ctx.block)
+    assert [(m["method"], m["reason"]) for m in ctx.missing] == [
+        ("convertToAssets(uint256)", "decimals 78: one share (10**78) is no uint256")
+    ]
