@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, console, err_console
+from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, RpcUrl, console, err_console
 from loopscan.cli_devnet import devnet
 from loopscan.cli_monitor import history, monitor
 from loopscan.errors import LoopscanError
@@ -67,10 +67,12 @@ def _protocol_list(ctx: click.Context, param: click.Parameter, value: str | None
 def _index(rpc_url: str, block: int | None, deps, protocols: list[str] | None):
     import asyncio
 
+    from loopscan.rpc import mask_url
     from loopscan.scanner import index_async
 
     with _progress() as bar:
-        tasks: dict[str, int] = {}
+        # Shown before the first answer, so a slow node is seen working, not silent.
+        tasks: dict[str, int] = {"rpc: calls": bar.add_task(f"rpc: connecting to {mask_url(rpc_url)}")}
 
         def progress(stage: str, done: int) -> None:
             if stage not in tasks:
@@ -109,14 +111,16 @@ def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--rpc", "rpc_url", required=True, envvar="LOOPSCAN_RPC_URL", help="JSON-RPC URL (or LOOPSCAN_RPC_URL); never printed unmasked.")
-@click.option("--block", type=int, default=None, help="Block to pin every read to (default: latest).")
+@click.option("--rpc", "rpc_url", type=RpcUrl(), required=True, envvar="LOOPSCAN_RPC_URL",
+              help="JSON-RPC URL, http(s):// (or LOOPSCAN_RPC_URL); never printed unmasked.")
+@click.option("--block", type=click.IntRange(min=0), default=None, help="Block to pin every read to (default: latest).")
 @click.option("--chain", default=None, help="A known chain (mainnet); default: chosen by the node's chain id.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=None,
               help="A deployments TOML file or a devnet manifest JSON (default for a devnet: .loopscan/devnet.json).")
 @click.option("--protocols", default=None, callback=_protocol_list,
               help="Comma-separated subset of the registered protocols (`loopscan.protocols.registry`), e.g. aave_v3,uniswap_v3.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the snapshot and every export to this folder.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write the snapshot and every export to this folder (not an existing file).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--index-only", is_flag=True, help="Only read the chain (and write the snapshot with --out); no graph or solver.")
 def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: list[str] | None,
@@ -182,7 +186,7 @@ def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) ->
 @main.command("export")
 @click.argument("snapshot", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("loopscan-export"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("loopscan-export"), show_default=True)
 def export_cmd(snapshot: Path, fmt: str, out: Path) -> None:
     """Write the risk graph (graphml, gexf, json, dot, html) or the tables (csv, parquet) of a saved snapshot."""
     result = _analyse(_load_snapshot(snapshot))
@@ -191,7 +195,7 @@ def export_cmd(snapshot: Path, fmt: str, out: Path) -> None:
 
 @main.command()
 @click.option("--scenario", default="stream-2025", show_default=True, help="A scenario in fixtures/scenarios or a .toml path.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("loopscan-demo"), show_default=True,
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("loopscan-demo"), show_default=True,
               help="Where the snapshot, exports and plots are written.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def demo(scenario: str, out: Path, fmt: str) -> None:

@@ -69,7 +69,8 @@ async def index_async(
     if not indexers:
         raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or registry.names())}")
     endpoint = mask_url(rpc_url)
-    async with RpcClient(rpc_url, retry=retry or RetryPolicy(), max_concurrency=max_concurrency, timeout=timeout) as client:
+    async with RpcClient(rpc_url, retry=retry or RetryPolicy(), max_concurrency=max_concurrency, timeout=timeout,
+                         observer=_rpc_progress(progress)) as client:  # fmt: skip
         chain_id = await client.chain_id()
         if chain_id != deps.chain_id:
             raise IndexError_(f"{endpoint} is chain {chain_id}, but {deps.source} describes chain {deps.chain_id}")
@@ -107,6 +108,19 @@ async def index_async(
     snapshot = Snapshot(meta, **{table: to_frame(table, table_rows) for table, table_rows in rows.items()})
     snapshot.validate()
     return snapshot
+
+
+def _rpc_progress(progress: Progress | None):
+    """The RPC client's counters as two progress stages: calls answered, and retries once any."""
+    if progress is None:
+        return None
+
+    def observe(stats) -> None:
+        progress("rpc: calls", stats.calls)
+        if stats.retries:
+            progress("rpc: retries", stats.retries)
+
+    return observe
 
 
 def index(rpc_url: str, **kwargs) -> Snapshot:

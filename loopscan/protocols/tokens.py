@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from loopscan.model import ZERO_ADDRESS
 from loopscan.model.schema import TokenKind
 from loopscan.protocols.base import Rows, ScanContext
-from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
+from loopscan.rpc import Call, CallResult, InvalidAnswer, decode_address, decode_static, decode_uint, encode_call
 
 __all__ = [
     "MAX_TEXT",
@@ -92,12 +92,10 @@ def decode_decimals(result: CallResult | None) -> tuple[int | None, str | None]:
         return None, "not read"
     if not result.success:
         return None, result.reason
-    if len(result.return_data) < 32:
-        return None, f"answered {len(result.return_data)} bytes, not a uint8 (no code, or a fallback?)"
-    value = decode_uint(result.return_data)
-    if value > 255:
-        return None, f"answered {value}, not a uint8"
-    return value, None
+    try:
+        return decode_static(result.return_data, ("uint8",))[0], None
+    except InvalidAnswer as exc:
+        return None, exc.reason
 
 
 def _address(answers: Mapping[str, CallResult], getter: str) -> str | None:
@@ -158,7 +156,10 @@ async def fetch_tokens(ctx: ScanContext, addresses: Iterable[str]) -> TokenRaw:
         if decimals is None:
             ctx.miss("token", token, None, "decimals()", why)
         elif _address(answers, "asset()"):
-            vaults.append((token, decimals))
+            if decimals > 77:  # 10**decimals, convertToAssets' argument, would not fit a uint256
+                ctx.miss("token", token, None, CONVERT, f"decimals {decimals}: one share (10**{decimals}) is no uint256")
+            else:
+                vaults.append((token, decimals))
     if vaults:
         results = await ctx.calls([Call(t, encode_call(CONVERT, 10**d)) for t, d in vaults])
         for (token, _), result in zip(vaults, results, strict=True):

@@ -44,7 +44,7 @@ from loopscan.protocols.aave_v3.oracles import (
     probe_from_answers,
 )
 from loopscan.protocols.base import Rows, ScanContext, topic_address
-from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
+from loopscan.rpc import Call, CallResult, describe_size, encode_call
 
 _BPS_TO_WAD = 10**14  # 10,000 bps = 1e18
 
@@ -95,10 +95,11 @@ class AaveRaw:
 
 def _ok(ctx: ScanContext, result: CallResult, kind: str, address: str, key: str | None, method: str,
         size: int = 32) -> bytes | None:  # fmt: skip
-    """The answer if the call succeeded with at least `size` bytes; else a miss and None."""
+    """The answer if the call succeeded with at least `size` bytes (a dynamic or long answer, checked
+    by its decoder); else a miss and None."""
     if result.success and len(result.return_data) >= size:
         return result.return_data
-    reason = result.reason if not result.success else f"answered {len(result.return_data)} bytes"
+    reason = result.reason if not result.success else describe_size(len(result.return_data), size)
     ctx.miss(kind, address, key, method, reason)
     return None
 
@@ -132,8 +133,7 @@ class AaveV3Indexer:
             ctx.logs(p, [list(POOL_EVENTS)], self.start_block),
         )  # fmt: skip
         raw.emode_bitmaps = head["bitmap"].success and len(head["bitmap"].return_data) == 32
-        if (data := _ok(ctx, head["revision"], "market", p, None, "POOL_REVISION()")) is not None:
-            raw.revision = decode_uint(data)
+        raw.revision = ctx.answer(head["revision"], "market", p, None, "POOL_REVISION()", "uint256")
         if (data := _ok(ctx, head["list"], "market", p, None, "getReservesList()", 64)) is None:
             return raw  # without the reserves there is nothing to read
         try:
@@ -141,13 +141,13 @@ class AaveV3Indexer:
         except (DecodingError, OverflowError) as exc:
             ctx.miss("market", p, None, "getReservesList()", f"undecodable answer: {exc}")
             return raw
-        provider = _ok(ctx, head["provider"], "market", p, None, "ADDRESSES_PROVIDER()")
+        provider = ctx.answer(head["provider"], "market", p, None, "ADDRESSES_PROVIDER()", "address")
 
         # Round 2: every reserve (Pool.getReserveData, the asset's symbol) and the oracle's address.
         reads = [(("data", a), p, encode_call("getReserveData(address)", a)) for a in assets]
         reads += [(("symbol", a), a, encode_call("symbol()")) for a in assets]
         if provider is not None:
-            reads.append(("oracle", decode_address(provider), encode_call("getPriceOracle()")))
+            reads.append(("oracle", provider, encode_call("getPriceOracle()")))
         got = await _read(ctx, reads)
         for a in assets:
             if (data := _ok(ctx, got["data", a], "market", p, a, "getReserveData(address)")) is not None:
@@ -159,8 +159,7 @@ class AaveV3Indexer:
                 raw.symbols[a] = decode_string(data)
         oracle = None
         if provider is not None:
-            data = _ok(ctx, got["oracle"], "oracle", decode_address(provider), None, "getPriceOracle()")
-            oracle = decode_address(data) if data is not None else None
+            oracle = ctx.answer(got["oracle"], "oracle", provider, None, "getPriceOracle()", "address")
         ctx.progress(f"{self.name}: reserves", len(raw.reserves))
 
         # Accounts: pool events, then every aToken's Transfer recipients.
@@ -187,25 +186,21 @@ class AaveV3Indexer:
         reads += self._balance_reads(raw, sorted(pairs))
         got = await _read(ctx, reads)
         if oracle is not None:
-            if (data := _ok(ctx, got["unit"], "oracle", oracle, None, "BASE_CURRENCY_UNIT()")) is not None:
-                raw.base_currency_unit = decode_uint(data)
+            raw.base_currency_unit = ctx.answer(got["unit"], "oracle", oracle, None, "BASE_CURRENCY_UNIT()", "uint256")
             for a in raw.reserves:
-                if (data := _ok(ctx, got["source", a], "oracle", oracle, a, "getSourceOfAsset(address)")) is not None:
-                    raw.sources[a] = decode_address(data)
-                else:
-                    raw.sources[a] = None
-                if (data := _ok(ctx, got["price", a], "oracle", oracle, a, "getAssetPrice(address)")) is not None:
-                    raw.prices[a] = decode_uint(data)
+                raw.sources[a] = ctx.answer(got["source", a], "oracle", oracle, a, "getSourceOfAsset(address)", "address")
+                if (price := ctx.answer(got["price", a], "oracle", oracle, a, "getAssetPrice(address)", "uint256")) is not None:
+                    raw.prices[a] = price
         for a, r in raw.reserves.items():
-            amounts = [_ok(ctx, got["total", a, t], "market", t, a, "totalSupply()") for t in self._tokens(raw, r)]
+            amounts = [ctx.answer(got["total", a, t], "market", t, a, "totalSupply()", "uint256") for t in self._tokens(raw, r)]
             if all(x is not None for x in amounts):
-                supplied, *debts = (decode_uint(x) for x in amounts)
+                supplied, *debts = amounts
                 raw.totals[a] = (supplied, sum(debts))
         for u in users:
-            if (data := _ok(ctx, got["config", u], "account", p, u, "getUserConfiguration(address)")) is not None:
-                raw.user_configs[u] = decode_uint(data)
-            if (data := _ok(ctx, got["emode", u], "account", p, u, "getUserEMode(address)")) is not None:
-                raw.user_emodes[u] = decode_uint(data)
+            if (bits := ctx.answer(got["config", u], "account", p, u, "getUserConfiguration(address)", "uint256")) is not None:
+                raw.user_configs[u] = bits
+            if (emode := ctx.answer(got["emode", u], "account", p, u, "getUserEMode(address)", "uint256")) is not None:
+                raw.user_emodes[u] = emode
         self._store_balances(ctx, raw, sorted(pairs), got)
 
         # Round 4: the price sources, the e-mode categories in use, and any pair a user's
@@ -235,10 +230,10 @@ class AaveV3Indexer:
                 ctx.miss("emode", p, str(c), "getEModeCategoryData(uint8)", f"undecodable answer: {exc}")
                 continue
             if raw.emode_bitmaps:
-                bits = _ok(ctx, got["bits", c], "emode", p, str(c), "getEModeCategoryCollateralBitmap(uint8)")
+                bits = ctx.answer(got["bits", c], "emode", p, str(c), "getEModeCategoryCollateralBitmap(uint8)", "uint128")
                 if bits is None:
                     continue
-                category = replace(category, collateral_bitmap=decode_uint(bits))
+                category = replace(category, collateral_bitmap=bits)
             raw.emodes[c] = category
         self._store_balances(ctx, raw, extra, got)
         ctx.progress(f"{self.name}: positions", len(raw.balances))
@@ -262,9 +257,10 @@ class AaveV3Indexer:
     def _store_balances(self, ctx: ScanContext, raw: AaveRaw, pairs: Sequence[Pair], got: dict) -> None:
         for u, a in pairs:
             tokens = self._tokens(raw, raw.reserves[a])
-            answers = [_ok(ctx, got["balance", u, a, t], "position", t, f"{a}:{u}", "balanceOf(address)") for t in tokens]
+            answers = [ctx.answer(got["balance", u, a, t], "position", t, f"{a}:{u}", "balanceOf(address)", "uint256")
+                       for t in tokens]  # fmt: skip
             if all(x is not None for x in answers):
-                supplied, variable, *stable = (decode_uint(x) for x in answers)
+                supplied, variable, *stable = answers
                 raw.balances[u, a] = (supplied, variable, stable[0] if stable else 0)
 
     def transform(self, raw: AaveRaw, block: int) -> Rows:

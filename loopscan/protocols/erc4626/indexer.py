@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext, word_address
-from loopscan.rpc import Call, decode_uint, encode_call
+from loopscan.protocols.base import Rows, ScanContext
+from loopscan.rpc import Call, encode_call
 
 __all__ = ["VaultIndexer", "VaultRaw"]
 
@@ -51,26 +51,25 @@ class VaultIndexer:
         raw = VaultRaw()
         reads = {"erc4626": ("asset()", "totalAssets()", "totalSupply()", "decimals()"),
                  "backed": ("reserve()", "totalSupply()", "decimals()")}  # fmt: skip
+        types = {"asset()": "address", "reserve()": "address", "totalAssets()": "uint256", "totalSupply()": "uint256",
+                 "decimals()": "uint8"}  # fmt: skip
         calls, keys = [], []
         for vault, kind, _ in self.vaults:
             for fn in reads[kind]:
                 calls.append(Call(vault, encode_call(fn)))
                 keys.append((vault, fn))
-        answers: dict[str, dict[str, bytes]] = {}
+        answers: dict[str, dict[str, int | str]] = {}
         for (vault, fn), result in zip(keys, await ctx.calls(calls), strict=True):
-            if result.success:
-                answers.setdefault(vault, {})[fn] = result.return_data
-            else:
-                ctx.miss("vault", vault, None, fn, result.reason)
+            if (value := ctx.answer(result, "vault", vault, None, fn, types[fn])) is not None:
+                answers.setdefault(vault, {})[fn] = value
         for vault, kind, holders in self.vaults:
             got = answers.get(vault, {})
             if len(got) != len(reads[kind]):
                 continue  # a read failed: recorded as missing above
-            asset = word_address(got["asset()" if kind == "erc4626" else "reserve()"])
             raw.vaults[vault] = {
-                "kind": kind, "asset": asset, "holders": (vault, *holders),
-                "total_supply": decode_uint(got["totalSupply()"]), "decimals": decode_uint(got["decimals()"]),
-                "total_assets": decode_uint(got["totalAssets()"]) if kind == "erc4626" else None,
+                "kind": kind, "asset": got["asset()" if kind == "erc4626" else "reserve()"], "holders": (vault, *holders),
+                "total_supply": got["totalSupply()"], "decimals": got["decimals()"],
+                "total_assets": got["totalAssets()"] if kind == "erc4626" else None,
             }  # fmt: skip
         await self._fetch_balances(ctx, raw)
         ctx.progress("vaults", len(raw.vaults))
@@ -84,18 +83,17 @@ class VaultIndexer:
         calls += [Call(a, encode_call("decimals()")) for a in assets]
         results = await ctx.calls(calls)
         for key, result in zip(keys, results[: len(keys)], strict=True):
-            if result.success:
-                raw.balances[key] = decode_uint(result.return_data)
+            amount = ctx.answer(result, "holding", key[2], f"{key[0]}:{key[1]}", "balanceOf(address)", "uint256")
+            if amount is not None:
+                raw.balances[key] = amount
             else:
-                ctx.miss("holding", key[2], f"{key[0]}:{key[1]}", "balanceOf(address)", result.reason)
                 raw.vaults[key[0]]["incomplete"] = True
         for asset, result in zip(assets, results[len(keys) :], strict=True):
-            if not result.success:
-                ctx.miss("token", asset, None, "decimals()", result.reason)
+            if (decimals := ctx.answer(result, "token", asset, None, "decimals()", "uint8")) is None:
                 continue
             for info in raw.vaults.values():
                 if info["asset"] == asset and info["kind"] == "backed":
-                    info["asset_decimals"] = decode_uint(result.return_data)
+                    info["asset_decimals"] = decimals
 
     def transform(self, raw: VaultRaw, block: int) -> Rows:
         vaults, holdings = [], []

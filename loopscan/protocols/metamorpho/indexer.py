@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
-from loopscan.rpc import Call, decode_uint, encode_call
+from loopscan.protocols.base import Rows, ScanContext, topic_address
+from loopscan.rpc import Call, encode_call
 
 __all__ = ["MetaMorphoIndexer", "MetaMorphoRaw", "CREATE_METAMORPHO"]
 
 CREATE_METAMORPHO = "0x" + keccak(text="CreateMetaMorpho(address,address,address,uint256,address,string,string,bytes32)").hex()
-_SCALARS = ("asset()", "totalAssets()", "totalSupply()", "supplyQueueLength()", "withdrawQueueLength()", "MORPHO()")
+# metamorpho v1.0 (commit 380bf7bf) src/libraries/ConstantsLib.sol: a queue holds at most 30 markets.
+MAX_QUEUE_LENGTH = 30
+_SCALAR_TYPES = {"asset()": "address", "totalAssets()": "uint256", "totalSupply()": "uint256",
+                 "supplyQueueLength()": "uint256", "withdrawQueueLength()": "uint256", "MORPHO()": "address"}  # fmt: skip
+_SCALARS = tuple(_SCALAR_TYPES)
 
 
 def plan(deployments: Deployments, name: str) -> list[MetaMorphoIndexer]:
@@ -46,16 +50,21 @@ class MetaMorphoIndexer:
         results = await ctx.calls([Call(v, encode_call(fn)) for v in found for fn in _SCALARS])
         for i, vault in enumerate(found):
             mine = results[i * len(_SCALARS) : (i + 1) * len(_SCALARS)]
-            bad = next((fn for fn, r in zip(_SCALARS, mine, strict=True) if not r.success), None)
-            if bad:
-                ctx.miss("vault", vault, None, bad, mine[_SCALARS.index(bad)].reason)
-                continue
-            asset, total_assets, total_supply, n_supply, n_withdraw, morpho = (r.return_data for r in mine)
-            raw.vaults[vault] = {
-                "asset": word_address(asset), "total_assets": decode_uint(total_assets),
-                "total_supply": decode_uint(total_supply), "morpho": word_address(morpho),
-                "n_supply": decode_uint(n_supply), "n_withdraw": decode_uint(n_withdraw),
-            }  # fmt: skip
+            values = []
+            for fn, result in zip(_SCALARS, mine, strict=True):
+                values.append(ctx.answer(result, "vault", vault, None, fn, _SCALAR_TYPES[fn]))
+                if values[-1] is None:
+                    break  # one miss per vault: the first getter that could not be read
+            else:
+                asset, total_assets, total_supply, n_supply, n_withdraw, morpho = values
+                if max(n_supply, n_withdraw) > MAX_QUEUE_LENGTH:  # never a MetaMorpho's: reading it would not end
+                    ctx.miss("vault", vault, None, "supplyQueueLength()/withdrawQueueLength()",
+                             f"queue lengths {n_supply}/{n_withdraw} exceed MAX_QUEUE_LENGTH {MAX_QUEUE_LENGTH}")
+                    continue
+                raw.vaults[vault] = {
+                    "asset": asset, "total_assets": total_assets, "total_supply": total_supply, "morpho": morpho,
+                    "n_supply": n_supply, "n_withdraw": n_withdraw,
+                }  # fmt: skip
         await self._fetch_queues(ctx, raw)
         ctx.progress("metamorpho: vaults", len(raw.vaults))
         return raw
@@ -68,18 +77,18 @@ class MetaMorphoIndexer:
                     calls.append(Call(vault, encode_call(f"{queue}(uint256)", k)))
                     keys.append((vault, queue))
         for (vault, queue), result in zip(keys, await ctx.calls(calls), strict=True):
-            if not result.success:
-                ctx.miss("vault", vault, queue, f"{queue}(uint256)", result.reason)
+            market_id = ctx.answer(result, "vault", vault, queue, f"{queue}(uint256)", "bytes32")
+            if market_id is None:
                 raw.vaults[vault]["incomplete"] = True
                 continue
-            raw.vaults[vault].setdefault(queue, []).append("0x" + result.return_data[:32].hex())
+            raw.vaults[vault].setdefault(queue, []).append("0x" + market_id.hex())
         ids = [(vault, i) for vault, v in raw.vaults.items() for i in dict.fromkeys(v.get("supplyQueue", []) + v.get("withdrawQueue", []))]
         configs = await ctx.calls([Call(vault, encode_call("config(bytes32)", bytes.fromhex(i[2:]))) for vault, i in ids])
         for (vault, market_id), result in zip(ids, configs, strict=True):
-            if not result.success:
-                ctx.miss("vault", vault, market_id, "config(bytes32)", result.reason)
-                continue
-            raw.vaults[vault].setdefault("caps", {})[market_id] = (decode_uint(result.return_data, 0), decode_uint(result.return_data, 1))
+            # MarketConfig (ConfigLib, metamorpho v1.0): uint184 cap, bool enabled, uint64 removableAt.
+            config = ctx.answer(result, "vault", vault, market_id, "config(bytes32)", ("uint184", "bool", "uint64"))
+            if config is not None:
+                raw.vaults[vault].setdefault("caps", {})[market_id] = (config[0], int(config[1]))
 
     def transform(self, raw: MetaMorphoRaw, block: int) -> Rows:
         vaults, markets = [], []

@@ -78,21 +78,19 @@ class MorphoBlueIndexer:
         ids = list(raw.params)
         states = await ctx.calls([Call(self.address, encode_call("market(bytes32)", bytes.fromhex(i[2:]))) for i in ids])
         for market_id, result in zip(ids, states, strict=True):
-            if not result.success:
-                ctx.miss("market", self.address, market_id, "market(bytes32)", result.reason)
-                continue
-            words = [decode_uint(result.return_data, k) for k in range(6)]
-            raw.states[market_id] = MarketState(*words)
+            words = ctx.answer(result, "market", self.address, market_id, "market(bytes32)", ("uint128",) * 6)
+            if words is not None:
+                raw.states[market_id] = MarketState(*words)
         await self._fetch_rates(ctx, raw)
         raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
         pairs = sorted(a for a in accounts if a[0] in raw.states)
         calls = [Call(self.address, encode_call("position(bytes32,address)", bytes.fromhex(i[2:]), acct)) for i, acct in pairs]
         for pair, result in zip(pairs, await ctx.calls(calls), strict=True):
-            if not result.success:
-                ctx.miss("position", self.address, f"{pair[0]}:{pair[1]}", "position(bytes32,address)", result.reason)
-                continue
-            raw.positions[pair] = tuple(decode_uint(result.return_data, k) for k in range(3))
+            shares = ctx.answer(result, "position", self.address, f"{pair[0]}:{pair[1]}", "position(bytes32,address)",
+                                ("uint256", "uint128", "uint128"))  # fmt: skip
+            if shares is not None:
+                raw.positions[pair] = shares
         ctx.progress("morpho_blue: positions", len(raw.positions))
         return raw
 
@@ -107,11 +105,10 @@ class MorphoBlueIndexer:
             calls.append(Call(irm, encode_call(f"borrowRateView({_PARAMS},(uint128,uint128,uint128,uint128,uint128,uint128))",
                                                loan, coll, oracle, irm, lltv, *fields)))  # fmt: skip
         for market_id, result in zip(due, await ctx.calls(calls), strict=True):
-            if result.success:
-                raw.rates[market_id] = decode_uint(result.return_data)
-            else:
-                # Without the rate, the market's debt cannot be brought to the pinned block.
-                ctx.miss("market", raw.params[market_id][3], market_id, "borrowRateView", result.reason)
+            rate = ctx.answer(result, "market", raw.params[market_id][3], market_id, "borrowRateView", "uint256")
+            if rate is not None:
+                raw.rates[market_id] = rate
+            else:  # without the rate, the market's debt cannot be brought to the pinned block
                 del raw.states[market_id]
 
     def transform(self, raw: MorphoRaw, block: int) -> Rows:

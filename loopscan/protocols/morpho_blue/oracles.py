@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopscan.model import ZERO_ADDRESS
-from loopscan.protocols.base import ScanContext, word_address
-from loopscan.rpc import Call, decode_uint, encode_call
+from loopscan.protocols.base import ScanContext
+from loopscan.rpc import Call, CallResult, InvalidAnswer, decode_answer, encode_call
 
 __all__ = ["OracleInfo", "fetch_oracles", "classify"]
 
@@ -23,7 +23,7 @@ _GETTERS = ("BASE_VAULT()", "QUOTE_VAULT()", "BASE_FEED_1()", "BASE_FEED_2()", "
 @dataclass(frozen=True)
 class OracleInfo:
     address: str
-    price: int | None  # `price()` at the pin; None if it reverted (recorded as missing)
+    price: int | None  # `price()` at the pin; None if unreadable (reverted, no code...: recorded as missing)
     kind: str  # market | exchange_rate | fixed | unknown
     vaults: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
@@ -48,16 +48,8 @@ async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, Orac
     prices, getters = results[: len(oracles)], results[len(oracles) :]
     out: dict[str, OracleInfo] = {}
     for i, oracle in enumerate(oracles):
-        if prices[i].success:
-            price = decode_uint(prices[i].return_data)
-        else:
-            price = None
-            ctx.miss("oracle", oracle, None, "price()", prices[i].reason)
-        mine = getters[i * len(_GETTERS) : (i + 1) * len(_GETTERS)]
-        # Any getter missing means this is not a MorphoChainlinkOracleV2-like oracle.
-        found = {g: word_address(r.return_data) for g, r in zip(_GETTERS, mine, strict=True)} if all(
-            r.success and len(r.return_data) == 32 for r in mine
-        ) else None  # fmt: skip
+        price = ctx.answer(prices[i], "oracle", oracle, None, "price()", "uint256")
+        found = _getters(oracle, getters[i * len(_GETTERS) : (i + 1) * len(_GETTERS)])
         out[oracle] = OracleInfo(
             address=oracle,
             price=price,
@@ -66,3 +58,12 @@ async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, Orac
             feeds=tuple(found[g] for g in _GETTERS[2:] if found[g] != ZERO_ADDRESS) if found else (),
         )
     return out
+
+
+def _getters(oracle: str, answers: list[CallResult]) -> dict[str, str] | None:
+    """The MorphoChainlinkOracleV2 getters as addresses; None if any is absent or not an address
+    (then this is another kind of oracle: expected, not a miss)."""
+    try:
+        return {g: decode_answer(r, oracle, g, "address") for g, r in zip(_GETTERS, answers, strict=True)}
+    except InvalidAnswer:
+        return None

@@ -26,9 +26,7 @@ from loopscan.protocols.base import Rows, ScanContext, topic_address, word_addre
 from loopscan.rpc import (
     Call,
     CallResult,
-    decode_address,
     decode_int,
-    decode_uint,
     encode_call,
 )
 
@@ -48,8 +46,14 @@ __all__ = [
 MIN_TICK, MAX_TICK = -887272, 887272
 FEE_SCALE = 1_000_000  # fees are in pips: 500 = 0.05 %
 POOL_CREATED = "0x" + keccak(text="PoolCreated(address,address,uint24,int24,address)").hex()
-# The pool's own answers, read in round one; order matters only for `_BASICS.index`.
-_BASICS = ("slot0()", "liquidity()", "fee()", "tickSpacing()", "token0()", "token1()")
+# The pool's own answers, read in round one, with their return types (UniswapV3Pool, v3-core 1.0.1).
+_BASICS = {
+    "slot0()": ("uint160", "int24", "uint16", "uint16", "uint16", "uint8", "bool"),
+    "liquidity()": "uint128", "fee()": "uint24", "tickSpacing()": "int24", "token0()": "address", "token1()": "address",
+}  # fmt: skip
+# `ticks(int24)`: liquidityGross, liquidityNet, feeGrowthOutside0/1X128, tickCumulativeOutside,
+# secondsPerLiquidityOutsideX128, secondsOutside, initialized.
+_TICK_INFO = ("uint128", "int128", "uint256", "uint256", "int56", "uint160", "uint32", "bool")
 
 
 def signed_word(value: int) -> bytes:
@@ -166,17 +170,14 @@ class UniswapV3Indexer:
                 continue
             for index, token in enumerate((c.token0, c.token1)):
                 result = results[first + len(_BASICS) + index]
-                if result.success and len(result.return_data) >= 32:
-                    pool.balances[index] = decode_uint(result.return_data)
-                else:
-                    ctx.miss("pool_coin", token, c.pool, "balanceOf(address)", _why(result))
+                if (balance := ctx.answer(result, "pool_coin", token, c.pool, "balanceOf(address)", "uint256")) is not None:
+                    pool.balances[index] = balance
             bitmaps = results[first + len(_BASICS) + 2 : first + len(_BASICS) + 2 + len(words)]
             ticks: list[int] = []
             for word_pos, result in zip(words, bitmaps, strict=True):
-                if not (result.success and len(result.return_data) >= 32):
-                    ctx.miss("pool", c.pool, f"word {word_pos}", "tickBitmap(int16)", _why(result))
+                if (bitmap := ctx.answer(result, "pool", c.pool, f"word {word_pos}", "tickBitmap(int16)", "uint256")) is None:
                     break
-                ticks += initialized_ticks(word_pos, decode_uint(result.return_data), c.tick_spacing)
+                ticks += initialized_ticks(word_pos, bitmap, c.tick_spacing)
             else:
                 raw.pools[c.pool] = pool
                 wanted += [(c.pool, t) for t in ticks]
@@ -186,11 +187,11 @@ class UniswapV3Indexer:
         for (address, tick), result in zip(wanted, results, strict=True):
             if address not in raw.pools:
                 continue  # already left out for an earlier tick
-            if not (result.success and len(result.return_data) >= 64):
-                ctx.miss("pool", address, f"tick {tick}", "ticks(int24)", _why(result))
+            info = ctx.answer(result, "pool", address, f"tick {tick}", "ticks(int24)", _TICK_INFO)
+            if info is None:
                 del raw.pools[address]
                 continue
-            raw.pools[address].ticks[tick] = (decode_uint(result.return_data, 0), decode_int(result.return_data, 1))
+            raw.pools[address].ticks[tick] = (info[0], info[1])
         ctx.progress("uniswap_v3: ticks", sum(len(p.ticks) for p in raw.pools.values()))
         return raw
 
@@ -214,19 +215,13 @@ class UniswapV3Indexer:
     @staticmethod
     def _read_pool(ctx: ScanContext, c: _Created, results: list[CallResult]) -> PoolRaw | None:
         """The pool's own answers, checked against its `PoolCreated` log; None (and a miss) if not."""
+        values = []
         for sig, result in zip(_BASICS, results, strict=True):
-            if not (result.success and len(result.return_data) >= (64 if sig == "slot0()" else 32)):
-                ctx.miss("pool", c.pool, None, sig, _why(result))
+            if (value := ctx.answer(result, "pool", c.pool, None, sig, _BASICS[sig])) is None:
                 return None
-        slot0, liquidity, fee, spacing, token0, token1 = (r.return_data for r in results)
-        try:
-            pool = PoolRaw(
-                c.pool, decode_address(token0), decode_address(token1), decode_uint(fee), decode_int(spacing),
-                decode_uint(slot0, 0), decode_int(slot0, 1), decode_uint(liquidity),
-            )  # fmt: skip
-        except ValueError as exc:
-            ctx.miss("pool", c.pool, None, "token0()/token1()", f"not an address: {exc}")
-            return None
+            values.append(value)
+        slot0, liquidity, fee, spacing, token0, token1 = values
+        pool = PoolRaw(c.pool, token0, token1, fee, spacing, slot0[0], slot0[1], liquidity)
         # The bitmap walk and the balances used the log's values: they must be the pool's.
         if (pool.token0, pool.token1, pool.fee, pool.tick_spacing) != (c.token0, c.token1, c.fee, c.tick_spacing):
             ctx.miss("pool", c.pool, None, "PoolCreated", "the pool's token0/token1/fee/tickSpacing differ from its log")
@@ -252,9 +247,3 @@ class UniswapV3Indexer:
                 ticks.append({"block": block, "pool": address, "tick": tick, "liquidity_net": net, "liquidity_gross": gross})
         return {"pools": pools, "pool_coins": coins, "ticks": ticks}
 
-
-def _why(result: CallResult) -> str | None:
-    """The revert reason, or what was wrong with an answer that did not revert."""
-    if not result.success:
-        return result.reason
-    return f"answered {len(result.return_data)} bytes, too short" if result.return_data else "answered no data"
