@@ -57,6 +57,15 @@ class ScanResult:
         table.attrs.update(limit=POSITION_THRESHOLDS_LIMIT, skipped_tokens=skipped)
         return table
 
+    @cached_property
+    def depth(self) -> pd.DataFrame:
+        """The unwind table: per token and level (1–25 %), what its exit pool absorbs within that
+        price impact beside the collateral a depeg of that size makes liquidatable, and their ratio
+        (`loopscan.solver.depth`). Computed on first read."""
+        from loopscan.solver.depth import depth_table
+
+        return depth_table(self.solver)
+
     def curve(self, token: str, kind: str = "depeg") -> pd.DataFrame:
         """δ*(δ), the final depeg after the cascade against the initial shock, for `token` (a
         symbol or an address: `Snapshot.token_address`)."""

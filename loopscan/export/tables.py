@@ -3,7 +3,7 @@
 Tables: the snapshot's own (`tokens`, `vaults`, `markets`, `positions`, ... as in
 `loopscan.model.schema.SCHEMA`) and the derived ones in `DERIVED`: `exposure`, `vault_summary`
 (`ScanResult.vaults`: base, depth, multiplier, opaque fraction per vault), `pyramids`, `loops`,
-`thresholds`, `losses`.
+`thresholds`, `losses`, `depth` (the unwind table: pool depth against liquidatable collateral).
 
 CSV (`<table>.csv`, UTF-8 with a byte-order mark so Excel reads non-ASCII symbols right):
 
@@ -48,7 +48,7 @@ __all__ = [
     "write_parquet",
 ]
 
-DERIVED = ("exposure", "vault_summary", "pyramids", "loops", "thresholds", "losses")
+DERIVED = ("exposure", "vault_summary", "pyramids", "loops", "thresholds", "losses", "depth")
 """Derived tables by file name; `vault_summary` is `ScanResult.vaults` (the snapshot has its own `vaults`)."""
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -69,7 +69,7 @@ def derived_tables(result: ScanResult) -> dict[str, pd.DataFrame]:
     return dict(
         zip(
             DERIVED,
-            (result.exposure, result.vaults, result.pyramids, result.loops, result.thresholds, result.losses),
+            (result.exposure, result.vaults, result.pyramids, result.loops, result.thresholds, result.losses, result.depth),
             strict=True,
         )
     )

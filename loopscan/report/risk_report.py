@@ -90,6 +90,7 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
             t.add_row(safe_text(symbols.get(x.token, x.token)), f"{x.threshold} ({shock} {_pct(x.shock_frac)})", safe_text(lender),
                       _usd(x.realized_bad_debt_usd), _usd(x.hidden_bad_debt_usd))  # fmt: skip
         console.print(t)
+    _print_unwind(console, result)
     risky = riskiest_positions(result)
     if len(risky):
         t = Table(title="Riskiest positions", title_justify="left")
@@ -99,3 +100,22 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
             t.add_row(safe_text(p.collateral), p.protocol, p.account, _pct(p.depeg_to_liquidation))
         console.print(t)
     console.print(f"How each figure is computed, and what is not modelled: {METHODOLOGY}", markup=False)
+
+
+def _print_unwind(console: Console, result: ScanResult) -> None:
+    """Per token, the first level at which a depeg opens positions: what they hold against what
+    the token's pool absorbs within that price impact (the full table: `ScanResult.depth`)."""
+    depth = result.depth
+    opened = depth[depth["liquidatable_positions"] > 0].groupby("token", sort=False).head(1)
+    if not len(opened):
+        return
+    t = Table(title="Unwind: collateral a depeg makes liquidatable against its pool's depth", title_justify="left")
+    for col in ("token", "depeg", "positions", "liquidatable", "absorbable within it", "ratio"):
+        t.add_column(col, justify="left" if col == "token" else "right")
+    for r in opened.itertuples():
+        ratio, pooled = r.liquidatable_to_absorbable, isinstance(r.exit_pool, str)
+        shown = "not computable" if not pooled else "∞" if ratio == float("inf") else f"{ratio:.1f}x"
+        t.add_row(safe_text(str(r.symbol)), _pct(r.level_frac), str(r.liquidatable_positions), _usd(r.liquidatable_usd),
+                  _usd(r.absorbable_usd) if pooled else "no pool read", shown)  # fmt: skip
+    console.print(t)
+

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopscan.protocols.uniswap_v3.maths import get_sqrt_ratio_at_tick
-from loopscan.protocols.uniswap_v3.swap import swap
-from loopscan.solver.book import Book
+from loopscan.protocols.uniswap_v3.swap import SwapResult, swap
+from loopscan.solver.book import Book, PoolBook
 from loopscan.solver.book_constants import constants
 
-__all__ = ["Shock", "shock_sale"]
+__all__ = ["Shock", "sale_to_price", "shock_sale"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,16 @@ def shock_sale(book: Book, shock: Shock) -> int:
     pool = book.pools.get(shock.token)
     if shock.kind != "depeg" or pool is None or shock.size <= 0:
         return 0
-    target_price = constants(book).pool_price[shock.token] * (1.0 - shock.size)  # token in quote units
+    found = sale_to_price(book, pool, 1.0 - shock.size)
+    if found is None:
+        return 0
+    return found.amount0 if pool.token_is_0 else found.amount1
+
+
+def sale_to_price(book: Book, pool: PoolBook, fraction: float) -> SwapResult | None:
+    """The exact swap that sells `pool.token` until its pool price is `fraction` of today's (what
+    the pool takes and pays), or None if the price is there already."""
+    target_price = constants(book).pool_price[pool.token] * fraction  # token in quote units
     lowest, highest = get_sqrt_ratio_at_tick(-887272), get_sqrt_ratio_at_tick(887272)
     if target_price <= 0:
         sqrt_target = lowest + 1 if pool.token_is_0 else highest - 1
@@ -37,6 +46,5 @@ def shock_sale(book: Book, shock: Shock) -> int:
     zero_for_one = pool.token_is_0  # selling token0 lowers its price
     moved = sqrt_target < pool.state.sqrt_price_x96 if zero_for_one else sqrt_target > pool.state.sqrt_price_x96
     if not moved:
-        return 0
-    result = swap(pool.state, zero_for_one, 2**255 - 1, sqrt_target)
-    return result.amount0 if zero_for_one else result.amount1
+        return None
+    return swap(pool.state, zero_for_one, 2**255 - 1, sqrt_target)

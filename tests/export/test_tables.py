@@ -10,6 +10,7 @@ The stream-2025 devnet checks that every real table reads back as it was.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 
 import numpy as np
@@ -161,7 +162,7 @@ def test_stream_parquet_round_trips(stream_result, tmp_path):
 
 def test_parquet_keeps_big_integers_exact(hostile, tmp_path):
     frame = pd.DataFrame({"amount": pd.Series([2**255, -7, None], dtype=object), "symbol": [CALC, "x", None]})
-    hostile_with_big = ScanResult(**{**hostile.__dict__, "losses": frame})
+    hostile_with_big = dataclasses.replace(hostile, losses=frame)
     folder = export(hostile_with_big, tmp_path, "parquet")
     table = pq.read_table(folder / "losses.parquet")
     assert table.schema.field("amount").metadata == {b"loopscan.kind": b"int256"}

@@ -1,0 +1,86 @@
+"""The unwind table: for each token, what its pool can absorb within a price impact, beside the
+collateral that a shock of the same size makes liquidatable — the headline figure of an unwind
+("a 5 % depeg makes $300M liquidatable; $6M can be sold within 4 %").
+
+For each token the solver can shock and each level L (1, 2, 5, 10, 15, 25 %):
+
+* **absorbable**: the exact Uniswap v3 swap (the pool's own tick maths, from the snapshot's ticks)
+  that sells the token into its exit pool (the deepest one against a priced token, the pool the
+  cascade sells into) until its price there is (1 − L) of today's: the tokens sold, and the quote
+  tokens paid for them, in USD at the pin's prices. One pool per token: sales are not yet split
+  across venues (Curve pools are read but not sold into).
+* **liquidatable**: the positions that a market depeg of L makes liquidatable before any
+  feedback (the protocols' own checks at the shocked prices; positions liquidatable already at
+  the pin are left out: they are the pin's own), valued at the pin's prices: all the collateral of
+  each such position (for a pooled account, every reserve it posts).
+* **ratio**: liquidatable / absorbable; infinite where the pool has no depth within L; None where
+  nothing becomes liquidatable, or where no pool was read for the token (not computable: its
+  `exit_pool` is None, and no depth is claimed for it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from loopscan.solver.book import Book
+from loopscan.solver.shock import sale_to_price
+from loopscan.solver.thresholds import Solver
+
+__all__ = ["DEPTH_COLUMNS", "LEVELS", "absorbable", "depth_table", "liquidatable_usd"]
+
+LEVELS = (0.01, 0.02, 0.05, 0.10, 0.15, 0.25)
+DEPTH_COLUMNS = ["token", "symbol", "level_frac", "exit_pool", "absorbable_tokens", "absorbable_usd",
+                 "liquidatable_positions", "liquidatable_usd", "liquidatable_to_absorbable"]  # fmt: skip
+
+
+def absorbable(book: Book, token: str, impact: float) -> tuple[float, float] | None:
+    """(tokens sold, USD received) to move `token`'s exit pool price down by `impact`, exactly;
+    None if the token has no exit pool."""
+    pool = book.pools.get(token)
+    if pool is None:
+        return None
+    sale = sale_to_price(book, pool, 1.0 - impact)
+    if sale is None:
+        return 0.0, 0.0
+    sold, paid = (sale.amount0, -sale.amount1) if pool.token_is_0 else (sale.amount1, -sale.amount0)
+    quote_decimals = book.decimals.get(pool.quote, 18)
+    return sold / 10**pool.decimals, paid / 10**quote_decimals * book.p0.get(pool.quote, 0.0)
+
+
+def liquidatable_usd(solver: Solver, token: str, shock: float) -> tuple[int, float]:
+    """(positions, collateral USD at the pin's prices) that a market depeg of `shock` of `token`
+    makes liquidatable before any feedback, leaving out those liquidatable at the pin."""
+    book = solver.book
+    now = set(solver.cascade("depeg", token, 0.0).at_risk)
+    found = [p for p in solver.cascade("depeg", token, shock).at_risk if p not in now]
+    value = 0.0
+    for where, account in found:
+        if where in book.markets:  # an isolated market's position
+            m = book.markets[where]
+            value += float(m.collateral_amount[m.accounts.index(account)]) * book.p0.get(m.collateral, 0.0)
+        else:  # a pooled account: every reserve it posts
+            for m in book.markets.values():
+                if m.margin == "pooled" and m.key.startswith(f"{where}:") and account in m.accounts:
+                    value += float(m.collateral_amount[m.accounts.index(account)]) * book.p0.get(m.loan, 0.0)
+    return len(found), value
+
+
+def depth_table(solver: Solver, levels: tuple[float, ...] = LEVELS) -> pd.DataFrame:
+    """One row per (token the solver can shock, level): absorbable depth, liquidatable collateral
+    and their ratio (see the module docstring)."""
+    book = solver.book
+    rows = []
+    for token in solver.shockable("depeg"):
+        pool = book.pools.get(token)
+        for level in levels:
+            depth = absorbable(book, token, level)
+            count, value = liquidatable_usd(solver, token, level)
+            sold, usd = depth if depth is not None else (0.0, 0.0)
+            ratio = None if not count or depth is None else (value / usd if usd > 0 else math.inf)
+            rows.append({"token": token, "symbol": book.symbols.get(token, token), "level_frac": level,
+                         "exit_pool": pool.pool if pool is not None else None, "absorbable_tokens": sold,
+                         "absorbable_usd": usd, "liquidatable_positions": count, "liquidatable_usd": value,
+                         "liquidatable_to_absorbable": ratio})  # fmt: skip
+    return pd.DataFrame(rows, columns=DEPTH_COLUMNS)

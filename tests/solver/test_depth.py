@@ -1,0 +1,60 @@
+"""The unwind table's depth is the pool's own: the sale `solver.depth` says moves a token's exit
+pool price down by L is, to the wei, what QuoterV2 and a real SwapRouter swap do with that amount
+and that price limit; and the liquidatable side counts only positions the shock newly opens."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from dex_conftest import DexPool, dex_pool_fixture  # noqa: F401  (registers `dex_pool`)
+from scan_helpers import seeded_snapshot
+from test_swap_truth import check_exact_input
+
+from loopscan.protocols.uniswap_v3.swap import price_of
+from loopscan.solver import Solver, build_book
+from loopscan.solver.depth import LEVELS, absorbable, depth_table
+from loopscan.solver.shock import sale_to_price
+
+pytestmark = pytest.mark.devnet
+
+
+def test_absorbable_depth_is_what_the_pool_does(dex_pool: DexPool):
+    book = build_book(asyncio.run(seeded_snapshot(dex_pool.net)))
+    address = dex_pool.pool.address.lower()
+    sold = [(t, p) for t, p in book.pools.items() if p.pool == address]
+    assert sold, "every seeded pool is some token's exit"
+    for token, pool in sold:
+        for level in (0.01, 0.05):
+            sale = sale_to_price(book, pool, 1.0 - level)
+            paid_in = sale.amount0 if pool.token_is_0 else sale.amount1
+            # QuoterV2 and a real swap of that amount, limited at the sale's end price, do the same.
+            before = dex_pool.net.snapshot()
+            mine = check_exact_input(dex_pool, pool.token_is_0, paid_in, sale.sqrt_price_x96_after)
+            dex_pool.net.revert(before)
+            assert (mine.amount0, mine.amount1) == (sale.amount0, sale.amount1)
+            # ... and never push the price past (1 − L) of today's: the sale is within the impact.
+            def of_token(sqrt_price: int) -> float:
+                p = float(price_of(sqrt_price))
+                return p if pool.token_is_0 else 1 / p
+            assert of_token(sale.sqrt_price_x96_after) >= of_token(pool.state.sqrt_price_x96) * (1 - level) * (1 - 1e-9)
+            tokens, usd = absorbable(book, token, level)
+            assert tokens == paid_in / 10**pool.decimals
+
+
+def test_stream_unwind_table(stream_result):
+    table = depth_table(stream_result.solver)
+    xusd = table[table["symbol"] == "xUSD"].set_index("level_frac")
+    assert list(xusd.index) == list(LEVELS)
+    # Depth only grows with the impact allowed; xUSD's loopers open between 10 % and 15 % (δ₁ 12.57 %).
+    assert xusd["absorbable_usd"].is_monotonic_increasing and xusd.loc[0.01, "absorbable_usd"] > 0
+    assert (xusd.loc[[0.01, 0.02, 0.05, 0.10], "liquidatable_positions"] == 0).all()
+    assert xusd.loc[0.15, "liquidatable_positions"] >= 1 and xusd.loc[0.15, "liquidatable_usd"] > 0
+    ratio = xusd.loc[0.15, "liquidatable_to_absorbable"]
+    assert math.isclose(ratio, xusd.loc[0.15, "liquidatable_usd"] / xusd.loc[0.15, "absorbable_usd"])
+    assert xusd.loc[0.05, "liquidatable_to_absorbable"] is None or math.isnan(xusd.loc[0.05, "liquidatable_to_absorbable"])
+    # The liquidatable side counts only positions the shock opens: the same at 15 % as δ₁'s bracket says.
+    solver = Solver(stream_result.solver.book)
+    opened = set(solver.cascade("depeg", xusd["token"].iloc[0], 0.15).at_risk) - set(solver.cascade("depeg", xusd["token"].iloc[0], 0.0).at_risk)
+    assert xusd.loc[0.15, "liquidatable_positions"] == len(opened)
