@@ -35,10 +35,10 @@ def test_absorbable_depth_is_what_the_pool_does(dex_pool: DexPool):
             dex_pool.net.revert(before)
             assert (mine.amount0, mine.amount1) == (sale.amount0, sale.amount1)
             # ... and never push the price past (1 − L) of today's: the sale is within the impact.
-            def of_token(sqrt_price: int) -> float:
-                p = float(price_of(sqrt_price))
-                return p if pool.token_is_0 else 1 / p
-            assert of_token(sale.sqrt_price_x96_after) >= of_token(pool.state.sqrt_price_x96) * (1 - level) * (1 - 1e-9)
+            after, start = (float(price_of(x)) for x in (sale.sqrt_price_x96_after, pool.state.sqrt_price_x96))
+            if not pool.token_is_0:  # the token's price is the inverse of the pool's
+                after, start = 1 / after, 1 / start
+            assert after >= start * (1 - level) * (1 - 1e-9)
             tokens, usd = absorbable(book, token, level)
             assert tokens == paid_in / 10**pool.decimals
 
