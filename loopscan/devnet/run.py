@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from loopscan.devnet.build import UNITS, Artifacts, cache_dir, project_root
@@ -153,6 +154,8 @@ def _seed_to_cache(
         _, manifest = _seed(node, artifacts, sc, timeline)
     finally:
         node.stop()
+        if sys.exc_info()[0] is not None:
+            tmp.unlink(missing_ok=True)  # half a seeding is no use to anyone
     if not tmp.is_file():
         raise DevnetError(f"anvil did not write the seeded chain to {tmp}")
     manifest_tmp = manifest_file.with_suffix(f".{os.getpid()}.tmp")
