@@ -122,6 +122,7 @@ def _read_back(store_path: Path, chain_id: int, rule_names: list[str], events: l
 
 def _print(report, data: dict) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from loopscan.textsafe import safe_text
 
@@ -146,20 +147,18 @@ def _print(report, data: dict) -> None:
         console.print(table)
     alerts = data["alerts"]
     if len(alerts):
-        table = Table(title="alerts the rules would have raised")
-        for col in ("date", "block", "event", "severity", "rule", "subject", "message"):
-            table.add_column(col)
-        for r in alerts.itertuples():
-            table.add_row(r.time.strftime("%Y-%m-%d"), str(r.block), r.event, r.severity, safe_text(r.rule),
-                          safe_text(r.label or r.subject), safe_text(r.message))  # fmt: skip
-        console.print(table)
+        console.print("alerts the rules would have raised:")
+    for r in alerts.itertuples():
+        line = Text(f"  {r.time:%Y-%m-%d} block {r.block} {r.event} {r.severity} ")
+        line += safe_text(r.rule) + Text(" ") + safe_text(r.label or r.subject) + Text(": ") + safe_text(r.message)
+        console.print(line, soft_wrap=True)
     leads = data["leads"]
     if len(leads):
         table = Table(title="lead time of each rule before each event")
         for col in ("event", "rule", "first fired", "block", "lead (days)"):
             table.add_column(col)
         for r in leads.itertuples():
-            fired = "never before it" if pd_na(r.first_block) else r.first_time.strftime("%Y-%m-%d")
+            fired = "not by then" if pd_na(r.first_block) else r.first_time.strftime("%Y-%m-%d")
             table.add_row(safe_text(r.event), safe_text(r.rule), fired,
                           "" if pd_na(r.first_block) else str(int(r.first_block)),
                           "" if pd_na(r.lead_days) else f"{r.lead_days:.1f}")  # fmt: skip

@@ -54,6 +54,9 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator:
         with client:
             yield client
         return
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # The scheduler runs in this process and logs every start-up step at INFO; --debug shows them.
+        logging.getLogger("distributed").setLevel(logging.ERROR)
     # One thread per worker: a block's scan is an event loop plus the solver; processes, not
     # threads, are what run two of them at once.
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,

@@ -1,8 +1,9 @@
 """A stored backtest read back: thresholds over time, the alerts, each rule's lead time before
 an event (e.g. the write-down), as frames, JSON and a PNG.
 
-Lead time of a rule = the event's time minus the time of the first block, before the event, at
-which the rule fired; a rule that did not fire before the event has none.
+Lead time of a rule = the event's time minus the time of the first block, up to the event's own,
+at which the rule fired (0: it fired only once the event was on chain); a rule that had not fired
+by then has none.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ def threshold_timeline(con: duckdb.DuckDBPyConnection, chain_id: int) -> pd.Data
         "ORDER BY s.block_number, m.subject",
         [chain_id, *_THRESHOLDS],
     ).fetchdf()
-    wide = frame.pivot_table(index=["block", "block_timestamp", "token", "symbol"], columns="metric", values="value",
-                             aggfunc="first", dropna=False).reset_index()  # fmt: skip
+    wide = frame.set_index(["block", "block_timestamp", "token", "symbol", "metric"])["value"].unstack("metric").reset_index()
     for name in _THRESHOLDS:
         if name not in wide:
             wide[name] = float("nan")
@@ -61,10 +61,10 @@ def failed_blocks(con: duckdb.DuckDBPyConnection, chain_id: int) -> pd.DataFrame
 
 
 def lead_times(alerts: pd.DataFrame, rules: list[str], events: list[Event]) -> pd.DataFrame:
-    """Per event and rule: the first firing before the event, and how long before it (days; NaN: none)."""
+    """Per event and rule: the first firing up to the event's block, and how long before it (days; NaN: none)."""
     rows = []
     for event, rule in ((e, r) for e in events for r in rules):
-        fired = alerts[(alerts["rule"] == rule) & (alerts["event"] == "firing") & (alerts["block"] < event.block)]
+        fired = alerts[(alerts["rule"] == rule) & (alerts["event"] == "firing") & (alerts["block"] <= event.block)]
         if len(fired):
             first = fired.iloc[0]
             when = pd.Timestamp(first["time"]).tz_convert(UTC)
