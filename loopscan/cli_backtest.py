@@ -31,7 +31,7 @@ __all__ = ["backtest"]
 @click.option("--deployments", type=click.Path(path_type=Path), default=None, help="A deployments TOML file or a devnet manifest JSON.")
 @click.option("--event", "events", multiple=True, metavar="NAME=WHEN", help="Mark an event (block or date); lead times are measured to it. Repeatable.")
 @click.option("--keep-snapshots", is_flag=True, help="Store every block's whole snapshot too (large).")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write backtest.json and backtest.png to this folder.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write backtest.json, backtest.png and backtest.html to this folder.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def backtest(rpc_url: str, start: str, end: str, every: str, rules: Path | None, store_path: Path, scheduler: str | None,
              workers: int, retries: int, chain: str | None, deployments: Path | None, events: tuple[str, ...],
@@ -60,11 +60,13 @@ def backtest(rpc_url: str, start: str, end: str, every: str, rules: Path | None,
                               workers=workers, retries=retries, keep_snapshots=keep_snapshots, on_done=done)  # fmt: skip
     data = _read_back(store_path, deps.chain_id, [r.name for r in config.rules] if config else [], marked)
     if out is not None:
+        from loopscan.backtest.page import write_page
         from loopscan.backtest.timeline import plot_timeline
 
         out.mkdir(parents=True, exist_ok=True)
         (out / "backtest.json").write_text(json.dumps(data["json"], indent=2) + "\n")
-        plot_timeline(data["thresholds"], data["alerts"], marked, out / "backtest.png")
+        plot = plot_timeline(data["thresholds"], data["alerts"], marked, out / "backtest.png")
+        write_page(data["json"], plot, out / "backtest.html", f"loopscan backtest, blocks {blocks[0]}-{blocks[-1]}")
     if fmt == "json":
         console.print_json(json.dumps(data["json"]))
     else:
