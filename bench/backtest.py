@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 def _bench_devnet():
     spec = importlib.util.spec_from_file_location("bench_index", HERE / "index.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module.BenchDevnet
 

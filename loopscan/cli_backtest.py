@@ -58,7 +58,7 @@ def backtest(rpc_url: str, start: str, end: str, every: str, rules: Path | None,
 
         report = run_backtest(rpc_url, deps, blocks, store_path, rules=config.rules if config else (), scheduler=scheduler,
                               workers=workers, retries=retries, keep_snapshots=keep_snapshots, on_done=done)  # fmt: skip
-    data = _read_back(store_path, deps.chain_id, [r.name for r in config.rules] if config else [], marked)
+    data = _read_back(store_path, deps.chain_id, blocks, [r.name for r in config.rules] if config else [], marked)
     if out is not None:
         from loopscan.backtest.page import write_page
         from loopscan.backtest.timeline import plot_timeline
@@ -109,14 +109,14 @@ def _progress(total: int):
         yield bar, bar.add_task("blocks", total=total, failed=0)
 
 
-def _read_back(store_path: Path, chain_id: int, rule_names: list[str], events: list) -> dict:
+def _read_back(store_path: Path, chain_id: int, blocks: list[int], rule_names: list[str], events: list) -> dict:
+    """This run's blocks as stored (the store may hold other ranges of the same chain too)."""
     from loopscan.backtest.timeline import alert_timeline, failed_blocks, lead_times, threshold_timeline, timeline_json
     from loopscan.store import Store
 
     with Store.open(store_path, read_only=True) as store:
-        thresholds = threshold_timeline(store.con, chain_id)
-        alerts = alert_timeline(store.con, chain_id)
-        failed = failed_blocks(store.con, chain_id)
+        thresholds, alerts, failed = (frame[frame["block"].between(blocks[0], blocks[-1])] for frame in (
+            threshold_timeline(store.con, chain_id), alert_timeline(store.con, chain_id), failed_blocks(store.con, chain_id)))  # fmt: skip
     leads = lead_times(alerts, rule_names, events)
     return {"thresholds": thresholds, "alerts": alerts, "leads": leads, "failed": failed,
             "json": timeline_json(thresholds, alerts, leads, events, failed)}
