@@ -29,6 +29,15 @@ install() {
   fi
 }
 
+install_test_peers() {
+  # The Curve stable-NG peer, @paraswap/dex-lib, cannot come through package.json (two of its pins
+  # do not resolve on the registry): its published files go to the cache, with the five packages they use.
+  local peers="${LOOPSCAN_CACHE:-$HOME/.cache/loopscan}/peers"
+  if [ ! -f "$peers/node_modules/@paraswap/dex-lib/package.json" ]; then
+    tests/solver/peers/install_dexlib.sh "$peers" >/dev/null
+  fi
+}
+
 case "${1:-}" in
   demo)
     shift
@@ -38,6 +47,7 @@ case "${1:-}" in
   test)
     shift
     install
+    install_test_peers
     exec .venv/bin/python -m pytest "$@"
     ;;
   *)

@@ -452,7 +452,8 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
         print("--- by cumulative time ---")
         stats.sort_stats("cumulative").print_stats(30)
     positions = snapshot.positions
-    coll = [int(x or 0) > 0 for x in positions["collateral_amount"]]
+    posted = set(zip(snapshot.position_collaterals["market_id"], snapshot.position_collaterals["account"], strict=True))
+    coll = [(m, a) in posted for m, a in zip(positions["market_id"], positions["account"], strict=True)]
     debt = [int(x or 0) > 0 for x in positions["debt_amount"]]
     stats_ = clients[0].stats
     print(json.dumps({
@@ -501,8 +502,8 @@ def _topic(signature: str) -> str:
 def log_queries(manifest: dict, block: int) -> dict[str, dict]:
     """The eth_getLogs filters loopscan's Morpho Blue and Aave v3 indexers send (full range),
     for the protocols benchmarked."""
-    from loopscan.protocols.aave_v3 import POOL_EVENTS, TRANSFER
-    from loopscan.protocols.morpho_blue import BORROW, CREATE_MARKET, SUPPLY, SUPPLY_COLLATERAL
+    from loopscan.protocols.aave_v3.indexer import POOL_EVENTS, TRANSFER
+    from loopscan.protocols.morpho_blue.indexer import BORROW, CREATE_MARKET, SUPPLY, SUPPLY_COLLATERAL
 
     morpho, pool = manifest["contracts"]["morpho_blue"], manifest["contracts"]["aave_pool"]
     a_tokens = [r["a_token"] for r in manifest["aave_reserves"].values()]
@@ -527,8 +528,9 @@ class Reads:
 
 
 def accounts_from_logs(logs: dict[str, list[dict]], manifest: dict) -> Reads:
+    from loopscan.model import ZERO_ADDRESS
     from loopscan.protocols.base import topic_address
-    from loopscan.protocols.morpho_blue import _ON_BEHALF_TOPIC
+    from loopscan.protocols.morpho_blue.indexer import _ON_BEHALF_TOPIC
 
     by_a_token = {r["a_token"].lower(): r["asset"].lower() for r in manifest["aave_reserves"].values()}
     morpho = {
@@ -539,7 +541,7 @@ def accounts_from_logs(logs: dict[str, list[dict]], manifest: dict) -> Reads:
     aave |= {
         (by_a_token[log["address"].lower()], topic_address(log["topics"][2])) for log in logs.get("aave atokens", [])
     }
-    aave = {p for p in aave if p[1] != "0x" + "00" * 20}
+    aave = {p for p in aave if p[1] != ZERO_ADDRESS}
     return Reads(sorted(morpho), sorted(aave), sorted({u for _, u in aave}))
 
 
@@ -639,8 +641,8 @@ def _web3(url: str):
 
 
 def _contracts(w3, manifest: dict):
-    from loopscan.devnet.aave import _artifact
     from loopscan.devnet.build import Artifacts
+    from loopscan.protocols.aave_v3.devnet import _artifact
 
     a = Artifacts()
     morpho = w3.eth.contract(

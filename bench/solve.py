@@ -49,8 +49,9 @@ from pathlib import Path
 import numpy as np
 
 from loopscan.model import Snapshot, SnapshotMeta, to_frame
+from loopscan.protocols.morpho_blue.maths import liquidation_incentive_factor
+from loopscan.protocols.uniswap_v3.maths import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio
 from loopscan.solver import Solver, build_book
-from loopscan.solver.uniswap_v3_math import MAX_TICK, MIN_TICK, get_tick_at_sqrt_ratio
 
 BLOCK = 20_000_000
 MORPHO = "0x" + "bb" * 20
@@ -177,8 +178,13 @@ def synthetic_snapshot(n_positions: int, seed: int = 7) -> Snapshot:
     pools, ticks = _pools(rng, collateral, stables, positions, price, decimals, kind_of)
     meta = SnapshotMeta(chain_id=1, block_number=BLOCK, block_hash="0x" + "ab" * 32, block_timestamp=1_700_000_000,
                         endpoint="synthetic")  # fmt: skip
-    tables = {"tokens": tokens, "vaults": vault_rows, "holdings": holdings, "markets": market_rows,
-              "positions": positions, "pools": pools, "ticks": ticks}  # fmt: skip
+    tables = {"tokens": tokens, "vaults": vault_rows, "holdings": holdings, "pools": pools, "ticks": ticks,
+              "markets": [{k: v for k, v in m.items() if k != "_collateral"} for m in market_rows],
+              "market_collaterals": [m["_collateral"] for m in market_rows],
+              "positions": [{k: v for k, v in p.items() if k not in ("collateral_token", "collateral_amount")} for p in positions],
+              "position_collaterals": [{**{k: p[k] for k in ("protocol", "protocol_address", "market_id", "account")},
+                                        "collateral_token": p["collateral_token"], "amount": p["collateral_amount"]}
+                                       for p in positions if p["collateral_amount"]]}  # fmt: skip
     return Snapshot(
         meta, **{name: to_frame(name, [{"block": BLOCK, **r} for r in rows]) for name, rows in tables.items()}
     )
@@ -195,10 +201,13 @@ def _market(m: dict, price: dict, decimals: dict, supply: int, borrow: int) -> d
     raw = int(round(price[m["collateral"]] / price[m["loan"]] * 10**12)) * 10 ** (
         24 + decimals[m["loan"]] - decimals[m["collateral"]]
     )
+    lltv = int(round(m["lltv"] * 1e4)) * 10**14
+    collateral = {"protocol_address": MORPHO, "market_id": m["id"], "collateral_token": m["collateral"],
+                  "liquidation_threshold_wad": lltv, "max_ltv_wad": lltv, "liquidation_incentive_wad": liquidation_incentive_factor(lltv),
+                  "oracle": _address(f"oracle{m['id']}"), "oracle_kind": m["oracle"], "oracle_price_raw": raw,
+                  "oracle_price_scale": 10**36, "price_quote": "loan"}  # fmt: skip
     return {"protocol": "morpho_blue", "protocol_address": MORPHO, "market_id": m["id"], "loan_token": m["loan"],
-            "collateral_token": m["collateral"], "lltv_wad": int(round(m["lltv"] * 1e4)) * 10**14,
-            "oracle": _address(f"oracle{m['id']}"), "oracle_kind": m["oracle"], "oracle_price_raw": raw,
-            "oracle_price_scale": 10**36, "total_supply_assets": supply, "total_borrow_assets": borrow}  # fmt: skip
+            "total_supply_assets": supply, "total_borrow_assets": borrow, "_collateral": collateral}  # fmt: skip
 
 
 # Concentrated ranges as (low, high) multiples of the token's price and their share of the pool.

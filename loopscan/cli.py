@@ -14,15 +14,14 @@ traceback). Bad usage exits 2 (click's own convention).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
 
 import click
 
-from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, console, err_console
 from loopscan.cli_backtest import backtest
+from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, RpcUrl, console, err_console
 from loopscan.cli_devnet import devnet
 from loopscan.cli_monitor import history, monitor
 from loopscan.errors import LoopscanError
@@ -54,11 +53,28 @@ def _progress():
                     transient=True, disable=not err_console.is_terminal)  # fmt: skip
 
 
-def _index(rpc_url: str, block: int | None, deps, protocols: str | None):
+def _protocol_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    """`--protocols a, b`: names separated by commas (spaces allowed), each a registered protocol."""
+    if value is None:
+        return None
+    from loopscan.protocols import registry
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in registry.names()]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown protocol(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(sorted(registry.names()))}")
+    return names
+
+
+def _index(rpc_url: str, block: int | None, deps, protocols: list[str] | None):
+    import asyncio
+
+    from loopscan.rpc import mask_url
     from loopscan.scanner import index_async
 
     with _progress() as bar:
-        tasks: dict[str, int] = {}
+        # Shown before the first answer, so a slow node is seen working, not silent.
+        tasks: dict[str, int] = {"rpc: calls": bar.add_task(f"rpc: connecting to {mask_url(rpc_url)}")}
 
         def progress(stage: str, done: int) -> None:
             if stage not in tasks:
@@ -67,7 +83,7 @@ def _index(rpc_url: str, block: int | None, deps, protocols: str | None):
 
         return asyncio.run(
             index_async(rpc_url, deployments=deps, block=block, progress=progress,
-                        protocols=protocols.split(",") if protocols else None)
+                        protocols=protocols)
         )  # fmt: skip
 
 
@@ -97,16 +113,19 @@ def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--rpc", "rpc_url", required=True, envvar="LOOPSCAN_RPC_URL", help="JSON-RPC URL (or LOOPSCAN_RPC_URL); never printed unmasked.")
-@click.option("--block", type=int, default=None, help="Block to pin every read to (default: latest).")
+@click.option("--rpc", "rpc_url", type=RpcUrl(), required=True, envvar="LOOPSCAN_RPC_URL",
+              help="JSON-RPC URL, http(s):// (or LOOPSCAN_RPC_URL); never printed unmasked.")
+@click.option("--block", type=click.IntRange(min=0), default=None, help="Block to pin every read to (default: latest).")
 @click.option("--chain", default=None, help="A known chain (mainnet); default: chosen by the node's chain id.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=None,
               help="A deployments TOML file or a devnet manifest JSON (default for a devnet: .loopscan/devnet.json).")
-@click.option("--protocols", default=None, help="Comma-separated subset: morpho_blue,metamorpho,aave_v3,spark,vaults,uniswap_v3.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the snapshot and every export to this folder.")
+@click.option("--protocols", default=None, callback=_protocol_list,
+              help="Comma-separated subset of the registered protocols (`loopscan.protocols.registry`), e.g. aave_v3,uniswap_v3.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write the snapshot and every export to this folder (not an existing file).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--index-only", is_flag=True, help="Only read the chain (and write the snapshot with --out); no graph or solver.")
-def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: str | None,
+def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: list[str] | None,
          out: Path | None, fmt: str, index_only: bool) -> None:  # fmt: skip
     """Index lending, vault and DEX positions at one block, then graph, solve and report."""
     from loopscan.scanner import resolve_deployments
@@ -144,10 +163,12 @@ def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) ->
     from loopscan.textsafe import safe_text
 
     snap = _load_snapshot(snapshot)
+    try:
+        chosen = [snap.token_address(t) for t in tokens] or None
+    except LookupError as exc:  # an unknown or ambiguous token is bad usage
+        raise click.BadParameter(str(exc), param_hint="--token") from None
     solver = Solver(build_book(snap))
     kind = shock.replace("-", "_")
-    by_symbol = {s: a for a, s in solver.book.symbols.items()}
-    chosen = [by_symbol.get(t, t.lower()) for t in tokens] or None
     table = solver.thresholds(kind, chosen)
     if fmt == "json":
         click.echo(table.to_json(orient="records", indent=2))
@@ -167,7 +188,7 @@ def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) ->
 @main.command("export")
 @click.argument("snapshot", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("loopscan-export"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("loopscan-export"), show_default=True)
 def export_cmd(snapshot: Path, fmt: str, out: Path) -> None:
     """Write the risk graph (graphml, gexf, json, dot, html) or the tables (csv, parquet) of a saved snapshot."""
     result = _analyse(_load_snapshot(snapshot))
@@ -176,7 +197,7 @@ def export_cmd(snapshot: Path, fmt: str, out: Path) -> None:
 
 @main.command()
 @click.option("--scenario", default="stream-2025", show_default=True, help="A scenario in fixtures/scenarios or a .toml path.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("loopscan-demo"), show_default=True,
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("loopscan-demo"), show_default=True,
               help="Where the snapshot, exports and plots are written.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def demo(scenario: str, out: Path, fmt: str) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import click
 
-from loopscan.cli_common import DEFAULT_STATE_DIR, console, err_console
+from loopscan.cli_common import DEFAULT_STATE_DIR, RpcUrl, console, err_console
 
 __all__ = ["backtest"]
 
 
 @click.command("backtest")
-@click.option("--rpc", "rpc_url", required=True, envvar="LOOPSCAN_RPC_URL", help="JSON-RPC URL of a node that keeps past state (an archive node); never printed unmasked.")
+@click.option("--rpc", "rpc_url", type=RpcUrl(), required=True, envvar="LOOPSCAN_RPC_URL", help="JSON-RPC URL of a node that keeps past state (an archive node); never printed unmasked.")
 @click.option("--from", "start", required=True, help="First block: a number or a date (2025-09-01, UTC).")
 @click.option("--to", "end", required=True, help="Last block: a number or a date.")
 @click.option("--every", default="1d", show_default=True, help="Every N blocks (100) or a period (1d, 6h) between dates.")

@@ -24,13 +24,28 @@ def devnet() -> None:
 
 @devnet.command("scenarios")
 def devnet_scenarios() -> None:
-    """List the scenarios shipped in fixtures/scenarios."""
+    """List the scenarios shipped with loopscan (fixtures/scenarios in a checkout)."""
     from loopscan.devnet.scenario import SCENARIOS_DIR, load_scenario
 
     for path in sorted(SCENARIOS_DIR.glob("*.toml")):
         sc = load_scenario(path)
         console.print(f"[bold]{sc.name}[/bold]  ", end="")
         console.print(sc.description, markup=False)
+
+
+@devnet.command("install")
+def devnet_install() -> None:
+    """Install the devnet's node tools now (anvil, solc-js, the protocols' packages; needs Node.js and npm).
+
+    An installed loopscan puts them in its cache (LOOPSCAN_CACHE, default ~/.cache/loopscan) with
+    `npm ci`; otherwise the first `devnet up` does. A checkout uses its own node_modules.
+    """
+    from loopscan.devnet.tools import install_tools, node_modules
+
+    found = node_modules(install=False)
+    if not found.is_dir():
+        found = install_tools(log=sys.stdout)
+    console.print(f"node tools: {found}", markup=False)
 
 
 def _paths(state_dir: Path) -> tuple[Path, Path, Path]:

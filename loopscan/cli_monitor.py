@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +52,8 @@ def monitor(rpc_url: str, every: float | None, every_blocks: int | None, poll: f
     Stops cleanly on SIGINT/SIGTERM after the tick under way (a second signal stops at once;
     nothing half-written is kept either way).
     """
+    import asyncio
+
     from loopscan.monitor import Monitor, MonitorConfig, MonitorMetrics, Schedule, load_config
     from loopscan.rpc import RetryPolicy, mask_url
     from loopscan.scanner import resolve_deployments

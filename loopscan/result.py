@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import networkx as nx
@@ -17,7 +18,9 @@ from loopscan.graph import build_graph, look_through, loop_table, pyramids
 from loopscan.model import Snapshot
 from loopscan.solver import Solver, build_book
 
-__all__ = ["ScanResult", "analyse"]
+__all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse"]
+
+POSITION_THRESHOLDS_LIMIT = 40  # positions a depeg may reach for its per-position δ₁ to be solved (one bisection each)
 
 
 @dataclass
@@ -35,9 +38,29 @@ class ScanResult:
     losses: pd.DataFrame  # losses by lender at each threshold: threshold, token, market, lender, ...
     solver: Solver
 
+    @cached_property
+    def position_thresholds(self) -> pd.DataFrame:
+        """Per position a token's market depeg can reach: the least depeg of that token at which
+        the position becomes liquidatable, before any feedback (columns `token`, `position` — the
+        market key, or the protocol address for a pooled account —, `account`,
+        `first_liquidation_frac`). Solved only for tokens whose depeg reaches at most
+        `POSITION_THRESHOLDS_LIMIT` positions (`attrs["limit"]`); the others are listed in
+        `attrs["skipped_tokens"]`. Computed on first read: one bisection per position."""
+        rows, skipped = [], []
+        for token in self.thresholds.loc[self.thresholds["shock"] == "depeg", "token"]:
+            if len(self.solver.cascade("depeg", token, 1.0).at_risk) > POSITION_THRESHOLDS_LIMIT:
+                skipped.append(token)
+                continue
+            for (position, account), delta in self.solver.first_liquidation_by_position("depeg", token).items():
+                rows.append({"token": token, "position": position, "account": account, "first_liquidation_frac": delta})
+        table = pd.DataFrame(rows, columns=["token", "position", "account", "first_liquidation_frac"])
+        table.attrs.update(limit=POSITION_THRESHOLDS_LIMIT, skipped_tokens=skipped)
+        return table
+
     def curve(self, token: str, kind: str = "depeg") -> pd.DataFrame:
-        """δ*(δ), the final depeg after the cascade against the initial shock, for `token`."""
-        return self.solver.curve(kind, token)
+        """δ*(δ), the final depeg after the cascade against the initial shock, for `token` (a
+        symbol or an address: `Snapshot.token_address`)."""
+        return self.solver.curve(kind, self.snapshot.token_address(token))
 
     def export(self, path: str | Path, fmt: str) -> Path:
         """Write the risk graph or the tables: graphml, gexf, json, dot, html, csv or parquet."""

@@ -14,56 +14,48 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from loopscan.chains import Deployments, known_chains, load_deployments
+from loopscan.chains.deployments import HasManifest
 from loopscan.errors import LoopscanError
-from loopscan.model import Snapshot, SnapshotMeta, to_frame
-from loopscan.protocols.aave_v3 import AaveV3Indexer
+from loopscan.model import ZERO_ADDRESS, Snapshot, SnapshotMeta, to_frame
+from loopscan.protocols import registry
 from loopscan.protocols.base import Progress, Rows, ScanContext, merge_rows
 from loopscan.protocols.holdings import complete_vaults, position_holdings
-from loopscan.protocols.metamorpho import MetaMorphoIndexer
-from loopscan.protocols.morpho_blue import MorphoBlueIndexer
 from loopscan.protocols.tokens import TokenIndexer
-from loopscan.protocols.uniswap_v3 import UniswapV3Indexer
-from loopscan.protocols.vaults import VaultIndexer
 from loopscan.rpc import Call, RetryPolicy, RpcClient, encode_call, mask_url
 
-__all__ = ["index", "index_async", "resolve_deployments", "PROTOCOLS", "IndexError_"]
-
-PROTOCOLS = ("morpho_blue", "metamorpho", "aave_v3", "spark", "vaults", "uniswap_v3")
+__all__ = ["index", "index_async", "resolve_deployments", "IndexError_", "plan"]
 
 
 class IndexError_(LoopscanError):  # noqa: N801 — `IndexError` is a builtin
     """The scan cannot start: wrong chain, unknown protocol, nothing to index."""
 
 
+def _wanted(protocols: Sequence[str] | None, role: str | None = None) -> list[str]:
+    registry.check_names(protocols or (), "--protocols")
+    if protocols is None:  # by default, what the solver can use
+        return [n for n in registry.names(role) if registry.spec(n).solved]
+    return [n for n in registry.names(role) if n in protocols]
+
+
 def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> list:
-    """The indexers for `protocols` (default: every one the deployments have contracts for)."""
-    wanted = set(protocols or PROTOCOLS)
-    unknown = wanted - set(PROTOCOLS)
-    if unknown:
-        raise IndexError_(f"unknown protocol(s) {', '.join(sorted(unknown))}; known: {', '.join(PROTOCOLS)}")
+    """The lending and vault indexers for `protocols` (default: every registered one the solver
+    applies) that the deployments have contracts for; venues are planned once the tokens are known."""
     out: list = []
-    if "morpho_blue" in wanted:
-        out += [MorphoBlueIndexer(c.address, c.start_block) for c in deployments.find("morpho_blue", "core")]
-    if "metamorpho" in wanted and deployments.find("metamorpho", "factory"):
-        out.append(MetaMorphoIndexer([(c.address, c.start_block) for c in deployments.find("metamorpho", "factory")]))
-    for name in ("aave_v3", "spark"):
-        if name in wanted:
-            out += [AaveV3Indexer(c.address, c.start_block, name=name) for c in deployments.find(name, "pool")]
-    if "vaults" in wanted:
-        listed = [(c.address, "erc4626", c.holders) for c in deployments.find("erc4626", "vault")]
-        listed += [(c.address, "backed", c.holders) for c in deployments.find("stablecoin", "backed")]
-        if listed:
-            out.append(VaultIndexer(listed))
+    for name in _wanted(protocols):
+        spec = registry.spec(name)
+        if spec.role != "venue":
+            out += spec.load("indexer").plan(deployments, name)
     return out
 
 
 async def index_async(
     rpc_url: str,
     *,
-    deployments: Deployments | str | Path = "mainnet",
+    deployments: Deployments | str | Path | dict | HasManifest = "mainnet",
     block: int | None = None,
     protocols: Sequence[str] | None = None,
     progress: Progress | None = None,
@@ -72,12 +64,13 @@ async def index_async(
     timeout: float = 30.0,
 ) -> Snapshot:
     """`index` for callers already in an event loop."""
-    deps = deployments if isinstance(deployments, Deployments) else load_deployments(deployments)
+    deps = load_deployments(deployments)
     indexers = plan(deps, protocols)
     if not indexers:
-        raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or PROTOCOLS)}")
+        raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or registry.names())}")
     endpoint = mask_url(rpc_url)
-    async with RpcClient(rpc_url, retry=retry or RetryPolicy(), max_concurrency=max_concurrency, timeout=timeout) as client:
+    async with RpcClient(rpc_url, retry=retry or RetryPolicy(), max_concurrency=max_concurrency, timeout=timeout,
+                         observer=_rpc_progress(progress)) as client:  # fmt: skip
         chain_id = await client.chain_id()
         if chain_id != deps.chain_id:
             raise IndexError_(f"{endpoint} is chain {chain_id}, but {deps.source} describes chain {deps.chain_id}")
@@ -93,9 +86,8 @@ async def index_async(
         rows = merge_rows([ix.transform(raw, pin.number) for ix, raw in zip(indexers, raws, strict=True)])
         tokens = _referenced_tokens(rows)
         extra: list[Rows] = []
-        if "uniswap_v3" in (protocols or PROTOCOLS):
-            for c in deps.find("uniswap_v3", "factory"):
-                dex = UniswapV3Indexer(c.address, c.start_block, tokens=tokens)
+        for name in _wanted(protocols, "venue"):
+            for dex in registry.spec(name).load("indexer").plan(deps, name, tokens=tokens):
                 extra.append(dex.transform(await dex.fetch(ctx), pin.number))
         # Token metadata last, so that the pools' other coins are described too.
         tokens |= {p[k] for part in extra for p in part.get("pools", []) for k in ("token0", "token1")}
@@ -118,37 +110,48 @@ async def index_async(
     return snapshot
 
 
+def _rpc_progress(progress: Progress | None):
+    """The RPC client's counters as two progress stages: calls answered, and retries once any."""
+    if progress is None:
+        return None
+
+    def observe(stats) -> None:
+        progress("rpc: calls", stats.calls)
+        if stats.retries:
+            progress("rpc: retries", stats.retries)
+
+    return observe
+
+
 def index(rpc_url: str, **kwargs) -> Snapshot:
     """Read every position the deployments point at, at one block, into a Snapshot.
 
     `deployments` is a chain name (`"mainnet"`), a deployments TOML file, a devnet manifest
-    JSON, or a `Deployments`; `block` defaults to the node's latest; `protocols` narrows the
-    scan (see `PROTOCOLS`). Raises a `LoopscanError` subclass naming what failed.
+    (its JSON file or `Devnet.manifest`), a running `Devnet`, or a `Deployments`; `block`
+    defaults to the node's latest; `protocols` narrows the scan (names from
+    `loopscan.protocols.registry`). Raises a `LoopscanError` subclass naming what failed. Works
+    in a notebook too (inside its event loop).
     """
-    return asyncio.run(index_async(rpc_url, **kwargs))
-
-
-# A view each kind of contract answers, to catch a deployments entry that points elsewhere.
-_PROBES = {
-    ("morpho_blue", "core"): "feeRecipient()",
-    ("metamorpho", "factory"): "MORPHO()",
-    ("aave_v3", "pool"): "ADDRESSES_PROVIDER()",
-    ("spark", "pool"): "ADDRESSES_PROVIDER()",
-    ("uniswap_v3", "factory"): "owner()",
-    ("erc4626", "vault"): "asset()",
-    ("stablecoin", "backed"): "totalSupply()",
-}
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(index_async(rpc_url, **kwargs))
+    # A notebook's kernel runs an event loop in this thread, and asyncio.run needs its own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(index_async(rpc_url, **kwargs))).result()
 
 
 async def _check_contracts(ctx: ScanContext, deps: Deployments) -> None:
-    """Every contract the scan starts from has code and answers as its kind does, at the pin."""
-    contracts = [c for c in deps.contracts if (c.protocol, c.kind) in _PROBES]
-    results = await ctx.calls([Call(c.address, encode_call(_PROBES[(c.protocol, c.kind)])) for c in contracts])
+    """Every contract the scan starts from has code and answers as its kind does, at the pin
+    (each protocol's spec names a view per kind of contract it reads)."""
+    probes = {key: view for s in registry.all_specs().values() for key, view in s.probes.items()}
+    contracts = [c for c in deps.contracts if (c.protocol, c.kind) in probes]
+    results = await ctx.calls([Call(c.address, encode_call(probes[(c.protocol, c.kind)])) for c in contracts])
     for c, result in zip(contracts, results, strict=True):
         if not result.success or len(result.return_data) < 32:
             raise IndexError_(
                 f"{deps.source}: {c.protocol} {c.kind} at {c.address} does not answer "
-                f"{_PROBES[(c.protocol, c.kind)]} at block {ctx.block}: not what the deployments say it is"
+                f"{probes[(c.protocol, c.kind)]} at block {ctx.block}: not what the deployments say it is"
             )
 
 
@@ -181,11 +184,11 @@ async def _chain_id(rpc_url: str) -> int:
 
 def _referenced_tokens(rows: Rows) -> set[str]:
     found: set[str] = set()
-    for m in rows.get("markets", []):
-        found.update(t for t in (m["loan_token"], m["collateral_token"]) if t)
+    found.update(m["loan_token"] for m in rows.get("markets", []))
+    found.update(c["collateral_token"] for c in rows.get("market_collaterals", []))
     for v in rows.get("vaults", []):
         found.update((v["share_token"], v["asset"]))
-    found.discard("0x" + "00" * 20)
+    found.discard(ZERO_ADDRESS)
     return found
 
 
@@ -193,6 +196,5 @@ def _holders(indexers: list) -> dict[str, tuple[str, ...]]:
     """Accounts whose positions back each vault: the vault itself and its strategy accounts."""
     holders: dict[str, tuple[str, ...]] = {}
     for ix in indexers:
-        if isinstance(ix, VaultIndexer):
-            holders.update({address: (address, *extra) for address, _, extra in ix.vaults})
+        holders.update(getattr(ix, "holders", dict)())
     return holders

@@ -80,6 +80,13 @@ def rpc_error(code: int, message: str, data: Any = None, **match: Any) -> Fault:
     return Fault("rpc_error", options={"error": error}, **match)
 
 
+def refuse_overrides(times: int = 10**9) -> Fault:
+    """Answer every ``eth_call`` that carries a third parameter (a state override) with the
+    error geth gave before it accepted overrides; ``times`` requests over (default: always)."""
+    return rpc_error(-32602, "too many arguments, want at most 2", method="eth_call",
+                     where=lambda call: len(call.get("params", [])) > 2, times=times)  # fmt: skip
+
+
 def drop_item(**match: Any) -> Fault:
     """Anvil's batch answer without the answers of the matching calls (a missing id)."""
     return Fault("drop_item", **match)

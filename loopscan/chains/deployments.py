@@ -16,15 +16,18 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from eth_utils import to_checksum_address
 
 from loopscan.errors import LoopscanError
+from loopscan.protocols import registry
 
 __all__ = [
     "Contract",
     "Deployments",
     "DeploymentsError",
+    "HasManifest",
     "known_chains",
     "load_deployments",
     "parse_deployments",
@@ -35,6 +38,12 @@ _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _CONTRACT_KEYS = {"protocol", "kind", "address", "start_block", "label", "holders"}
 _TOP_KEYS = {"chain_id", "contracts"}
+
+
+class HasManifest(Protocol):
+    """A running devnet (`loopscan.devnet.Devnet`), as far as deployments are concerned."""
+
+    manifest: dict
 
 
 class DeploymentsError(LoopscanError):
@@ -110,6 +119,9 @@ def _contract(source: str, index: int, entry: object) -> Contract:
         if not isinstance(value, str) or not _NAME.fullmatch(value):
             raise DeploymentsError(f"{source}: {where}.{key}: {value!r} is not a snake_case name")
     where = f"{where} ({entry['protocol']} {entry['kind']})"
+    if entry["protocol"] not in _INFRASTRUCTURE and entry["protocol"] not in registry.deployment_protocols():
+        known = ", ".join(sorted(registry.deployment_protocols() | _INFRASTRUCTURE))
+        raise DeploymentsError(f"{source}: {where}.protocol: unknown protocol {entry['protocol']!r}; known: {known}")
     if "address" not in entry:
         raise DeploymentsError(f"{source}: {where}.address: missing")
     start_block = entry.get("start_block")
@@ -154,12 +166,19 @@ def parse_deployments(text: str, chain: str, source: str) -> Deployments:
     return Deployments(chain, chain_id, contracts, source)
 
 
-def load_deployments(name_or_path: str | Path) -> Deployments:
-    """Load a shipped chain by name (``"mainnet"``) or any deployments file by path.
+def load_deployments(name_or_path: str | Path | dict | HasManifest | Deployments) -> Deployments:
+    """Load a shipped chain by name (``"mainnet"``) or any deployments file by path; a
+    ``Deployments`` is returned as is, and a devnet (``loopscan.devnet.Devnet``) or its
+    ``manifest`` dict is read with ``from_devnet_manifest``.
 
     A bare name without ``.toml`` or a path separator is looked up among
     ``known_chains()``; anything else is read as a file path.
     """
+    if isinstance(name_or_path, Deployments):
+        return name_or_path
+    manifest = getattr(name_or_path, "manifest", name_or_path)  # a Devnet carries its manifest
+    if isinstance(manifest, dict):
+        return from_devnet_manifest(manifest)
     text_name = str(name_or_path)
     if isinstance(name_or_path, str) and _NAME.fullmatch(name_or_path):
         if name_or_path not in known_chains():
@@ -180,23 +199,7 @@ def load_deployments(name_or_path: str | Path) -> Deployments:
     return parse_deployments(text, path.stem, text_name)
 
 
-# A devnet manifest's contract names, as (protocol, kind) of a deployments file.
-_DEVNET_CONTRACTS = {
-    "multicall3": ("multicall3", "core"),
-    "morpho_blue": ("morpho_blue", "core"),
-    "adaptive_curve_irm": ("morpho_blue", "adaptive_curve_irm"),
-    "metamorpho_factory": ("metamorpho", "factory"),
-    "public_allocator": ("metamorpho", "public_allocator"),
-    "aave_pool_addresses_provider": ("aave_v3", "pool_addresses_provider"),
-    "aave_pool": ("aave_v3", "pool"),
-    "aave_oracle": ("aave_v3", "oracle"),
-    "aave_protocol_data_provider": ("aave_v3", "protocol_data_provider"),
-    "uniswap_v3_factory": ("uniswap_v3", "factory"),
-    "uniswap_v3_quoter_v2": ("uniswap_v3", "quoter_v2"),
-}
-# Token kinds in a devnet manifest that are vaults loopscan should read as such.
-_DEVNET_VAULTS = {"opaque_vault": ("erc4626", "vault"), "erc4626_vault": ("erc4626", "vault"),
-                  "backed_stablecoin": ("stablecoin", "backed")}  # fmt: skip
+_INFRASTRUCTURE = frozenset({"multicall3"})  # read by the RPC layer, not by a protocol package
 
 
 def from_devnet_manifest(manifest: dict, source: str = "devnet manifest") -> Deployments:
@@ -205,16 +208,18 @@ def from_devnet_manifest(manifest: dict, source: str = "devnet manifest") -> Dep
     Everything starts at block 0 (the devnet's genesis). MetaMorpho vaults are not listed:
     loopscan finds them from the factory's logs, as on mainnet.
     """
+    named, vault_kinds = registry.devnet_entries()
+    named = {"multicall3": ("multicall3", "core"), **named}
     try:
         contracts = [
-            Contract(*_DEVNET_CONTRACTS[name], to_checksum_address(address), 0)
+            Contract(*named[name], to_checksum_address(address), 0)
             for name, address in manifest["contracts"].items()
-            if name in _DEVNET_CONTRACTS
+            if name in named
         ]
         contracts += [
-            Contract(*_DEVNET_VAULTS[t["kind"]], to_checksum_address(t["address"]), 0, tid)
+            Contract(*vault_kinds[t["kind"]], to_checksum_address(t["address"]), 0, tid)
             for tid, t in manifest["tokens"].items()
-            if t["kind"] in _DEVNET_VAULTS
+            if t["kind"] in vault_kinds
         ]
         return Deployments(f"devnet-{manifest['scenario']}", int(manifest["chain_id"]), tuple(contracts), source)
     except (KeyError, TypeError, ValueError) as exc:

@@ -13,7 +13,15 @@ from loopscan.devnet.errors import (
     NodeStartError,
     ScenarioError,
 )
-from loopscan.devnet.run import Devnet, connect, start
 from loopscan.devnet.scenario import load_scenario
 
 __all__ = ["Devnet", "start", "connect", "load_scenario", "DevnetError", "BuildError", "NodeStartError", "ScenarioError"]
+
+
+def __getattr__(name: str):
+    # `run` pulls in web3: load it when a devnet is started, not for `loopscan devnet scenarios`.
+    if name in ("Devnet", "start", "connect"):
+        from loopscan.devnet import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'loopscan.devnet' has no attribute {name!r}")

@@ -16,28 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopscan.devnet.errors import BuildError
+from loopscan.devnet.tools import cache_dir, install_hint, node_modules
+from loopscan.shipped import root as project_root  # the checkout, or the wheel's shipped files
 
 __all__ = ["Artifact", "CompileUnit", "UNITS", "Artifacts", "project_root", "cache_dir", "link"]
-
-
-def project_root() -> Path:
-    """The checkout holding `package.json`, `node_modules/` and `contracts/`."""
-    env = os.environ.get("LOOPSCAN_PROJECT_ROOT")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2]
-
-
-def cache_dir() -> Path:
-    """Where build output and anvil state dumps are cached (`LOOPSCAN_CACHE` overrides)."""
-    env = os.environ.get("LOOPSCAN_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "loopscan"
 
 
 @dataclass(frozen=True)
@@ -61,17 +48,26 @@ class CompileUnit:
     runs: int
     evm_version: str
     origin: str  # where the sources come from, for the README / manifest
+    remappings: tuple[str, ...] = ()  # e.g. an npm alias standing for the path the sources import
+    bytecode_hash: str | None = None  # solc's metadata.bytecodeHash where upstream sets it
 
     def settings(self) -> dict:
-        return {
+        settings = {
             "viaIR": self.via_ir,
             "optimizer": {"enabled": True, "runs": self.runs},
             "evmVersion": self.evm_version,
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
         }
+        # Added only when set, so the cache keys of the units without them stay as they were.
+        if self.remappings:
+            settings["remappings"] = list(self.remappings)
+        if self.bytecode_hash is not None:
+            settings["metadata"] = {"bytecodeHash": self.bytecode_hash}
+        return settings
 
 
 _SPHERE = "sphere-mezo-solidity-files/domains"
+_GEARBOX = "@gearbox-protocol/core-v3/contracts"
 
 UNITS: dict[str, CompileUnit] = {
     unit.name: unit
@@ -111,6 +107,35 @@ UNITS: dict[str, CompileUnit] = {
             "and morpho-org/public-allocator v1.0.0, solc 0.8.21 via-IR 999999 runs",
         ),
         CompileUnit(
+            name="gearbox",
+            solc="solc0823",
+            sources=tuple(
+                f"{_GEARBOX}/{path}.sol"
+                for path in (
+                    "core/AliasedLossPolicyV3",
+                    "core/BotListV3",
+                    "core/DefaultAccountFactoryV3",
+                    "core/PriceOracleV3",
+                    "credit/CreditConfiguratorV3",
+                    "credit/CreditFacadeV3",
+                    "credit/CreditManagerV3",
+                    "pool/LinearInterestRateModelV3",
+                    "pool/PoolQuotaKeeperV3",
+                    "pool/PoolV3",
+                    "pool/TumblerV3",
+                )
+            ),
+            via_ir=False,
+            runs=1000,
+            evm_version="shanghai",
+            origin="@gearbox-protocol/core-v3@1.52.1 (Gearbox-protocol/core-v3 v1.52.1 @b038597d, foundry.toml: "
+            "solc 0.8.23, shanghai, 1000 runs, bytecode_hash none), OpenZeppelin 4.9.6, @1inch/solidity-utils 2.4.0",
+            # The sources import OpenZeppelin 4.x as `@openzeppelin/contracts/`; the project's own
+            # contracts need 5.x under that name, so 4.9.6 is installed under an npm alias.
+            remappings=("@openzeppelin/contracts/=@openzeppelin/contracts-v4/",),
+            bytecode_hash="none",
+        ),
+        CompileUnit(
             name="loopscan",
             solc="solc0826",
             sources=tuple(
@@ -144,12 +169,14 @@ class Artifacts:
     """Loads compiled and published artifacts by contract name, compiling units on demand."""
 
     def __init__(self, root: Path | None = None, cache: Path | None = None) -> None:
+        """`root` holds `contracts/` (default: the checkout or the wheel's shipped files); the
+        node tools are its `node_modules/` when given, else `tools.node_modules()`."""
         self.root = root or project_root()
         self.cache = (cache or cache_dir()) / "build"
-        self.node_modules = self.root / "node_modules"
+        self.node_modules = root / "node_modules" if root else node_modules()
         self._units: dict[str, dict[str, Artifact]] = {}
         if not self.node_modules.is_dir():
-            raise BuildError(f"{self.node_modules} is missing: run `npm ci` in {self.root}")
+            raise BuildError(f"{self.node_modules} is missing: {install_hint()}")
 
     # -- compiled from source -------------------------------------------------------------
     def compiled(self, unit_name: str, contract: str) -> Artifact:
@@ -177,7 +204,7 @@ class Artifacts:
     def _solc_version(self, alias: str) -> str:
         manifest = self.node_modules / alias / "package.json"
         if not manifest.is_file():
-            raise BuildError(f"solc-js {alias} is not installed: run `npm ci` in {self.root}")
+            raise BuildError(f"solc-js {alias} is not installed: {install_hint()}")
         return json.loads(manifest.read_text())["version"]
 
     def _build(self, unit: CompileUnit) -> dict[str, Artifact]:
@@ -241,7 +268,7 @@ class Artifacts:
         """A Hardhat artifact shipped in an npm package, e.g. `@uniswap/v3-core/artifacts/.../X.json`."""
         path = self.node_modules / package_path
         if not path.is_file():
-            raise BuildError(f"artifact {package_path} not found in node_modules: run `npm ci`")
+            raise BuildError(f"artifact {package_path} not found in {self.node_modules}: {install_hint()}")
         data = json.loads(path.read_text())
         return Artifact(
             name=data["contractName"],

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from loopscan.devnet.morpho import market_id
 from loopscan.devnet.seed import Seeder
-from loopscan.devnet.uniswap import TICK_SPACING
+from loopscan.protocols.morpho_blue.devnet import market_id
+from loopscan.protocols.uniswap_v3.devnet import TICK_SPACING
 
 __all__ = ["MANIFEST_VERSION", "build_manifest", "write_manifest", "read_manifest"]
 

@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from loopscan.devnet.build import project_root
 from loopscan.devnet.errors import NodeStartError
+from loopscan.devnet.tools import install_hint, node_modules
 
 __all__ = ["Anvil", "anvil_binary", "free_port", "history_dump_args", "restore_args", "GENESIS_TIMESTAMP"]
 
@@ -22,9 +22,9 @@ CHAIN_ID = 31337
 
 
 def anvil_binary() -> Path:
-    path = project_root() / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+    path = node_modules() / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
     if not path.is_file():
-        raise NodeStartError(f"anvil not found at {path}: run `npm ci` in {project_root()}")
+        raise NodeStartError(f"anvil not found at {path}: {install_hint()}")
     return path
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from loopscan import shipped
 from loopscan.devnet.errors import ScenarioError
 
 __all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "to_units"]
 
-SCENARIOS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+SCENARIOS_DIR = shipped.root() / "fixtures" / "scenarios"  # in a checkout or a wheel (loopscan.shipped)
 
 
 def scenario_path(name_or_path: str | Path) -> Path:

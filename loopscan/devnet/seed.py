@@ -19,19 +19,20 @@ from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from loopscan.devnet import aave as aave_deploy
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import Chain, TxReverted
 from loopscan.devnet.errors import ScenarioError
-from loopscan.devnet.morpho import (
+from loopscan.devnet.multicall3 import MULTICALL3, place_multicall3
+from loopscan.devnet.scenario import Scenario, Step, to_units
+from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols.aave_v3 import devnet as aave_deploy
+from loopscan.protocols.morpho_blue.devnet import (
     MorphoDeployment,
     deploy_morpho,
     market_id,
     market_params,
 )
-from loopscan.devnet.multicall3 import MULTICALL3, place_multicall3
-from loopscan.devnet.scenario import Scenario, Step, to_units
-from loopscan.devnet.uniswap import (
+from loopscan.protocols.uniswap_v3.devnet import (
     TICK_SPACING,
     UniswapDeployment,
     deploy_uniswap,
@@ -42,7 +43,6 @@ from loopscan.devnet.uniswap import (
 
 __all__ = ["Seeder"]
 MAX_UINT = 2**256 - 1
-_ZERO = "0x" + "00" * 20
 _ORACLE_SAMPLE = 10**18
 
 
@@ -170,10 +170,10 @@ class Seeder:
         feed = o.get(f"{side}_feed")
         decimals = self.s.decimals(self.s.vaults[vault]["asset"] if vault else token)
         return (
-            self.token[vault].address if vault else _ZERO,
+            self.token[vault].address if vault else ZERO_ADDRESS,
             _ORACLE_SAMPLE if vault else 0,
-            self.feed[feed].address if feed else _ZERO,
-            _ZERO,
+            self.feed[feed].address if feed else ZERO_ADDRESS,
+            ZERO_ADDRESS,
             decimals,
         )
 
@@ -185,7 +185,7 @@ class Seeder:
             if lltv not in enabled:
                 self.chain.send(morpho.functions.enableLltv(lltv), owner, f"Morpho.enableLltv({m['lltv']})")
                 enabled.add(lltv)
-            irm = self.morpho.irm.address if m.get("irm", "adaptive") == "adaptive" else _ZERO
+            irm = self.morpho.irm.address if m.get("irm", "adaptive") == "adaptive" else ZERO_ADDRESS
             params = market_params(
                 self.token[m["loan"]].address, self.token[m["collateral"]].address, self.oracle[m["oracle"]].address, irm, lltv
             )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
-from loopscan.devnet.build import project_root
+from loopscan.devnet.tools import node_modules
 from loopscan.textsafe import safe_text
 
 __all__ = ["print_summary", "provenance"]
@@ -32,7 +32,7 @@ _FROM_PACKAGE = {
 
 
 def _version(package: str) -> str:
-    manifest = project_root() / "node_modules" / package / "package.json"
+    manifest = node_modules(install=False) / package / "package.json"
     return json.loads(manifest.read_text())["version"] if manifest.is_file() else "?"
 
 

@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loopscan.errors import LoopscanError
 from loopscan.export.graph_files import annotated_graph, write_dot, write_gexf, write_graphml, write_json
 from loopscan.export.tables import write_csv, write_parquet
-from loopscan.result import ScanResult
+
+if TYPE_CHECKING:
+    from loopscan.result import ScanResult
 
 __all__ = ["FORMATS", "ExportError", "annotated_graph", "export"]
 

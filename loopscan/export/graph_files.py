@@ -36,6 +36,7 @@ import numbers
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -43,8 +44,10 @@ import pandas as pd
 
 import loopscan
 from loopscan.graph.build import market_node, token_node, vault_node
-from loopscan.result import ScanResult
 from loopscan.textsafe import terminal_safe
+
+if TYPE_CHECKING:
+    from loopscan.result import ScanResult
 
 __all__ = ["SMALL_INTS", "annotated_graph", "graph_meta", "write_graphml", "write_gexf", "write_json", "write_dot"]
 
@@ -93,7 +96,7 @@ def _label(node: str, data: dict, symbols: dict[str, str], lltvs: dict[str, floa
     if kind == "market":
         loan = symbols.get(data.get("loan_token"), "?")
         collateral = symbols.get(data.get("collateral_token"))
-        if collateral and data.get("protocol", "").startswith("morpho"):
+        if collateral and data.get("margin") == "isolated":
             lltv = lltvs.get(node)
             return f"{collateral}/{loan}" + (f" {lltv * 100:g}%" if lltv is not None else "")
         return f"{loan} {data.get('protocol', '')}".strip()
@@ -123,8 +126,8 @@ def annotated_graph(result: ScanResult) -> nx.MultiDiGraph:
     share_symbol = {
         v: symbols[s] for v, s in zip(snap.vaults["vault"], snap.vaults["share_token"], strict=True) if s in symbols
     }
-    lltvs = {market_node(m.protocol_address, m.market_id): m.lltv_wad / 10**18
-             for m in snap.markets.itertuples() if isinstance(m.lltv_wad, numbers.Integral)}  # fmt: skip
+    lltvs = {market_node(c.protocol_address, c.market_id): c.liquidation_threshold_wad / 10**18
+             for c in snap.market_collaterals.itertuples()}  # fmt: skip
     extras = _extras(result)
     g = nx.MultiDiGraph(**{k: v for k, v in graph_meta(result).items() if v is not None})
     for node, data in result.graph.nodes(data=True):

@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import numbers
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import loopscan
-from loopscan.result import ScanResult
+
+if TYPE_CHECKING:
+    from loopscan.result import ScanResult
 
 __all__ = [
     "DERIVED",

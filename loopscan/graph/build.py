@@ -24,9 +24,12 @@ secures       token → market         the token is the market's collateral
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import networkx as nx
 
 from loopscan.model import Snapshot
+from loopscan.protocols import registry
 
 __all__ = ["build_graph", "token_node", "vault_node", "market_node", "account_node", "opaque_node"]
 
@@ -57,19 +60,26 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     for t in snap.tokens.itertuples():
         g.add_node(token_node(t.address), kind="token", address=t.address, symbol=t.symbol, decimals=int(t.decimals),
                    token_kind=t.kind)  # fmt: skip
+    accepted: dict[tuple[str, str], list] = defaultdict(list)
+    for c in snap.market_collaterals.itertuples():
+        accepted[c.protocol_address, c.market_id].append(c)
     for m in snap.markets.itertuples():
         node = market_node(m.protocol_address, m.market_id)
-        g.add_node(node, kind="market", protocol=m.protocol, protocol_address=m.protocol_address,
+        margin = registry.by_margin(m.protocol)
+        collaterals = accepted[m.protocol_address, m.market_id]
+        g.add_node(node, kind="market", protocol=m.protocol, margin=margin, protocol_address=m.protocol_address,
                    market_id=m.market_id, loan_token=m.loan_token,
-                   collateral_token=m.collateral_token, oracle_kind=m.oracle_kind,
+                   collateral_token=",".join(c.collateral_token for c in collaterals),
+                   oracle_kind=",".join(c.oracle_kind for c in collaterals),
                    total_supply=m.total_supply_assets, total_borrow=m.total_borrow_assets)  # fmt: skip
         _token(g, m.loan_token)
         g.add_edge(node, token_node(m.loan_token), kind="lends", token=m.loan_token, amount=m.total_supply_assets)
-        if m.protocol.startswith("morpho"):
-            # A Morpho market has one collateral; Aave's reserves are each other's collateral,
-            # which the account edges carry.
-            _token(g, m.collateral_token)
-            g.add_edge(token_node(m.collateral_token), node, kind="secures", token=m.collateral_token)
+        if margin == "isolated":
+            # An isolated market names its collaterals; a pooled protocol's reserves are each
+            # other's collateral, which the account edges carry.
+            for c in collaterals:
+                _token(g, c.collateral_token)
+                g.add_edge(token_node(c.collateral_token), node, kind="secures", token=c.collateral_token)
     for v in snap.vaults.itertuples():
         node = vault_node(v.vault)
         g.add_node(node, kind="vault", address=v.vault, vault_kind=v.kind, asset=v.asset, total_assets=v.total_assets,
@@ -87,12 +97,16 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
             source = market_node(h.protocol_address, h.market_id)
         g.add_edge(source, vault_node(h.vault), kind="backs", token=h.token, amount=h.amount, holder=h.holder)
     loan = {market_node(m.protocol_address, m.market_id): m.loan_token for m in snap.markets.itertuples()}
+    posted: dict[tuple[str, str, str], list] = defaultdict(list)
+    for c in snap.position_collaterals.itertuples():
+        posted[c.protocol_address, c.market_id, c.account].append(c)
     for p in snap.positions.itertuples():
         market = market_node(p.protocol_address, p.market_id)
         account = account_node(p.account)
         g.add_node(account, kind="account", address=p.account)
-        if p.collateral_amount:
-            g.add_edge(account, market, kind="collateral", token=p.collateral_token, amount=p.collateral_amount)
+        for c in posted[p.protocol_address, p.market_id, p.account]:
+            if c.amount:
+                g.add_edge(account, market, kind="collateral", token=c.collateral_token, amount=c.amount)
         if p.debt_amount:
             g.add_edge(market, account, kind="borrows", token=loan[market], amount=p.debt_amount)
         if p.supply_amount:

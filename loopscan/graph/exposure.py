@@ -29,6 +29,8 @@ from collections import defaultdict
 import pandas as pd
 
 from loopscan.model import Snapshot
+from loopscan.model.views import market_collateral, position_collateral
+from loopscan.protocols import registry
 
 __all__ = ["look_through", "Exposure"]
 
@@ -43,9 +45,13 @@ class _LookThrough:
         self.holdings = defaultdict(list)
         for h in snap.holdings.itertuples():
             self.holdings[h.vault].append(h)
-        self.markets = {(m.protocol_address, m.market_id): m for m in snap.markets.itertuples()}
+        # One collateral per market and position so far (views: `loopscan.model.views`).
+        self.markets = {(m.protocol_address, m.market_id): m for m in market_collateral(snap).itertuples()}
+        self.collaterals: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for c in snap.market_collaterals.itertuples():
+            self.collaterals[c.protocol_address, c.market_id].append(c.collateral_token)
         self.positions = defaultdict(list)
-        for p in snap.positions.itertuples():
+        for p in position_collateral(snap).itertuples():
             self.positions[p.protocol_address].append(p)
         self.memo: dict[str, Exposure] = {}
 
@@ -98,8 +104,13 @@ class _LookThrough:
 
     def borrowers_collateral(self, m) -> dict[tuple[str, bool], float]:
         """What a market's borrowed part rests on: (collateral token, could be valued) -> share."""
-        if m.protocol.startswith("morpho"):
-            return {(m.collateral_token, True): 1.0}
+        if registry.by_margin(m.protocol) == "isolated":
+            accepted = self.collaterals[(m.protocol_address, m.market_id)]
+            if len(accepted) == 1:
+                return {(accepted[0], True): 1.0}
+            # Several collaterals: their mix is not valued here (their prices are per account), so
+            # the borrowed part is shown resting on them, split evenly and marked unpriced.
+            return {(t, False): 1.0 / len(accepted) for t in accepted}
         # A pooled reserve: each borrower's collateral mix, weighted by their debt in it.
         price = {mm.market_id: mm.oracle_price_raw for mm in self.markets.values() if mm.protocol_address == m.protocol_address}
         accounts: dict[str, dict] = defaultdict(dict)

@@ -25,6 +25,10 @@ from dataclasses import dataclass
 import networkx as nx
 import pandas as pd
 
+from loopscan.model import ZERO_ADDRESS
+from loopscan.model.views import market_collateral, position_collateral
+from loopscan.protocols import registry
+
 __all__ = ["Loop", "token_projection", "find_loops", "loop_table"]
 
 
@@ -57,9 +61,9 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
                 link(data["asset"], receipt, "mints", node)
                 for src, _, d in g.in_edges(node, data=True):
                     if d["kind"] == "backs" and g.nodes[src]["kind"] == "market":
-                        collateral = g.nodes[src]["collateral_token"]
-                        if collateral and collateral != "0x" + "00" * 20:
-                            link(collateral, receipt, "backs", src)
+                        for collateral in g.nodes[src]["collateral_token"].split(","):
+                            if collateral and collateral != ZERO_ADDRESS:
+                                link(collateral, receipt, "backs", src)
         elif data["kind"] == "market":
             for _, _, d in g.in_edges(node, data=True):
                 if d["kind"] == "secures":
@@ -69,7 +73,7 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
             posted = [(m, d["token"]) for _, m, d in g.out_edges(node, data=True) if d["kind"] == "collateral"]
             owed = [(m, d["token"]) for m, _, d in g.in_edges(node, data=True) if d["kind"] == "borrows"]
             for market, collateral in posted:
-                if g.nodes[market]["protocol"].startswith("morpho"):
+                if g.nodes[market]["margin"] == "isolated":
                     continue  # the market's own `secures` edge says it
                 for debt_market, debt in owed:
                     if g.nodes[debt_market]["protocol_address"] == g.nodes[market]["protocol_address"]:
@@ -121,9 +125,9 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
     """
     symbols = dict(zip(snap.tokens["address"], snap.tokens["symbol"], strict=True))
     decimals = dict(zip(snap.tokens["address"], snap.tokens["decimals"].astype(int), strict=True))
-    markets = {(m.protocol_address, m.market_id): m for m in snap.markets.itertuples()}
+    markets = {(m.protocol_address, m.market_id): m for m in market_collateral(snap).itertuples()}
     by_account: dict[tuple[str, str], list] = {}
-    for p in snap.positions.itertuples():
+    for p in position_collateral(snap).itertuples():
         by_account.setdefault((p.protocol_address, p.account), []).append(p)
     rows = []
     for loop in find_loops(g):
@@ -136,7 +140,7 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
                 m = markets[(protocol_address, p.market_id)]
                 if m.oracle_price_raw is None or m.oracle_price_scale is None:
                     continue
-                if m.protocol.startswith("morpho"):
+                if registry.by_margin(m.protocol) == "isolated":
                     if p.collateral_token in tokens and m.loan_token in tokens and p.debt_amount:
                         col += p.collateral_amount * m.oracle_price_raw / m.oracle_price_scale
                         owed += p.debt_amount

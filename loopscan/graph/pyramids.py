@@ -34,16 +34,18 @@ def vault_depths(snap: Snapshot) -> dict[str, int]:
     """Depth of each vault above its base (cycles are cut where they close)."""
     issuer = {v.share_token: v.vault for v in snap.vaults.itertuples()}
     asset = {v.vault: v.asset for v in snap.vaults.itertuples()}
-    collateral = {(m.protocol_address, m.market_id): m.collateral_token for m in snap.markets.itertuples()}
+    collateral: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for c in snap.market_collaterals.itertuples():
+        collateral[c.protocol_address, c.market_id].append(c.collateral_token)
     below: dict[str, set[str]] = defaultdict(set)
     for v in snap.vaults.itertuples():
         if v.asset in issuer:
             below[v.vault].add(issuer[v.asset])
     for h in snap.holdings.itertuples():
         if isinstance(h.market_id, str):
-            c = collateral.get((h.protocol_address, h.market_id))
-            if c in issuer and issuer[c] != h.vault:
-                below[h.vault].add(issuer[c])
+            for c in collateral.get((h.protocol_address, h.market_id), ()):
+                if c in issuer and issuer[c] != h.vault:
+                    below[h.vault].add(issuer[c])
     memo: dict[str, int] = {}
 
     def depth(vault: str, stack: tuple[str, ...]) -> int:

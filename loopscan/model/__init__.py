@@ -11,10 +11,11 @@ from loopscan.model.parquet import SCHEMA_VERSION
 from loopscan.model.schema import (
     KEYS,
     SCHEMA,
+    ZERO_ADDRESS,
     Column,
     OracleKind,
+    PriceQuote,
     TokenKind,
-    Venue,
     schema_markdown,
 )
 from loopscan.model.snapshot import Snapshot, SnapshotMeta, Token
@@ -26,13 +27,14 @@ __all__ = [
     "Column",
     "NotInSnapshotError",
     "OracleKind",
+    "PriceQuote",
     "SchemaError",
     "Snapshot",
     "SnapshotFormatError",
     "SnapshotMeta",
     "Token",
     "TokenKind",
-    "Venue",
+    "ZERO_ADDRESS",
     "dtype_of",
     "empty_frame",
     "schema_markdown",

@@ -32,7 +32,10 @@ from loopscan.model.schema import SCHEMA, Column
 __all__ = ["FORMAT", "SCHEMA_VERSION", "from_arrow", "read_tables", "to_arrow", "write_tables"]
 
 FORMAT = "loopscan-snapshot"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: a market has one row per collateral (`market_collaterals`) and a position one per collateral
+(`position_collaterals`); protocols' raw fields moved to `market_params`. 1 had one collateral per
+market and position, with Morpho's and Aave's fields as columns of `markets`."""
 """Bumped whenever a column is added, removed, renamed or changes kind."""
 
 _META_FILE = "snapshot.json"
@@ -114,8 +117,11 @@ def _read_document(directory: Path) -> dict[str, object]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise SnapshotFormatError(f"{path}: format is not {FORMAT!r}")
     if document.get("schema_version") != SCHEMA_VERSION:
+        meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
+        written_by = meta.get("loopscan_version", "an unknown version")
         raise SnapshotFormatError(
-            f"{path}: schema_version {document.get('schema_version')!r}, this loopscan reads {SCHEMA_VERSION}"
+            f"{path}: written by loopscan {written_by} (snapshot schema {document.get('schema_version')!r}); "
+            f"this loopscan reads schema {SCHEMA_VERSION}: scan again"
         )
     return document
 

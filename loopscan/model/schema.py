@@ -32,12 +32,16 @@ __all__ = [
     "SCHEMA",
     "Column",
     "OracleKind",
+    "PriceQuote",
     "TokenKind",
-    "Venue",
+    "ZERO_ADDRESS",
     "schema_markdown",
 ]
 
 KINDS = ("address", "text", "enum", "uint256", "int256", "int64", "float64")
+
+ZERO_ADDRESS = "0x" + "00" * 20
+"""The zero address as the snapshot stores addresses: a contract's "none" (no oracle, no IRM, USD)."""
 
 
 class TokenKind(StrEnum):
@@ -51,6 +55,13 @@ class TokenKind(StrEnum):
     PT = "pt"
 
 
+class PriceQuote(StrEnum):
+    """What an oracle answer is a price in: the market's loan token, or the numeraire."""
+
+    LOAN = "loan"
+    NUMERAIRE = "numeraire"
+
+
 class OracleKind(StrEnum):
     """How a market's oracle prices collateral; decides whether a depeg liquidates."""
 
@@ -58,13 +69,6 @@ class OracleKind(StrEnum):
     EXCHANGE_RATE = "exchange_rate"
     FIXED = "fixed"
     UNKNOWN = "unknown"
-
-
-class Venue(StrEnum):
-    """Liquidity venues whose price-impact maths the solver implements."""
-
-    UNISWAP_V3 = "uniswap_v3"
-    CURVE = "curve"
 
 
 class Column(NamedTuple):
@@ -96,6 +100,14 @@ _MARKET_ID = _col(
     "Market key inside protocol_address: Morpho Blue's bytes32 id as 0x-hex; "
     "for pooled protocols (Aave v3, Spark) the reserve asset's address.",
 )
+_ORACLE = (
+    _col("oracle", "address", "Oracle contract; null if none.", null=True),
+    _enum("oracle_kind", OracleKind, "market, exchange_rate, fixed or unknown: whether a market depeg moves it."),
+    _col("oracle_price_raw", "uint256", "Oracle answer as returned, unscaled; null if unread.", null=True),
+    _col("oracle_price_scale", "uint256", "Divide oracle_price_raw by this to get the price in price_quote units per whole token "
+         "(Morpho: 1e36 adjusted by decimals; Aave: the base currency unit).", null=True),
+)
+_WAD_FRACTION = "1e18 = 100 %, exact (Aave's bps × 1e14, Morpho's WAD as stored)"
 
 SCHEMA: dict[str, tuple[Column, ...]] = {
     "tokens": (
@@ -151,42 +163,34 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _PROTOCOL_ADDRESS,
         _MARKET_ID,
         _col("loan_token", "address", "Token lent and borrowed."),
-        _col("collateral_token", "address", "Token posted as collateral (zero address if none)."),
-        _col("lltv_wad", "uint256", "Morpho liquidation LTV, 1e18 = 100%.", null=True),
-        _col("ltv_bps", "int64", "Aave-style max LTV, 10000 = 100%.", null=True),
-        _col(
-            "liquidation_threshold_bps", "int64", "Aave-style liquidation threshold, 10000 = 100%.", null=True
-        ),
-        _col(
-            "liquidation_bonus_bps",
-            "int64",
-            "Aave-style liquidation bonus as stored: 10500 = 5% bonus.",
-            null=True,
-        ),
-        _col("oracle", "address", "Oracle contract; null if the market has none.", null=True),
-        _enum("oracle_kind", OracleKind, "market, exchange_rate, fixed or unknown."),
-        _col("oracle_price_raw", "uint256", "Oracle answer as returned, unscaled.", null=True),
-        _col(
-            "oracle_price_scale",
-            "uint256",
-            "Divide oracle_price_raw by this (Morpho: 1e36 adjusted by decimals; Aave: base unit).",
-            null=True,
-        ),
+        _col("loan_oracle", "address", "Where the protocol prices the loan token in the numeraire "
+             "(pooled and multi-collateral protocols); null where it does not (Morpho).", null=True),
+        _col("loan_oracle_kind", "text", "Kind of loan_oracle (as oracle_kind); null with it.", null=True),
+        _col("loan_price_raw", "uint256", "loan_oracle's answer, unscaled; null if none or unread.", null=True),
+        _col("loan_price_scale", "uint256", "Divide loan_price_raw by this for numeraire per whole loan token.", null=True),
         _col("irm", "address", "Interest rate model contract.", null=True),
         _col("total_supply_assets", "uint256", "Total supplied, in loan token units."),
-        _col("total_supply_shares", "uint256", "Total supply shares (Morpho).", null=True),
         _col("total_borrow_assets", "uint256", "Total borrowed, in loan token units."),
-        _col("total_borrow_shares", "uint256", "Total borrow shares (Morpho).", null=True),
         _col("last_update", "int64", "Timestamp interest was last accrued (unix seconds).", null=True),
-        _col("fee_wad", "uint256", "Morpho protocol fee, 1e18 = 100%.", null=True),
-        _col("reserve_factor_bps", "int64", "Aave-style reserve factor, 10000 = 100%.", null=True),
-        _col("emode_category", "int64", "Aave e-mode category of the reserve (0: none).", null=True),
-        _col(
-            "protocol_revision",
-            "int64",
-            "Revision of the protocol's code (Aave Pool.POOL_REVISION), which selects its liquidation rules.",
-            null=True,
-        ),
+    ),
+    "market_collaterals": (
+        _BLOCK,
+        _PROTOCOL_ADDRESS,
+        _MARKET_ID,
+        _col("collateral_token", "address", "A token the market accepts as collateral."),
+        _col("liquidation_threshold_wad", "uint256", f"Debt over collateral value above which a position is liquidatable; {_WAD_FRACTION}."),
+        _col("max_ltv_wad", "uint256", f"Most a position may borrow against it; {_WAD_FRACTION}.", null=True),
+        _col("liquidation_incentive_wad", "uint256", f"Collateral seized per unit of debt repaid, at oracle prices (1 + bonus); {_WAD_FRACTION}."),
+        *_ORACLE,
+        _enum("price_quote", PriceQuote, "oracle_price is in loan tokens (Morpho) or in the numeraire (Aave)."),
+    ),
+    "market_params": (
+        _BLOCK,
+        _PROTOCOL_ADDRESS,
+        _MARKET_ID,
+        _col("param", "text", "A protocol's own raw field, named by its package (lltv_wad, fee_wad, total_borrow_shares, "
+             "ltv_bps, liquidation_bonus_bps, reserve_factor_bps, emode_category, protocol_revision, ...)."),
+        _col("value", "int256", "Its value, as the contract stores it."),
     ),
     "positions": (
         _BLOCK,
@@ -194,17 +198,20 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _PROTOCOL_ADDRESS,
         _MARKET_ID,
         _col("account", "address", "Position owner."),
-        _col("collateral_token", "address", "Token counted as collateral."),
-        _col(
-            "collateral_amount",
-            "uint256",
-            "Collateral counted for health, in collateral token units "
-            "(Aave: the aToken balance if enabled as collateral, else 0).",
-        ),
         _col("debt_amount", "uint256", "Debt including accrued interest, in loan token units."),
         _col("debt_shares", "uint256", "Borrow shares (Morpho).", null=True),
         _col("supply_amount", "uint256", "Amount lent, in loan token units."),
         _col("supply_shares", "uint256", "Supply shares (Morpho).", null=True),
+    ),
+    "position_collaterals": (
+        _BLOCK,
+        _PROTOCOL,
+        _PROTOCOL_ADDRESS,
+        _MARKET_ID,
+        _col("account", "address", "Position owner."),
+        _col("collateral_token", "address", "Token counted as collateral."),
+        _col("amount", "uint256", "Collateral counted for health, in collateral token units (Aave: the aToken "
+             "balance of a reserve enabled as collateral; a reserve not enabled has no row)."),
     ),
     "accounts": (
         _BLOCK,
@@ -226,7 +233,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
     ),
     "pools": (
         _BLOCK,
-        _enum("venue", Venue, "uniswap_v3 or curve."),
+        _col("venue", "text", "Liquidity venue: a registered venue protocol (Uniswap v3, Curve, ...)."),
         _col("pool", "address", "Pool contract."),
         _col("token0", "address", "Coin 0 (Uniswap token0)."),
         _col("token1", "address", "Coin 1 (Uniswap token1)."),
@@ -238,6 +245,12 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _col("tick_spacing", "int64", "Uniswap v3 tick spacing.", null=True),
         _col("amp", "uint256", "Curve amplification A as returned by A().", null=True),
         _col("n_coins", "int64", "Number of coins (2 for Uniswap); balances in pool_coins."),
+        _col("pool_kind", "text", "Curve: ng (stableswap-NG), classic (template maths), other (a dynamic fee without stored_rates: not modelled).", null=True),
+        _col("amp_precise", "uint256", "Curve A · 100 at the pinned block's timestamp, the ramp interpolated as the pool's _A() does.", null=True),
+        _col("future_amp", "uint256", "Curve A · 100 the ramp ends at (future_A, scaled to A · 100).", null=True),
+        _col("future_amp_time", "int64", "Curve timestamp the ramp of A ends at (future_A_time; 0: never ramped).", null=True),
+        _col("offpeg_fee_multiplier", "uint256", "Curve off-peg fee multiplier, 1e10 scale (NG and dynamic-fee pools).", null=True),
+        _col("admin_fee", "int64", "Curve admin_fee(): the admin's share of each swap fee, 1e10 scale (taken out of the pool's balance).", null=True),
     ),
     "pool_coins": (
         _BLOCK,
@@ -245,6 +258,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _col("coin_index", "int64", "Coin index in the pool (Uniswap: 0 = token0)."),
         _col("token", "address", "Coin token."),
         _col("balance", "uint256", "Pool's balance of the coin, in token units."),
+        _col("rate", "uint256", "Curve stored_rates() where the pool answers it (NG, classic factory pools with oracles): 10**(36 - decimals) times the coin's oracle or ERC-4626 rate; null: the template's constant 10**(36 - decimals).", null=True),
     ),
     "ticks": (
         _BLOCK,
@@ -269,7 +283,10 @@ KEYS: dict[str, tuple[str, ...]] = {
     "vault_markets": ("vault", "protocol_address", "market_id"),
     "holdings": ("vault", "holder", "token", "protocol_address", "market_id"),
     "markets": ("protocol_address", "market_id"),
+    "market_collaterals": ("protocol_address", "market_id", "collateral_token"),
+    "market_params": ("protocol_address", "market_id", "param"),
     "positions": ("protocol_address", "market_id", "account"),
+    "position_collaterals": ("protocol_address", "market_id", "account", "collateral_token"),
     "accounts": ("protocol_address", "account"),
     "emode_categories": ("protocol_address", "category"),
     "pools": ("pool",),

@@ -103,7 +103,10 @@ class Snapshot:
     vault_markets: pd.DataFrame = _table("vault_markets")
     holdings: pd.DataFrame = _table("holdings")
     markets: pd.DataFrame = _table("markets")
+    market_collaterals: pd.DataFrame = _table("market_collaterals")
+    market_params: pd.DataFrame = _table("market_params")
     positions: pd.DataFrame = _table("positions")
+    position_collaterals: pd.DataFrame = _table("position_collaterals")
     accounts: pd.DataFrame = _table("accounts")
     emode_categories: pd.DataFrame = _table("emode_categories")
     pools: pd.DataFrame = _table("pools")
@@ -160,6 +163,27 @@ class Snapshot:
             price=None if pd.isna(row["price"]) else float(row["price"]),
             price_source=None if pd.isna(row["price_source"]) else row["price_source"],
         )
+
+    def token_address(self, name: str) -> str:
+        """The address of the token `name` names: an address (any case) or a symbol (exact, else
+        the one token whose symbol matches ignoring case). ``NotInSnapshotError`` names an unknown
+        one, and lists the candidates of an ambiguous symbol.
+
+        Symbols are attacker-controlled: several tokens may claim the same one, so an ambiguous
+        symbol is an error, never the first match.
+        """
+        wanted = name.strip()
+        addresses = set(self.tokens["address"])
+        if wanted.lower() in addresses:
+            return wanted.lower()
+        symbols = [(a, s) for a, s in zip(self.tokens["address"], self.tokens["symbol"], strict=True) if isinstance(s, str)]
+        for match in ([a for a, s in symbols if s == wanted], [a for a, s in symbols if s.lower() == wanted.lower()]):
+            if len(match) == 1:
+                return match[0]
+            if len(match) > 1:
+                raise NotInSnapshotError(f"token {wanted!r} is ambiguous: {len(match)} tokens have that symbol "
+                                         f"({', '.join(sorted(match))}); name one by its address")  # fmt: skip
+        raise NotInSnapshotError(f"no token {wanted!r} in the snapshot (neither an address nor a symbol of one)")
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(frame)}" for name, frame in self.tables().items())

@@ -58,11 +58,16 @@ def readings(result: ScanResult) -> pd.DataFrame:
         # loop_table lists find_loops in order: the addresses give each loop a stable key.
         for loop, row in zip(find_loops(result.graph), result.loops.itertuples(), strict=True):
             rows.append(("loop", ">".join(loop.tokens), row.loop, "loop_leverage_x", _value(row.leverage)))
-    symbols = dict(zip(result.snapshot.tokens["address"], result.snapshot.tokens["symbol"], strict=True))
-    for m in result.snapshot.markets.itertuples():
+    snap = result.snapshot
+    symbols = dict(zip(snap.tokens["address"], snap.tokens["symbol"], strict=True))
+    accepted: dict[tuple[str, str], list[str]] = {}
+    for c in snap.market_collaterals.itertuples():
+        accepted.setdefault((c.protocol_address, c.market_id), []).append(symbols.get(c.collateral_token) or c.collateral_token)
+    for m in snap.markets.itertuples():
         if not m.total_supply_assets:
             continue
-        label = f"{symbols.get(m.collateral_token) or m.collateral_token}/{symbols.get(m.loan_token) or m.loan_token} ({m.protocol})"
+        collateral = "+".join(accepted.get((m.protocol_address, m.market_id), [])) or "no collateral"
+        label = f"{collateral}/{symbols.get(m.loan_token) or m.loan_token} ({m.protocol})"
         rows.append(("market", f"{m.protocol_address}:{m.market_id}", label, "utilisation_frac",
                      m.total_borrow_assets / m.total_supply_assets))  # fmt: skip
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from loopscan.chains import Deployments
-from loopscan.rpc import BlockPin, Call, CallResult, RpcClient, get_logs, multicall
+from loopscan.rpc import BlockPin, Call, CallResult, InvalidAnswer, RpcClient, decode_answer, get_logs, multicall
 
 __all__ = ["ScanContext", "Indexer", "Rows", "Progress", "merge_rows", "topic_address", "word_address"]
 
@@ -55,6 +55,16 @@ class ScanContext:
         return await get_logs(
             self.client, address, topics, from_block or 0, self.block, chunk_size=self.log_chunk_size
         )
+
+    def answer(self, result: CallResult, kind: str, address: str, key: str | None, method: str,
+               types: str | Sequence[str]) -> Any:  # fmt: skip
+        """`result` decoded as `types` (`loopscan.rpc.decode_answer`), or None with the reason it
+        cannot be (reverted, no data, wrong size, out of range) recorded as a `missing` row."""
+        try:
+            return decode_answer(result, address, method, types)
+        except InvalidAnswer as exc:
+            self.miss(kind, address, key, method, exc.reason)
+            return None
 
     def miss(self, kind: str, address: str | None, key: str | None, method: str, reason: str | None) -> None:
         """Record a read that failed; the row that needed it is left out of the snapshot."""

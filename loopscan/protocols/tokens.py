@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from loopscan.model import ZERO_ADDRESS
 from loopscan.model.schema import TokenKind
 from loopscan.protocols.base import Rows, ScanContext
-from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call
+from loopscan.rpc import Call, CallResult, InvalidAnswer, decode_address, decode_static, decode_uint, encode_call
 
 __all__ = [
     "MAX_TEXT",
@@ -40,7 +41,6 @@ __all__ = [
 
 MAX_TEXT = 256
 _MAX_TEXT_BYTES = 4 * MAX_TEXT  # enough for MAX_TEXT characters of any UTF-8 width
-_ZERO = "0x" + "00" * 20
 CONVERT = "convertToAssets(uint256)"
 # Round one: every getter of every token; `borrowAllowance` is asked for (0x0, 0x0).
 GETTERS = (
@@ -92,12 +92,10 @@ def decode_decimals(result: CallResult | None) -> tuple[int | None, str | None]:
         return None, "not read"
     if not result.success:
         return None, result.reason
-    if len(result.return_data) < 32:
-        return None, f"answered {len(result.return_data)} bytes, not a uint8 (no code, or a fallback?)"
-    value = decode_uint(result.return_data)
-    if value > 255:
-        return None, f"answered {value}, not a uint8"
-    return value, None
+    try:
+        return decode_static(result.return_data, ("uint8",))[0], None
+    except InvalidAnswer as exc:
+        return None, exc.reason
 
 
 def _address(answers: Mapping[str, CallResult], getter: str) -> str | None:
@@ -109,7 +107,7 @@ def _address(answers: Mapping[str, CallResult], getter: str) -> str | None:
         address = decode_address(result.return_data)
     except ValueError:
         return None
-    return address if address != _ZERO else None
+    return address if address != ZERO_ADDRESS else None
 
 
 def _answered(answers: Mapping[str, CallResult], getter: str, min_bytes: int = 32) -> bool:
@@ -148,7 +146,7 @@ async def fetch_tokens(ctx: ScanContext, addresses: Iterable[str]) -> TokenRaw:
     by `token_rows`); they stay in the raw answers so a recording shows why.
     """
     tokens = sorted({a.lower() for a in addresses})
-    calls = [Call(t, encode_call(g, _ZERO, _ZERO) if "(address" in g else encode_call(g)) for t in tokens for g in GETTERS]
+    calls = [Call(t, encode_call(g, ZERO_ADDRESS, ZERO_ADDRESS) if "(address" in g else encode_call(g)) for t in tokens for g in GETTERS]
     results = await ctx.calls(calls)
     raw: TokenRaw = {t: dict(zip(GETTERS, results[i * len(GETTERS) : (i + 1) * len(GETTERS)], strict=True))
                      for i, t in enumerate(tokens)}  # fmt: skip
@@ -158,7 +156,10 @@ async def fetch_tokens(ctx: ScanContext, addresses: Iterable[str]) -> TokenRaw:
         if decimals is None:
             ctx.miss("token", token, None, "decimals()", why)
         elif _address(answers, "asset()"):
-            vaults.append((token, decimals))
+            if decimals > 77:  # 10**decimals, convertToAssets' argument, would not fit a uint256
+                ctx.miss("token", token, None, CONVERT, f"decimals {decimals}: one share (10**{decimals}) is no uint256")
+            else:
+                vaults.append((token, decimals))
     if vaults:
         results = await ctx.calls([Call(t, encode_call(CONVERT, 10**d)) for t, d in vaults])
         for (token, _), result in zip(vaults, results, strict=True):

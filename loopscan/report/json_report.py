@@ -94,6 +94,7 @@ def report_dict(result: ScanResult) -> dict:
         "vaults": _vaults(result, symbols),
         "loops": _loops(result, symbols),
         "missing": _missing(result),
+        "unsolved_markets": [{"market": key, "reason": _text(why)} for key, why in sorted(result.solver.book.unsolved.items())],
     }
 
 

@@ -123,17 +123,10 @@ def resolve_token(result, token: str | None) -> str:
     """A token's address from an address or a symbol; an error if unknown or ambiguous."""
     if token is None:
         raise PlotError("this plot needs a token (an address or a symbol)")
-    known = _symbols(result)
-    if token.lower() in known:
-        return token.lower()
-    matches = sorted(a for a, s in known.items() if s == token)
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:  # a symbol is anyone's to take: never guess which one is meant
-        raise PlotError(
-            f"symbol {terminal_safe(token)!r} names {len(matches)} tokens ({', '.join(matches)}): give an address"
-        )
-    raise PlotError(f"no token {terminal_safe(token)!r} in this snapshot")
+    try:
+        return result.snapshot.token_address(token)
+    except LookupError as exc:
+        raise PlotError(terminal_safe(str(exc))) from None
 
 
 def _symbols(result) -> dict[str, str]:
@@ -185,7 +178,7 @@ def _cascade(result, token: str, kind: str) -> Figure:
     diagonal = "no cascade (δ* = δ)" if kind == "depeg" else "y = x (reference)"
     ax.plot([0, 100], [0, 100], color="0.55", ls=":", lw=1.2, label=diagonal, gid="diagonal")
     ax.plot(100 * curve["shock_frac"], 100 * curve["final_depeg_frac"], color="tab:blue", lw=2, marker="o", ms=3,
-            label="final depeg δ*(δ)", gid="curve", zorder=3)  # fmt: skip
+            label="final depeg δ*(δ)", gid="cascade-curve", zorder=3)  # fmt: skip
     y_text = 64.0
     for column, text, colour, style in THRESHOLD_MARKERS:
         value = _value(row, column)

@@ -46,6 +46,10 @@ def riskiest_positions(result: ScanResult, limit: int = 10) -> pd.DataFrame:
 
 def print_risk_report(console: Console, result: ScanResult) -> None:
     symbols = result.solver.book.symbols
+    unsolved = result.solver.book.unsolved
+    if unsolved:
+        console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "
+                      f"are in no threshold (e.g. {next(iter(unsolved.values()))})", markup=False, style="bold yellow")  # fmt: skip
     if len(result.pyramids):
         t = Table(title="Pyramids by base asset", title_justify="left")
         for col in ("base", "vaults", "depth", "receipts outstanding", "base held", "multiplier"):

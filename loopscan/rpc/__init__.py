@@ -2,8 +2,10 @@
 
 Every read goes through one ``RpcClient`` (batching, retries of reads, rate limit, typed
 errors), at one pinned block (``client.pin()`` / ``client.verify_pin()``). ``multicall``
-packs contract reads into Multicall3 ``aggregate3`` calls; ``get_logs`` walks block ranges
-under the node's ``eth_getLogs`` limits. Failures are the types in ``errors``.
+packs contract reads into Multicall3 ``aggregate3`` calls (on a chain without Multicall3,
+through a state override or plain batches: ``routes``); ``get_logs`` walks block ranges
+under the node's ``eth_getLogs`` limits. Every contract answer is checked before it is decoded
+(``answers.decode_answer``). Failures are the types in ``errors``.
 """
 
 from .abi import (
@@ -11,20 +13,27 @@ from .abi import (
     decode_bool,
     decode_int,
     decode_revert,
+    decode_static,
     decode_uint,
+    describe_size,
     encode_call,
     selector,
 )
 from .aggregate3 import decode_aggregate3, encode_aggregate3
+from .answers import answer_value, checked_data, decode_answer, failure_reason
+from .calls import Call, CallResult
 from .client import RpcClient, RpcStats
-from .endpoint import mask_url
+from .endpoint import check_url, mask_url
 from .errors import (
+    BadEndpoint,
     BadResponse,
     BatchTooLarge,
     ExecutionReverted,
     HistoricalStateUnavailable,
+    InvalidAnswer,
     LogRangeTooLarge,
     NodeError,
+    NodeUnreachable,
     RateLimited,
     ReorgDetected,
     RpcError,
@@ -32,13 +41,15 @@ from .errors import (
     TransportError,
 )
 from .logs import get_logs
-from .multicall import MULTICALL3_ADDRESS, Call, CallResult, MulticallLimits, multicall
+from .multicall import MulticallLimits, multicall
 from .reads import BlockPin, block_tag
 from .retry import READ_METHODS, RateLimiter, RetryPolicy
+from .routes import MULTICALL3_ADDRESS
 
 __all__ = [
     "MULTICALL3_ADDRESS",
     "READ_METHODS",
+    "BadEndpoint",
     "BadResponse",
     "BatchTooLarge",
     "BlockPin",
@@ -46,9 +57,11 @@ __all__ = [
     "CallResult",
     "ExecutionReverted",
     "HistoricalStateUnavailable",
+    "InvalidAnswer",
     "LogRangeTooLarge",
     "MulticallLimits",
     "NodeError",
+    "NodeUnreachable",
     "RateLimited",
     "RateLimiter",
     "ReorgDetected",
@@ -59,14 +72,21 @@ __all__ = [
     "RpcTimeout",
     "TransportError",
     "block_tag",
+    "check_url",
+    "checked_data",
     "decode_address",
+    "answer_value",
+    "decode_answer",
     "decode_aggregate3",
     "decode_bool",
     "decode_int",
     "decode_revert",
+    "decode_static",
     "decode_uint",
+    "describe_size",
     "encode_aggregate3",
     "encode_call",
+    "failure_reason",
     "get_logs",
     "mask_url",
     "multicall",

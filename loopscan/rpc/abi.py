@@ -8,16 +8,22 @@ left to eth_abi, except for the revert reason, which every failed call needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from eth_utils import keccak
+
+from .errors import InvalidAnswer
 
 __all__ = [
     "decode_address",
     "decode_bool",
     "decode_int",
     "decode_revert",
+    "decode_static",
     "decode_uint",
+    "describe_size",
     "encode_call",
     "selector",
 ]
@@ -78,10 +84,17 @@ def encode_call(fn: str | bytes, *args: int | bool | str | bytes) -> bytes:
     return b"".join(out)
 
 
+def describe_size(size: int, expected: int) -> str:
+    """Why an answer of ``size`` bytes is not the ``expected`` one, for a ``missing`` row."""
+    if size == 0:
+        return "answered no data (no code at that address, or a fallback)"
+    return f"answered {size} bytes, {'short of' if size < expected else 'more than'} the {expected} expected"
+
+
 def _word(data: bytes, index: int) -> bytes:
     start = 32 * index
     if len(data) < start + 32:
-        raise ValueError(f"need word {index}, have {len(data)} bytes")
+        raise InvalidAnswer(describe_size(len(data), start + 32))
     return data[start : start + 32]
 
 
@@ -99,7 +112,7 @@ def decode_address(data: bytes, index: int = 0) -> str:
     """The ``index``-th word of ``data`` as a lowercase ``0x`` address; high bytes must be zero."""
     word = _word(data, index)
     if any(word[:12]):
-        raise ValueError(f"word {index} is not an address: {word.hex()}")
+        raise InvalidAnswer(f"word {index} is not an address: 0x{word.hex()}")
     return "0x" + word[12:].hex()
 
 
@@ -107,8 +120,61 @@ def decode_bool(data: bytes, index: int = 0) -> bool:
     """The ``index``-th word of ``data`` as bool; only 0 and 1 are valid."""
     value = decode_uint(data, index)
     if value > 1:
-        raise ValueError(f"word {index} is not a bool: {value}")
+        raise InvalidAnswer(f"word {index} is not a bool: {value}")
     return value == 1
+
+
+def _checker(abi_type: str) -> Callable[[bytes, int], Any]:
+    """The decoder of one static word of ``abi_type``, checking that the value fits the type."""
+    if abi_type == "address":
+        return lambda data, i: decode_address(data, i)
+    if abi_type == "bool":
+        return lambda data, i: decode_bool(data, i)
+    if abi_type == "bytes32":
+        return _word
+    signed = abi_type.startswith("int")
+    bits = int(abi_type[3 if signed else 4 :] or 256)
+    if not (abi_type.startswith(("uint", "int")) and 8 <= bits <= 256 and bits % 8 == 0):
+        raise ValueError(f"{abi_type!r} is not a static ABI type decode_static knows")
+    if signed:
+        low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+        def decode_signed(data: bytes, i: int) -> int:
+            value = decode_int(data, i)
+            if not low <= value <= high:
+                raise InvalidAnswer(f"word {i} = {value} is out of {abi_type}'s range")
+            return value
+
+        return decode_signed
+
+    def decode_unsigned(data: bytes, i: int) -> int:
+        value = decode_uint(data, i)
+        if value >> bits:
+            raise InvalidAnswer(f"word {i} = {value} is out of {abi_type}'s range")
+        return value
+
+    return decode_unsigned
+
+
+@lru_cache(maxsize=256)
+def _layout(types: tuple[str, ...]) -> tuple[Callable[[bytes, int], Any], ...]:
+    return tuple(_checker(t) for t in types)
+
+
+def decode_static(data: bytes, types: Sequence[str]) -> tuple[Any, ...]:
+    """An answer made of static words only (``uintN``, ``intN``, ``address``, ``bool``,
+    ``bytes32``), checked whole: exactly one word per type, each in its type's range.
+
+    Stricter than Solidity's decoder, which ignores bytes past the last word: a view that
+    answers more than its signature says is a fallback or another contract, not the getter.
+
+    >>> decode_static((6).to_bytes(32, "big"), ["uint8"])
+    (6,)
+    """
+    layout = _layout(tuple(types))
+    if len(data) != 32 * len(layout):
+        raise InvalidAnswer(describe_size(len(data), 32 * len(layout)))
+    return tuple(check(data, i) for i, check in enumerate(layout))
 
 
 def decode_revert(data: bytes) -> str:

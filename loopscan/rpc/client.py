@@ -17,15 +17,15 @@ import asyncio
 import io
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 
-from .endpoint import mask_url, redact
-from .errors import BatchTooLarge, RateLimited, RpcError, RpcTimeout, TransportError
+from .endpoint import check_url, mask_url, redact
+from .errors import BatchTooLarge, NodeUnreachable, RateLimited, RpcError, RpcTimeout, TransportError
 from .reads import BlockReads
 from .response import Sent, Settled, dumps, read_response
 from .retry import RateLimiter, RetryPolicy, parse_retry_after
@@ -53,7 +53,8 @@ class RpcClient(BlockReads):
 
     Use it as ``async with RpcClient(url) as client:``. ``max_body_bytes`` defaults below
     anvil's 2 MB request cap; ``requests_per_second`` counts JSON-RPC calls, as providers
-    meter them. The typed reads (``eth_call``, ``pin``, ``verify_pin``...) come from
+    meter them. ``observer``, if set, is called with ``stats`` after every HTTP answer and every
+    retry round (the CLI's progress line). The typed reads (``eth_call``, ``pin``, ``verify_pin``...) come from
     ``BlockReads``.
 
     Warning: a client belongs to the event loop it is first used in (its HTTP session and
@@ -71,13 +72,16 @@ class RpcClient(BlockReads):
         timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         headers: dict[str, str] | None = None,
+        observer: Callable[[RpcStats], None] | None = None,
     ) -> None:
+        check_url(url)  # a URL that cannot be a node's fails here, before any request
         self._url = url
         self.endpoint = mask_url(url)
         self.max_batch_size = max_batch_size
         self.max_body_bytes = max_body_bytes
         self.retry = retry
         self.stats = RpcStats()
+        self.observer = observer
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._max_concurrency = max_concurrency
@@ -139,6 +143,7 @@ class RpcClient(BlockReads):
                 self.endpoint, len(again), delay, attempt + 1, self.retry.max_retries, failed[again[0]],
             )
             self.stats.retries += len(again)
+            self._observe()
             await asyncio.sleep(delay)
             pending = again
         if errors and not return_exceptions:
@@ -202,8 +207,16 @@ class RpcClient(BlockReads):
             # Not chained (`from None`): aiohttp's messages may hold the unmasked URL.
             except TimeoutError as exc:
                 raise _HttpFailure(RpcTimeout, f"no answer in time ({self._describe(exc)})") from None
+            except aiohttp.ClientConnectorError as exc:
+                raise _HttpFailure(NodeUnreachable, f"connection failed before anything was sent ({self._describe(exc)})") from None
             except aiohttp.ClientError as exc:
                 raise _HttpFailure(TransportError, f"connection failed ({self._describe(exc)})") from None
+            finally:
+                self._observe()
+
+    def _observe(self) -> None:
+        if self.observer is not None:
+            self.observer(self.stats)
 
     def _describe(self, exc: BaseException) -> str:
         text = redact(str(exc), self._url)

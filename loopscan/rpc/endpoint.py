@@ -8,11 +8,40 @@ the scheme, host and port, which is what a reader needs to know which node faile
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["mask_url", "redact"]
+from .errors import BadEndpoint
+
+__all__ = ["check_url", "mask_url", "redact"]
 
 MASK = "***"
+SCHEMES = ("http", "https")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d+(/.*)?$")
+
+
+def check_url(url: str) -> None:
+    """Raise ``BadEndpoint`` unless ``url`` is an ``http://`` or ``https://`` URL with a host,
+    before anything is sent. The message shows the URL masked, with a hint.
+
+    >>> check_url("127.0.0.1:8545")
+    Traceback (most recent call last):
+    ...
+    loopscan.rpc.errors.BadEndpoint: RPC URL has no scheme: did you mean http://127.0.0.1:8545?
+    """
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError as exc:  # a port that is not a number, a bracket left open
+        raise BadEndpoint(f"RPC URL {mask_url(url)} does not parse ({exc}); expected http(s)://host[:port][/path]") from None
+    if _HOST_PORT.match(url) and (not parts.scheme or not parts.netloc):
+        raise BadEndpoint(f"RPC URL has no scheme: did you mean {mask_url('http://' + url)}?")
+    if parts.scheme not in SCHEMES:
+        if not parts.scheme:
+            raise BadEndpoint("RPC URL is not a URL: expected http(s)://host[:port][/path], e.g. http://127.0.0.1:8545")
+        raise BadEndpoint(f"RPC URL scheme {parts.scheme}:// is not supported: loopscan reads over http:// or https://")
+    if not host or any(c.isspace() for c in url):
+        raise BadEndpoint(f"RPC URL {mask_url(url)} has no host or has spaces; expected http(s)://host[:port][/path]")
 
 
 def mask_url(url: str) -> str:

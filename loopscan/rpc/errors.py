@@ -3,8 +3,9 @@
 ::
 
     RpcError (a LoopscanError)        base: every message names the method and the masked endpoint
-    ├── TransportError                connection refused or dropped, or an HTTP status that is not 200
-    │   └── RpcTimeout                no whole answer within the client's timeout
+    ├── TransportError                connection dropped, or an HTTP status that is not 200
+    │   ├── RpcTimeout                no whole answer within the client's timeout
+    │   └── NodeUnreachable           no connection made (refused, unknown host): not retried
     ├── RateLimited                   HTTP 429 or a provider's rate-limit error; ``retry_after``
     ├── BadResponse                   not JSON, truncated, wrong shape, a batch id missing or repeated
     ├── NodeError                     the node answered with a JSON-RPC error; ``code``, ``raw``
@@ -13,6 +14,13 @@
     │   ├── LogRangeTooLarge          ``eth_getLogs`` range or result-count limit: split the range
     │   └── BatchTooLarge             out of gas, request or response too large: send fewer calls
     └── ReorgDetected                 the pinned block's hash changed during the scan
+
+    BadEndpoint (a LoopscanError and a ValueError)
+                                      the RPC URL cannot be a node's: no scheme, not http(s), no host
+
+    InvalidAnswer (a LoopscanError and a ValueError)
+                                      a contract's answer is not what its ABI says: reverted, empty,
+                                      short, oversized or a word out of its type's range
 
 aiohttp's errors are translated where they happen, in ``client.py``; HTTP statuses and bodies
 in ``response.py``; JSON-RPC error objects in ``classify.py``. Which of these are worth a retry
@@ -30,12 +38,15 @@ from typing import Any
 from loopscan.errors import LoopscanError
 
 __all__ = [
+    "BadEndpoint",
     "BadResponse",
     "BatchTooLarge",
     "ExecutionReverted",
     "HistoricalStateUnavailable",
+    "InvalidAnswer",
     "LogRangeTooLarge",
     "NodeError",
+    "NodeUnreachable",
     "RateLimited",
     "ReorgDetected",
     "RpcError",
@@ -67,6 +78,11 @@ class TransportError(RpcError):
 
 class RpcTimeout(TransportError):
     """No whole answer arrived within the client's timeout."""
+
+
+class NodeUnreachable(TransportError):
+    """No connection could be made (refused, unknown host, TLS handshake failed): nothing was
+    sent, so nothing is retried."""
 
 
 class RateLimited(RpcError):
@@ -150,3 +166,24 @@ class ReorgDetected(RpcError):
             method=method,
             endpoint=endpoint,
         )
+
+
+class InvalidAnswer(LoopscanError, ValueError):
+    """A contract read answered something its ABI type cannot be: it reverted, answered no data
+    (an account without code), too few or too many bytes, or a word out of its type's range.
+
+    Raised by the decoders in ``abi.py`` with the reason only, and by ``answers.decode_answer``
+    with the contract and method too; indexers turn it into a ``missing`` row. A ``ValueError``
+    as well, so code written against the decoders' former ``ValueError`` still catches it.
+    """
+
+    def __init__(self, reason: str, *, contract: str | None = None, method: str | None = None) -> None:
+        self.reason = reason
+        self.contract = contract
+        self.method = method
+        where = f"{method or 'a call'} on {contract}" if contract else method
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class BadEndpoint(LoopscanError, ValueError):
+    """The RPC URL cannot name a node loopscan can read: refused before anything is sent."""

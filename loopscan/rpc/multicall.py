@@ -19,35 +19,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, cast
+from typing import cast
 
 from .abi import decode_revert
 from .aggregate3 import decode_aggregate3, encode_aggregate3, encoded_call_size
+from .calls import Call, CallResult
 from .client import RpcClient
 from .errors import BadResponse, BatchTooLarge, RpcError
 from .reads import BlockRef, block_tag
+from .routes import MULTICALL3_ADDRESS, plain_calls, state_override
 
 __all__ = ["MULTICALL3_ADDRESS", "Call", "CallResult", "MulticallLimits", "multicall"]
 
 log = logging.getLogger(__name__)
-
-MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
-
-
-class Call(NamedTuple):
-    """One read: the contract and its calldata."""
-
-    target: str
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class CallResult:
-    """The outcome of one call; ``reason`` says why it failed (decoded revert) when it did."""
-
-    success: bool
-    return_data: bytes
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,19 +65,27 @@ async def multicall(
 
     Raises the typed error when the node fails in a way that concerns every call (historical
     state unavailable, rate limit after retries...), or ``BadResponse`` when there is no
-    Multicall3 at ``address``. Never drops a call.
+    Multicall3 at a non-canonical ``address``. Never drops a call. At the canonical address the
+    client's route for the block is followed (``routes``): a chain without Multicall3 is read
+    through a state override or as plain batched ``eth_call`` requests, with the same results.
     """
+    tag = block_tag(block)
+    if not calls:
+        return []
+    route = await client.multicall_route(tag) if address == MULTICALL3_ADDRESS else "deployed"
+    if route == "batch":
+        return await plain_calls(client, calls, tag)
+    override = [state_override(address)] if route == "override" else []
     targets = [bytes.fromhex(target[2:]) for target, _ in calls]
     datas = [data for _, data in calls]
     results: list[CallResult | None] = [None] * len(calls)
     max_bytes = min(limits.max_calldata_bytes, (client.max_body_bytes - _REQUEST_OVERHEAD) // 2)
     per_chunk = max(1, limits.gas_budget // max(1, limits.gas_per_call))
     queue = _plan(datas, max_bytes, per_chunk)
-    tag = block_tag(block)
     while queue:
         requests = [
             ("eth_call", [{"to": address, "data": "0x" + encode_aggregate3(
-                [(targets[i], True, datas[i]) for i in chunk]).hex()}, tag])
+                [(targets[i], True, datas[i]) for i in chunk]).hex()}, tag, *override])
             for chunk in queue
         ]
         answers = await client.batch(requests, return_exceptions=True)

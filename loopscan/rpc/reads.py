@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadResponse, ReorgDetected
+from .routes import Route, detect_route
 
 __all__ = ["BlockPin", "BlockReads", "BlockRef", "block_tag"]
 
@@ -65,6 +66,15 @@ class BlockReads:
     endpoint: str
     block_pin: BlockPin | None = None
     request: Callable[..., Awaitable[Any]]
+    _routes: dict[str, Route] | None = None
+
+    async def multicall_route(self, tag: str) -> Route:
+        """How contract reads at block ``tag`` travel (``routes``): found once per block."""
+        if self._routes is None:
+            self._routes = {}
+        if tag not in self._routes:
+            self._routes[tag] = await detect_route(self, tag)
+        return self._routes[tag]
 
     async def block_number(self) -> int:
         """The node's head block number."""
@@ -102,13 +112,15 @@ class BlockReads:
         return _hex_int(result, "eth_getStorageAt", self.endpoint)
 
     async def pin(self, block: int | None = None) -> BlockPin:
-        """Choose the block the scan reads at (the head if ``None``), record its hash, and
-        keep it as ``block_pin`` for ``verify_pin``."""
+        """Choose the block the scan reads at (the head if ``None``), record its hash, keep it
+        as ``block_pin`` for ``verify_pin``, and find how reads travel there (Multicall3, or
+        without it: ``routes``)."""
         number = await self.block_number() if block is None else block
         found = await self.get_block(number)
         if found is None or not isinstance(found.get("hash"), str):
             raise BadResponse(f"block {number} not found", method="eth_getBlockByNumber", endpoint=self.endpoint)
         self.block_pin = BlockPin(number, found["hash"])
+        await self.multicall_route(self.block_pin.tag)
         return self.block_pin
 
     async def verify_pin(self, pin: BlockPin | None = None) -> None:

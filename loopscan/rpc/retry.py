@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from .errors import BadResponse, RateLimited, RpcError, RpcTimeout, TransportError
+from .errors import BadResponse, NodeUnreachable, RateLimited, RpcError, RpcTimeout, TransportError
 
 __all__ = ["READ_METHODS", "RateLimiter", "RetryPolicy", "parse_retry_after"]
 
@@ -69,8 +69,9 @@ class RetryPolicy:
     def should_retry(self, method: str, error: RpcError) -> bool:
         """A failure is retried when the method is a read and the failure may pass: a
         timeout, a dropped connection, a 5xx, a rate limit with a bearable wait, or a
-        garbled answer (a truncated body looks like one)."""
-        if method not in self.methods:
+        garbled answer (a truncated body looks like one). Not when no connection could be made:
+        nothing was sent, and a refused port or unknown host does not pass in a backoff's time."""
+        if method not in self.methods or isinstance(error, NodeUnreachable):
             return False
         if isinstance(error, RateLimited):
             return error.retry_after is None or error.retry_after <= self.max_retry_after

@@ -7,8 +7,8 @@
 fixed point, round by round: prices and oracles (`pricing`), who is liquidatable
 (`liquidatable`), each liquidation (`liquidation`), then who lost what (`losses`);
 `book_constants` holds what every cascade of a Book reads and none changes, `state` what one
-cascade changes. `thresholds` bisects for δ₁, δ_c and δ_bd. The exact swap maths the exits use
-are in `uniswap_v3` and `curve`.
+cascade changes. `thresholds` bisects for δ₁, δ_c and δ_bd. The protocols' own rules and exact
+swap maths come from their packages (`loopscan.protocols.registry`); `curve` holds Curve's.
 """
 
 from loopscan.solver.book import Book, build_book

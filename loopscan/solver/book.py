@@ -6,10 +6,10 @@ only arithmetic.
 
 Starting prices (`p0`, numeraire: USD):
 
-1. a reserve of a pooled market (Aave) is priced by the pool's own oracle (base currency USD);
+1. a reserve of a pooled market (Aave-like) is priced by the pool's own oracle (base currency USD);
 2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
    stablecoins these pyramids are built on — and `assumed_par` lists them;
-3. the collateral of a Morpho market with a market oracle is priced by that oracle;
+3. the collateral of an isolated market with a market oracle is priced by that oracle;
 4. a vault share is priced at its book value: reported assets per share times its asset's price.
 
 Market prices start at `p0` and move only by the shock and by sales into the token's deepest
@@ -20,21 +20,18 @@ stays above its book value (minting at book and selling would arbitrage it down)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
-from loopscan.model import Snapshot
-from loopscan.solver.uniswap_v3 import PoolState, price_of
+from loopscan.model import ZERO_ADDRESS, Snapshot
+from loopscan.protocols import registry
+from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
 
-__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book", "liquidation_incentive"]
+__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
 
 WAD = 10**18
-
-
-def liquidation_incentive(lltv: float) -> float:
-    """Morpho's LIF = min(1.15, 1 / (0.3 · LLTV + 0.7)) (ConstantsLib / Morpho.liquidate)."""
-    return min(1.15, 1.0 / (0.3 * lltv + 0.7))
 
 
 @dataclass
@@ -43,21 +40,23 @@ class MarketBook:
 
     key: str  # "<protocol address>:<market id>"
     protocol: str
+    margin: str  # isolated (one market's collateral against its debt) or pooled (an account across the pool)
+    rules: ModuleType  # the protocol's liquidation rules (`registry.rules`)
     loan: str
     collateral: str
     oracle_kind: str
-    lltv: float  # Morpho LLTV; for pooled reserves, the reserve's liquidation threshold
+    lltv: float  # isolated: the market's liquidation LTV; pooled: the reserve's liquidation threshold
     incentive: float  # liquidation incentive factor (1 + bonus)
-    oracle0: float  # starting oracle price: loan tokens per collateral token (Morpho) or numeraire (Aave)
+    oracle0: float  # starting oracle price: loan tokens per collateral token (isolated) or numeraire (pooled)
     total_supply: float
     total_borrow: float
     accounts: list[str] = field(default_factory=list)
     collateral_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     debt: np.ndarray = field(default_factory=lambda: np.zeros(0))
     suppliers: dict[str, float] = field(default_factory=dict)  # account -> supplied (loan tokens)
-    emode: int = 0
-    revision: int | None = None
-    oracle: str | None = None  # the oracle contract (Aave: the reserve's price source)
+    quote: str = "loan"  # what the collateral's oracle answers in: loan tokens, or the numeraire
+    params: dict[str, int] = field(default_factory=dict)  # the protocol's own raw fields (`market_params`)
+    oracle: str | None = None  # the oracle contract (pooled: the reserve's price source)
     tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
 
 
@@ -97,6 +96,7 @@ class Book:
     assumed_par: list[str]
     unknown_oracles: list[str]
     anchored: set[str] = field(default_factory=set)  # priced by their own market feed or the numeraire
+    unsolved: dict[str, str] = field(default_factory=dict)  # market key -> why the solver leaves it out
 
 
 def build_book(snap: Snapshot) -> Book:
@@ -104,84 +104,101 @@ def build_book(snap: Snapshot) -> Book:
     symbols = {t.address: (t.symbol if isinstance(t.symbol, str) else t.address[:10]) for t in snap.tokens.itertuples()}
     p0: dict[str, float] = {}
     assumed: list[str] = []
+    registry.check_names(snap.markets["protocol"], "snapshot markets")
+    registry.check_names(snap.pools["venue"], "snapshot pools")
+    markets, unsolved = _markets(snap, decimals)
     for m in snap.markets.itertuples():
-        if not m.protocol.startswith("morpho") and m.oracle_price_raw is not None and m.oracle_price_scale:
-            p0[m.loan_token] = m.oracle_price_raw / m.oracle_price_scale
+        if m.loan_price_raw is not None and m.loan_price_scale:  # the protocol's own price of its loan token
+            p0[m.loan_token] = m.loan_price_raw / m.loan_price_scale
     vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
     for m in snap.markets.itertuples():
         if m.loan_token not in p0 and m.loan_token not in vault_of:
             p0[m.loan_token] = 1.0
             assumed.append(m.loan_token)
     for _ in range(4):  # collateral priced through loan tokens, vaults through assets
-        for m in snap.markets.itertuples():
-            if m.protocol.startswith("morpho") and m.oracle_kind in ("market", "unknown") and m.collateral_token not in p0:
-                if m.loan_token in p0 and m.oracle_price_raw is not None:
-                    p0[m.collateral_token] = _morpho_price(m, decimals) * p0[m.loan_token]
+        for m in markets.values():
+            if m.quote == "loan" and m.oracle_kind in ("market", "unknown") and m.collateral not in p0:
+                if m.loan in p0 and np.isfinite(m.oracle0):
+                    p0[m.collateral] = m.oracle0 * p0[m.loan]
         for v in snap.vaults.itertuples():
             if v.asset in p0 and v.share_token not in p0 and v.total_supply:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
-    markets = _markets(snap, decimals)
     vaults = _vaults(snap, decimals, markets)
     pools = _pools(snap, decimals, p0, set(assumed))
     emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
-    anchored = set(assumed) | {m.loan for m in markets.values() if not m.protocol.startswith("morpho") and m.oracle_kind == "market"}
-    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored)
+    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
+    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved)
 
 
-def _opt_int(value) -> int | None:
-    return None if value is None or pd.isna(value) else int(value)
+def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
+    """A collateral's oracle answer as a float price: loan tokens (or the numeraire) per whole token."""
+    if c is None or c.oracle_price_raw is None or not c.oracle_price_scale:
+        return float("nan")
+    price = c.oracle_price_raw / c.oracle_price_scale
+    if c.price_quote == "loan":  # the answer is in loan units per collateral unit: to whole tokens
+        price /= 10 ** (loan_decimals - collateral_decimals)
+    return price
 
 
-def _morpho_price(m, decimals: dict[str, int]) -> float:
-    """A Morpho oracle answer as loan tokens per collateral token (whole tokens)."""
-    scale = 10 ** (decimals.get(m.loan_token, 18) - decimals.get(m.collateral_token, 18))
-    return m.oracle_price_raw / m.oracle_price_scale / scale
-
-
-def _markets(snap: Snapshot, decimals: dict[str, int]) -> dict[str, MarketBook]:
+def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, MarketBook], dict[str, str]]:
+    """The markets the solver applies its rules to, and those it leaves out, with why."""
     out: dict[str, MarketBook] = {}
+    unsolved: dict[str, str] = {}
+    collaterals: dict[str, list] = {}
+    for c in snap.market_collaterals.itertuples():
+        collaterals.setdefault(f"{c.protocol_address}:{c.market_id}", []).append(c)
+    params: dict[str, dict[str, int]] = {}
+    for p in snap.market_params.itertuples():
+        params.setdefault(f"{p.protocol_address}:{p.market_id}", {})[p.param] = int(p.value)
     for m in snap.markets.itertuples():
         key = f"{m.protocol_address}:{m.market_id}"
+        found = collaterals.get(key, [])
+        if not registry.spec(m.protocol).solved or len(found) > 1:
+            unsolved[key] = (f"{m.protocol} market with {len(found)} collaterals: the solver applies one collateral per "
+                             "isolated market so far; its positions are in no threshold")  # fmt: skip
+            continue
         dl = 10 ** decimals.get(m.loan_token, 18)
-        if m.protocol.startswith("morpho"):
-            lltv = m.lltv_wad / WAD
-            oracle0 = _morpho_price(m, decimals) if m.oracle_price_raw is not None else float("nan")
-            incentive = liquidation_incentive(lltv)
-        else:
-            lltv = (m.liquidation_threshold_bps or 0) / 1e4
-            oracle0 = m.oracle_price_raw / m.oracle_price_scale if m.oracle_price_raw is not None else float("nan")
-            incentive = (m.liquidation_bonus_bps or 10_000) / 1e4
+        rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
+        c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
+        collateral = c.collateral_token if c is not None else ZERO_ADDRESS
         out[key] = MarketBook(
-            key, m.protocol, m.loan_token, m.collateral_token, m.oracle_kind, lltv, incentive, oracle0,
+            key, m.protocol, margin, rules, m.loan_token, collateral, c.oracle_kind if c is not None else "fixed",
+            c.liquidation_threshold_wad / WAD if c is not None else 0.0,
+            c.liquidation_incentive_wad / WAD if c is not None else 1.0,
+            _oracle_price(c, decimals.get(m.loan_token, 18), decimals.get(collateral, 18)),
             m.total_supply_assets / dl, m.total_borrow_assets / dl,
-            emode=_opt_int(m.emode_category) or 0,
-            revision=_opt_int(m.protocol_revision),
-            oracle=m.oracle if isinstance(m.oracle, str) else None,
+            quote=c.price_quote if c is not None else rules.ORACLE_QUOTE,
+            params=params.get(key, {}),
+            oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
         )  # fmt: skip
     _link_shared_sources(out)
+    posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)
+              for p in snap.position_collaterals.itertuples()}  # fmt: skip
     grouped = snap.positions.groupby(["protocol_address", "market_id"], sort=False)
     for (address, market_id), rows in grouped:
-        mb = out[f"{address}:{market_id}"]
-        dc = 10 ** decimals.get(mb.collateral, 18) if mb.protocol.startswith("morpho") else 10 ** decimals.get(mb.loan, 18)
+        mb = out.get(f"{address}:{market_id}")
+        if mb is None:
+            continue  # an unsolved market's positions
+        dc = 10 ** decimals.get(mb.collateral, 18)
         dl = 10 ** decimals.get(mb.loan, 18)
         mb.accounts = list(rows["account"])
-        mb.collateral_amount = np.array([int(x) / dc for x in rows["collateral_amount"]])
+        mb.collateral_amount = np.array([posted.get((address, market_id, a, mb.collateral), 0) / dc for a in mb.accounts])
         mb.debt = np.array([int(x) / dl for x in rows["debt_amount"]])
         mb.suppliers = {a: int(s) / dl for a, s in zip(rows["account"], rows["supply_amount"], strict=True) if int(s)}
-    return out
+    return out, unsolved
 
 
 def _link_shared_sources(markets: dict[str, MarketBook]) -> None:
     """A pooled reserve priced by another reserve's feed (Aave pricing USDe with the USDT feed)
     follows that reserve's market price: its `fixed` oracle is fixed to the other asset."""
     owner = {(m.key.split(":")[0], m.oracle): m.key for m in markets.values()
-             if not m.protocol.startswith("morpho") and m.oracle and m.oracle_kind == "market"}  # fmt: skip
+             if m.margin == "pooled" and m.oracle and m.oracle_kind == "market"}  # fmt: skip
     for m in markets.values():
-        if not m.protocol.startswith("morpho") and m.oracle_kind == "fixed":
+        if m.margin == "pooled" and m.oracle_kind == "fixed":
             m.tracks = owner.get((m.key.split(":")[0], m.oracle))
 
 
@@ -202,7 +219,7 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
 
 
 def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, PoolBook]:
-    """For each token, its deepest Uniswap v3 pool against a priced token: where it is sold.
+    """For each token, its deepest tick-maths (Uniswap v3) pool against a priced token: where it is sold.
 
     The numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth
     less because the WETH it is paired with falls — and a pool against one of them is preferred.
@@ -212,8 +229,8 @@ def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
         ticks.setdefault(t.pool, {})[int(t.tick)] = int(t.liquidity_net)
     best: dict[str, PoolBook] = {}
     for p in snap.pools.itertuples():
-        if p.venue != "uniswap_v3" or p.sqrt_price_x96 is None:
-            continue
+        if p.sqrt_price_x96 is None or pd.isna(p.sqrt_price_x96):
+            continue  # not a concentrated-liquidity (tick maths) pool: no exit the solver can price yet
         state = PoolState(int(p.sqrt_price_x96), int(p.tick), int(p.liquidity), int(p.fee_raw), int(p.tick_spacing), ticks.get(p.pool, {}))
         raw = float(price_of(state.sqrt_price_x96))  # token1 units per token0 unit
         d0, d1 = decimals.get(p.token0, 18), decimals.get(p.token1, 18)

@@ -11,8 +11,8 @@ import weakref
 
 import numpy as np
 
+from loopscan.protocols.uniswap_v3.swap import price_after_selling
 from loopscan.solver.book import Book, PoolBook
-from loopscan.solver.uniswap_v3 import price_after_selling
 
 __all__ = ["BookConstants", "constants", "clearly_above"]
 
@@ -24,11 +24,11 @@ class BookConstants:
         self.owner: dict[str, str] = {}  # vault contract -> its share token (the first)
         for share, v in book.vaults.items():
             self.owner.setdefault(v.vault, share)
-        self.trigger: dict[str, float] = {}  # Morpho market -> max debt / (collateral · LLTV)
-        self.ltv: dict[str, float] = {}  # Morpho market -> max debt / collateral
-        self.constant: set[str] = set()  # Morpho markets whose oracle never moves, above every trigger
+        self.trigger: dict[str, float] = {}  # isolated market -> max debt / (collateral · LLTV)
+        self.ltv: dict[str, float] = {}  # isolated market -> max debt / collateral
+        self.constant: set[str] = set()  # isolated markets whose oracle never moves, above every trigger
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
-        self.morpho_on: dict[str, list[str]] = {}  # token -> Morpho markets lending or taking it as collateral
+        self.isolated_on: dict[str, list[str]] = {}  # token -> isolated markets lending or taking it as collateral
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
@@ -36,10 +36,10 @@ class BookConstants:
             self.lenders[key] = (total, vaults)
             supplied = np.array(list(m.suppliers.values()), dtype=float)
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
-            if not m.protocol.startswith("morpho"):
+            if m.margin != "isolated":
                 continue
             for token in {m.collateral, m.loan}:
-                self.morpho_on.setdefault(token, []).append(key)
+                self.isolated_on.setdefault(token, []).append(key)
             borrowing = m.debt > 0
             debt, col = m.debt[borrowing], m.collateral_amount[borrowing]
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -39,7 +39,7 @@ import pandas as pd
 
 from loopscan.solver.book import Book
 from loopscan.solver.liquidatable import candidates, pooled_reserves
-from loopscan.solver.liquidation import liquidate_aave, liquidate_morpho
+from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
 from loopscan.solver.losses import Losses, losses
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
@@ -109,15 +109,15 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
         found = sorted(candidates(book, state, prices, pools))
         if n == 1:
             first = len(found)
-            at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind == "morpho" else ref
+            at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind == "isolated" else ref
                             for _, kind, ref in found)  # fmt: skip
         done, volume = 0, 0.0
         for _, kind, ref in found:
             prices.refresh()
-            if kind == "morpho":
-                row = liquidate_morpho(book, state, prices, *ref)
+            if kind == "isolated":
+                row = liquidate_isolated(book, state, prices, *ref)
             else:
-                row = liquidate_aave(book, state, prices, ref, pools[ref[0]])
+                row = liquidate_pooled(book, state, prices, ref, pools[ref[0]])
             if row is not None:
                 liquidations.append((n, *row))
                 done += 1

@@ -6,7 +6,7 @@ import numpy as np
 
 from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.book_constants import clearly_above, constants
-from loopscan.solver.liquidation import aave_account
+from loopscan.solver.liquidation import pooled_account
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
@@ -14,10 +14,10 @@ __all__ = ["candidates", "pooled_reserves"]
 
 
 def pooled_reserves(book: Book) -> dict[str, list[MarketBook]]:
-    """The reserves of each pooled (Aave-like) protocol contract."""
+    """The reserves of each pooled-margin protocol contract."""
     pools: dict[str, list[MarketBook]] = {}
     for m in book.markets.values():
-        if not m.protocol.startswith("morpho"):
+        if m.margin == "pooled":
             pools.setdefault(m.key.split(":")[0], []).append(m)
     return pools
 
@@ -27,7 +27,7 @@ def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str,
     out: list[tuple] = []
     static = constants(book)
     for key, m in book.markets.items():
-        if not m.protocol.startswith("morpho") or not len(m.accounts):
+        if m.margin != "isolated" or not len(m.accounts):
             continue
         untouched = key not in state.touched  # its positions are still the snapshot's
         if untouched and key in static.constant:
@@ -37,17 +37,17 @@ def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str,
             continue  # no position is liquidatable at this oracle price
         if state.quiet.get(key) == answer:
             continue  # the same positions at the same oracle answer: still none liquidatable
-        limit = state.collateral[key] * answer * m.lltv
+        limit = m.rules.borrow_limit(state.collateral[key], answer, m.lltv)
         debt = state.debt[key]
         found = np.flatnonzero((debt > 0) & (debt > limit))
         if not len(found):
             state.quiet[key] = answer
         for i in found:
-            out.append((limit[i] / debt[i], "morpho", (key, int(i))))
+            out.append((limit[i] / debt[i], "isolated", (key, int(i))))
     for pool, reserves in pools.items():
         accounts = sorted({a for m in reserves for a in m.accounts})
         for account in accounts:
-            acct = aave_account(book, state, prices, pool, account, reserves)
+            acct = pooled_account(book, state, prices, pool, account, reserves)
             if acct is not None and acct["hf"] < 1.0:
-                out.append((acct["hf"], "aave", (pool, account)))
+                out.append((acct["hf"], "pooled", (pool, account)))
     return out

@@ -58,7 +58,7 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
     hidden: dict[str, float] = {}
     static = constants(book)
     for key, m in book.markets.items():
-        if m.protocol.startswith("morpho"):
+        if m.margin == "isolated":
             p_col, p_loan = prices.market(m.collateral), prices.market(m.loan)
             if key not in state.touched and p_loan > 0 and clearly_above(p_col / p_loan, static.ltv[key]):
                 continue  # every position's collateral is worth more than its debt: no hidden bad debt

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from loopscan.protocols.uniswap_v3.swap import Seller
 from loopscan.solver.book import Book, MarketBook, PoolBook
 from loopscan.solver.book_constants import constants
 from loopscan.solver.shock import Shock
 from loopscan.solver.state import CascadeState
-from loopscan.solver.uniswap_v3 import Seller
 
 __all__ = ["Pricer"]
 
@@ -25,12 +25,12 @@ class Pricer:
     def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
-        self.oracles: dict[str, float] = {}  # Morpho market -> its oracle's answer
+        self.oracles: dict[str, float] = {}  # isolated market -> its oracle's answer
         self.constants = constants(book)
 
     def refresh(self) -> None:
         """Forget the prices that changed since the last refresh (and those on a cycle), and the
-        Morpho oracle answers that read them."""
+        isolated markets' oracle answers that read them."""
         readers = self.constants.readers
         for token in self.state.repriced:
             if self._moves_with_sales(token):
@@ -42,17 +42,17 @@ class Pricer:
 
     def _forget(self, token: str) -> None:
         self.memo.pop(token, None)
-        for key in self.constants.morpho_on.get(token, ()):
+        for key in self.constants.isolated_on.get(token, ()):
             self.oracles.pop(key, None)
 
     def oracle(self, m: MarketBook) -> float:
-        """The market's oracle answer now (`_oracle`), memoised for Morpho markets: a Morpho oracle
+        """The market's oracle answer now (`_oracle`), memoised for isolated markets: their oracle
         reads the prices (or, for an exchange rate, the vault book) of the market's two tokens only,
         so it is forgotten with them."""
         if m.key in self.oracles:
             return self.oracles[m.key]
         answer = _oracle(self.book, m, self)
-        if m.protocol.startswith("morpho"):
+        if m.margin == "isolated":
             self.oracles[m.key] = answer
         return answer
 
@@ -120,12 +120,12 @@ def _float_price(pool: PoolBook, sqrt_price_x96: int) -> float:
 
 
 def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
-    """The market's oracle price now: loan tokens per collateral token (Morpho), or the
-    numeraire per token (a pooled reserve)."""
+    """The market's oracle price now, quoted as its rules say (`ORACLE_QUOTE`): loan tokens per
+    collateral token, or the numeraire per token (a pooled reserve)."""
     if not np.isfinite(m.oracle0):
         return m.oracle0
-    morpho = m.protocol.startswith("morpho")
-    asset = m.collateral if morpho else m.loan
+    in_loan = m.quote == "loan"
+    asset = m.collateral if in_loan else m.loan
     if m.oracle_kind == "fixed":
         if m.tracks is not None:  # priced with another reserve's feed: follows that asset
             return m.oracle0 * _moved(book, prices, book.markets[m.tracks].loan)
@@ -137,14 +137,14 @@ def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
             start = v.total_assets / v.total_supply if v.total_supply else 0.0
             supply = prices.state.supply[asset]
             ratio = (prices.state.total_assets[asset] / supply / start) if start and supply else 0.0
-            if not morpho:  # rate x the feed of the vault's asset, as Aave's adapters price it
+            if not in_loan:  # rate x the feed of the vault's asset, as Aave's adapters price it
                 under = next((r for r in book.markets.values() if r.key.split(":")[0] == m.key.split(":")[0] and r.loan == v.asset), None)
                 if under is not None and np.isfinite(under.oracle0) and under.oracle0 > 0:
                     ratio *= prices.oracle(under) / under.oracle0
         return m.oracle0 * ratio
     # market, and unknown (treated as market, flagged): follows the market price
     ratio = _moved(book, prices, asset)
-    if morpho:
+    if in_loan:
         ratio /= _moved(book, prices, m.loan) or 1.0
     return m.oracle0 * ratio
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loopscan.protocols.uniswap_v3.maths import get_sqrt_ratio_at_tick
+from loopscan.protocols.uniswap_v3.swap import swap
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
-from loopscan.solver.uniswap_v3 import swap
-from loopscan.solver.uniswap_v3_math import get_sqrt_ratio_at_tick
 
 __all__ = ["Shock", "shock_sale"]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from loopscan.solver.uniswap_v3 import Seller
+from loopscan.protocols.uniswap_v3.swap import Seller
 
 __all__ = ["CascadeState"]
 

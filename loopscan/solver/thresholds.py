@@ -149,5 +149,5 @@ class Solver:
     def shockable(self, kind: str) -> list[str]:
         if kind == "backing_loss":
             return [share for share, v in self.book.vaults.items() if v.opaque > 0]
-        collateral = {m.collateral if m.protocol.startswith("morpho") else m.loan for m in self.book.markets.values() if len(m.accounts)}
+        collateral = {m.collateral if m.margin == "isolated" else m.loan for m in self.book.markets.values() if len(m.accounts)}
         return sorted(t for t in collateral if t in self.book.p0)

@@ -143,3 +143,9 @@ def test_a_devnet_manifest_reads_as_deployments(tmp_path) -> None:
     path.write_text("{}")
     with pytest.raises(DeploymentsError, match="devnet.json: not a loopscan devnet manifest"):
         load_deployments(path)
+    # The manifest itself, or anything carrying it as `.manifest` (a running Devnet), reads the same.
+    running = type("Running", (), {"manifest": manifest})()
+    for given in (manifest, running, d):
+        got = load_deployments(given)
+        assert (got.chain, got.chain_id, got.contracts) == (d.chain, d.chain_id, d.contracts)
+    assert load_deployments(d) is d

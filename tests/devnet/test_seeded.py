@@ -19,7 +19,7 @@ from devnet_helpers import (
     to_assets_up,
 )
 
-from loopscan.devnet.uniswap import sqrt_price_x96
+from loopscan.protocols.uniswap_v3.devnet import sqrt_price_x96
 
 pytestmark = pytest.mark.devnet
 

@@ -201,13 +201,18 @@ def _literal_result(symbol: str) -> ScanResult:
     vaults = [{"vault": share, "share_token": share, "asset": base, "kind": "erc4626", "total_assets": 10**12, "total_supply": 10**12,
                "visible_assets": 10**11, "opaque_assets": 9 * 10**11}]  # fmt: skip
     markets = [{"protocol": "morpho_blue", "protocol_address": morpho, "market_id": market_id, "loan_token": base,
-                "collateral_token": share, "lltv_wad": 86 * 10**16, "oracle": None, "oracle_kind": "market",
-                "oracle_price_raw": 10**36, "oracle_price_scale": 10**36, "total_supply_assets": 10**12, "total_borrow_assets": 8 * 10**11}]  # fmt: skip
+                "total_supply_assets": 10**12, "total_borrow_assets": 8 * 10**11}]  # fmt: skip
+    market_collaterals = [{"protocol_address": morpho, "market_id": market_id, "collateral_token": share,
+                           "liquidation_threshold_wad": 86 * 10**16, "liquidation_incentive_wad": 1043841336116910229,
+                           "oracle_kind": "market", "oracle_price_raw": 10**36, "oracle_price_scale": 10**36, "price_quote": "loan"}]  # fmt: skip
     positions = [{"protocol": "morpho_blue", "protocol_address": morpho, "market_id": market_id, "account": account,
-                  "collateral_token": share, "collateral_amount": 10**12, "debt_amount": 8 * 10**11, "supply_amount": 0}]  # fmt: skip
+                  "debt_amount": 8 * 10**11, "supply_amount": 0}]  # fmt: skip
+    position_collaterals = [{"protocol": "morpho_blue", "protocol_address": morpho, "market_id": market_id, "account": account,
+                             "collateral_token": share, "amount": 10**12}]  # fmt: skip
     holdings = [{"vault": share, "holder": share, "token": base, "protocol": None, "protocol_address": None, "market_id": None,
                  "amount": 10**11, "read_method": "balanceOf"}]  # fmt: skip
-    tables = {"tokens": tokens, "vaults": vaults, "markets": markets, "positions": positions, "holdings": holdings}
+    tables = {"tokens": tokens, "vaults": vaults, "markets": markets, "market_collaterals": market_collaterals,
+              "positions": positions, "position_collaterals": position_collaterals, "holdings": holdings}
     snap = Snapshot(meta, **{name: to_frame(name, [{"block": 10, **r} for r in rows]) for name, rows in tables.items()})
     return analyse(snap)
 

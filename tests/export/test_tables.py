@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from literal_snapshots import M, holding, market, position, token, vault
+from literal_snapshots import M, holding, market, position, snapshot, token, vault
 
 from loopscan.export import export
 from loopscan.export.tables import DERIVED, derived_tables, neutralise, spreadsheet_safe
-from loopscan.model import SCHEMA, Snapshot, SnapshotMeta, to_frame
+from loopscan.model import SCHEMA, Snapshot
 from loopscan.result import ScanResult, analyse
 
 B, V, S, C, A = ("0x" + c * 40 for c in "bcdea")
@@ -46,10 +46,7 @@ def hostile() -> ScanResult:
         "positions": [position(A, V, 600, 300, 0), position(S, V, 0, 0, 400)],
         "holdings": [holding(V, B, 250), holding(S, B, 100), holding(S, B, 400, M), holding(C, B, 150)],
     }  # fmt: skip
-    meta = SnapshotMeta(chain_id=1, block_number=10, block_hash="0x" + "ab" * 32, block_timestamp=0, endpoint="test")
-    return analyse(
-        Snapshot(meta, **{name: to_frame(name, [{"block": 10, **r} for r in rows]) for name, rows in tables.items()})
-    )
+    return analyse(snapshot(tables))
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "\nx", "\0x", CALC])

@@ -41,9 +41,12 @@ def test_extremes_and_nulls_round_trip(tmp_path: Path, full: Snapshot) -> None:
     assert_same(full, back)
     assert back.vaults["total_assets"][0] == 2**256 - 1
     assert back.vaults["opaque_assets"][0] == -(2**255)
-    assert back.markets["ltv_bps"].isna()[0]
-    assert back.markets["total_supply_shares"][0] == 10**7
+    assert back.markets["loan_oracle"].isna()[0] and back.markets["total_supply_assets"][1] == 2**256 - 1
+    assert back.market_collaterals["max_ltv_wad"][1] is None
+    assert back.market_collaterals["liquidation_incentive_wad"][0] == 1043841336116910229
+    assert back.market_params["value"][2] == -(2**255)
     assert back.positions["debt_shares"][0] is None
+    assert back.position_collaterals["amount"][0] == 1
 
 
 def test_empty_snapshot_round_trip(tmp_path: Path, meta: SnapshotMeta) -> None:
@@ -76,8 +79,8 @@ def test_missing_table_file_is_a_format_error(tmp_path: Path, full: Snapshot) ->
 def test_other_schema_version_is_refused(tmp_path: Path, full: Snapshot) -> None:
     path = full.to_parquet(tmp_path / "s")
     document = json.loads((path / "snapshot.json").read_text())
-    (path / "snapshot.json").write_text(json.dumps({**document, "schema_version": 999}))
-    with pytest.raises(SnapshotFormatError, match="schema_version 999"):
+    (path / "snapshot.json").write_text(json.dumps({**document, "schema_version": 1}))
+    with pytest.raises(SnapshotFormatError, match=r"written by loopscan 0\.1\.0 \(snapshot schema 1\); this loopscan reads schema 2: scan again$"):
         Snapshot.from_parquet(path)
 
 

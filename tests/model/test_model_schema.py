@@ -35,8 +35,8 @@ def raises(table: str, column: str, match: str = ""):
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(loopscan.model.__all__) == sorted([
-        "KEYS", "SCHEMA", "SCHEMA_VERSION", "Column", "NotInSnapshotError", "OracleKind", "SchemaError",
-        "Snapshot", "SnapshotFormatError", "SnapshotMeta", "Token", "TokenKind", "Venue", "dtype_of",
+        "KEYS", "SCHEMA", "SCHEMA_VERSION", "Column", "NotInSnapshotError", "OracleKind", "PriceQuote", "SchemaError",
+        "Snapshot", "SnapshotFormatError", "SnapshotMeta", "Token", "TokenKind", "ZERO_ADDRESS", "dtype_of",
         "empty_frame", "schema_markdown", "to_frame", "validate_frame",
     ])
 

@@ -116,7 +116,7 @@ def test_a_node_outage_is_one_alert_and_the_monitor_recovers(tmp_path: Path) -> 
     (ARTIFACTS / "monitor-outage.log").write_text("\n".join(log) + "\n")
     assert code == 0 and log[-2].endswith("SIGTERM: stopping after this tick") and log[-1].endswith("stopped")
     assert not any("Traceback" in line for line in log)
-    assert "loopscan_node_up 0.0" in during and 'loopscan_rpc_errors_total{kind="TransportError"}' in during
+    assert "loopscan_node_up 0.0" in during and 'loopscan_rpc_errors_total{kind="NodeUnreachable"}' in during  # refused: not retried
     episodes = assert_each_alert_delivered_once(tmp_path / "history.duckdb", received)
     assert [e for e in episodes if e[1] == "scan_failing"] == [("firing", "scan_failing", "node"), ("resolved", "scan_failing", "node")]
     assert sorted(e for e in episodes if e[1] != "scan_failing") == [("firing", "lenders-stuck", "xUSD/USDC (morpho_blue)"),

@@ -12,10 +12,8 @@ from devnet_helpers import aave_pool, contract
 from eth_utils import to_checksum_address
 from scan_helpers import devnet_context
 
-from loopscan.maths.aave import EModeCategory, Reserve, UserReserve, user_account_data
 from loopscan.model import to_frame
-from loopscan.protocols.aave_v3 import AaveRaw, AaveV3Indexer
-from loopscan.protocols.aave_v3_config import (
+from loopscan.protocols.aave_v3.config import (
     EModeData,
     ReserveData,
     decode_reserve_configuration,
@@ -26,7 +24,9 @@ from loopscan.protocols.aave_v3_config import (
     is_using_as_collateral,
     reserve_ids_in_use,
 )
-from loopscan.protocols.aave_v3_oracles import (
+from loopscan.protocols.aave_v3.indexer import AaveRaw, AaveV3Indexer
+from loopscan.protocols.aave_v3.maths import EModeCategory, Reserve, UserReserve, user_account_data
+from loopscan.protocols.aave_v3.oracles import (
     SourceProbe,
     classify_sources,
     described_asset,
@@ -149,14 +149,24 @@ def test_transform_v32_pool_collateral_flags_zero_rows_and_unreadable_configurat
     )  # fmt: skip
     rows = AaveV3Indexer(raw.pool, None, name="spark").transform(raw, 77)
     markets = {m["market_id"]: m for m in rows["markets"]}
+    collateral = {c["market_id"]: c for c in rows["market_collaterals"]}
+    params = {(p["market_id"], p["param"]): p["value"] for p in rows["market_params"]}
     # v3.2+: membership from the bitmaps read (reserve 1 in category 2), not the deprecated bits.
-    assert (markets[a]["emode_category"], markets[b]["emode_category"]) == (0, 2)
-    assert (markets[a]["oracle_kind"], markets[b]["oracle_kind"]) == ("market", "unknown")
-    assert (markets[a]["oracle_price_raw"], markets[b]["oracle_price_raw"], markets[b]["oracle_price_scale"]) == (10**8, None, None)
-    assert markets[a]["protocol"] == "spark" and markets[a]["protocol_revision"] == 7
-    got = {(p["account"], p["market_id"]): (p["collateral_amount"], p["supply_amount"], p["debt_amount"]) for p in rows["positions"]}
+    assert (params[a, "emode_category"], params[b, "emode_category"]) == (0, 2)
+    assert (collateral[a]["oracle_kind"], collateral[b]["oracle_kind"]) == ("market", "unknown")
+    assert (collateral[a]["oracle_price_raw"], collateral[b]["oracle_price_raw"], collateral[b]["oracle_price_scale"]) == (10**8, None, None)
+    # A reserve prices its own debt too: the market's loan price is its source's answer.
+    assert (markets[a]["loan_price_raw"], markets[a]["loan_price_scale"], markets[b]["loan_price_raw"]) == (10**8, 10**8, None)
+    assert collateral[a]["collateral_token"] == a and collateral[a]["price_quote"] == "numeraire"
+    # bps as exact WAD fractions: LTV 90 %, threshold 93 %, bonus 1 %.
+    wads = (collateral[a]["max_ltv_wad"], collateral[a]["liquidation_threshold_wad"], collateral[a]["liquidation_incentive_wad"])
+    assert wads == (9 * 10**17, 93 * 10**16, 101 * 10**16)
+    assert markets[a]["protocol"] == "spark" and params[a, "protocol_revision"] == 7
+    got = {(p["account"], p["market_id"]): (p["supply_amount"], p["debt_amount"]) for p in rows["positions"]}
     # u1/b is all zero; u3's configuration is unreadable, so its row cannot be completed.
-    assert got == {(u1, a): (60, 60, 0), (u2, b): (0, 7, 3)}
+    assert got == {(u1, a): (60, 0), (u2, b): (7, 3)}
+    # u1 posts reserve a (its bit 1 is set); u2 supplies b without enabling it as collateral.
+    assert [(c["account"], c["collateral_token"], c["amount"]) for c in rows["position_collaterals"]] == [(u1, a, 60)]
     assert [(r["account"], r["emode_category"]) for r in rows["accounts"]] == [(u1, 0), (u2, 2)]
     assert rows["emode_categories"][0]["category"] == 2
     for table, table_rows in rows.items():
@@ -172,7 +182,19 @@ async def _scan(net, block: int | None = None):
         tokens = TokenIndexer({m["loan_token"] for m in rows["markets"]})
         rows.update(tokens.transform(await tokens.fetch(ctx), ctx.block))
         frames = {table: to_frame(table, table_rows) for table, table_rows in rows.items()}
-        return frames, ctx.missing, ctx.block
+        return _flat(frames), ctx.missing, ctx.block
+
+
+def _flat(frames: dict) -> dict:
+    """One row per reserve and per (account, reserve) again, as Aave has them: each reserve's one
+    collateral row and its `market_params` beside it, each position's collateral beside it."""
+    c = frames["market_collaterals"].drop(columns="block")
+    params = frames["market_params"].pivot(index="market_id", columns="param", values="value")
+    markets = frames["markets"].merge(c, on=["protocol_address", "market_id"]).merge(params, left_on="market_id", right_index=True)
+    posted = frames["position_collaterals"].drop(columns=["block", "protocol"]).rename(columns={"amount": "collateral_amount"})
+    positions = frames["positions"].merge(posted, on=["protocol_address", "market_id", "account"], how="left")
+    positions["collateral_amount"] = [0 if pd.isna(x) else int(x) for x in positions["collateral_amount"]]
+    return {**frames, "markets": markets, "positions": positions}
 
 
 def _latest(net) -> int:
@@ -192,7 +214,8 @@ async def test_seeded_positions_reserves_and_oracle_kinds(susde):
         supplied, borrowed = int(s.get("supplied", 0)), int(s.get("borrowed", 0))
         # Every seeded reserve has a liquidation threshold, so a first supply enables it as collateral.
         assert (p.supply_amount, p.collateral_amount, p.debt_amount) == (supplied, supplied, borrowed), s
-        assert p.collateral_token == tokens[s["asset"]]
+        # The collateral a reserve's position posts is the reserve itself; a borrow-only row posts none.
+        assert p.collateral_token == tokens[s["asset"]] if supplied else pd.isna(p.collateral_token)
 
     markets = frames["markets"].set_index("market_id")
     scenario = susde.scenario.aave
@@ -226,7 +249,7 @@ async def test_seeded_positions_reserves_and_oracle_kinds(susde):
 
 def _derive(frames) -> dict[str, tuple[int, int, int, int, int]]:
     """Per account (collateral, debt, avg LT, avg LTV, HF) in base currency from the rows alone,
-    by `loopscan.maths.aave.user_account_data` (GenericLogic.calculateUserAccountData). Balances
+    by `loopscan.protocols.aave_v3.maths.user_account_data` (GenericLogic.calculateUserAccountData). Balances
     are the tokens' own at the block, so they go in as scaled balances at an index of one ray."""
     decimals = dict(zip(frames["tokens"].address, frames["tokens"].decimals, strict=True))
     reserves = {

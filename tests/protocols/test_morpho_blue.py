@@ -6,10 +6,11 @@ import pytest
 from devnet_helpers import market_params, morpho, to_assets_down, to_assets_up
 from scan_helpers import devnet_context
 
+from loopscan.protocols.erc4626.indexer import VaultIndexer
 from loopscan.protocols.holdings import complete_vaults, position_holdings
-from loopscan.protocols.metamorpho import MetaMorphoIndexer
-from loopscan.protocols.morpho_blue import MorphoBlueIndexer
-from loopscan.protocols.vaults import VaultIndexer
+from loopscan.protocols.metamorpho.indexer import MetaMorphoIndexer
+from loopscan.protocols.morpho_blue.indexer import MorphoBlueIndexer
+from loopscan.protocols.morpho_blue.maths import liquidation_incentive_factor
 
 pytestmark = pytest.mark.devnet
 M = 10**6
@@ -29,6 +30,8 @@ async def test_every_position_equals_direct_calls_and_the_seeded_truth(stream):
     block = stream.manifest["block"]
     m = morpho(stream)
     got = {(p["market_id"], p["account"]): p for p in rows["positions"]}
+    posted = {(c["market_id"], c["account"]): c for c in rows["position_collaterals"]}
+    collateral_of = {r["market_id"]: r["collateral_token"] for r in rows["market_collaterals"]}
     markets = stream.manifest["morpho_markets"]
     assert {r["market_id"] for r in rows["markets"]} == {mk["id"] for mk in markets.values()}
     for seeded in stream.manifest["positions"]["morpho"]:
@@ -36,20 +39,28 @@ async def test_every_position_equals_direct_calls_and_the_seeded_truth(stream):
         p = got.pop((market_id, seeded["account"].lower()))
         supply_shares, borrow_shares, collateral = m.functions.position(market_id, seeded["account"]).call(block_identifier=block)
         tsa, tss, tba, tbs, _, _ = m.functions.market(market_id).call(block_identifier=block)
-        assert (p["supply_shares"], p["debt_shares"], p["collateral_amount"]) == (supply_shares, borrow_shares, collateral)
+        c = posted.pop((market_id, seeded["account"].lower()), {"amount": 0, "collateral_token": collateral_of[market_id]})
+        assert (p["supply_shares"], p["debt_shares"], c["amount"]) == (supply_shares, borrow_shares, collateral)
+        assert c["collateral_token"] == collateral_of[market_id] and (c["amount"] > 0 or "collateral" not in seeded)
         assert p["debt_amount"] == to_assets_up(borrow_shares, tba, tbs)
         assert p["supply_amount"] == to_assets_down(supply_shares, tsa, tss)
-        assert p["collateral_amount"] == int(seeded.get("collateral", 0))
+        assert c["amount"] == int(seeded.get("collateral", 0))
         assert abs(p["debt_amount"] - int(seeded.get("borrow_assets", 0))) <= 1
         assert abs(p["supply_amount"] - int(seeded.get("supply_assets", 0))) <= 1
-    assert got == {}  # nothing the seeder did not open
+    assert got == {} and posted == {}  # nothing the seeder did not open
 
 
 async def test_oracle_kinds_follow_what_the_oracles_are_built_from(stream):
     rows, _ = await _morpho_rows(stream)
-    kinds = {r["market_id"]: r["oracle_kind"] for r in rows["markets"]}
+    kinds = {r["market_id"]: r["oracle_kind"] for r in rows["market_collaterals"]}
+    params = {(r["market_id"], r["param"]): r["value"] for r in rows["market_params"]}
     for market in stream.manifest["morpho_markets"].values():
         assert kinds[market["id"]] == market["oracle_kind"]
+        lltv = int(market["lltv"])
+        row = next(r for r in rows["market_collaterals"] if r["market_id"] == market["id"])
+        # The LLTV is the threshold and the most one may borrow; the incentive is Morpho's factor for it.
+        assert (row["liquidation_threshold_wad"], row["max_ltv_wad"], params[market["id"], "lltv_wad"]) == (lltv, lltv, lltv)
+        assert row["liquidation_incentive_wad"] == liquidation_incentive_factor(lltv) and row["price_quote"] == "loan"
 
 
 async def test_interest_is_accrued_to_the_pinned_block_as_morpho_would(stream):
@@ -61,12 +72,15 @@ async def test_interest_is_accrued_to_the_pinned_block_as_morpho_would(stream):
     rows, _ = await _morpho_rows(net, pinned["number"])
     m = morpho(net)
     by_id = {r["market_id"]: r for r in rows["markets"]}
+    shares = {(r["market_id"], r["param"]): r["value"] for r in rows["market_params"]}
     for name, market in net.manifest["morpho_markets"].items():
         net.node.rpc("evm_setNextBlockTimestamp", [pinned["timestamp"]])
         net.chain.send(m.functions.accrueInterest(market_params(net, name)), net.chain.account("anyone"))
         tsa, tss, tba, tbs, last, _ = m.functions.market(market["id"]).call()
         r = by_id[market["id"]]
-        assert (r["total_supply_assets"], r["total_supply_shares"], r["total_borrow_assets"], r["total_borrow_shares"]) == (tsa, tss, tba, tbs)
+        got = (r["total_supply_assets"], shares[market["id"], "total_supply_shares"], r["total_borrow_assets"],
+               shares[market["id"], "total_borrow_shares"])  # fmt: skip
+        assert got == (tsa, tss, tba, tbs)
         assert r["last_update"] == last == pinned["timestamp"]
         assert tba > int(sum(int(p.get("borrow_assets", 0)) for p in net.manifest["positions"]["morpho"] if p["market"] == name))
 

@@ -13,6 +13,7 @@ import pytest
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.node import free_port
 from loopscan.model import Snapshot
+from loopscan.protocols import registry
 from loopscan.rpc import (
     BadResponse,
     RateLimited,
@@ -130,13 +131,16 @@ def test_bad_input_is_one_line_naming_it(stream, tmp_path):
     cases.append((["scan", "--rpc", stream.url, "--deployments", str(bad)], f"error: {bad}: contracts[0] (morpho_blue core).address"))
     manifest = tmp_path / "devnet.json"
     manifest.write_text(json.dumps(stream.manifest))
-    cases.append((["scan", "--rpc", stream.url, "--deployments", str(manifest), "--protocols", "morpho,aave"],
-                  "error: unknown protocol(s) aave, morpho"))  # fmt: skip
     for args, start in cases:
         result = _cli(*args)
         assert result.returncode == 1, (args, result.stderr)
         assert result.stderr.startswith(start), (args, result.stderr)
         assert result.stderr.count("\n") == 1 and "SECRETKEY" not in result.stderr + result.stdout
+    # An unknown protocol is bad usage (exit 2), named with every registered one, before any read.
+    result = _cli("scan", "--rpc", stream.url, "--deployments", str(manifest), "--protocols", "morpho, aave_v3 ,aave")
+    assert result.returncode == 2
+    known = ", ".join(sorted(registry.names()))
+    assert f"Invalid value for '--protocols': unknown protocol(s) morpho, aave; known: {known}" in result.stderr
 
 
 def test_cli_scan_prints_what_was_read_and_writes_the_snapshot(stream, tmp_path):

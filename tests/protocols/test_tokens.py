@@ -94,7 +94,9 @@ def test_decode_decimals():
     assert decode_decimals(word(0)) == (0, None)
     assert decode_decimals(word(255)) == (255, None)
     assert decode_decimals(word(256))[0] is None
-    assert decode_decimals(ok(b"\x12")) == (None, "answered 1 bytes, not a uint8 (no code, or a fallback?)")
+    assert decode_decimals(ok(b"\x12")) == (None, "answered 1 bytes, short of the 32 expected")
+    assert decode_decimals(ok(bytes(64))) == (None, "answered 64 bytes, more than the 32 expected")
+    assert decode_decimals(word(256)) == (None, "word 0 = 256 is out of uint8's range")
     assert decode_decimals(ok(b""))[0] is None
     assert decode_decimals(CallResult(False, b"", "boom")) == (None, "boom")
     assert decode_decimals(None)[0] is None

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 
 from loopscan.devnet.build import Artifacts
 from loopscan.model import to_frame
-from loopscan.protocols.uniswap_v3 import (
+from loopscan.protocols.uniswap_v3.indexer import (
     MAX_TICK,
     MIN_TICK,
     PoolRaw,

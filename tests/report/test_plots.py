@@ -65,7 +65,7 @@ def test_cascade_curve_draws_the_solvers_curve_and_its_thresholds(scan, tmp_path
     fig = _written(lambda p: plot(result, "cascade", "xUSD", p), tmp_path, "cascade")
     ax = fig.axes[0]
     curve = result.curve(xusd)
-    (line,) = _by_gid(ax.lines, "curve")
+    (line,) = _by_gid(ax.lines, "cascade-curve")
     assert list(line.get_xdata()) == pytest.approx(list(100 * curve["shock_frac"]))
     assert list(line.get_ydata()) == pytest.approx(list(100 * curve["final_depeg_frac"]))
     (diagonal,) = _by_gid(ax.lines, "diagonal")
@@ -99,7 +99,7 @@ def test_a_threshold_never_reached_is_a_legend_entry_without_a_line(scan, tmp_pa
 def test_backing_loss_curve(scan, tmp_path):
     result, xusd = scan
     fig = plot(result, "cascade", xusd, tmp_path / "bl.png", kind="backing_loss")
-    (line,) = _by_gid(fig.axes[0].lines, "curve")
+    (line,) = _by_gid(fig.axes[0].lines, "cascade-curve")
     assert list(line.get_ydata()) == pytest.approx(list(100 * result.curve(xusd, "backing_loss")["final_depeg_frac"]))
     assert "loss of opaque backing" in fig.axes[0].get_xlabel()
 
@@ -210,6 +210,6 @@ def test_bad_requests_are_named_errors(scan, tmp_path):
     tokens = result.snapshot.tokens.copy()
     tokens.loc[tokens["symbol"] == "sdeUSD", "symbol"] = "xUSD"  # anyone can deploy a token called xUSD
     twins = analyse(dataclasses.replace(result.snapshot, tokens=tokens))
-    with pytest.raises(LoopscanError, match="names 2 tokens"):
+    with pytest.raises(LoopscanError, match="is ambiguous: 2 tokens have that symbol"):
         plot(twins, "cascade", "xUSD")
     assert not list(tmp_path.iterdir())

@@ -7,7 +7,10 @@ EXPORTED = [
     "ExecutionReverted", "HistoricalStateUnavailable", "LogRangeTooLarge", "MulticallLimits", "NodeError",
     "RateLimited", "RateLimiter", "ReorgDetected", "RetryPolicy", "RpcClient", "RpcError", "RpcStats",
     "RpcTimeout", "TransportError", "block_tag", "decode_address", "decode_aggregate3", "decode_bool",
-    "decode_int", "decode_revert", "decode_uint", "encode_aggregate3", "encode_call", "get_logs", "mask_url",
+    "decode_int", "decode_revert", "decode_uint", "encode_aggregate3", "InvalidAnswer", "checked_data",
+    "decode_answer", "decode_static", "describe_size",
+    "BadEndpoint", "NodeUnreachable", "check_url", "encode_call", "get_logs", "mask_url",
+    "answer_value", "failure_reason",  # struct and list answers (Comet, EVK getters), read by the indexers
     "multicall", "selector",
 ]
 

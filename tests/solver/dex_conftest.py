@@ -20,8 +20,8 @@ from eth_utils import keccak
 from web3.contract import Contract
 
 from loopscan.devnet.build import Artifacts
-from loopscan.solver.uniswap_v3 import PoolState
-from loopscan.solver.uniswap_v3_math import MAX_TICK, MIN_TICK
+from loopscan.protocols.uniswap_v3.maths import MAX_TICK, MIN_TICK
+from loopscan.protocols.uniswap_v3.swap import PoolState
 
 __all__ = ["DexPool", "dex_pool_fixture", "fetch_pool_state", "POOLS", "BLOCK_GAS", "QUOTE_GAS"]
 

@@ -22,7 +22,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from loopscan.maths.aave import (
+from loopscan.protocols.aave_v3.liquidation import (
+    liquidation_call,
+    liquidation_call_v30,
+    liquidation_call_v33,
+    rules_for_revision,
+)  # fmt: skip
+from loopscan.protocols.aave_v3.maths import (
     RAY,
     UINT256_MAX,
     AaveRevert,
@@ -39,12 +45,6 @@ from loopscan.maths.aave import (
     user_account_data,
     variable_debt_balance,
     wad_div,
-)  # fmt: skip
-from loopscan.maths.aave_liquidation import (
-    liquidation_call,
-    liquidation_call_v30,
-    liquidation_call_v33,
-    rules_for_revision,
 )  # fmt: skip
 
 S, C, T = "sUSDe", "USDC", "USDT"

@@ -22,12 +22,12 @@ import pytest
 from devnet_helpers import contract, market_params, morpho, published
 
 from loopscan.chains import from_devnet_manifest
-from loopscan.maths.morpho import MarketState, PositionState, is_healthy
-from loopscan.maths.morpho_liquidation import full_liquidation_args
+from loopscan.protocols.morpho_blue.liquidation import full_liquidation_args
+from loopscan.protocols.morpho_blue.maths import MarketState, PositionState, is_healthy
+from loopscan.protocols.uniswap_v3.swap import price_of
 from loopscan.scanner import index_async
 from loopscan.solver import Solver, build_book
 from loopscan.solver.shock import Shock, shock_sale
-from loopscan.solver.uniswap_v3 import price_of
 
 pytestmark = pytest.mark.devnet
 

@@ -18,8 +18,8 @@ from curvesim.pool import CurvePool  # Curve's own maths, a test extra (pyprojec
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from loopscan.solver import curve as c
-from loopscan.solver.curve import A_PRECISION, CurveError, StableSwapPool
+from loopscan.protocols.curve import maths as c
+from loopscan.protocols.curve.maths import A_PRECISION, CurveError, StableSwapPool
 
 
 def peer(pool: StableSwapPool):

@@ -17,7 +17,12 @@ from web3.logs import DISCARD
 
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.run import BLOCK_INTERVAL
-from loopscan.maths.aave import (
+from loopscan.protocols.aave_v3.liquidation import (
+    liquidation_call,
+    liquidation_call_v30,
+    rules_for_revision,
+)  # fmt: skip
+from loopscan.protocols.aave_v3.maths import (
     EModeCategory,
     Reserve,
     UserReserve,
@@ -25,19 +30,14 @@ from loopscan.maths.aave import (
     user_account_data,
     variable_debt_balance,
 )  # fmt: skip
-from loopscan.maths.aave_liquidation import (
-    liquidation_call,
-    liquidation_call_v30,
-    rules_for_revision,
-)  # fmt: skip
-from loopscan.maths.adaptive_curve_irm import adaptive_curve_irm_rate
-from loopscan.maths.morpho import (
+from loopscan.protocols.morpho_blue.irm import adaptive_curve_irm_rate
+from loopscan.protocols.morpho_blue.liquidation import full_liquidation_args, liquidate
+from loopscan.protocols.morpho_blue.maths import (
     MarketState,
     PositionState,
     expected_market_balances,
     is_healthy,
 )  # fmt: skip
-from loopscan.maths.morpho_liquidation import full_liquidation_args, liquidate
 
 pytestmark = pytest.mark.devnet
 _ART = Artifacts()

@@ -21,9 +21,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loopscan.maths import adaptive_curve_irm as irm
-from loopscan.maths.adaptive_curve_irm import adaptive_curve_irm_rate
-from loopscan.maths.morpho import (
+from loopscan.protocols.morpho_blue import irm
+from loopscan.protocols.morpho_blue.irm import adaptive_curve_irm_rate
+from loopscan.protocols.morpho_blue.liquidation import (
+    full_liquidation_args,
+    liquidate,
+    max_seizable_collateral,
+    repaid_shares_for_seized,
+    seized_for_repaid_shares,
+)  # fmt: skip
+from loopscan.protocols.morpho_blue.maths import (
     WAD,
     MarketState,
     MorphoRevert,
@@ -40,13 +47,6 @@ from loopscan.maths.morpho import (
     to_shares_down,
     to_shares_up,
     w_taylor_compounded,
-)  # fmt: skip
-from loopscan.maths.morpho_liquidation import (
-    full_liquidation_args,
-    liquidate,
-    max_seizable_collateral,
-    repaid_shares_for_seized,
-    seized_for_repaid_shares,
 )  # fmt: skip
 
 YEAR = 365 * 86400

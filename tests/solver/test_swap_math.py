@@ -14,8 +14,8 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from loopscan.solver import uniswap_v3 as u
-from loopscan.solver.uniswap_v3 import (
+from loopscan.protocols.uniswap_v3 import swap as u
+from loopscan.protocols.uniswap_v3.swap import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,

@@ -13,14 +13,14 @@ import pytest
 from dex_conftest import BLOCK_GAS, DexPool, dex_pool_fixture  # noqa: F401  (registers `dex_pool`)
 
 from loopscan.devnet.chain import TxReverted
-from loopscan.solver.uniswap_v3 import (
+from loopscan.protocols.uniswap_v3.maths import MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+from loopscan.protocols.uniswap_v3.swap import (
     SwapResult,
     amount_to_move_price_to,
     count_initialized_ticks_crossed,
     state_after,
     swap,
 )
-from loopscan.solver.uniswap_v3_math import MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
 
 pytestmark = pytest.mark.devnet
 

@@ -17,6 +17,7 @@ from literal_snapshots import M, market, position, snapshot, token, vault
 from small_disk import fill, tmpfs
 
 from loopscan.model import SCHEMA
+from loopscan.protocols.morpho_blue.maths import liquidation_incentive_factor
 from loopscan.store import (
     SCHEMA_VERSION,
     ScanRecord,
@@ -250,3 +251,48 @@ def test_a_reader_waits_for_the_writer_then_says_the_file_is_busy(tmp_path: Path
         holder.wait()
     with Store.open(path, read_only=True, lock_timeout=5.0) as store:
         assert store.version == SCHEMA_VERSION
+
+
+def test_a_stored_snapshot_of_schema_1_is_converted_exactly(tmp_path: Path) -> None:
+    """Migration 3 splits a first-release Morpho market and Aave reserve into the market and its
+    collateral, and their raw fields into market_params; Morpho's incentive is recomputed in SQL
+    as the contract rounds it, and must equal loopscan's own integer maths."""
+    path = tmp_path / "h.duckdb"
+    con = duckdb.connect(str(path))
+    for _, sql in migrations()[:2]:
+        con.execute(sql)
+    con.execute("CREATE TABLE loopscan_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+    con.execute("INSERT INTO loopscan_schema VALUES (1, now()), (2, now())")
+    morpho, pool, loan, coll, acct = "0x" + "aa" * 20, "0x" + "bb" * 20, "0x" + "01" * 20, "0x" + "02" * 20, "0x" + "03" * 20
+    con.execute(
+        "INSERT INTO snapshot_markets VALUES (?, 10, 'morpho_blue', ?, '0x01', ?, ?, '915000000000000000', NULL, NULL, NULL,"
+        " ?, 'market', '123', '1000000000000000000000000000000000000', NULL, '100', '1000', '50', '500', 5, '0', NULL, NULL, NULL),"
+        " (?, 10, 'aave_v3', ?, ?, ?, ?, NULL, 9000, 9200, 10300, ?, 'fixed', '100000000', '100000000', NULL, '100', NULL,"
+        " '50', NULL, 5, NULL, 1000, 1, 1)",
+        ["s", morpho, loan, coll, coll, "s", pool, loan, loan, loan, coll],
+    )  # fmt: skip
+    con.execute(
+        "INSERT INTO snapshot_positions VALUES ('s', 10, 'morpho_blue', ?, '0x01', ?, ?, '7', '3', '2', '0', NULL),"
+        " ('s', 10, 'aave_v3', ?, ?, ?, ?, '0', '0', NULL, '9', NULL)",
+        [morpho, acct, coll, pool, loan, acct, loan],
+    )  # fmt: skip
+    con.close()
+    with Store.open(path) as store:
+        assert store.version == SCHEMA_VERSION
+        collaterals = store.con.execute(
+            "SELECT market_id, collateral_token, liquidation_threshold_wad, max_ltv_wad, liquidation_incentive_wad, price_quote"
+            " FROM snapshot_market_collaterals ORDER BY market_id"
+        ).fetchall()  # fmt: skip
+        params = dict(store.con.execute("SELECT market_id || ' ' || param, value FROM snapshot_market_params").fetchall())
+        posted = store.con.execute("SELECT market_id, collateral_token, amount FROM snapshot_position_collaterals").fetchall()
+        markets = store.con.execute("SELECT market_id, loan_price_raw, loan_oracle_kind FROM snapshot_markets ORDER BY market_id").fetchall()
+    assert collaterals == [
+        ("0x01", coll, "915000000000000000", "915000000000000000", str(liquidation_incentive_factor(915 * 10**15)), "loan"),
+        (loan, loan, "920000000000000000", "900000000000000000", "1030000000000000000", "numeraire"),
+    ]
+    assert params == {"0x01 lltv_wad": "915000000000000000", "0x01 fee_wad": "0", "0x01 total_supply_shares": "1000",
+                      "0x01 total_borrow_shares": "500", f"{loan} ltv_bps": "9000", f"{loan} liquidation_threshold_bps": "9200",
+                      f"{loan} liquidation_bonus_bps": "10300", f"{loan} reserve_factor_bps": "1000",
+                      f"{loan} emode_category": "1", f"{loan} protocol_revision": "1"}  # fmt: skip
+    assert posted == [("0x01", coll, "7")]  # the Aave row posted nothing: no collateral row
+    assert markets == [("0x01", None, None), (loan, "100000000", "fixed")]

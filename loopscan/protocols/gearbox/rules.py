@@ -1,0 +1,205 @@
+"""Gearbox v3.1's liquidation rules as its contracts compute them: integer maths, same rounding.
+
+Every rule cites its source in `@gearbox-protocol/core-v3@1.52.1` (npm; Gearbox-protocol/core-v3
+tag v1.52.1, commit b038597d), under `contracts/`. Amounts are raw token units; USD values have the
+price feeds' 8 decimals; LTs, fees and premiums are basis points. The underlying is assumed to
+have no transfer fee (`_amountWithFee` is the identity outside the USDT variants).
+
+A credit account is liquidatable when its total weighted value (each enabled quoted token
+`min(value × LT, quota)`, the underlying at `1 − premium − fee` with no cap) is below its total
+debt (principal, base and quota interest, fees), both in USD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "PERCENTAGE_FACTOR",
+    "RAY",
+    "TokenPosition",
+    "Underlying",
+    "LiquidationPayments",
+    "convert_to_usd",
+    "convert_from_usd",
+    "lt_underlying",
+    "liquidation_threshold",
+    "collateral_usd",
+    "total_debt",
+    "is_liquidatable",
+    "has_bad_debt",
+    "liquidation_payments",
+    "PartialLiquidation",
+    "partial_liquidation",
+    "threshold_price",
+]
+
+PERCENTAGE_FACTOR = 10_000  # libraries/Constants.sol
+RAY = 10**27  # libraries/Constants.sol
+
+
+@dataclass(frozen=True)
+class TokenPosition:
+    """One enabled non-underlying token of an account: balance, feed answer, LT and quota."""
+
+    balance: int
+    price: int  # the main feed's answer, USD with 8 decimals
+    decimals: int
+    lt_bps: int  # the LT now (see `liquidation_threshold` for ramps)
+    quota: int  # raw units of the underlying
+
+
+@dataclass(frozen=True)
+class Underlying:
+    balance: int  # held by the account
+    price: int
+    decimals: int
+
+
+@dataclass(frozen=True)
+class LiquidationPayments:
+    """`CreditLogic.calcLiquidationPayments`: what the pool, the owner and the liquidator get."""
+
+    to_pool: int  # underlying transferred to the pool
+    remaining_funds: int  # the least left on the account for its owner
+    profit: int  # pool profit above debt + interest (the fees)
+    loss: int  # debt + interest the pool does not get back
+    premium: int  # total value less what the liquidator pays in: its discount on the collateral
+
+
+def convert_to_usd(amount: int, price: int, decimals: int) -> int:
+    """core/PriceOracleV3.sol:99-101 `convertToUSD`: amount × price / 10^decimals, rounded down."""
+    return amount * price // 10**decimals
+
+
+def convert_from_usd(amount_usd: int, price: int, decimals: int) -> int:
+    """core/PriceOracleV3.sol:105-107 `convertFromUSD`: amount × 10^decimals / price, rounded down."""
+    return amount_usd * 10**decimals // price
+
+
+def lt_underlying(liquidation_premium_bps: int, fee_liquidation_bps: int) -> int:
+    """credit/CreditManagerV3.sol:184: the underlying's LT is 1 − premium − liquidation fee."""
+    return PERCENTAGE_FACTOR - liquidation_premium_bps - fee_liquidation_bps
+
+
+def liquidation_threshold(lt_initial: int, lt_final: int, ramp_start: int, ramp_duration: int, timestamp: int) -> int:
+    """libraries/CreditLogic.sol:111-126 `getLiquidationThreshold`: linear ramp, rounded down."""
+    if timestamp <= ramp_start:
+        return lt_initial
+    ramp_end = ramp_start + ramp_duration
+    if timestamp >= ramp_end:
+        return lt_final
+    return (lt_initial * (ramp_end - timestamp) + lt_final * (timestamp - ramp_start)) // (ramp_end - ramp_start)
+
+
+def collateral_usd(tokens: Iterable[TokenPosition], underlying: Underlying, lt_underlying_bps: int) -> tuple[int, int]:
+    """(total value, total weighted value) in USD: libraries/CollateralLogic.sol:36-83 `calcCollateral`.
+
+    The quota is converted through the underlying's price of one RAY (line 46, 60); each token
+    counts `min(value × LT / 10^4, quota in USD)` (line 107); the underlying has no quota cap.
+    """
+    underlying_price_ray = convert_to_usd(RAY, underlying.price, underlying.decimals)
+    total = weighted = 0
+    for token in tokens:
+        if token.balance == 0:  # CollateralLogic.sol:105: a zero balance is worth nothing
+            continue
+        value = convert_to_usd(token.balance, token.price, token.decimals)
+        total += value
+        weighted += min(value * token.lt_bps // PERCENTAGE_FACTOR, token.quota * underlying_price_ray // RAY)
+    if underlying.balance:
+        value = convert_to_usd(underlying.balance, underlying.price, underlying.decimals)
+        total += value
+        weighted += value * lt_underlying_bps // PERCENTAGE_FACTOR
+    return total, weighted
+
+
+def total_debt(debt: int, accrued_interest: int, accrued_fees: int) -> int:
+    """libraries/CreditLogic.sol:42-44 `calcTotalDebt`; interest includes quota interest."""
+    return debt + accrued_interest + accrued_fees
+
+
+def is_liquidatable(twv_usd: int, total_debt_usd: int) -> bool:
+    """credit/CreditFacadeV3.sol:981: unhealthy when the weighted value is strictly below the debt
+    (`totalDebtUSD` is the total debt through `convert_to_usd`, CreditManagerV3.sol:758)."""
+    return twv_usd < total_debt_usd
+
+
+def has_bad_debt(total_value: int, debt: int, accrued_interest: int, liquidation_discount_bps: int) -> bool:
+    """credit/CreditFacadeV3.sol:986-991 `_hasBadDebt`: then the loss policy must allow it."""
+    return total_value * liquidation_discount_bps < (debt + accrued_interest) * PERCENTAGE_FACTOR
+
+
+def liquidation_payments(
+    debt: int,
+    accrued_interest: int,
+    accrued_fees: int,
+    total_value: int,
+    fee_liquidation_bps: int,
+    liquidation_discount_bps: int,
+) -> LiquidationPayments:
+    """libraries/CreditLogic.sol:67-101 `calcLiquidationPayments`, `total_value` in the underlying
+    (`convert_from_usd` of the total USD value, CreditManagerV3.sol:783). The discount is
+    1 − premium (CreditManagerV3.sol:187); for expired accounts pass the expired fee and discount."""
+    to_pool = total_debt(debt, accrued_interest, accrued_fees) + total_value * fee_liquidation_bps // PERCENTAGE_FACTOR
+    total_funds = total_value * liquidation_discount_bps // PERCENTAGE_FACTOR
+    remaining = 0
+    if total_funds > to_pool:
+        remaining = total_funds - to_pool
+    else:
+        to_pool = total_funds
+    owed = debt + accrued_interest
+    profit, loss = (to_pool - owed, 0) if to_pool >= owed else (0, owed - to_pool)
+    return LiquidationPayments(to_pool, remaining, profit, loss, total_value - total_funds)
+
+
+@dataclass(frozen=True)
+class PartialLiquidation:
+    """`CreditFacadeV3.partiallyLiquidateCreditAccount`: of `amount` of the underlying paid in, `fee`
+    goes to the treasury and `repaid` reduces the total debt; the liquidator takes `seized` of the
+    token. The account must be healthy afterwards (CreditFacadeV3.sol:429-435) or it reverts."""
+
+    repaid: int
+    fee: int
+    seized: int
+
+
+def partial_liquidation(
+    amount: int, underlying: Underlying, token_price: int, token_decimals: int, fee_liquidation_bps: int,
+    liquidation_discount_bps: int,
+) -> PartialLiquidation:  # fmt: skip
+    """credit/CreditFacadeV3.sol:997-1017 `_calcPartialLiquidationPayments`: the amount converted
+    into the token (core/PriceOracleV3.sol:111-115 `convert`, one rounding) and divided by the
+    discount. When `repaid` covers the interest and fees, the total debt falls by exactly `repaid`
+    (libraries/CreditLogic.sol:177 `calcDecrease` takes the same fee splits `total_debt` adds)."""
+    converted = amount * underlying.price * 10**token_decimals // (token_price * 10**underlying.decimals)
+    fee = amount * fee_liquidation_bps // PERCENTAGE_FACTOR
+    return PartialLiquidation(amount - fee, fee, converted * PERCENTAGE_FACTOR // liquidation_discount_bps)
+
+
+def threshold_price(
+    token: TokenPosition, others: Iterable[TokenPosition], underlying: Underlying, lt_underlying_bps: int,
+    total_debt_amount: int,
+) -> int | None:  # fmt: skip
+    """The lowest answer of `token`'s feed at which the account is not liquidatable, everything
+    else fixed; None when no price makes it healthy (the quota caps the token's weight).
+
+    Liquidation starts one feed unit below it. The weighted value is monotone in the price, so a
+    bisection over integers finds it exactly.
+    """
+    others = tuple(others)
+    debt_usd = convert_to_usd(total_debt_amount, underlying.price, underlying.decimals)
+
+    def healthy(price: int) -> bool:
+        tokens = (TokenPosition(token.balance, price, token.decimals, token.lt_bps, token.quota), *others)
+        return not is_liquidatable(collateral_usd(tokens, underlying, lt_underlying_bps)[1], debt_usd)
+
+    low, high = 0, 1
+    while not healthy(high):
+        if high > 2**128:
+            return None
+        high *= 2
+    while high - low > 1:  # invariant: healthy(high), and low is 0 or not healthy
+        mid = (low + high) // 2
+        low, high = (low, mid) if healthy(mid) else (mid, high)
+    return high if not healthy(low) else low

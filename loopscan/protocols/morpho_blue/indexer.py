@@ -1,0 +1,169 @@
+"""Morpho Blue: markets from `CreateMarket` logs, accounts from `Supply`/`Borrow`/`SupplyCollateral`
+logs, then `market()`, `position()` and oracle `price()` at the pinned block, with interest
+accrued to that block exactly as `MorphoBalancesLib.expectedMarketBalances` does (the IRM's own
+`borrowRateView`, then `_accrueInterest`'s arithmetic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from eth_utils import keccak
+
+from loopscan.chains import Deployments
+from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
+from loopscan.protocols.morpho_blue.maths import (
+    MarketState,
+    accrue_interest,
+    liquidation_incentive_factor,
+    to_assets_down,
+    to_assets_up,
+)
+from loopscan.protocols.morpho_blue.oracles import OracleInfo, fetch_oracles
+from loopscan.rpc import Call, decode_uint, encode_call
+
+__all__ = ["MorphoBlueIndexer", "MorphoRaw", "ORACLE_PRICE_SCALE"]
+
+ORACLE_PRICE_SCALE = 10**36
+_PARAMS = "(address,address,address,address,uint256)"
+CREATE_MARKET = "0x" + keccak(text=f"CreateMarket(bytes32,{_PARAMS})").hex()
+SUPPLY = "0x" + keccak(text="Supply(bytes32,address,address,uint256,uint256)").hex()
+BORROW = "0x" + keccak(text="Borrow(bytes32,address,address,address,uint256,uint256)").hex()
+SUPPLY_COLLATERAL = "0x" + keccak(text="SupplyCollateral(bytes32,address,address,uint256)").hex()
+# Where `onBehalf` sits among each event's topics.
+_ON_BEHALF_TOPIC = {SUPPLY: 3, BORROW: 2, SUPPLY_COLLATERAL: 3}
+
+
+def plan(deployments: Deployments, name: str) -> list[MorphoBlueIndexer]:
+    """One indexer per Morpho Blue singleton the deployments list."""
+    return [MorphoBlueIndexer(c.address, c.start_block) for c in deployments.find(name, "core")]
+
+
+@dataclass
+class MorphoRaw:
+    """What `fetch` read: market params, states, accrual rates, positions, oracles."""
+
+    address: str
+    params: dict[str, tuple[str, str, str, str, int]] = field(default_factory=dict)  # id -> (loan, coll, oracle, irm, lltv)
+    states: dict[str, MarketState] = field(default_factory=dict)
+    rates: dict[str, int] = field(default_factory=dict)  # id -> borrowRateView at the pin
+    positions: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)  # (id, account) -> shares
+    oracles: dict[str, OracleInfo] = field(default_factory=dict)
+    timestamp: int = 0
+
+
+class MorphoBlueIndexer:
+    name = "morpho_blue"
+
+    def __init__(self, address: str, start_block: int | None) -> None:
+        self.address = address.lower()
+        self.start_block = start_block
+
+    async def fetch(self, ctx: ScanContext) -> MorphoRaw:
+        raw = MorphoRaw(self.address, timestamp=ctx.timestamp)
+        for log in await ctx.logs(self.address, [CREATE_MARKET], self.start_block):
+            data = bytes.fromhex(log["data"][2:])
+            raw.params[log["topics"][1]] = (
+                word_address(data, 0), word_address(data, 1), word_address(data, 2), word_address(data, 3),
+                decode_uint(data, 4),
+            )  # fmt: skip
+        ctx.progress("morpho_blue: markets", len(raw.params))
+        accounts: set[tuple[str, str]] = set()
+        for log in await ctx.logs(self.address, [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], self.start_block):
+            topic0 = log["topics"][0]
+            accounts.add((log["topics"][1], topic_address(log["topics"][_ON_BEHALF_TOPIC[topic0]])))
+        ctx.progress("morpho_blue: accounts", len(accounts))
+
+        ids = list(raw.params)
+        states = await ctx.calls([Call(self.address, encode_call("market(bytes32)", bytes.fromhex(i[2:]))) for i in ids])
+        for market_id, result in zip(ids, states, strict=True):
+            words = ctx.answer(result, "market", self.address, market_id, "market(bytes32)", ("uint128",) * 6)
+            if words is not None:
+                raw.states[market_id] = MarketState(*words)
+        await self._fetch_rates(ctx, raw)
+        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
+
+        pairs = sorted(a for a in accounts if a[0] in raw.states)
+        calls = [Call(self.address, encode_call("position(bytes32,address)", bytes.fromhex(i[2:]), acct)) for i, acct in pairs]
+        for pair, result in zip(pairs, await ctx.calls(calls), strict=True):
+            shares = ctx.answer(result, "position", self.address, f"{pair[0]}:{pair[1]}", "position(bytes32,address)",
+                                ("uint256", "uint128", "uint128"))  # fmt: skip
+            if shares is not None:
+                raw.positions[pair] = shares
+        ctx.progress("morpho_blue: positions", len(raw.positions))
+        return raw
+
+    async def _fetch_rates(self, ctx: ScanContext, raw: MorphoRaw) -> None:
+        """The IRM's `borrowRateView(params, market)` at the pin, for markets that must accrue."""
+        due = [i for i, st in raw.states.items() if raw.params[i][3] != ZERO_ADDRESS and st.last_update < ctx.timestamp and st.total_borrow_assets]
+        calls = []
+        for market_id in due:
+            loan, coll, oracle, irm, lltv = raw.params[market_id]
+            st = raw.states[market_id]
+            fields = (st.total_supply_assets, st.total_supply_shares, st.total_borrow_assets, st.total_borrow_shares, st.last_update, st.fee)
+            calls.append(Call(irm, encode_call(f"borrowRateView({_PARAMS},(uint128,uint128,uint128,uint128,uint128,uint128))",
+                                               loan, coll, oracle, irm, lltv, *fields)))  # fmt: skip
+        for market_id, result in zip(due, await ctx.calls(calls), strict=True):
+            rate = ctx.answer(result, "market", raw.params[market_id][3], market_id, "borrowRateView", "uint256")
+            if rate is not None:
+                raw.rates[market_id] = rate
+            else:  # without the rate, the market's debt cannot be brought to the pinned block
+                del raw.states[market_id]
+
+    def transform(self, raw: MorphoRaw, block: int) -> Rows:
+        """Rows of `markets`, `market_collaterals` (the one collateral: LLTV as the liquidation
+        threshold and the maximum LTV, the contract's incentive factor, the market's oracle quoting
+        it in loan tokens; none for an idle market), `market_params` (Morpho's own fields),
+        `positions` and `position_collaterals`, interest accrued to the pinned block."""
+        markets, collaterals, params, positions, posted = [], [], [], [], []
+        accrued: dict[str, MarketState] = {}
+        for market_id, state in raw.states.items():
+            loan, coll, oracle, irm, lltv = raw.params[market_id]
+            elapsed = raw.timestamp - state.last_update
+            now = accrue_interest(state, raw.rates[market_id], elapsed).market if market_id in raw.rates else state
+            accrued[market_id] = now
+            info = raw.oracles.get(oracle)
+            key = {"block": block, "protocol_address": raw.address, "market_id": market_id}
+            markets.append(
+                {
+                    **key, "protocol": self.name, "loan_token": loan,
+                    "loan_oracle": None, "loan_oracle_kind": None, "loan_price_raw": None, "loan_price_scale": None,
+                    "irm": irm if irm != ZERO_ADDRESS else None,
+                    "total_supply_assets": now.total_supply_assets, "total_borrow_assets": now.total_borrow_assets,
+                    "last_update": raw.timestamp if market_id in raw.rates else state.last_update,
+                }
+            )  # fmt: skip
+            if coll != ZERO_ADDRESS:
+                collaterals.append(
+                    {
+                        **key, "collateral_token": coll, "liquidation_threshold_wad": lltv, "max_ltv_wad": lltv,
+                        "liquidation_incentive_wad": liquidation_incentive_factor(lltv),
+                        "oracle": oracle if oracle != ZERO_ADDRESS else None,
+                        "oracle_kind": info.kind if info else "unknown",
+                        "oracle_price_raw": info.price if info else None,
+                        "oracle_price_scale": ORACLE_PRICE_SCALE if info and info.price is not None else None,
+                        "price_quote": "loan",
+                    }
+                )  # fmt: skip
+            params += [{**key, "param": name, "value": value} for name, value in (
+                ("lltv_wad", lltv), ("fee_wad", state.fee), ("total_supply_shares", now.total_supply_shares),
+                ("total_borrow_shares", now.total_borrow_shares))]  # fmt: skip
+        for (market_id, account), (supply_shares, borrow_shares, collateral) in raw.positions.items():
+            if not (supply_shares or borrow_shares or collateral):
+                continue  # an account that has fully exited
+            m = accrued[market_id]
+            key = {"block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id, "account": account}
+            positions.append(
+                {
+                    **key,
+                    "debt_amount": to_assets_up(borrow_shares, m.total_borrow_assets, m.total_borrow_shares),
+                    "debt_shares": borrow_shares,
+                    "supply_amount": to_assets_down(supply_shares, m.total_supply_assets, m.total_supply_shares),
+                    "supply_shares": supply_shares,
+                }
+            )  # fmt: skip
+            if collateral:
+                posted.append({**key, "collateral_token": raw.params[market_id][1], "amount": collateral})
+        return {"markets": markets, "market_collaterals": collaterals, "market_params": params,
+                "positions": positions, "position_collaterals": posted}  # fmt: skip
