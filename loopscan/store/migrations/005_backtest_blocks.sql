@@ -1,4 +1,4 @@
--- loopscan history store, schema version 3.
+-- loopscan history store, schema version 5.
 -- A backtest's blocks: each one scanned once, keyed by block, so that a run can resume where it
 -- stopped and a block that kept failing is kept with its reason rather than skipped in silence.
 -- A block scanned ok has its scan in `scans` (scan_id `backtest-<chain>-<block>`), written in the
