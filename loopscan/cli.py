@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from loopscan.cli_backtest import backtest
 from loopscan.cli_common import DEFAULT_STATE_DIR, LoopscanGroup, RpcUrl, console, err_console
 from loopscan.cli_devnet import devnet
 from loopscan.cli_monitor import history, monitor
@@ -42,6 +43,7 @@ def main(debug: bool) -> None:
 main.add_command(devnet)
 main.add_command(monitor)
 main.add_command(history)
+main.add_command(backtest)
 
 
 def _progress():

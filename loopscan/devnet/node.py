@@ -13,7 +13,7 @@ from pathlib import Path
 from loopscan.devnet.errors import NodeStartError
 from loopscan.devnet.tools import install_hint, node_modules
 
-__all__ = ["Anvil", "anvil_binary", "free_port", "GENESIS_TIMESTAMP"]
+__all__ = ["Anvil", "anvil_binary", "free_port", "history_dump_args", "restore_args", "GENESIS_TIMESTAMP"]
 
 # 2025-11-05 00:00 UTC, the day after Stream Finance disclosed its loss. A fixed genesis and a
 # fixed block-timestamp interval make every devnet byte-for-byte the same on every run.
@@ -43,10 +43,13 @@ class Anvil:
     `anvil_*`/`evm_*` methods; contract calls go through web3 in `chain.py`.
     """
 
-    def __init__(self, port: int | None = None, *, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, port: int | None = None, *, extra_args: tuple[str, ...] = (), timestamp: int = GENESIS_TIMESTAMP
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._extra_args = extra_args  # e.g. ("--prune-history", "2") for a pruned node
+        self._timestamp = timestamp  # genesis; a scenario with a timeline starts before its first day
         self.process: subprocess.Popen | None = None
 
     @classmethod
@@ -65,7 +68,7 @@ class Anvil:
             "--host", "127.0.0.1",
             "--port", str(self.port),
             "--chain-id", str(CHAIN_ID),
-            "--timestamp", str(GENESIS_TIMESTAMP),
+            "--timestamp", str(self._timestamp),
             "--silent",
             *self._extra_args,
         ]  # fmt: skip
@@ -105,6 +108,8 @@ class Anvil:
         return self.rpc("anvil_dumpState")
 
     def load_state(self, blob: str) -> None:
+        """Restore a `dump_state` blob: the state and the block headers, but not the state at
+        past blocks (anvil's RPC dump leaves them out); `restore_args` keeps those."""
         self.rpc("anvil_loadState", [blob])
 
     def snapshot(self) -> str:
@@ -132,3 +137,14 @@ class Anvil:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def history_dump_args(path: Path) -> tuple[str, ...]:
+    """Anvil arguments that write the whole chain to `path` when the node stops: every block
+    with the state after it (anvil's `--dump-state` with `--preserve-historical-states`)."""
+    return ("--preserve-historical-states", "--dump-state", str(path))
+
+
+def restore_args(path: Path) -> tuple[str, ...]:
+    """Anvil arguments that start from a `history_dump_args` file: past blocks stay readable."""
+    return ("--load-state", str(path))

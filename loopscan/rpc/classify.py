@@ -95,6 +95,16 @@ def _match(rules: tuple[_Rule, ...], code: int | None, message: str) -> bool:
     return any(rule.matches(code, message) for rule in rules)
 
 
+# Where the node names the block it no longer holds (anvil, reth), the message says which.
+_PRUNED_BLOCK = re.compile(r"requested was (\d+)|state at block #?(\d+)", re.IGNORECASE)
+
+
+def _historical_detail(detail: str, message: str) -> str:
+    found = _PRUNED_BLOCK.search(message)
+    block = f" at block {found.group(1) or found.group(2)}" if found else ""
+    return f"historical state unavailable{block} on this node (an archive node keeps it): {detail}"
+
+
 def _revert_data(data: Any) -> bytes | None:
     if isinstance(data, str) and data.startswith("0x"):
         try:
@@ -124,7 +134,7 @@ def classify_error(error: Any, *, method: str, endpoint: str) -> RpcError:
     if method == "eth_getLogs" and _match(_LOG_RANGE, code, message):
         return LogRangeTooLarge(detail, **fields)
     if _match(_HISTORICAL, code, message):
-        return HistoricalStateUnavailable(detail, **fields)
+        return HistoricalStateUnavailable(_historical_detail(detail, message), **fields)
     revert = _revert_data(data)
     if code == 3 or (code in (-32000, -32015) and message.startswith("execution reverted")):
         # geth and anvil: code 3 with the revert bytes in data; older nodes: -32000 and no data.
