@@ -66,8 +66,7 @@ async def index_async(
     """`index` for callers already in an event loop."""
     deps = load_deployments(deployments)
     indexers = plan(deps, protocols)
-    if not indexers:
-        raise IndexError_(f"{deps.source} lists no contracts for {', '.join(protocols or registry.names())}")
+    _check_planned(deps, protocols, indexers)
     endpoint = mask_url(rpc_url)
     async with RpcClient(rpc_url, retry=retry or RetryPolicy(), max_concurrency=max_concurrency, timeout=timeout,
                          observer=_rpc_progress(progress)) as client:  # fmt: skip
@@ -139,6 +138,23 @@ def index(rpc_url: str, **kwargs) -> Snapshot:
     # A notebook's kernel runs an event loop in this thread, and asyncio.run needs its own.
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(lambda: asyncio.run(index_async(rpc_url, **kwargs))).result()
+
+
+def _check_planned(deps: Deployments, protocols: Sequence[str] | None, indexers: list) -> None:
+    """Say, per protocol asked for by name, why it would read nothing: no contracts of its kinds
+    in the deployments, or (a venue alone) no tokens to find pools of."""
+    planned = {ix.name for ix in indexers}
+    if protocols:
+        absent = [n for n in protocols if registry.spec(n).role != "venue" and n not in planned]
+        if absent:
+            kinds = {n: sorted({f"{p} {k}" for p, k in registry.spec(n).probes} or {n}) for n in absent}
+            raise IndexError_(f"{deps.source} lists no contracts for " + "; ".join(
+                f"{n} (it reads {', '.join(kinds[n])})" for n in absent))  # fmt: skip
+        if not indexers:
+            raise IndexError_(f"{', '.join(protocols)}: a venue reads the pools of the tokens the lending and vault "
+                              "protocols find: name one of them too (e.g. --protocols morpho_blue,uniswap_v3)")  # fmt: skip
+    if not indexers:
+        raise IndexError_(f"{deps.source} lists no contracts for any of {', '.join(_wanted(None))}")
 
 
 async def _check_contracts(ctx: ScanContext, deps: Deployments) -> None:

@@ -152,3 +152,14 @@ def test_cli_scan_prints_what_was_read_and_writes_the_snapshot(stream, tmp_path)
     assert "91.4%" in result.stdout  # xUSD's opaque share
     snap = Snapshot.from_parquet(tmp_path / "snap")
     assert snap.meta.block_number == stream.manifest["block"] and len(snap.positions) == 9
+
+
+async def test_a_protocol_asked_for_says_why_it_would_read_nothing(stream):
+    deployments = from_devnet_manifest(stream.manifest)
+    with pytest.raises(IndexError_, match=r"lists no contracts for spark \(it reads spark pool\)$"):
+        await index_async(stream.url, deployments=deployments, protocols=["morpho_blue", "spark"])
+    with pytest.raises(IndexError_, match=r"^uniswap_v3: a venue reads the pools of the tokens .* --protocols morpho_blue,uniswap_v3\)$"):
+        await index_async(stream.url, deployments=deployments, protocols=["uniswap_v3"])
+    # A venue named beside a lending protocol reads the pools of the tokens that one finds.
+    snap = await index_async(stream.url, deployments=deployments, protocols=["morpho_blue", "uniswap_v3"], block=stream.manifest["block"])
+    assert len(snap.pools) == len(stream.manifest["uniswap_pools"]) and len(snap.vaults) == 0
