@@ -16,20 +16,23 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from loopscan.protocols.aave_v3_config import decode_emode_category, decode_reserve_data, decode_string
-from loopscan.protocols.aave_v3_oracles import PROBES, probe_from_answers
-from loopscan.protocols.vaults import VaultIndexer
 
 from loopscan.chains import Deployments
 from loopscan.model import to_frame
-from loopscan.protocols import aave_v3, metamorpho, morpho_blue, uniswap_v3
-from loopscan.protocols.aave_v3 import AaveV3Indexer
+from loopscan.protocols.aave_v3 import indexer as aave_v3
+from loopscan.protocols.aave_v3.config import decode_emode_category, decode_reserve_data, decode_string
+from loopscan.protocols.aave_v3.indexer import AaveV3Indexer
+from loopscan.protocols.aave_v3.oracles import PROBES, probe_from_answers
 from loopscan.protocols.base import ScanContext
+from loopscan.protocols.erc4626.indexer import VaultIndexer
 from loopscan.protocols.holdings import complete_vaults
-from loopscan.protocols.metamorpho import MetaMorphoIndexer
-from loopscan.protocols.morpho_blue import MorphoBlueIndexer
+from loopscan.protocols.metamorpho import indexer as metamorpho
+from loopscan.protocols.metamorpho.indexer import MetaMorphoIndexer
+from loopscan.protocols.morpho_blue import indexer as morpho_blue
+from loopscan.protocols.morpho_blue.indexer import MorphoBlueIndexer
 from loopscan.protocols.tokens import GETTERS, TokenIndexer, classify, decode_decimals, decode_text
-from loopscan.protocols.uniswap_v3 import UniswapV3Indexer
+from loopscan.protocols.uniswap_v3 import indexer as uniswap_v3
+from loopscan.protocols.uniswap_v3.indexer import UniswapV3Indexer
 from loopscan.rpc import BlockPin, Call, CallResult
 
 EXAMPLES = 150

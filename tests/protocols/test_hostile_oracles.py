@@ -13,6 +13,7 @@ import pytest
 from scan_helpers import seeded_snapshot
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.model.views import market_collateral, position_collateral
 from loopscan.result import analyse
 from loopscan.scanner import index_async
 
@@ -41,14 +42,16 @@ async def test_a_broken_oracle_is_a_named_missing_row_and_nothing_else_changes(m
         ("oracle", market["oracle"].lower(), "price()", reason)
     ]
     assert pd.isna(missing[0]["key"])
-    (row,) = snap.markets[snap.markets["market_id"] == market["id"]].to_dict("records")
+    markets = market_collateral(snap)
+    (row,) = markets[markets["market_id"] == market["id"]].to_dict("records")
     assert pd.isna(row["oracle_price_raw"]) and pd.isna(row["oracle_price_scale"])
     assert row["oracle_kind"] == "unknown"  # its getters answer nothing usable either
     # Every position and pool is still read, and reads as on the clean chain: one block later,
     # nothing but the oracle's code changed (interest accrues over the 12 s, so compare shares).
     key = ["market_id", "account"]
     cols = key + ["collateral_amount", "debt_shares", "supply_shares"]
-    assert snap.positions[cols].sort_values(key).values.tolist() == clean.positions[cols].sort_values(key).values.tolist()
+    rows = [position_collateral(s)[cols].sort_values(key).values.tolist() for s in (snap, clean)]
+    assert rows[0] == rows[1]
     tick_cols = ["pool", "tick", "liquidity_net", "liquidity_gross"]
     assert snap.ticks[tick_cols].values.tolist() == clean.ticks[tick_cols].values.tolist() != []
     analyse(snap)  # the graph and solver take a market without a price

@@ -19,6 +19,7 @@ from eth_utils import to_checksum_address
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.build import Artifacts
+from loopscan.model.views import market_collateral
 from loopscan.result import analyse
 from loopscan.scanner import index_async
 
@@ -97,10 +98,13 @@ async def test_the_zoo_scan_completes_with_named_misses_and_the_sane_thresholds_
     assert [tokens.loc[zoo[f"decimals {d}"], "decimals"] for d in (0, 24, 77)] == [0, 24, 77]
     assert tokens.loc[zoo["markup"], "name"] == MARKUP  # stored as read; escaping is the output's job
     assert zoo["reverting decimals"] not in tokens.index
-    markets = snap.markets.set_index("oracle", drop=False)
+    joined = market_collateral(snap)
+    markets = joined.set_index("oracle", drop=False)
     assert markets.loc[oracles[3], "oracle_price_raw"] == 0
-    idle = snap.markets[snap.markets["oracle"].isna()]
-    assert len(idle) == 1 and idle.iloc[0]["lltv_wad"] == 0
+    # The idle market has no oracle; its LLTV 0 is a Morpho field of its own, in market_params.
+    idle = joined[joined["oracle"].isna()]
+    params = snap.market_params.set_index(["market_id", "param"])["value"]
+    assert len(idle) == 1 and params[idle.iloc[0]["market_id"], "lltv_wad"] == 0
     assert len(snap.markets) == len(clean.markets) + len(zoo) + len(ORACLES) + 1
 
     # The sane market, its positions and the thresholds are those of the chain without the zoo.
