@@ -157,9 +157,12 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
     for m in snap.markets.itertuples():
         key = f"{m.protocol_address}:{m.market_id}"
         found = collaterals.get(key, [])
-        if not registry.spec(m.protocol).solved or len(found) > 1:
+        if not registry.spec(m.protocol).solved:
+            unsolved[key] = f"{m.protocol}: the solver does not apply its rules yet; its positions are in no threshold"
+            continue
+        if len(found) > 1:
             unsolved[key] = (f"{m.protocol} market with {len(found)} collaterals: the solver applies one collateral per "
-                             "isolated market so far; its positions are in no threshold")  # fmt: skip
+                             "market so far; its positions are in no threshold")  # fmt: skip
             continue
         dl = 10 ** decimals.get(m.loan_token, 18)
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
