@@ -14,9 +14,3 @@ def timeline():
         yield net
     finally:
         net.stop()
-
-
-def day_blocks(net, *dates: str) -> list[int]:
-    """The last block of each named day of the timeline (from the manifest)."""
-    by_date = {d["date"]: d["block"] for d in net.manifest["timeline"]}
-    return [by_date[d] for d in dates]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import day_blocks
+from backtest_helpers import RaisesOn, day_blocks
 
-from loopscan.backtest import run_backtest, scan_block
+from loopscan.backtest import run_backtest
 from loopscan.backtest.store import scan_id
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.manifest import write_manifest
@@ -89,18 +89,6 @@ def test_one_worker_and_two_store_the_same(two_runs):
     _, runs = two_runs
     for name in runs[1]:
         pd.testing.assert_frame_equal(runs[1][name], runs[2][name], obj=name)
-
-
-class RaisesOn:
-    """scan_block, except that block `bad` raises (as a node or a bug would)."""
-
-    def __init__(self, bad: int) -> None:
-        self.bad = bad
-
-    def __call__(self, rpc_url, deployments, block):
-        if block == self.bad:
-            raise RuntimeError(f"boom at {block}")
-        return scan_block(rpc_url, deployments, block)
 
 
 def test_a_failing_block_is_stored_as_failed_and_the_others_stored(timeline, tmp_path):

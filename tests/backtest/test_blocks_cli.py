@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backtest_helpers import day_blocks
 from click.testing import CliRunner
-from conftest import day_blocks
 
 from loopscan.backtest import BacktestError, block_at, plan_blocks
 from loopscan.cli import main
