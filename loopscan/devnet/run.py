@@ -165,7 +165,10 @@ def _seed_to_cache(
 
 
 def _ready(node: Anvil, sc: Scenario, manifest: dict, artifacts: Artifacts, seeder: Seeder) -> Devnet:
+    # A cached manifest is shared by every checkout with the same sources: what it says of this
+    # start (the node's URL, where this scenario's file is) is this start's own.
     manifest["rpc_url"] = node.url
+    manifest["scenario_file"] = str(sc.path)
     node.rpc("evm_setNextBlockTimestamp", [manifest["timestamp"] + BLOCK_INTERVAL])
     node.rpc("anvil_setBlockTimestampInterval", [BLOCK_INTERVAL])
     return Devnet(node, sc, manifest, artifacts, seeder)
