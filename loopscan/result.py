@@ -16,7 +16,7 @@ import pandas as pd
 
 from loopscan.graph import build_graph, look_through, loop_table, pyramids
 from loopscan.model import Snapshot
-from loopscan.solver import Solver, build_book
+from loopscan.solver import CascadeResult, Solver, build_book
 
 __all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse"]
 
@@ -35,20 +35,37 @@ class ScanResult:
     pyramids: pd.DataFrame  # per base asset: depth, receipts outstanding, base held, multiplier
     loops: pd.DataFrame  # loop_table
     thresholds: pd.DataFrame  # depeg and backing-loss thresholds per token (solver.THRESHOLD_COLUMNS)
-    losses: pd.DataFrame  # losses by lender at each threshold: threshold, token, market, lender, ...
+    losses: pd.DataFrame  # new bad debt by lender per (token, shock), a column per threshold (solver.LOSS_COLUMNS)
     solver: Solver
+
+    @property
+    def now(self) -> pd.DataFrame:
+        """Every open position at the pin: liquidatable now (by the oracle answers read), bad debt
+        now, health (`loopscan.solver.now`)."""
+        return self.solver.now
+
+    @property
+    def markets_now(self) -> pd.DataFrame:
+        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full."""
+        return self.solver.markets_now
+
+    @property
+    def baseline(self) -> CascadeResult:
+        """The cascade with no further shock, what bots do to the state at the pin (`.rounds`,
+        `.liquidations`, `.losses`). Every threshold is a further shock on top of it."""
+        return self.solver.baseline()
 
     @cached_property
     def position_thresholds(self) -> pd.DataFrame:
-        """Per position a token's market depeg can reach: the least depeg of that token at which
-        the position becomes liquidatable, before any feedback (columns `token`, `position` — the
+        """Per position a token's market depeg can reach and the baseline does not liquidate at once:
+        the least further depeg of that token at which the position becomes liquidatable, before any feedback (columns `token`, `position` — the
         market key, or the protocol address for a pooled account —, `account`,
         `first_liquidation_frac`). Solved only for tokens whose depeg reaches at most
         `POSITION_THRESHOLDS_LIMIT` positions (`attrs["limit"]`); the others are listed in
         `attrs["skipped_tokens"]`. Computed on first read: one bisection per position."""
         rows, skipped = [], []
         for token in self.thresholds.loc[self.thresholds["shock"] == "depeg", "token"]:
-            if len(self.solver.cascade("depeg", token, 1.0).at_risk) > POSITION_THRESHOLDS_LIMIT:
+            if len(self.solver.newly_at_risk("depeg", token, 1.0)) > POSITION_THRESHOLDS_LIMIT:
                 skipped.append(token)
                 continue
             for (position, account), delta in self.solver.first_liquidation_by_position("depeg", token).items():
@@ -86,7 +103,9 @@ class ScanResult:
 
 
 def analyse(snapshot: Snapshot, tokens: list[str] | None = None) -> ScanResult:
-    """Graph, exposure, pyramids, loops and thresholds of a snapshot (pure: no node)."""
+    """Graph, exposure, pyramids, loops and thresholds of a snapshot (pure: no node). `tokens`
+    narrows the depeg thresholds to these tokens (symbols or addresses: `Snapshot.token_address`)."""
+    tokens = [snapshot.token_address(t) for t in tokens] if tokens else None
     graph = build_graph(snapshot)
     exposure = look_through(snapshot)
     vaults, bases = pyramids(snapshot, exposure)
@@ -95,22 +114,5 @@ def analyse(snapshot: Snapshot, tokens: list[str] | None = None) -> ScanResult:
     if solver.shockable("backing_loss"):
         parts.append(solver.thresholds("backing_loss"))
     thresholds = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
-    losses = _losses_at_thresholds(solver, thresholds)
-    return ScanResult(snapshot, graph, exposure, vaults, bases, loop_table(snapshot, graph), thresholds, losses, solver)
+    return ScanResult(snapshot, graph, exposure, vaults, bases, loop_table(snapshot, graph), thresholds, solver.losses(thresholds), solver)
 
-
-def _losses_at_thresholds(solver: Solver, thresholds: pd.DataFrame) -> pd.DataFrame:
-    frames = []
-    for row in thresholds.itertuples():
-        for name in ("first_liquidation_frac", "cascade_frac", "bad_debt_frac"):
-            size = getattr(row, name)
-            if size is None or pd.isna(size):
-                continue
-            losses = solver.losses_at(row.shock, row.token, float(size))
-            if len(losses):
-                losses.insert(0, "threshold", name.removesuffix("_frac"))
-                losses.insert(0, "shock", row.shock)
-                losses.insert(0, "token", row.token)
-                frames.append(losses)
-    columns = ["token", "shock", "threshold", "shock_frac", "market", "lender", "lender_symbol", "realized_bad_debt_usd", "hidden_bad_debt_usd"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -43,7 +43,7 @@ from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
 from loopscan.solver.losses import Losses, losses
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
-from loopscan.solver.state import CascadeState
+from loopscan.solver.state import initial_state
 
 __all__ = ["CascadeResult", "run_cascade", "MAX_ROUNDS"]
 
@@ -62,6 +62,7 @@ class CascadeResult:
     rounds_run: int
     at_risk: tuple[tuple[str, str], ...]  # (market key or pool, account) liquidatable at the start
     bad_debt: float  # realised and hidden, USD, over every lender: the sum of `losses`
+    unpriced_sales: tuple[str, ...]  # tokens sold with no pool read and no unit price: their sales moved nothing
     round_rows: list[dict] = field(repr=False)
     liquidation_rows: list[tuple] = field(repr=False)
     market_losses: Losses = field(repr=False)
@@ -87,13 +88,7 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     liquidates them one after another, each at the prices the previous sales left (liquidators
     race: each sees the pool the last one sold into).
     """
-    state = CascadeState(
-        collateral={k: m.collateral_amount for k, m in book.markets.items()},
-        debt={k: m.debt for k, m in book.markets.items()},
-        idle={s: v.idle for s, v in book.vaults.items()},
-        total_assets={s: v.total_assets for s, v in book.vaults.items()},
-        supply={s: v.total_supply for s, v in book.vaults.items()},
-    )
+    state = initial_state(book)
     if shock.kind == "backing_loss":
         state.total_assets[shock.token] -= shock.size * book.vaults[shock.token].opaque
     elif shock.kind != "depeg":
@@ -131,8 +126,9 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     final = {t: prices.market(t) for t in book.p0}
     start = book.p0.get(shock.token, 0.0)
     lost = losses(book, state, prices)
+    unpriced = tuple(sorted(t for t, amount in state.sold.items() if amount > 0 and t not in book.pools and t not in book.assumed_par))
     return CascadeResult(shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first, n, at_risk,
-                         lost.total(), rounds, liquidations, lost)  # fmt: skip
+                         lost.total(), unpriced, rounds, liquidations, lost)  # fmt: skip
 
 
 _LIQ_COLUMNS = ["round", "market", "account", "seized", "repaid", "bad_debt", "seized_usd"]

@@ -41,6 +41,28 @@ class Losses:
         hidden = np.nansum(np.concatenate([h for _, _, h in self.by_market]))
         return float(realized + hidden)
 
+    def market_totals(self) -> dict[str, float]:
+        """Each market's bad debt (realised and hidden), USD."""
+        return {key: float(np.nansum(r) + np.nansum(h)) for key, r, h in self.by_market}
+
+    def new_since(self, base: Losses) -> float:
+        """Bad debt this cascade adds over `base` (the baseline): per market, what exceeds the
+        baseline's, summed. A market whose loss a shock only moves elsewhere adds nothing."""
+        before = base.market_totals()
+        return sum(max(v - before.get(k, 0.0), 0.0) for k, v in self.market_totals().items())
+
+    def by_lender_since(self, base: Losses) -> dict[str, float]:
+        """Per lender (a supplier's address), the bad debt this cascade adds over `base`, USD."""
+        before = {key: r + h for key, r, h in base.by_market}
+        out: dict[str, float] = {}
+        for key, realized, hidden in self.by_market:
+            now = np.nan_to_num(realized + hidden)
+            added = np.maximum(now - np.nan_to_num(before[key]), 0.0) if key in before else now
+            for account, value in zip(self.book.markets[key].suppliers, added.tolist(), strict=True):
+                if value > 0:
+                    out[account] = out.get(account, 0.0) + value
+        return out
+
     def frame(self) -> pd.DataFrame:
         """One row per (market, lender); a vault among the lenders is named by its share token."""
         owner = constants(self.book).owner

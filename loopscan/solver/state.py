@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from loopscan.protocols.uniswap_v3.swap import Seller
 
-__all__ = ["CascadeState"]
+if TYPE_CHECKING:
+    from loopscan.solver.book import Book
+
+__all__ = ["CascadeState", "initial_state"]
 
 
 @dataclass
@@ -38,3 +42,14 @@ class CascadeState:
             self.collateral[key] = self.collateral[key].copy()
             self.debt[key] = self.debt[key].copy()
         return self.collateral[key], self.debt[key]
+
+
+def initial_state(book: Book) -> CascadeState:
+    """The state at the pin: the Book's positions and vault books, nothing sold yet."""
+    return CascadeState(
+        collateral={k: m.collateral_amount for k, m in book.markets.items()},
+        debt={k: m.debt for k, m in book.markets.items()},
+        idle={s: v.idle for s, v in book.vaults.items()},
+        total_assets={s: v.total_assets for s, v in book.vaults.items()},
+        supply={s: v.total_supply for s, v in book.vaults.items()},
+    )

@@ -1,47 +1,64 @@
 """Depeg thresholds, found by bisection to 1 bp on the cascade's fixed point.
 
-For a token T and a shock size δ (a market depeg of T, or the loss of a fraction of the opaque
-backing of the vault issuing T):
+A state can be breaking already: `now` lists what is liquidatable and under water at the pin,
+and the **baseline** is the cascade with no further shock (bots liquidate what they can, sell it,
+and whatever follows). Every shocked cascade starts from the same state, so the baseline's
+liquidations and losses are in it too; a threshold counts only what the shock adds. For a token T
+and a further shock of size δ (a market depeg of T from its price at the pin, or the loss of a
+fraction of the opaque backing of the vault issuing T):
 
-* **δ₁, first liquidation**: the least δ at which any position is liquidatable before any
-  feedback — the protocols' own check at the shocked prices (Morpho's health against LLTV,
-  Aave's health factor). A position behind an exchange-rate or fixed oracle never counts for a
-  market depeg: its oracle does not see it.
+* **δ₁, first liquidation**: the least δ at which a position that is not liquidatable in the
+  baseline becomes liquidatable before any feedback — the protocols' own check at the shocked
+  prices (Morpho's health against LLTV, Aave's health factor). Only prices that rest on T move
+  before feedback, so such a position is one T reaches (`reach`). A position behind an
+  exchange-rate or fixed oracle never counts for a market depeg: its oracle does not see it.
 * **δ_c, cascade**: the least δ at which the cascade is self-amplifying: over the next basis
   point of shock, the final depeg δ*(δ) grows more than twice as fast as the shock itself —
   the liquidations' own price impact adds more depeg than the shock does (marginal gain ≥ 1).
   `curve()` returns δ*(δ) so that a user can see it.
-* **δ_bd, bad debt**: the least δ at which a lender takes bad debt, realised (Morpho writes off
-  a position whose collateral ran out) or hidden (debt above the collateral's market value,
-  left open because its oracle does not see the depeg or nobody profits from liquidating it).
+* **δ_bd, bad debt**: the least δ at which a lender takes new bad debt: some market's bad debt,
+  realised (Morpho writes off a position whose collateral ran out) or hidden (debt above the
+  collateral's market value, left open because its oracle does not see the depeg or nobody
+  profits from liquidating it), exceeds its baseline's by more than a dollar.
 
 Each is found by scanning δ from 0 to 100 % in `GRID` steps for the first step where the
 condition holds, then bisecting inside that step to 1 bp. The losses are not monotone in δ
 (a larger shock can liquidate a position earlier, while the vault it can be redeemed from still
 has idle assets, moving the loss from its lenders to the vault's holders), so the first
-crossing is what is reported. Values are fractions; `None` where the condition never holds.
+crossing is what is reported. Values are fractions; NaN where the condition never holds up to
+a 100 % shock, or where the figure is not computable (`not_computable` says why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book
 from loopscan.solver.cascade import CascadeResult, run_cascade
+from loopscan.solver.now import markets_now, positions_now, under
+from loopscan.solver.reach import rests_on
 from loopscan.solver.shock import Shock
 
-__all__ = ["GRID", "BP", "Solver", "THRESHOLD_COLUMNS"]
+__all__ = ["GRID", "BP", "Solver", "THRESHOLD_COLUMNS", "LOSS_COLUMNS", "THRESHOLDS"]
 
 BP = 1e-4
 GRID = 0.02
 BAD_DEBT_FLOOR_USD = 1.0  # below a dollar is rounding, not a loss
+THRESHOLDS = ("first_liquidation", "cascade", "bad_debt")
 THRESHOLD_COLUMNS = [
     "token", "symbol", "shock", "first_liquidation_frac", "cascade_frac", "bad_debt_frac",
-    "positions_at_risk", "bad_debt_at_100pct_usd", "oracle_flags",
+    "liquidatable_now", "bad_debt_now_usd", "positions_at_risk", "bad_debt_at_100pct_usd",
+    "not_computable", "oracle_flags",
+]  # fmt: skip
+_COLUMN = {**{name: f"{name}_frac" for name in THRESHOLDS}, "bad_debt_at_100pct": "bad_debt_at_100pct_usd"}
+LOSS_COLUMNS = [
+    "token", "shock", "lender", "lender_symbol",
+    *(f"loss_at_{name}_usd" for name in THRESHOLDS), "loss_at_100pct_usd",
 ]  # fmt: skip
 
 
@@ -60,6 +77,26 @@ class Solver:
             self._memo[shock] = run_cascade(self.book, shock)
         return self._memo[shock]
 
+    def baseline(self, kind: str = "depeg", token: str = "") -> CascadeResult:
+        """The cascade with no further shock: what bots do to the state at the pin. Every token's
+        shock starts here (a zero shock of any token is this cascade)."""
+        return self.cascade(kind, token, 0.0)
+
+    @cached_property
+    def now(self) -> pd.DataFrame:
+        """Every open position at the pin (`now.positions_now`): liquidatable now, bad debt now."""
+        return positions_now(self.book)
+
+    @cached_property
+    def markets_now(self) -> pd.DataFrame:
+        """Every market's utilisation at the pin, and whether its lenders are stuck (`now.markets_now`)."""
+        return markets_now(self.book)
+
+    @cached_property
+    def resting(self) -> dict[str, frozenset[str]]:
+        """Each token, with the tokens its value rests on (`reach.rests_on`)."""
+        return rests_on(self.book)
+
     def curve(self, kind: str, token: str, step: float = GRID) -> pd.DataFrame:
         """δ*(δ): the final depeg of `token` after the cascade, for shocks from 0 to 100 %."""
         sizes = np.round(np.arange(0.0, 1.0 + 1e-9, step), 6)
@@ -70,22 +107,32 @@ class Solver:
                          "bad_debt_usd": r.bad_debt, "rounds": r.rounds_run})  # fmt: skip
         return pd.DataFrame(rows)
 
+    def newly_at_risk(self, kind: str, token: str, size: float) -> set[tuple[str, str]]:
+        """Positions liquidatable before feedback at this shock that are not in the baseline."""
+        return set(self.cascade(kind, token, size).at_risk) - set(self.baseline(kind, token).at_risk)
+
+    def new_bad_debt(self, kind: str, token: str, size: float) -> float:
+        """Bad debt (USD) this shock adds over the baseline (`Losses.new_since`)."""
+        return self.cascade(kind, token, size).market_losses.new_since(self.baseline(kind, token).market_losses)
+
     def first_liquidation(self, kind: str, token: str) -> float | None:
-        return self._first(kind, token, lambda r: r.liquidatable_at_start > 0)
+        base = set(self.baseline(kind, token).at_risk)
+        return self._first(kind, token, lambda r: not base.issuperset(r.at_risk))
 
     def first_liquidation_by_position(self, kind: str, token: str) -> dict[tuple[str, str], float]:
-        """For each position the shock can reach: the least δ at which it is liquidatable
-        before any feedback. Keys are (market key, account) — for a pooled protocol, (pool, account)."""
-        reach = self.cascade(kind, token, 1.0).at_risk
+        """For each position the shock can reach and the baseline does not liquidate at once: the
+        least δ at which it is liquidatable before any feedback. Keys are (market key, account) —
+        for a pooled protocol, (pool, account)."""
         found = {}
-        for position in reach:
+        for position in sorted(self.newly_at_risk(kind, token, 1.0)):
             delta = self._first(kind, token, lambda r, p=position: p in r.at_risk)
             if delta is not None:
                 found[position] = delta
         return found
 
     def bad_debt(self, kind: str, token: str) -> float | None:
-        return self._first(kind, token, lambda r: r.bad_debt > BAD_DEBT_FLOOR_USD)
+        base = self.baseline(kind, token).market_losses
+        return self._first(kind, token, lambda r: r.market_losses.new_since(base) > BAD_DEBT_FLOOR_USD)
 
     def cascade_threshold(self, kind: str, token: str) -> float | None:
         """The least δ where δ*(δ + 1bp) − δ*(δ) > 2 bp, found on the grid then by bisection
@@ -119,35 +166,83 @@ class Solver:
             previous = float(size)
         return None
 
+    def not_computable(self, kind: str, token: str) -> dict[str, str]:
+        """The figures of `token`'s thresholds whose inputs were not read, each with the reason."""
+        reasons: dict[str, str] = {}
+        blind = sorted({self.book.symbols.get(m.collateral, m.collateral) for m in self.book.markets.values()
+                        if not np.isfinite(m.oracle0) and (m.debt > 0).any()
+                        and token in self.resting.get(m.collateral, frozenset({m.collateral}))})  # fmt: skip
+        if blind:
+            why = f"the oracle of a market against {', '.join(blind)} could not be read"
+            reasons.update({name: why for name in (*THRESHOLDS, "bad_debt_at_100pct")})
+        unpriced = self.cascade(kind, token, 1.0).unpriced_sales
+        if unpriced:
+            why = f"no pool read to sell {', '.join(self.book.symbols.get(t, t) for t in unpriced)} into"
+            reasons.update({name: reasons.get(name, why) for name in ("cascade", "bad_debt", "bad_debt_at_100pct")})
+        return reasons
+
     def thresholds(self, kind: str = "depeg", tokens: list[str] | None = None) -> pd.DataFrame:
         """δ₁, δ_c and δ_bd for each token (default: every collateral token, or every vault
-        with opaque backing for `backing_loss`)."""
+        with opaque backing for `backing_loss`), beside what is liquidatable and lost now."""
         tokens = tokens or self.shockable(kind)
         rows = []
         for token in tokens:
-            worst = self.cascade(kind, token, 1.0)
+            missing = self.not_computable(kind, token)
+            reached = self.now[under(self.book, self.now, token, self.resting)] if len(self.now) else self.now
+            figures = {
+                "first_liquidation_frac": self.first_liquidation(kind, token),
+                "cascade_frac": self.cascade_threshold(kind, token),
+                "bad_debt_frac": self.bad_debt(kind, token),
+                "bad_debt_at_100pct_usd": self.new_bad_debt(kind, token, 1.0),
+            }
+            for name in missing:
+                figures[_COLUMN[name]] = None
+            notes = {}
+            for name, why in missing.items():
+                notes.setdefault(why, []).append(name)
             rows.append(
                 {
-                    "token": token, "symbol": self.book.symbols.get(token, token), "shock": kind,
-                    "first_liquidation_frac": self.first_liquidation(kind, token),
-                    "cascade_frac": self.cascade_threshold(kind, token),
-                    "bad_debt_frac": self.bad_debt(kind, token),
-                    "positions_at_risk": int(worst.liquidatable_at_start),
-                    "bad_debt_at_100pct_usd": worst.bad_debt,
+                    "token": token, "symbol": self.book.symbols.get(token, token), "shock": kind, **figures,
+                    "liquidatable_now": int(reached["liquidatable_now"].sum()) if len(reached) else 0,
+                    "bad_debt_now_usd": float(reached["bad_debt_now_usd"].sum()) if len(reached) else 0.0,
+                    "positions_at_risk": len(self.newly_at_risk(kind, token, 1.0)),
+                    "not_computable": "; ".join(f"{', '.join(names)}: {why}" for why, names in notes.items()) or None,
                     "oracle_flags": ",".join(sorted({self.book.markets[k].key for k in self.book.unknown_oracles})) or None,
                 }
             )  # fmt: skip
-        return pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
+        table = pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
+        floats = [c for c in THRESHOLD_COLUMNS if c.endswith(("_frac", "_usd"))]
+        table[floats] = table[floats].astype(float)  # never happens / not computable: NaN (`not_computable` tells which)
+        return table
 
-    def losses_at(self, kind: str, token: str, size: float) -> pd.DataFrame:
-        """Losses by lender one basis point past `size` (at a threshold, the loss it starts)."""
-        r = self.cascade(kind, token, min(size + BP, 1.0))
-        out = r.losses.copy()
-        out.insert(0, "shock_frac", r.shock.size)
-        return out
+    def losses(self, thresholds: pd.DataFrame) -> pd.DataFrame:
+        """New bad debt by lender (over the baseline), one row per (token, shock, lender), one
+        column per threshold: what the lender loses one basis point past it, and at a 100 % shock."""
+        rows: dict[tuple[str, str, str], dict] = {}
+        owner = {v.vault: share for share, v in self.book.vaults.items()}
+        for t in thresholds.itertuples():
+            base = self.baseline(t.shock, t.token).market_losses
+            past = {f"loss_at_{name}_usd": _past(getattr(t, f"{name}_frac")) for name in THRESHOLDS}
+            past["loss_at_100pct_usd"] = 1.0 if pd.notna(t.bad_debt_at_100pct_usd) else None
+            for column, size in past.items():
+                if size is None:
+                    continue
+                lost = self.cascade(t.shock, t.token, size).market_losses.by_lender_since(base)
+                for lender, usd in lost.items():
+                    vault = owner.get(lender)
+                    row = rows.setdefault((t.token, t.shock, lender), {
+                        "token": t.token, "shock": t.shock, "lender": lender,
+                        "lender_symbol": self.book.symbols.get(vault) if vault else None})  # fmt: skip
+                    row[column] = usd
+        return pd.DataFrame(list(rows.values()), columns=LOSS_COLUMNS)
 
     def shockable(self, kind: str) -> list[str]:
         if kind == "backing_loss":
             return [share for share, v in self.book.vaults.items() if v.opaque > 0]
         collateral = {m.collateral if m.margin == "isolated" else m.loan for m in self.book.markets.values() if len(m.accounts)}
         return sorted(t for t in collateral if t in self.book.p0)
+
+
+def _past(threshold: float | None) -> float | None:
+    """One basis point past a threshold (where the loss it starts shows), None where there is none."""
+    return None if threshold is None or pd.isna(threshold) else min(float(threshold) + BP, 1.0)

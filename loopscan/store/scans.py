@@ -34,11 +34,11 @@ METRIC_COLUMNS = ["subject_kind", "subject", "label", "metric", "value"]
 # out here because the store reads only the model, and a new solver column needs a migration.
 _THRESHOLD_COLUMNS = [
     "token", "symbol", "shock", "first_liquidation_frac", "cascade_frac", "bad_debt_frac",
-    "positions_at_risk", "bad_debt_at_100pct_usd", "oracle_flags",
+    "positions_at_risk", "bad_debt_at_100pct_usd", "oracle_flags", "liquidatable_now", "bad_debt_now_usd", "not_computable",
 ]  # fmt: skip
 _LOSS_COLUMNS = [
-    "token", "shock", "threshold", "shock_frac", "market", "lender", "lender_symbol",
-    "realized_bad_debt_usd", "hidden_bad_debt_usd",
+    "token", "shock", "lender", "lender_symbol", "loss_at_first_liquidation_usd", "loss_at_cascade_usd",
+    "loss_at_bad_debt_usd", "loss_at_100pct_usd",
 ]  # fmt: skip
 
 

@@ -1,0 +1,105 @@
+"""The state at the pin, before anybody acts: what is liquidatable now, under water now, and stuck.
+
+* **Liquidatable now**: by the protocol's own rule at the oracle answers read at the pin (not
+  at loopscan's market prices: a feed that has not caught up yet liquidates nothing yet).
+* **Bad debt now**: what closing the position now would leave unpaid. For a position of an
+  isolated market that is liquidatable now, the protocol's own write-off (Morpho: the debt left
+  once all collateral is seized at the oracle price with its incentive, `badDebtAssets`). For any
+  other position, its debt above its collateral's market value at the pin (hidden bad debt: the
+  oracle keeps it open, or nobody profits from closing it). Market prices at the pin are the
+  solver's starting prices, a vault share at most its book value (`pricing`).
+* **Lenders stuck**: a market lent out in full (utilisation 1): its lenders cannot withdraw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from loopscan.solver.book import Book
+from loopscan.solver.liquidatable import pooled_reserves
+from loopscan.solver.liquidation import pooled_account
+from loopscan.solver.pricing import Pricer
+from loopscan.solver.reach import rests_on
+from loopscan.solver.shock import Shock
+from loopscan.solver.state import initial_state
+
+__all__ = ["NOW_COLUMNS", "MARKET_NOW_COLUMNS", "positions_now", "markets_now", "under"]
+
+NOW_COLUMNS = [
+    "position", "protocol", "account", "collateral", "loan", "debt_usd", "collateral_usd", "health",
+    "liquidatable_now", "bad_debt_now_usd",
+]  # fmt: skip
+MARKET_NOW_COLUMNS = ["market", "protocol", "loan", "collateral", "supplied", "borrowed", "utilisation_frac", "lenders_stuck"]
+
+
+class _AtPin:
+    """The oracle answers read at the pin, and the market prices the cascade starts from."""
+
+    def __init__(self, book: Book) -> None:
+        self.state = initial_state(book)
+        self.pricer = Pricer(book, self.state, Shock("depeg", "", 0.0), 0)
+
+    def oracle(self, m) -> float:
+        return m.oracle0
+
+    def market(self, token: str) -> float:
+        return self.pricer.market(token)
+
+
+def positions_now(book: Book) -> pd.DataFrame:
+    """Every open position (debt > 0) as it stands at the pin. `position` is the market key (an
+    isolated market) or the protocol address (a pooled account, all its reserves at once);
+    `collateral` the token address, or addresses joined by `+` for a pooled account; `health` is
+    the protocol's own ratio (borrow limit / debt, or the health factor): liquidatable below 1."""
+    pin = _AtPin(book)
+    rows: list[tuple] = []
+    for key, m in book.markets.items():
+        if m.margin != "isolated" or not len(m.accounts):
+            continue
+        debt, col = m.debt, m.collateral_amount
+        open_ = np.flatnonzero(debt > 0)
+        if not len(open_):
+            continue
+        limit = m.rules.borrow_limit(col[open_], m.oracle0, m.lltv)
+        p_col, p_loan = pin.market(m.collateral), pin.market(m.loan)
+        for i, lim in zip(open_.tolist(), limit.tolist(), strict=True):
+            owed, held = debt.item(i), col.item(i)
+            liquidatable = bool(owed > lim)
+            bad = max(owed * p_loan - held * p_col, 0.0)
+            if liquidatable:
+                done = m.rules.liquidate(held, owed, m.oracle0, m.lltv, m.incentive)
+                bad = done[2] * p_loan if done is not None else bad
+            rows.append((key, m.protocol, m.accounts[i], m.collateral, m.loan, owed * p_loan, held * p_col,
+                         lim / owed, liquidatable, bad))  # fmt: skip
+    for pool, reserves in pooled_reserves(book).items():
+        index = {m.key: {a: i for i, a in enumerate(m.accounts)} for m in reserves}
+        for account in sorted({a for m in reserves for a in m.accounts}):
+            acct = pooled_account(book, pin.state, pin, pool, account, reserves)
+            if acct is None:
+                continue
+            legs = [(m, index[m.key][account]) for m in reserves if account in index[m.key]]
+            held = [m.loan for m, i in legs if m.collateral_amount[i] > 0]
+            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i in legs)
+            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i in legs)
+            rows.append((pool, reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i in legs if m.debt[i] > 0)),
+                         debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0), max(debt_usd - col_usd, 0.0)))  # fmt: skip
+    return pd.DataFrame(rows, columns=NOW_COLUMNS)
+
+
+def markets_now(book: Book) -> pd.DataFrame:
+    """Every market with lenders: its utilisation, and whether its lenders are stuck (lent out in full)."""
+    rows = []
+    for key, m in book.markets.items():
+        if m.total_supply <= 0:
+            continue
+        used = m.total_borrow / m.total_supply
+        rows.append((key, m.protocol, m.loan, m.collateral, m.total_supply, m.total_borrow, used, bool(used >= 1.0)))
+    return pd.DataFrame(rows, columns=MARKET_NOW_COLUMNS)
+
+
+def under(book: Book, positions: pd.DataFrame, token: str, resting: dict[str, frozenset[str]] | None = None) -> pd.Series:
+    """Which of `positions` (a `positions_now` table) a shock of `token` reaches: their collateral
+    is `token` or rests on it (`reach`)."""
+    resting = resting if resting is not None else rests_on(book)
+    return positions["collateral"].map(lambda c: any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t))
