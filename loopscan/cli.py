@@ -160,7 +160,6 @@ def _load_snapshot(path: Path):
 def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) -> None:
     """δ₁, δ_c and δ_bd of a saved snapshot (no node needed)."""
     from loopscan.solver import Solver, build_book
-    from loopscan.textsafe import safe_text
 
     snap = _load_snapshot(snapshot)
     try:
@@ -173,16 +172,13 @@ def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) ->
     if fmt == "json":
         click.echo(table.to_json(orient="records", indent=2))
         return
-    from rich.table import Table
+    from loopscan.report.risk_report import headline_table
 
-    t = Table(title=f"Thresholds ({'market depeg' if kind == 'depeg' else 'loss of opaque backing'}), fractions of 1", title_justify="left")
-    for col in ("token", "δ₁ first liquidation", "δ_c cascade", "δ_bd bad debt", "positions reachable"):
-        t.add_column(col, justify="left" if col == "token" else "right")
-    for r in table.itertuples():
-        fmt_frac = lambda v: "none" if v is None or v != v else f"{v:.4f}"  # noqa: E731
-        t.add_row(safe_text(str(r.symbol)), fmt_frac(r.first_liquidation_frac), fmt_frac(r.cascade_frac), fmt_frac(r.bad_debt_frac),
-                  str(r.positions_at_risk))  # fmt: skip
+    label = "market depeg" if kind == "depeg" else "loss of opaque backing"
+    t, legend = headline_table(table, f"Where it breaks ({label}): further shock of each token from the state at the pin")
     console.print(t)
+    for line in legend:
+        console.print(line, markup=False, style="dim")
 
 
 @main.command("export")

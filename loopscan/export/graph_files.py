@@ -7,7 +7,8 @@ the look-through found, with every attribute typed so Gephi gets usable columns:
 node kind  attributes added
 =========  =============================================================================
 token      `first_liquidation_frac`, `cascade_frac`, `bad_debt_frac` (depeg of the token),
-           `positions_at_risk`, `bad_debt_at_100pct_usd`; the same prefixed `backing_loss_`
+           `positions_at_risk`, `bad_debt_at_100pct_usd`, `liquidatable_now`, `bad_debt_now_usd`
+           (further shocks from the state at the pin; see `solver.thresholds`); the same prefixed `backing_loss_`
            for a vault share whose backing can be written down
 vault      `symbol` (its share token's), `base`, `base_symbol`, `base_fraction`,
            `opaque_fraction`, `depth`, `multiplier`
@@ -52,11 +53,13 @@ if TYPE_CHECKING:
 __all__ = ["SMALL_INTS", "annotated_graph", "graph_meta", "write_graphml", "write_gexf", "write_json", "write_dot"]
 
 SMALL_INTS = frozenset(
-    {"decimals", "depth", "positions_at_risk", "backing_loss_positions_at_risk", "chain_id", "block", "block_timestamp"}
+    {"decimals", "depth", "positions_at_risk", "backing_loss_positions_at_risk", "liquidatable_now", "backing_loss_liquidatable_now",
+     "chain_id", "block", "block_timestamp"}
 )
 """Integer attributes that are counts or small numbers, not token amounts: they stay integers."""
 
-_THRESHOLDS = ("first_liquidation_frac", "cascade_frac", "bad_debt_frac", "positions_at_risk", "bad_debt_at_100pct_usd")
+_THRESHOLDS = ("first_liquidation_frac", "cascade_frac", "bad_debt_frac", "positions_at_risk", "bad_debt_at_100pct_usd",
+               "liquidatable_now", "bad_debt_now_usd")
 _VAULT_SUMMARY = ("base", "base_symbol", "base_fraction", "opaque_fraction", "depth", "multiplier")
 _SHOCK_PREFIX = {"depeg": "", "backing_loss": "backing_loss_"}
 

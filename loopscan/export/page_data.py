@@ -188,6 +188,10 @@ class _Page:
                 )
             )
             rows.append(("bad debt at 100 %", f"{fmt.usd(row['bad_debt_at_100pct_usd'])} (USD)"))
+            rows.append(("liquidatable now (at the pin)", f"{int(row['liquidatable_now']):,} position(s)"))
+            rows.append(("bad debt now", f"{fmt.usd(row['bad_debt_now_usd'])} (USD)"))
+            if isinstance(row.get("not_computable"), str):
+                rows.append(("not computable", row["not_computable"]))
             if isinstance(row.get("oracle_flags"), str):
                 rows.append(("unclassified oracles (treated as market)", row["oracle_flags"]))
             title = "Thresholds — " + _SHOCKS.get(shock, shock + " of {}").format(self.name(token))
@@ -203,12 +207,12 @@ class _Page:
         rows = []
         for row in losses.itertuples():
             rows.append([
-                row.threshold.replace("_", " "), f"{fmt.pct(row.shock_frac)} {row.shock.replace('_', ' ')} of {self.name(row.token)}",
-                self.market_name(row.market), self.account_name(row.lender) if isinstance(row.lender, str) else "?",
-                fmt.usd(row.realized_bad_debt_usd), fmt.usd(row.hidden_bad_debt_usd),
+                row.shock.replace("_", " "), self.account_name(row.lender),
+                *(fmt.usd(v) for v in (row.loss_at_first_liquidation_usd, row.loss_at_cascade_usd, row.loss_at_bad_debt_usd,
+                                       row.loss_at_100pct_usd)),
             ])  # fmt: skip
-        columns = ["at threshold", "shock", "market", "lender", "realised bad debt (USD)", "hidden bad debt (USD)"]
-        return fmt.table(title, columns, rows, note="One basis point past each threshold.")
+        columns = ["shock", "lender", "at δ₁ (USD)", "at δ_c (USD)", "at δ_bd (USD)", "at 100 % (USD)"]
+        return fmt.table(title, columns, rows, note="New bad debt over the baseline, one basis point past each threshold.")
 
     def exposure_section(self, vault: str) -> dict | None:
         e = self.r.exposure
@@ -363,7 +367,6 @@ class _Page:
             if key in self.isolated:
                 sections += [s for s in self.threshold_sections(m.collateral_token) if s["rows"]]
             sections.append(self.positions_section("Positions", by_market.get(key, []), False))
-            sections.append(self.losses_section(self.r.losses["market"] == key, "Losses by lender in this market"))
             self.add(f"market:{key}", "market", name, name, usd, delta, [name, key, m.market_id], sections, m.market_id)
             self.market_accounts(key, m, by_market.get(key, []), delta)
 

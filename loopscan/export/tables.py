@@ -3,7 +3,8 @@
 Tables: the snapshot's own (`tokens`, `vaults`, `markets`, `positions`, ... as in
 `loopscan.model.schema.SCHEMA`) and the derived ones in `DERIVED`: `exposure`, `vault_summary`
 (`ScanResult.vaults`: base, depth, multiplier, opaque fraction per vault), `pyramids`, `loops`,
-`thresholds`, `losses`, `depth` (the unwind table: pool depth against liquidatable collateral).
+`thresholds`, `losses`, `depth` (the unwind table: pool depth against liquidatable collateral),
+`positions_now` and `markets_now` (the state at the pin).
 
 CSV (`<table>.csv`, UTF-8 with a byte-order mark so Excel reads non-ASCII symbols right):
 
@@ -48,7 +49,7 @@ __all__ = [
     "write_parquet",
 ]
 
-DERIVED = ("exposure", "vault_summary", "pyramids", "loops", "thresholds", "losses", "depth")
+DERIVED = ("exposure", "vault_summary", "pyramids", "loops", "thresholds", "losses", "depth", "positions_now", "markets_now")
 """Derived tables by file name; `vault_summary` is `ScanResult.vaults` (the snapshot has its own `vaults`)."""
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -69,7 +70,8 @@ def derived_tables(result: ScanResult) -> dict[str, pd.DataFrame]:
     return dict(
         zip(
             DERIVED,
-            (result.exposure, result.vaults, result.pyramids, result.loops, result.thresholds, result.losses, result.depth),
+            (result.exposure, result.vaults, result.pyramids, result.loops, result.thresholds, result.losses, result.depth,
+             result.now, result.markets_now),
             strict=True,
         )
     )

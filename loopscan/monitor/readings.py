@@ -5,7 +5,7 @@ One row per (subject, metric). Subjects are keyed by what the chain says, never 
 
 | subject_kind | subject | metrics |
 |---|---|---|
-| token | token address | ``{shock}_first_liquidation_frac``, ``{shock}_cascade_frac``, ``{shock}_bad_debt_frac`` (shock: ``depeg``, ``backing_loss``; null where it never happens up to a 100 % shock), and for a vault's receipt ``leverage_x`` (receipts per unit of base held under it), ``opaque_frac``, ``depth`` |
+| token | token address | ``{shock}_first_liquidation_frac``, ``{shock}_cascade_frac``, ``{shock}_bad_debt_frac`` (shock: ``depeg``, ``backing_loss``; further shocks from the state at the pin, null where it never happens up to a 100 % shock or is not computable), ``liquidatable_now`` (positions it reaches that are liquidatable at the pin), ``bad_debt_now_usd`` (what closing them now leaves unpaid), and for a vault's receipt ``leverage_x`` (receipts per unit of base held under it), ``opaque_frac``, ``depth`` |
 | base | base token address | ``pyramid_leverage_x``, ``pyramid_depth`` |
 | loop | token addresses joined by ``>`` | ``loop_leverage_x`` |
 | market | ``protocol_address:market_id`` | ``utilisation_frac`` (borrowed / supplied; 1 = lenders cannot withdraw) |
@@ -28,6 +28,8 @@ _THRESHOLDS = ("first_liquidation_frac", "cascade_frac", "bad_debt_frac")
 THRESHOLD_METRICS = tuple(f"{shock}_{name}" for shock in _SHOCKS for name in _THRESHOLDS)
 METRICS = {
     **{m: "token" for m in THRESHOLD_METRICS},
+    "liquidatable_now": "token",
+    "bad_debt_now_usd": "token",
     "leverage_x": "token",
     "opaque_frac": "token",
     "depth": "token",
@@ -45,6 +47,9 @@ def readings(result: ScanResult) -> pd.DataFrame:
     for t in result.thresholds.itertuples():
         for name in _THRESHOLDS:
             rows.append(("token", t.token, t.symbol, f"{t.shock}_{name}", _value(getattr(t, name))))
+    for t in result.thresholds.drop_duplicates("token").itertuples():  # the state now is the same under either shock
+        rows += [("token", t.token, t.symbol, "liquidatable_now", float(t.liquidatable_now)),
+                 ("token", t.token, t.symbol, "bad_debt_now_usd", _value(t.bad_debt_now_usd))]  # fmt: skip
     share_of = dict(zip(result.snapshot.vaults["vault"], result.snapshot.vaults["share_token"], strict=True))
     for v in result.vaults.itertuples():
         token = share_of.get(v.vault, v.vault)

@@ -3,9 +3,10 @@
 `report_dict(result)` builds it, `dumps(result)` prints it. Conventions (the schema says the same
 of every key):
 
-* fractions are 0..1 (a depeg of 0.125 is 12.5 %); a threshold is `null` where its condition
-  never holds up to a 100 % shock, or where that shock was not solved for the token (its
-  `shocks` list says which were);
+* fractions are 0..1 (a depeg of 0.125 is 12.5 %); a threshold is a further shock from the
+  state at the pin (`now` and `baseline` say what is breaking already), `null` where its
+  condition never holds up to a 100 % shock, where that shock was not solved for the token (its
+  `shocks` list says which were), or where it is not computable (`not_computable_*` says why);
 * USD amounts are JSON numbers; raw on-chain amounts (uint256 / int256, in the token's smallest
   unit) are decimal strings, exact at any size;
 * NaN and ±infinity never appear: they become `null` (`json.dumps(..., allow_nan=False)` holds);
@@ -31,16 +32,17 @@ from loopscan.result import ScanResult
 
 __all__ = ["SCHEMA_VERSION", "THRESHOLD_KEYS", "report_dict", "dumps"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 METHODOLOGY = "docs/methodology.md"
 
 THRESHOLD_KEYS = {
     "depeg": {"first_liquidation_frac": "first_liquidation_depeg", "cascade_frac": "cascade_depeg",
               "bad_debt_frac": "bad_debt_depeg", "positions_at_risk": "positions_at_risk",
-              "bad_debt_at_100pct_usd": "bad_debt_at_full_depeg_usd"},
+              "bad_debt_at_100pct_usd": "bad_debt_at_full_depeg_usd", "not_computable": "not_computable_depeg"},
     "backing_loss": {"first_liquidation_frac": "first_liquidation_backing_loss", "cascade_frac": "cascade_backing_loss",
                      "bad_debt_frac": "bad_debt_backing_loss", "positions_at_risk": "positions_at_risk_backing_loss",
-                     "bad_debt_at_100pct_usd": "bad_debt_at_full_backing_loss_usd"},
+                     "bad_debt_at_100pct_usd": "bad_debt_at_full_backing_loss_usd",
+                     "not_computable": "not_computable_backing_loss"},
 }  # fmt: skip
 """ScanResult.thresholds column -> report key, per shock kind."""
 
@@ -93,6 +95,8 @@ def report_dict(result: ScanResult) -> dict:
         "pyramids": _pyramids(result, symbols),
         "vaults": _vaults(result, symbols),
         "loops": _loops(result, symbols),
+        "now": _now(result),
+        "baseline": _baseline(result),
         "missing": _missing(result),
         "unsolved_markets": [{"market": key, "reason": _text(why)} for key, why in sorted(result.solver.book.unsolved.items())],
     }
@@ -119,13 +123,15 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
                 "decimals": _int(t.decimals) if t is not None else None,
                 "price_usd": _num(result.solver.book.p0.get(row.token)),
                 "shocks": [],
+                "liquidatable_now": _int(row.liquidatable_now),
+                "bad_debt_now_usd": _num(row.bad_debt_now_usd),
                 **{key: None for keys in THRESHOLD_KEYS.values() for key in keys.values()},
                 "oracle_flags": oracle_flags,
             }
         entry["shocks"].append(row.shock)
         for column, key in THRESHOLD_KEYS[row.shock].items():
             value = getattr(row, column)
-            entry[key] = _int(value) if column == "positions_at_risk" else _num(value)
+            entry[key] = _int(value) if column == "positions_at_risk" else _text(value) if column == "not_computable" else _num(value)
     return [by_token[address] for address in sorted(by_token)]
 
 
@@ -135,17 +141,46 @@ def _lenders(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
         {
             "lender": x.lender,
             "symbol": symbols.get(x.lender) or symbols.get(share_of.get(x.lender, "")),
-            "market": x.market,
             "shocked_token": x.token,
             "shocked_symbol": symbols.get(x.token),
             "shock_kind": x.shock,
-            "threshold": x.threshold,
-            "shock": _num(x.shock_frac),
-            "realized_bad_debt_usd": _num(x.realized_bad_debt_usd),
-            "hidden_bad_debt_usd": _num(x.hidden_bad_debt_usd),
+            **{column: _num(getattr(x, column)) for column in _LOSS_AT},
         }
         for x in result.losses.itertuples()
     ]
+
+
+_LOSS_AT = ("loss_at_first_liquidation_usd", "loss_at_cascade_usd", "loss_at_bad_debt_usd", "loss_at_100pct_usd")
+
+
+def _now(result: ScanResult) -> dict:
+    now, markets = result.now, result.markets_now
+    flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
+    return {
+        "positions": [
+            {
+                "position": p.position, "protocol": p.protocol, "account": p.account,
+                "collateral": [c for c in p.collateral.split("+") if c], "loan": [t for t in p.loan.split("+") if t],
+                "debt_usd": _num(p.debt_usd), "collateral_usd": _num(p.collateral_usd), "health": _num(p.health),
+                "liquidatable_now": bool(p.liquidatable_now), "bad_debt_now_usd": _num(p.bad_debt_now_usd),
+            }
+            for p in flagged.itertuples()
+        ],
+        "lenders_stuck": [
+            {"market": m.market, "protocol": m.protocol, "loan": m.loan, "utilisation": _num(m.utilisation_frac)}
+            for m in markets.itertuples() if m.lenders_stuck
+        ],
+    }  # fmt: skip
+
+
+def _baseline(result: ScanResult) -> dict:
+    base = result.baseline
+    return {
+        "liquidations": len(base.liquidation_rows),
+        "rounds": int(base.rounds_run),
+        "seized_usd": _num(sum(row[-1] for row in base.liquidation_rows)),
+        "bad_debt_usd": _num(base.bad_debt),
+    }
 
 
 def _pyramids(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:

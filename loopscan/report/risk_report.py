@@ -1,69 +1,133 @@
-"""The risk report printed after a scan: pyramids, loops, thresholds, losses, riskiest positions.
+"""The risk report printed after a scan: the headline first, then what is breaking now, then the
+details (pyramids, loops, losses by lender, unwind, riskiest positions).
 
 Every number carries its unit; every string that came from the chain is escaped for the
-terminal (`textsafe`). How each figure is computed: docs/methodology.md.
+terminal (`textsafe`). Fractions are data everywhere else; tables show them as %. How each
+figure is computed: docs/methodology.md. The tables fit an 80-column terminal.
 """
 
 from __future__ import annotations
-
-import math
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from loopscan.report.units import NOT_COMPUTABLE, account, pct, usd
 from loopscan.result import ScanResult
 from loopscan.textsafe import safe_text
 
-__all__ = ["print_risk_report", "riskiest_positions", "METHODOLOGY"]
+__all__ = ["print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
 
 METHODOLOGY = "docs/methodology.md"
+_SHOCK = {"depeg": "depeg", "backing_loss": "backing"}
+_MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
 
 
-def _pct(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "none ≤ 100 %"
-    return f"{100 * float(value):.2f} %"
+def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[str]]:
+    """Per token and shock: δ₁, δ_c, δ_bd (further shocks from the pin), what is liquidatable and
+    lost now. Returns the table and its footnotes (why a figure is not computable, what a flag means)."""
+    notes: list[str] = []
 
+    def mark(text: str) -> str:
+        if text not in notes:
+            notes.append(text)
+        return _MARKS[notes.index(text) % len(_MARKS)]
 
-def _usd(value: float) -> str:
-    return f"${value / 1e6:,.2f}M" if abs(value) >= 1e5 else f"${value:,.0f}"
+    t = Table(title=title, title_justify="left")
+    for col in ("token", "shock", "δ₁", "δ_c", "δ_bd", "liq. now", "bad debt now", ""):
+        t.add_column(col, justify="left" if col in ("token", "shock", "") else "right", no_wrap=col != "token")
+    for r in thresholds.itertuples():
+        missing = {part.split(":")[0].strip(): part for part in (r.not_computable or "").split("; ") if part}
+        flags = []
+        cells = []
+        for name in ("first_liquidation", "cascade", "bad_debt"):
+            value = getattr(r, f"{name}_frac")
+            reason = next((why for names, why in missing.items() if name in names.split(", ")), None)
+            cells.append(NOT_COMPUTABLE if reason else pct(value))
+        for reason in missing.values():
+            flags.append(mark(f"n/c: {reason}"))
+        if r.oracle_flags:
+            flags.append(mark("an oracle loopscan could not classify is treated as a market oracle"))
+        t.add_row(safe_text(str(r.symbol)), _SHOCK[r.shock], *cells, str(int(r.liquidatable_now)), usd(r.bad_debt_now_usd),
+                  "".join(dict.fromkeys(flags)))  # fmt: skip
+    legend = [f"{_MARKS[i % len(_MARKS)]} {text}" for i, text in enumerate(notes)]
+    return t, legend
 
 
 def riskiest_positions(result: ScanResult, limit: int = 10) -> pd.DataFrame:
-    """Positions closest to liquidation: the market depeg of their collateral that opens them."""
+    """Positions closest to liquidation that the baseline does not liquidate at once: the further
+    market depeg of a token that opens them (`shocked_token`), beside what they hold (`collateral`,
+    symbols joined by `+` for a pooled account)."""
     solver, book = result.solver, result.solver.book
+    held = {(p.position, p.account): p.collateral for p in solver.now.itertuples()}
     rows = []
     for token in solver.shockable("depeg"):
-        for (key, account), delta in solver.first_liquidation_by_position("depeg", token).items():
+        for (key, owner), delta in solver.first_liquidation_by_position("depeg", token).items():
             # A Morpho position is keyed by its market; a pooled one by its pool.
             protocol = next(m.protocol for k, m in book.markets.items() if k == key or k.startswith(f"{key}:"))
-            rows.append({"collateral": book.symbols.get(token, token), "protocol": protocol, "market": key,
-                         "account": account, "depeg_to_liquidation": delta})  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["collateral", "protocol", "market", "account", "depeg_to_liquidation"])
+            collateral = "+".join(book.symbols.get(c, c) for c in held.get((key, owner), "").split("+") if c)
+            rows.append({"shocked_token": book.symbols.get(token, token), "collateral": collateral, "protocol": protocol,
+                         "market": key, "account": owner, "depeg_to_liquidation": delta})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["shocked_token", "collateral", "protocol", "market", "account", "depeg_to_liquidation"])
     return frame.sort_values("depeg_to_liquidation").head(limit).reset_index(drop=True)
 
 
 def print_risk_report(console: Console, result: ScanResult) -> None:
-    symbols = result.solver.book.symbols
     unsolved = result.solver.book.unsolved
     if unsolved:
         console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "
                       f"are in no threshold (e.g. {next(iter(unsolved.values()))})", markup=False, style="bold yellow")  # fmt: skip
+    table, legend = headline_table(result.thresholds, "Where it breaks: further shock of each token from the state at the pin")
+    console.print(table)
+    for line in ["δ₁ first liquidation, δ_c cascade feeds itself, δ_bd new bad debt; never: not up to a 100 % shock", *legend]:
+        console.print(line, markup=False, style="dim")
+    _print_now(console, result)
+    _print_details(console, result)
+    console.print(f"How each figure is computed, and what is not modelled: {METHODOLOGY}", markup=False)
+
+
+def _print_now(console: Console, result: ScanResult) -> None:
+    """What is breaking before any further shock: positions liquidatable or under water at the
+    pin, markets whose lenders cannot leave, and what bots do about it (the baseline cascade)."""
+    book, now = result.solver.book, result.now
+    flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
+    if len(flagged):
+        t = Table(title="Now, at the pin: positions liquidatable or under water", title_justify="left")
+        for col in ("collateral", "protocol", "account", "debt", "health", "liquidatable", "bad debt now"):
+            t.add_column(col, justify="right" if col in ("debt", "health", "bad debt now") else "left", no_wrap=col != "collateral")
+        for p in flagged.sort_values("bad_debt_now_usd", ascending=False).itertuples():
+            collateral = "+".join(book.symbols.get(c, c) for c in p.collateral.split("+") if c)
+            t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}",
+                      "yes" if p.liquidatable_now else "no", usd(p.bad_debt_now_usd))  # fmt: skip
+        console.print(t)
+    stuck = result.markets_now[result.markets_now["lenders_stuck"]] if len(result.markets_now) else result.markets_now
+    for m in stuck.itertuples():
+        label = f"{book.symbols.get(m.collateral, m.collateral)}/{book.symbols.get(m.loan, m.loan)} ({m.protocol})"
+        console.print(f"lenders stuck: {safe_text(label)} is lent out in full (utilisation {pct(m.utilisation_frac)})", style="yellow")
+    base = result.baseline
+    if len(base.liquidation_rows) or base.bad_debt > 0:
+        sold = sum(row[-1] for row in base.liquidation_rows)
+        console.print(f"baseline (no further shock): {len(base.liquidation_rows)} liquidation(s) in {base.rounds_run} round(s), "
+                      f"{usd(sold)} of collateral seized, bad debt {usd(base.bad_debt)}; every threshold is a shock on top of it",
+                      markup=False)  # fmt: skip
+
+
+def _print_details(console: Console, result: ScanResult) -> None:
+    symbols, p0 = result.solver.book.symbols, result.solver.book.p0
     if len(result.pyramids):
         t = Table(title="Pyramids by base asset", title_justify="left")
-        for col in ("base", "vaults", "depth", "receipts outstanding", "base held", "multiplier"):
+        for col in ("base", "vaults", "depth", "receipts out", "base held", "multiplier"):
             t.add_column(col, justify="left" if col == "base" else "right")
         for p in result.pyramids.itertuples():
-            t.add_row(safe_text(str(p.base_symbol)), str(p.vaults), str(p.depth), _usd(p.receipts_outstanding * result.solver.book.p0.get(p.base, 1.0)),
-                      _usd(p.base_held * result.solver.book.p0.get(p.base, 1.0)), f"{p.multiplier:.2f}x")  # fmt: skip
+            t.add_row(safe_text(str(p.base_symbol)), str(p.vaults), str(p.depth), usd(p.receipts_outstanding * p0.get(p.base, 1.0)),
+                      usd(p.base_held * p0.get(p.base, 1.0)), f"{p.multiplier:.2f}x")  # fmt: skip
         console.print(t)
     if len(result.vaults):
         t = Table(title="Vaults: what their value rests on (look-through)", title_justify="left")
-        for col in ("vault", "depth", "on base", "on opaque backing", "multiplier"):
+        for col in ("vault", "depth", "on base", "on opaque", "multiplier"):
             t.add_column(col, justify="left" if col == "vault" else "right")
         for v in result.vaults.sort_values("opaque_fraction", ascending=False).itertuples():
-            t.add_row(safe_text(str(v.symbol)), str(v.depth), _pct(v.base_fraction), _pct(v.opaque_fraction), f"{v.multiplier:.2f}x")
+            t.add_row(safe_text(str(v.symbol)), str(v.depth), pct(v.base_fraction), pct(v.opaque_fraction), f"{v.multiplier:.2f}x")
         console.print(t)
     if len(result.loops):
         t = Table(title="Loops (receipts posted to borrow what mints them)", title_justify="left")
@@ -72,34 +136,25 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
         for lp in result.loops.itertuples():
             t.add_row(safe_text(lp.loop), str(lp.loopers), f"{lp.leverage:.2f}x")
         console.print(t)
-    t = Table(title="Depeg thresholds (δ₁ first liquidation, δ_c cascade, δ_bd bad debt)", title_justify="left")
-    for col in ("token", "shock", "δ₁", "δ_c", "δ_bd", "positions reachable", "bad debt at 100 %", "flags"):
-        t.add_column(col, justify="left" if col in ("token", "shock", "flags") else "right")
-    for r in result.thresholds.itertuples():
-        shock = "market depeg" if r.shock == "depeg" else "loss of opaque backing"
-        t.add_row(safe_text(str(r.symbol)), shock, _pct(r.first_liquidation_frac), _pct(r.cascade_frac), _pct(r.bad_debt_frac),
-                  str(r.positions_at_risk), _usd(r.bad_debt_at_100pct_usd), "unknown oracle" if r.oracle_flags else "")  # fmt: skip
-    console.print(t)
     if len(result.losses):
-        t = Table(title="Losses by lender, just past each threshold", title_justify="left")
-        for col in ("shocked token", "threshold", "lender", "realised bad debt", "hidden bad debt"):
-            t.add_column(col, justify="right" if "debt" in col else "left")
+        t = Table(title="New bad debt by lender, one basis point past each threshold", title_justify="left")
+        for col in ("token", "shock", "lender", "at δ₁", "at δ_c", "at δ_bd", "at 100 %"):
+            t.add_column(col, justify="left" if col in ("token", "shock", "lender") else "right", no_wrap=col != "lender")
         for x in result.losses.itertuples():
-            lender = x.lender_symbol if isinstance(x.lender_symbol, str) else x.lender[:10] + "…"
-            shock = "depeg" if x.shock == "depeg" else "backing loss"
-            t.add_row(safe_text(symbols.get(x.token, x.token)), f"{x.threshold} ({shock} {_pct(x.shock_frac)})", safe_text(lender),
-                      _usd(x.realized_bad_debt_usd), _usd(x.hidden_bad_debt_usd))  # fmt: skip
+            lender = x.lender_symbol if isinstance(x.lender_symbol, str) else account(x.lender)
+            t.add_row(safe_text(symbols.get(x.token, x.token)), _SHOCK[x.shock], safe_text(lender),
+                      *(usd(v, "–") for v in (x.loss_at_first_liquidation_usd, x.loss_at_cascade_usd, x.loss_at_bad_debt_usd,
+                                              x.loss_at_100pct_usd)))  # fmt: skip
         console.print(t)
     _print_unwind(console, result)
     risky = riskiest_positions(result)
     if len(risky):
-        t = Table(title="Riskiest positions", title_justify="left")
-        for col in ("collateral", "protocol", "account", "depeg to liquidation"):
-            t.add_column(col, justify="right" if col.startswith("depeg") else "left")
+        t = Table(title="Riskiest positions: the further depeg that opens each", title_justify="left")
+        for col in ("depeg of", "collateral", "protocol", "account", "depeg"):
+            t.add_column(col, justify="right" if col == "depeg" else "left", no_wrap=col in ("account", "depeg"))
         for p in risky.itertuples():
-            t.add_row(safe_text(p.collateral), p.protocol, p.account, _pct(p.depeg_to_liquidation))
+            t.add_row(safe_text(p.shocked_token), safe_text(p.collateral), p.protocol, account(p.account), pct(p.depeg_to_liquidation))
         console.print(t)
-    console.print(f"How each figure is computed, and what is not modelled: {METHODOLOGY}", markup=False)
 
 
 def _print_unwind(console: Console, result: ScanResult) -> None:
@@ -115,7 +170,7 @@ def _print_unwind(console: Console, result: ScanResult) -> None:
     for r in opened.itertuples():
         ratio, pooled = r.liquidatable_to_absorbable, isinstance(r.exit_pool, str)
         shown = "not computable" if not pooled else "∞" if ratio == float("inf") else f"{ratio:.1f}x"
-        t.add_row(safe_text(str(r.symbol)), _pct(r.level_frac), str(r.liquidatable_positions), _usd(r.liquidatable_usd),
-                  _usd(r.absorbable_usd) if pooled else "no pool read", shown)  # fmt: skip
+        t.add_row(safe_text(str(r.symbol)), pct(r.level_frac), str(r.liquidatable_positions), usd(r.liquidatable_usd),
+                  usd(r.absorbable_usd) if pooled else "no pool read", shown)  # fmt: skip
     console.print(t)
 

@@ -54,9 +54,10 @@ def record(scan_id: str, minutes: int = 0, value: float = 0.1) -> ScanRecord:
         columns=["subject_kind", "subject", "label", "metric", "value"],
     )
     thresholds = pd.DataFrame([{"token": B, "symbol": "vx", "shock": "depeg", "first_liquidation_frac": value, "cascade_frac": None,
-                                "bad_debt_frac": None, "positions_at_risk": 1, "bad_debt_at_100pct_usd": 0.0, "oracle_flags": None}])  # fmt: skip
-    losses = pd.DataFrame(columns=["token", "shock", "threshold", "shock_frac", "market", "lender", "lender_symbol",
-                                   "realized_bad_debt_usd", "hidden_bad_debt_usd"])  # fmt: skip
+                                "bad_debt_frac": None, "positions_at_risk": 1, "bad_debt_at_100pct_usd": 0.0, "oracle_flags": None,
+                                "liquidatable_now": 0, "bad_debt_now_usd": 0.0, "not_computable": None}])  # fmt: skip
+    losses = pd.DataFrame(columns=["token", "shock", "lender", "lender_symbol", "loss_at_first_liquidation_usd",
+                                   "loss_at_cascade_usd", "loss_at_bad_debt_usd", "loss_at_100pct_usd"])  # fmt: skip
     started = T0 + timedelta(minutes=minutes)
     return ScanRecord(scan_id, sample(), started, started + timedelta(seconds=2), metrics, thresholds, losses)
 
