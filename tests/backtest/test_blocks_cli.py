@@ -57,9 +57,10 @@ def test_the_command_stores_reports_and_resumes(timeline, tmp_path):
     assert sorted({t["block"] for t in data["thresholds"]}) == blocks
     assert data["events"] == [{"name": "write-down", "block": blocks[1], "time": "2025-11-04T00:00:00+00:00"}]
     near = {(a["rule"], a["label"]) for a in data["alerts"] if a["block"] == blocks[1] and a["event"] == "firing"}
-    assert ("near-first-liquidation", "xUSD") in near  # the write-down brings xUSD's δ₁ to 0
+    # the write-down makes Stream's treasury position liquidatable at once, under water by $16.1M
+    assert {("liquidatable-now", "xUSD"), ("bad-debt-now", "xUSD")} <= near
     lead = {r["rule"]: r["lead_days"] for r in data["lead_times"]}
-    assert lead["near-first-liquidation"] == 0.0 and lead["opaque-backing"] == 1.0  # fired on the 3rd, the first block
+    assert lead["liquidatable-now"] == 0.0 and lead["opaque-backing"] == 1.0  # fired on the 3rd, the first block
     assert json.loads((tmp_path / "out" / "backtest.json").read_text()) == data
     assert (tmp_path / "out" / "backtest.png").stat().st_size > 10_000
     assert "lead time of each rule".lower() in (tmp_path / "out" / "backtest.html").read_text().lower()

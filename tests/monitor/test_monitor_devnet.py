@@ -7,16 +7,21 @@ Expected alerts, from the scenario and the rules below:
 - `xusd-market-down-5` sets the xUSD/USD feed 5 % under book (1.27 → 1.2065). δ₁ was 12.57 % of
   the old price, so it is now 1 − (1 − 0.125703)/0.95 = 7.97 %: below 10 % for both δ₁ and δ_bd
   (they coincide for xUSD), and a 4.6-point move (> 2): three alerts.
-- `writedown` cuts the opaque backing by $93M (231.6M → 138.6M): looper positions become
-  liquidatable at once (δ₁ = δ_bd = 0 for xUSD and for sdeUSD, whose backing lent $68M against
-  xUSD); xUSD's opaque share falls under 90 % and resolves: two conditions and two moves for
-  sdeUSD/xUSD, one resolution.
+- `writedown` cuts the opaque backing by $93M (231.6M → 138.6M). xUSD's book falls to $0.82: the
+  treasury's position on the private market (its oracle reads that book) is liquidatable now, and
+  closing it would leave $16.1M unpaid (two critical alerts for xUSD). Every other xUSD position
+  falls in the baseline (the market oracle follows xUSD's market, which cannot stay above book), so
+  no further shock opens another: δ₁ is none (a move of more than 2 points) and δ_bd 33.4 %, so
+  both near-* conditions of xUSD resolve. sdeUSD is untouched: its one looper is still 12.80 % away
+  (no alert; its deUSD lent to xUSD's private market is xUSD's risk, not a shock of sdeUSD).
+  xUSD's opaque share falls under 90 % and resolves.
 - tick 4, nothing changed: no alert.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import urllib.request
 from pathlib import Path
 
@@ -75,6 +80,18 @@ name = "new-loop"
 metric = "new_loop"
 severity = "info"
 
+[[rule]]
+name = "liquidatable-now"
+metric = "liquidatable_now"
+at_least = 1
+severity = "critical"
+
+[[rule]]
+name = "bad-debt-now"
+metric = "bad_debt_now_usd"
+above = 1
+severity = "critical"
+
 [[sink]]
 kind = "webhook"
 name = "hook"
@@ -91,8 +108,8 @@ def rules_file(tmp_path: Path, url: str) -> Path:
 EXPECTED = [
     [("firing", "opaque-backing", "xUSD"), ("firing", "lenders-stuck", "xUSD/USDC (morpho_blue)")],
     [("firing", "near-first-liquidation", "xUSD"), ("firing", "near-bad-debt", "xUSD"), ("firing", "threshold-moved", "xUSD")],
-    [("firing", "near-first-liquidation", "sdeUSD"), ("firing", "near-bad-debt", "sdeUSD"), ("firing", "threshold-moved", "sdeUSD"),
-     ("firing", "threshold-moved", "xUSD"), ("resolved", "opaque-backing", "xUSD")],
+    [("firing", "threshold-moved", "xUSD"), ("firing", "liquidatable-now", "xUSD"), ("firing", "bad-debt-now", "xUSD"),
+     ("resolved", "opaque-backing", "xUSD"), ("resolved", "near-first-liquidation", "xUSD"), ("resolved", "near-bad-debt", "xUSD")],
     [],
 ]  # fmt: skip
 
@@ -138,7 +155,9 @@ async def test_alerts_arrive_once_in_order_and_the_history_moves(stream, tmp_pat
     first = history[history["metric"] == "depeg_first_liquidation_frac"]["value"].tolist()
     assert first[0] == pytest.approx(0.1257, abs=1e-4)
     assert first[1] == pytest.approx(1 - (1 - first[0]) / 0.95, abs=1e-4)  # bisection is to 1 bp
-    assert first[2:] == [0.0, 0.0]
+    assert all(math.isnan(x) for x in first[2:])  # after the write-down no further depeg opens another xUSD position
+    now = history[history["metric"] == "bad_debt_now_usd"]["value"].tolist()
+    assert now[:2] == [0.0, 0.0] and now[2] == pytest.approx(16.10e6, rel=1e-3) and now[3] == now[2]
     opaque = history[history["metric"] == "opaque_frac"]["value"].tolist()
     vault = last.vaults[last.vaults["vault"] == raised[0].subject].iloc[0]
     assert opaque[2] == pytest.approx(vault.opaque_assets / vault.total_assets, rel=1e-12)
@@ -152,18 +171,19 @@ async def test_alerts_arrive_once_in_order_and_the_history_moves(stream, tmp_pat
 
     samples = {(s.name, s.labels.get("label"), s.labels.get("severity")): s.value
                for family in text_string_to_metric_families(page) for s in family.samples}  # fmt: skip
-    assert samples[("loopscan_depeg_first_liquidation_ratio", "xUSD", None)] == 0.0
+    assert ("loopscan_depeg_first_liquidation_ratio", "xUSD", None) not in samples  # none: no further position to open
+    assert samples[("loopscan_liquidatable_now", "xUSD", None)] == 1.0
     assert samples[("loopscan_opaque_ratio", "xUSD", None)] == pytest.approx(opaque[2])
     assert samples[("loopscan_node_up", None, None)] == 1.0
     assert samples[("loopscan_scan_missing_reads", None, None)] == 0.0 and all(r.missing == 0 for r in reports)
     assert samples[("loopscan_last_success_block", None, None)] == reports[2].block
-    assert samples[("loopscan_alerts_firing", None, "critical")] == 2.0  # near-bad-debt: xUSD, sdeUSD
-    assert samples[("loopscan_alerts_firing", None, "warning")] == 3.0  # near-first-liquidation ×2, lenders-stuck
+    assert samples[("loopscan_alerts_firing", None, "critical")] == 2.0  # liquidatable-now, bad-debt-now: xUSD
+    assert samples[("loopscan_alerts_firing", None, "warning")] == 1.0  # lenders-stuck
     delivered = {(s.labels["sink"], s.labels["outcome"]): s.value for family in text_string_to_metric_families(page)
                  for s in family.samples if s.name == "loopscan_alert_deliveries_total"}  # fmt: skip
-    assert delivered == {("stdout", "ok"): 10.0, ("hook", "ok"): 10.0}  # the refused attempt was retried inside its send
+    assert delivered == {("stdout", "ok"): 11.0, ("hook", "ok"): 11.0}  # the refused attempt was retried inside its send
     summaries = [line.split(", ", 2)[2] for line in log if line.startswith("tick ")]
-    assert summaries == ["2 firing; ok", "3 firing; ok", "4 firing, 1 resolved; ok", "no alerts; ok"]
+    assert summaries == ["2 firing; ok", "3 firing; ok", "3 firing, 3 resolved; ok", "no alerts; ok"]
     assert received[0][1]["block"] == reports[0].block
 
 
