@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from devnet_helpers import aave_pool, contract, erc20, liquidate_event, market_params, morpho, published
+from devnet_helpers import (
+    aave_pool,
+    contract,
+    erc20,
+    liquidate_event,
+    market_params,
+    morpho,
+    published,
+    to_assets_up,
+)
 
 __all__ = [
-    "feed_answer", "set_feed_answer", "scale_feed", "open_positions", "liquidate", "liquidate_all", "sell_into_pool",
-    "HEALTHY",
+    "feed_answer", "set_feed_answer", "scale_feed", "open_positions", "morpho_position", "liquidate", "liquidate_all",
+    "sell_into_pool", "HEALTHY",
 ]  # fmt: skip
 
 # What a protocol's `liquidate` of a healthy position reverts with: Morpho's ErrorsLib message,
@@ -69,6 +78,17 @@ def open_positions(net) -> set[tuple[str, str]]:
         if "borrowed" in p and _debt_of(net, p["asset"], p["account"]) > 0:
             found.add((net.manifest["contracts"]["aave_pool"].lower(), p["account"].lower()))
     return found
+
+
+def morpho_position(net, key: str, account: str) -> tuple[int, int]:
+    """(debt, collateral) of a Morpho position at the latest block, in token units: its borrow
+    shares in assets rounded up, as Morpho's health check does, at the market's stored totals
+    (interest since the market's last update not accrued)."""
+    blue = morpho(net)
+    market_id = net.manifest["morpho_markets"][_morpho_market(net, key)]["id"]
+    _, shares, collateral = blue.functions.position(market_id, net.chain.w3.to_checksum_address(account)).call()
+    _, _, borrow_assets, borrow_shares, _, _ = blue.functions.market(market_id).call()
+    return to_assets_up(shares, borrow_assets, borrow_shares), collateral
 
 
 def _funded_liquidator(net, loan: str, spender: str) -> str:

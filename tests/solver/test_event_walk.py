@@ -14,7 +14,10 @@ whether the solver is right (each check between a snapshot and a revert):
     liquidates it (on chain: still healthy with the feed at 1 % of its answer);
 (c) bad debt now is what Morpho realises: a position liquidatable now, all its collateral
     seized, leaves `badDebtAssets` (the Liquidate event) equal to `bad_debt_now_usd` / the loan's
-    price, once the interest of the blocks between the read and the liquidation is added.
+    price, once the interest of the blocks between the read and the liquidation is added. A
+    Morpho position not liquidatable now: its hidden bad debt is its debt above its collateral
+    at market, from plain reads (feeds, oracles, vault rates). An Aave account: its collateral,
+    debt, health and bad debt are the Pool's `getUserAccountData`.
 
 The event-walk table is written to test-artifacts/event-walk.md and printed (`-s`).
 """
@@ -27,8 +30,17 @@ import re
 from pathlib import Path
 
 import pytest
-from chain_moves import HEALTHY, liquidate, liquidate_all, open_positions, scale_feed, sell_into_pool
-from devnet_helpers import published
+from chain_moves import (
+    HEALTHY,
+    feed_answer,
+    liquidate,
+    liquidate_all,
+    morpho_position,
+    open_positions,
+    scale_feed,
+    sell_into_pool,
+)
+from devnet_helpers import aave_pool, contract, published
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.chain import TxReverted
@@ -52,6 +64,10 @@ XUSD_SALE = 10_000_000  # xUSD offered into the xUSD/USDC pool (≈ $12M at 1.20
 # assets of the shares up); the solver does the same sums in float64 (relative 1e-16 on $68M is
 # 0.01 units). Ten units of the loan token (10 µUSDC) bounds both with room.
 BAD_DEBT_UNITS = 10
+# Plain reads of a Morpho position leave out the interest since its market's last update, which
+# the indexer accrues to the block: minutes at ≤ 16 %/yr (4 × the IRM's starting rate at target)
+# are below 1e-6 of the debt.
+UNACCRUED = 1e-6
 
 
 def sell_xusd(net) -> tuple[int, int]:
@@ -107,15 +123,16 @@ class Walk:
             assert self.liquidates(row.position, row.account) == row.liquidatable_now, (
                 f"{state}: {self.name(row.account)} liquidatable_now={row.liquidatable_now}"
             )
-        realised = self._bad_debt_realised(state, result)
+        self._aave_accounts(state, result)
+        on_chain = self._bad_debt_realised(state, result) | self._bad_debt_hidden(state, result)
         for symbol, feed in self.feeds.items():
-            self.rows.append(self._bracket(state, result, symbol, feed, realised))
+            self.rows.append(self._bracket(state, result, symbol, feed, on_chain))
         return result
 
-    def _bad_debt_realised(self, state: str, result: ScanResult) -> dict[str, tuple[float, float]]:
+    def _bad_debt_realised(self, state: str, result: ScanResult) -> dict[str, str]:
         """(c) Every Morpho position liquidatable now, closed: Morpho's write-off against the
-        solver's. Returns by account the realised bad debt (USD) and how far the solver's was
-        from it (units of the loan token, interest since the block read added)."""
+        solver's. Returns by account what Morpho wrote off and how far the solver's figure was
+        (units of the loan token, interest since the block read added)."""
         book, now, realised = result.solver.book, result.now, {}
         for row in now[now["liquidatable_now"] & now["position"].str.contains(":")].itertuples():
             who = self.name(row.account)
@@ -133,12 +150,70 @@ class Walk:
             assert event.badDebtAssets == pytest.approx(predicted, abs=BAD_DEBT_UNITS), (
                 f"{state}: {who} badDebtAssets {event.badDebtAssets} vs the solver's {predicted:.1f}"
             )
-            realised[row.account] = (event.badDebtAssets / scale * price, event.badDebtAssets - predicted)
+            off = predicted - event.badDebtAssets
+            realised[row.account] = (
+                f"{who} ${event.badDebtAssets / scale * price / 1e6:,.4f}M written off (solver {off:+.1f} units)"
+            )
         return realised
 
-    def _bracket(
-        self, state: str, result: ScanResult, symbol: str, feed: str, realised: dict[str, tuple[float, float]]
-    ) -> str:
+    def _usd(self, symbol: str) -> float:
+        """A token's price at the pin from chain reads, as `now` takes it: its own USD feed, or its
+        market-priced Morpho oracle's answer; a vault share at most its book value."""
+        manifest, tokens = self.net.manifest, self.net.manifest["tokens"]
+        spec, feed = tokens[symbol], f"{symbol}/USD"
+        if feed in manifest["feeds"]:
+            price = feed_answer(self.net, feed) / 10 ** manifest["feeds"][feed]["decimals"]
+        else:
+            markets = manifest["morpho_markets"].values()
+            (m,) = [m for m in markets if m["collateral_token"] == symbol and m["oracle_kind"] == "market"]
+            answer = contract(self.net, m["oracle"], "loopscan", "MorphoFeedOracle").functions.price().call()
+            scale = 10 ** (spec["decimals"] - tokens[m["loan_token"]]["decimals"] - 36)
+            price = answer * scale * self._usd(m["loan_token"])
+        if not spec["kind"].endswith("vault"):
+            return price
+        vault = contract(self.net, spec["address"], "loopscan", "YieldVault")
+        rate = (
+            vault.functions.convertToAssets(10 ** spec["decimals"]).call()
+            / 10 ** tokens[spec["underlying"]]["decimals"]
+        )
+        return min(price, rate * self._usd(spec["underlying"]))
+
+    def _bad_debt_hidden(self, state: str, result: ScanResult) -> dict[str, str]:
+        """Bad debt now of every Morpho position not liquidatable now: its debt above its
+        collateral at market, from chain reads (`morpho_position`, `_usd`). Returns by account
+        the figure read, where there is one."""
+        now, symbol = result.now, {t["address"].lower(): s for s, t in self.net.manifest["tokens"].items()}
+        hidden = {}
+        for row in now[~now["liquidatable_now"] & now["position"].str.contains(":")].itertuples():
+            loan, col = symbol[row.loan], symbol[row.collateral]
+            debt, collateral = morpho_position(self.net, row.position, row.account)
+            tokens = self.net.manifest["tokens"]
+            owed = debt / 10 ** tokens[loan]["decimals"] * self._usd(loan)
+            held = collateral / 10 ** tokens[col]["decimals"] * self._usd(col)
+            assert row.bad_debt_now_usd == pytest.approx(max(owed - held, 0.0), abs=owed * UNACCRUED), (
+                f"{state}: {self.name(row.account)} bad debt now {row.bad_debt_now_usd} vs {owed - held} on chain"
+            )
+            if owed > held:
+                hidden[row.account] = f"{self.name(row.account)} ${(owed - held) / 1e6:,.4f}M hidden (chain reads)"
+        return hidden
+
+    def _aave_accounts(self, state: str, result: ScanResult) -> None:
+        """Every Aave account's health, debt, collateral and bad debt now against the Pool's own
+        `getUserAccountData` (base currency: USD, 8 decimals; the health factor in WAD). Both
+        sides price with the same oracles, so only rounding separates them."""
+        for row in result.now[~result.now["position"].str.contains(":")].itertuples():
+            data = (
+                aave_pool(self.net)
+                .functions.getUserAccountData(self.net.chain.w3.to_checksum_address(row.account))
+                .call()
+            )
+            collateral, debt, health = data[0] / 1e8, data[1] / 1e8, data[5] / 1e18
+            got = (row.collateral_usd, row.debt_usd, row.health, row.bad_debt_now_usd)
+            assert got == pytest.approx((collateral, debt, health, max(debt - collateral, 0.0)), rel=1e-9), (
+                f"{state}: {self.name(row.account)} (collateral, debt, health, bad debt) {got} vs the Pool's"
+            )
+
+    def _bracket(self, state: str, result: ScanResult, symbol: str, feed: str, on_chain: dict[str, str]) -> str:
         """(b) δ₁ of `symbol`'s depeg on chain; the table row of this state and token."""
         solver, token = result.solver, result.snapshot.token_address(symbol)
         row = result.thresholds[(result.thresholds["token"] == token) & (result.thresholds["shock"] == "depeg")].iloc[0]
@@ -158,11 +233,10 @@ class Walk:
             notes.append(self._why_none(state, result, symbol, feed))
         reached = result.now[under(solver.book, result.now, token, solver.resting)]
         now_names = ", ".join(self.name(a) for a in reached.loc[reached["liquidatable_now"], "account"]) or "none"
-        closed = [realised[a] for a in reached["account"] if a in realised]
-        on_chain = "; ".join(f"${usd / 1e6:,.4f}M (solver {-off:+.1f} units)" for usd, off in closed) or "—"
+        read = "; ".join(on_chain[a] for a in reached["account"] if a in on_chain) or "—"
         return (
             f"| {state} | {symbol} | {_pct(first)} | {_pct(row.bad_debt_frac)} | {row.liquidatable_now} ({now_names}) "
-            f"| ${row.bad_debt_now_usd / 1e6:,.4f}M | {on_chain} | {'; '.join(notes)} |"
+            f"| ${row.bad_debt_now_usd / 1e6:,.4f}M | {read} | {'; '.join(notes)} |"
         )
 
     def _why_none(self, state: str, result: ScanResult, symbol: str, feed: str) -> str:
@@ -205,7 +279,7 @@ def _pct(x: float) -> str:
 def table():
     rows: list[str] = []
     yield rows
-    head = ("| state | token | δ₁ | δ_bd | liquidatable now | bad debt now | realised on chain (Morpho) | on-chain bracket |\n"
+    head = ("| state | token | δ₁ | δ_bd | liquidatable now | bad debt now | bad debt now on chain (Morpho) | on-chain bracket |\n"
             "|---|---|---|---|---|---|---|---|")  # fmt: skip
     text = "# Event walk: the solver against the devnet's contracts\n\n" + head + "\n" + "\n".join(rows) + "\n"
     ARTIFACT.parent.mkdir(exist_ok=True)
