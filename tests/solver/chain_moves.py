@@ -21,7 +21,7 @@ from devnet_helpers import (
 )
 
 __all__ = [
-    "feed_answer", "set_feed_answer", "scale_feed", "open_positions", "morpho_position", "liquidate", "liquidate_all",
+    "feed_answer", "scale_feed", "open_positions", "morpho_position", "liquidate", "liquidate_all",
     "sell_into_pool", "HEALTHY",
 ]  # fmt: skip
 
@@ -41,15 +41,11 @@ def feed_answer(net, feed: str) -> int:
     return _feed(net, feed).functions.latestRoundData().call()[1]
 
 
-def set_feed_answer(net, feed: str, answer: int) -> None:
-    net.chain.send(_feed(net, feed).functions.setAnswer(answer), net.chain.account("feed-keeper"))
-
-
 def scale_feed(net, feed: str, factor: float) -> int:
     """Move the feed to `factor` × its answer now (rounded down, as the decimal product is);
     returns the new answer."""
     answer = int(Decimal(feed_answer(net, feed)) * Decimal(str(factor)))
-    set_feed_answer(net, feed, answer)
+    net.chain.send(_feed(net, feed).functions.setAnswer(answer), net.chain.account("feed-keeper"))
     return answer
 
 
