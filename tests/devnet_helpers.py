@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from web3.logs import DISCARD
+
 from loopscan.devnet.build import Artifacts
 
 _AAVE = "@aave/core-v3/artifacts/contracts"
@@ -65,3 +67,21 @@ def fund(net, token: str, who: str, amount: int, spender: str) -> str:
     net.chain.send(t.functions.mint(account, amount), net.chain.deployer)
     net.chain.send(t.functions.approve(spender, 2**256 - 1), account)
     return account
+
+
+# EventsLib's events are not in Morpho's ABI (solc 0.8.19 leaves library events out).
+LIQUIDATE_EVENT = {
+    "type": "event", "name": "Liquidate", "anonymous": False,
+    "inputs": [{"name": n, "type": t, "indexed": i} for n, t, i in (
+        ("id", "bytes32", True), ("caller", "address", True), ("borrower", "address", True),
+        ("repaidAssets", "uint256", False), ("repaidShares", "uint256", False), ("seizedAssets", "uint256", False),
+        ("badDebtAssets", "uint256", False), ("badDebtShares", "uint256", False),
+    )],
+}  # fmt: skip
+
+
+def liquidate_event(net, receipt) -> dict:
+    """The arguments of the one Morpho `Liquidate` event a receipt holds."""
+    decoder = net.chain.w3.eth.contract(abi=[LIQUIDATE_EVENT]).events.Liquidate()
+    (event,) = decoder.process_receipt(receipt, errors=DISCARD)
+    return event.args

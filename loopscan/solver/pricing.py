@@ -103,7 +103,9 @@ class Pricer:
                 seller = self.state.sellers.get(token)
                 if seller is None:
                     seller = self.state.sellers[token] = Seller(pool.state, pool.token_is_0)
-                after = _float_price(pool, seller.sqrt_price_after(amount))
+                # A pool sold down to its price limit at the pin (drained) takes nothing more.
+                at_limit = pool.state.sqrt_price_x96 == seller.limit
+                after = _float_price(pool, pool.state.sqrt_price_x96 if at_limit else seller.sqrt_price_after(amount))
                 moved = self.state.pool_moves[(token, amount)] = after / self.constants.pool_price[token]
             factor = min(moved, target)
         if pool is None or token in self.book.anchored:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from devnet_helpers import fund
+from devnet_helpers import fund, liquidate_event
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
@@ -77,24 +77,6 @@ def _timestamp(net, receipt) -> int:
 
 
 # -- Morpho Blue -----------------------------------------------------------------------------
-# EventsLib's events are not in Morpho's ABI (solc 0.8.19 leaves library events out).
-_LIQUIDATE_EVENT = {
-    "type": "event", "name": "Liquidate", "anonymous": False,
-    "inputs": [{"name": n, "type": t, "indexed": i} for n, t, i in (
-        ("id", "bytes32", True), ("caller", "address", True), ("borrower", "address", True),
-        ("repaidAssets", "uint256", False), ("repaidShares", "uint256", False), ("seizedAssets", "uint256", False),
-        ("badDebtAssets", "uint256", False), ("badDebtShares", "uint256", False),
-    )],
-}  # fmt: skip
-
-
-def _liquidate_event(net, receipt) -> dict:
-    (event,) = (
-        net.chain.w3.eth.contract(abi=[_LIQUIDATE_EVENT]).events.Liquidate().process_receipt(receipt, errors=DISCARD)
-    )
-    return event.args
-
-
 class MorphoMarket:
     """What an indexer reads for one market and one borrower, at the latest block."""
 
@@ -201,7 +183,7 @@ def test_is_healthy_flips_exactly_where_morpho_liquidate_starts_succeeding(strea
     receipt = _mine(stream, m.liquidate_call(seized), liquidator)
     assert _timestamp(stream, receipt) == t
     predicted = liquidate(accrued, pos, price_of(lo), m.lltv, seized_assets=seized)
-    event = _liquidate_event(stream, receipt)
+    event = liquidate_event(stream, receipt)
     assert (event.seizedAssets, event.repaidShares, event.repaidAssets) == (
         predicted.seized_assets, predicted.repaid_shares, predicted.repaid_assets,
     )  # fmt: skip
@@ -228,7 +210,7 @@ def test_liquidate_moves_exactly_what_we_predict(stream, answer, how):
 
     receipt = _mine(stream, m.liquidate_call(args.get("seized_assets", 0), args.get("repaid_shares", 0)), liquidator)
     assert _timestamp(stream, receipt) == t
-    event = _liquidate_event(stream, receipt)
+    event = liquidate_event(stream, receipt)
     assert (event.repaidAssets, event.repaidShares, event.seizedAssets) == (
         predicted.repaid_assets, predicted.repaid_shares, predicted.seized_assets,
     )  # fmt: skip
