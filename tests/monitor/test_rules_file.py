@@ -95,5 +95,6 @@ def test_a_missing_file(tmp_path: Path) -> None:
 
 def test_the_documented_example_is_valid() -> None:
     config = load_config(Path(__file__).parents[2] / "docs" / "rules.example.toml")
-    assert [r.name for r in config.rules] == ["near-first-liquidation", "near-bad-debt", "threshold-moved", "leveraged-receipt",
+    assert [r.name for r in config.rules] == ["near-first-liquidation", "near-bad-debt", "liquidatable-now", "bad-debt-now",
+                                              "threshold-moved", "leveraged-receipt",
                                               "opaque-backing", "lenders-stuck", "new-loop"]  # fmt: skip
