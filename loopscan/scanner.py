@@ -41,6 +41,14 @@ def _wanted(protocols: Sequence[str] | None, role: str | None = None) -> list[st
     return [n for n in registry.names(role) if n in protocols]
 
 
+def _left_out(deps: Deployments, protocols: Sequence[str] | None) -> list[str]:
+    """The protocols a default scan of these deployments reads that `protocols` leaves out."""
+    if protocols is None:
+        return []
+    present = {c.protocol for c in deps.contracts}
+    return [n for n in _wanted(None) if n not in protocols and ({n} | {p for p, _ in registry.spec(n).probes}) & present]
+
+
 def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> list:
     """The lending and vault indexers for `protocols` (default: every registered one the solver
     applies) that the deployments have contracts for; venues are planned once the tokens are known."""
@@ -78,6 +86,8 @@ async def index_async(
         if header is None:
             raise IndexError_(f"{endpoint} does not know block {pin.number}")
         ctx = ScanContext(client, pin, int(header["timestamp"], 16), deps)
+        for name in _left_out(deps, protocols):
+            ctx.miss("protocol", None, name, "--protocols", "left out by --protocols: figures that rest on it are not computable")
         await _check_contracts(ctx, deps)
         if progress is not None:
             ctx.progress = progress

@@ -45,7 +45,11 @@ def print_scan_summary(console: Console, snap: Snapshot, seconds: float, http_re
                 f"{v.total_assets / 10**d:,.0f}", f"{v.visible_assets / 10**d:,.0f}", f"{share:.1%}",
             )  # fmt: skip
         console.print(vaults)
-    n_missing = len(snap.missing)
+    left_out = snap.missing.loc[snap.missing["kind"] == "protocol", "key"].tolist()
+    if left_out:
+        console.print(f"left out by --protocols: {', '.join(left_out)}; figures that rest on them are not computable",
+                      markup=False, style="yellow")  # fmt: skip
+    n_missing = len(snap.missing) - len(left_out)
     console.print(
         f"missing: {n_missing} read(s) failed" + (" — see the snapshot's `missing` table" if n_missing else ""),
         markup=False,

@@ -97,6 +97,7 @@ class Book:
     unknown_oracles: list[str]
     anchored: set[str] = field(default_factory=set)  # priced by their own market feed or the numeraire
     unsolved: dict[str, str] = field(default_factory=dict)  # market key -> why the solver leaves it out
+    left_out: dict[str, str] = field(default_factory=dict)  # protocol the scan left out (--protocols) -> its role
 
 
 def build_book(snap: Snapshot) -> Book:
@@ -131,7 +132,8 @@ def build_book(snap: Snapshot) -> Book:
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
     anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
-    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved)
+    left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
+    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
 
 
 def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:

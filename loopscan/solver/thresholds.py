@@ -175,6 +175,14 @@ class Solver:
         if blind:
             why = f"the oracle of a market against {', '.join(blind)} could not be read"
             reasons.update({name: why for name in (*THRESHOLDS, "bad_debt_at_100pct")})
+        # Vaults left out: their books (exchange-rate oracles, redemptions) are unknown. Venues left
+        # out: liquidations have nowhere to be sold. Lending left out only narrows the coverage.
+        after_sales = ("cascade", "bad_debt", "bad_debt_at_100pct")
+        for role, figures in (("vaults", ("first_liquidation", *after_sales)), ("venue", after_sales)):
+            skipped = sorted(n for n, r in self.book.left_out.items() if r == role)
+            if skipped:
+                why = f"the scan left out {', '.join(skipped)} (--protocols)"
+                reasons.update({name: reasons.get(name, why) for name in figures})
         unpriced = self.cascade(kind, token, 1.0).unpriced_sales
         if unpriced:
             why = f"no pool read to sell {', '.join(self.book.symbols.get(t, t) for t in unpriced)} into"

@@ -163,3 +163,23 @@ async def test_a_protocol_asked_for_says_why_it_would_read_nothing(stream):
     # A venue named beside a lending protocol reads the pools of the tokens that one finds.
     snap = await index_async(stream.url, deployments=deployments, protocols=["morpho_blue", "uniswap_v3"], block=stream.manifest["block"])
     assert len(snap.pools) == len(stream.manifest["uniswap_pools"]) and len(snap.vaults) == 0
+
+
+async def test_a_protocol_left_out_makes_what_rests_on_it_not_computable(susde):
+    """susde-aave-loop read with --protocols aave_v3: sUSDe's ERC-4626 book is not read, so no
+    figure of a token whose loopers post sUSDe can be trusted. Read in full, USDT's δ₁ is 13.05 %
+    (its first looper); narrowed, it must not read as safe."""
+    from loopscan.result import analyse
+
+    deployments = from_devnet_manifest(susde.manifest)
+    snap = await index_async(susde.url, deployments=deployments, protocols=["aave_v3"], block=susde.manifest["block"])
+    left = snap.missing[snap.missing["kind"] == "protocol"]
+    assert sorted(left["key"]) == ["erc4626", "metamorpho", "morpho_blue", "uniswap_v3"]
+    assert set(left["method"]) == {"--protocols"}
+    usdt = analyse(snap).thresholds.set_index("symbol").loc["USDT"]
+    assert usdt["not_computable"] == ("first_liquidation, cascade, bad_debt, bad_debt_at_100pct: "
+                                      "the scan left out erc4626, metamorpho (--protocols)")  # fmt: skip
+    assert usdt[["first_liquidation_frac", "cascade_frac", "bad_debt_frac", "bad_debt_at_100pct_usd"]].isna().all()
+    full = analyse(await index_async(susde.url, deployments=deployments, block=susde.manifest["block"]))
+    assert full.thresholds.set_index("symbol").loc["USDT", "first_liquidation_frac"] == pytest.approx(0.1305, abs=1e-4)
+    assert full.snapshot.missing.empty
