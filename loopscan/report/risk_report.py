@@ -33,23 +33,24 @@ def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[st
             notes.append(text)
         return _MARKS[notes.index(text) % len(_MARKS)]
 
-    t = Table(title=title, title_justify="left")
-    for col in ("token", "shock", "δ₁", "δ_c", "δ_bd", "liq. now", "bad debt now", ""):
-        t.add_column(col, justify="left" if col in ("token", "shock", "") else "right", no_wrap=col != "token")
+    rows = []
     for r in thresholds.itertuples():
         missing = {part.split(":")[0].strip(): part for part in (r.not_computable or "").split("; ") if part}
-        flags = []
         cells = []
         for name in ("first_liquidation", "cascade", "bad_debt"):
-            value = getattr(r, f"{name}_frac")
             reason = next((why for names, why in missing.items() if name in names.split(", ")), None)
-            cells.append(NOT_COMPUTABLE if reason else pct(value))
-        for reason in missing.values():
-            flags.append(mark(f"n/c: {reason}"))
+            cells.append(NOT_COMPUTABLE if reason else pct(getattr(r, f"{name}_frac")))
+        flags = [mark(f"n/c: {reason}") for reason in missing.values()]
         if r.oracle_flags:
             flags.append(mark("an oracle loopscan could not classify is treated as a market oracle"))
-        t.add_row(safe_text(str(r.symbol)), _SHOCK[r.shock], *cells, str(int(r.liquidatable_now)), usd(r.bad_debt_now_usd),
-                  "".join(dict.fromkeys(flags)))  # fmt: skip
+        rows.append((safe_text(str(r.symbol)), _SHOCK[r.shock], *cells, str(int(r.liquidatable_now)), usd(r.bad_debt_now_usd),
+                     "".join(dict.fromkeys(flags))))  # fmt: skip
+    t = Table(title=title, title_justify="left")
+    columns = ("token", "shock", "δ₁", "δ_c", "δ_bd", "liq. now", "bad debt now") + (("notes",) if notes else ())
+    for col in columns:
+        t.add_column(col, justify="left" if col in ("token", "shock", "notes") else "right", no_wrap=col != "token", min_width=6)
+    for row in rows:
+        t.add_row(*row[: len(columns)])
     legend = [f"{_MARKS[i % len(_MARKS)]} {text}" for i, text in enumerate(notes)]
     return t, legend
 
@@ -97,8 +98,10 @@ def _print_now(console: Console, result: ScanResult) -> None:
     flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
     if len(flagged):
         t = Table(title="Now, at the pin: positions liquidatable or under water", title_justify="left")
-        for col in ("collateral", "protocol", "account", "debt", "health", "liquidatable", "bad debt now"):
-            t.add_column(col, justify="right" if col in ("debt", "health", "bad debt now") else "left", no_wrap=col != "collateral")
+        for col in ("collateral", "protocol", "account", "debt", "health", "liq.", "bad debt"):
+            wraps = col in ("collateral", "protocol")  # labels fold onto a second line; figures never do
+            t.add_column(col, justify="right" if col in ("debt", "health", "bad debt") else "left",
+                         no_wrap=not wraps, overflow="fold" if wraps else "ellipsis", min_width=4)
         for p in flagged.sort_values("bad_debt_now_usd", ascending=False).itertuples():
             collateral = "+".join(book.symbols.get(c, c) for c in p.collateral.split("+") if c)
             t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}",
@@ -173,7 +176,7 @@ def _print_unwind(console: Console, result: ScanResult) -> None:
         t.add_column(col, justify="left" if col == "token" else "right")
     for r in opened.itertuples():
         ratio, pooled = r.liquidatable_to_absorbable, isinstance(r.exit_pool, str)
-        shown = "not computable" if not pooled else "∞" if ratio == float("inf") else f"{ratio:.1f}x"
+        shown = NOT_COMPUTABLE if not pooled else "∞" if ratio == float("inf") else f"{ratio:.1f}x"
         t.add_row(safe_text(str(r.symbol)), pct(r.level_frac), str(r.liquidatable_positions), usd(r.liquidatable_usd),
                   usd(r.absorbable_usd) if pooled else "no pool read", shown)  # fmt: skip
     console.print(t)
