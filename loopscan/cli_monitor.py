@@ -181,13 +181,13 @@ def history_scans(store_path: Path, since: datetime | None) -> None:
 @_store_option
 @_since_option
 def history_alerts(store_path: Path, since: datetime | None) -> None:
-    """Every alert raised, and whether each sink has it."""
+    """Every alert raised, one row each, and whether each sink has it."""
+    from loopscan.report.history import alert_rows
     from loopscan.store import alert_log
 
     columns = {"seq": "#", "created_at": "raised (UTC)", "event": "event", "severity": "severity", "rule": "rule",
-               "label": "subject", "message": "message", "block_number": "block", "sink": "sink",
-               "delivered_at": "delivered (UTC)", "abandoned_at": "set aside (UTC)", "last_error": "last error"}  # fmt: skip
-    _show(store_path, lambda con: alert_log(con, since), columns, "Alerts")
+               "label": "subject", "message": "message", "block_number": "block", "deliveries": "deliveries"}  # fmt: skip
+    _show(store_path, lambda con: alert_rows(alert_log(con, since)), columns, "Alerts")
 
 
 @history.command("snapshot")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from loopscan.textsafe import safe_text, terminal_safe
 
-__all__ = ["history_tables", "print_history", "plot_history", "print_frame"]
+__all__ = ["history_tables", "print_history", "plot_history", "print_frame", "alert_rows"]
 
 # The token metrics shown, in order, with their column titles.
 _COLUMNS = {
@@ -25,6 +25,30 @@ _COLUMNS = {
 _CAPTION = ("δ: market depeg needed for the first liquidation (δ₁), a self-feeding cascade (δ_c), bad debt (δ_bd); "
             "loss δ: the same as a loss of opaque backing; leverage: receipts per unit of base under the token; "
             "opaque: share of its backing nobody can see on chain")
+
+
+_ALERT = ["seq", "created_at", "event", "severity", "rule", "label", "message", "block_number"]
+
+
+def alert_rows(log: pd.DataFrame) -> pd.DataFrame:
+    """`store.alert_log` (a row per alert and sink) as one row per alert, its deliveries in one
+    column: `hook ✓` delivered, `hook set aside: <error>` abandoned, `hook pending (n attempts)`."""
+
+    def one(d) -> str | None:
+        if not isinstance(d.sink, str):
+            return None  # no sink was configured when it was raised
+        if pd.notna(d.delivered_at):
+            return f"{d.sink} ✓"
+        if pd.notna(d.abandoned_at):
+            return f"{d.sink} set aside: {d.last_error}"
+        return f"{d.sink} pending ({int(d.attempts or 0)} attempts)" + (f": {d.last_error}" if isinstance(d.last_error, str) else "")
+
+    rows = []
+    for _, group in log.groupby("seq", sort=True):
+        first = group.iloc[0]
+        deliveries = [x for x in (one(d) for d in group.itertuples()) if x]
+        rows.append({**{c: first[c] for c in _ALERT}, "deliveries": ", ".join(deliveries) or "no sink"})
+    return pd.DataFrame(rows, columns=[*_ALERT, "deliveries"])
 
 
 def history_tables(rows: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:

@@ -22,18 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import urllib.request
 from pathlib import Path
 
 import faultproxy as fp
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from small_disk import fill, tmpfs
 from webhook_server import WebhookServer
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.cli import main
 from loopscan.devnet.node import free_port
 from loopscan.model import SCHEMA
 from loopscan.monitor import Monitor, MonitorMetrics, Schedule, load_config
@@ -151,6 +154,11 @@ async def test_alerts_arrive_once_in_order_and_the_history_moves(stream, tmp_pat
         history = metric_history(s.con, ["xUSD"])
         last = load_snapshot(s.con, reports[2].tick_id)
     assert stored["delivered_at"].notna().all() and set(stored["sink"]) == {"stdout", "hook"}
+    listed = CliRunner().invoke(main, ["history", "alerts", "--store", str(store)])
+    assert listed.exit_code == 0, listed.output
+    numbered = [line.split("│")[1].strip() for line in listed.output.splitlines() if re.match(r"│ *\d+ *│", line)]
+    assert numbered == [str(i) for i in range(1, len(raised) + 1)]  # one row per alert (its sinks in one cell)
+    assert listed.output.count("✓") == 2 * len(raised)  # both sinks delivered each
 
     first = history[history["metric"] == "depeg_first_liquidation_frac"]["value"].tolist()
     assert first[0] == pytest.approx(0.1257, abs=1e-4)
