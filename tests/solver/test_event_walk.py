@@ -323,3 +323,22 @@ def test_susde_past_the_first_looper(susde, table):
     scale_feed(susde, "USDT/USD", 1 - first - BP)
     moved = walk.check(f"USDT/USD × (1 − {first:.2%} − 1 bp)")
     assert moved.now.loc[moved.now["liquidatable_now"], "account"].tolist() == [looper]
+
+
+def test_minimal_past_its_riskiest_borrower(minimal, table):
+    """An independent Morpho market whose riskiest borrower is liquidatable now (the ETH/USD feed
+    one basis point past its liquidation price): it is listed as such, and δ₁ is the next
+    borrower's distance from the new price, bracketed on chain — not a basis point."""
+    walk = Walk(minimal, {"WETH": "ETH/USD"}, table)
+    seeded = walk.check("minimal seeded")
+    weth = seeded.snapshot.token_address("WETH")
+    by_position = seeded.solver.first_liquidation_by_position("depeg", weth)
+    ((_, riskiest), first), ((_, following), second) = sorted(by_position.items(), key=lambda kv: kv[1])[:2]
+    scale_feed(minimal, "ETH/USD", 1 - first - BP)
+    moved = walk.check(f"ETH/USD × (1 − {first:.2%} − 1 bp)")
+    assert moved.now.loc[moved.now["liquidatable_now"], "account"].tolist() == [riskiest]
+    now = moved.thresholds.set_index("symbol").loc["WETH"]
+    assert now["liquidatable_now"] == 1
+    # the next borrower, measured from the moved price
+    assert now["first_liquidation_frac"] == pytest.approx(1 - (1 - second) / (1 - first - BP), abs=1.5 * BP)
+    assert following in {a for (_, a) in moved.solver.first_liquidation_by_position("depeg", weth)}
