@@ -1,0 +1,1 @@
+"""Pendle v2 principal tokens: the AMM maths (`maths`, `logexp`), the devnet deployer (`devnet`)."""
