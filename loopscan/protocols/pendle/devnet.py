@@ -41,6 +41,7 @@ __all__ = [
     "deploy_pendle",
     "add_market",
     "provide_liquidity",
+    "Sale",
     "sell_pt",
 ]
 
@@ -247,10 +248,21 @@ def provide_liquidity(chain: Chain, market: PendleMarket, provider: str, shares_
     chain.send(market.market.functions.mint(provider, shares_for_sy, pt_amount), provider, "market.mint")
 
 
-def sell_pt(chain: Chain, market: PendleMarket, seller: str, amount: int) -> tuple[int, int]:
-    """Sell `amount` PT straight into the market (transfer, then `swapExactPtForSy`); the SY
-    received and the fee, from the market's `Swap` event."""
+@dataclass(frozen=True)
+class Sale:
+    """A PT sale as the market's `Swap` event and block record it."""
+
+    net_sy_out: int
+    net_sy_fee: int
+    net_sy_to_reserve: int
+    timestamp: int
+
+
+def sell_pt(chain: Chain, market: PendleMarket, seller: str, amount: int) -> Sale:
+    """Sell `amount` PT straight into the market: transfer, then `swapExactPtForSy` (the market
+    checks its PT balance after paying out)."""
     chain.send(market.pt.functions.transfer(market.market.address, amount), seller, "PT → market")
     receipt = chain.send(market.market.functions.swapExactPtForSy(seller, amount, b""), seller, "swapExactPtForSy")
     swap = market.market.events.Swap().process_receipt(receipt, errors=DISCARD)[0]["args"]
-    return swap["netSyOut"], swap["netSyFee"]
+    timestamp = chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    return Sale(swap["netSyOut"], swap["netSyFee"], swap["netSyToReserve"], timestamp)
