@@ -15,6 +15,9 @@ What the contracts require, in the order they check it:
   its `Deployed` event); `PendleMarketV7` links `OracleLib`, so it is linked before it is split;
 * a market calls its gauge controller and its SY's reward functions on every LP transfer, so a
   real `PendleGaugeControllerUpg` is deployed, with a scenario token standing for PENDLE;
+* `PendleChainlinkOracleFactory` (34,619 bytes of runtime) is over the limit too: the TWAP feed
+  (`PendleChainlinkOracle`) is deployed directly, after the check that factory makes (the
+  market keeps enough observations for the window, `PendlePYLpOracle.getOracleState`);
 * the router (`PendleRouterV4`) knows only `setSelectorToFacets` at first: every facet's
   selectors are registered through it. `ActionAddRemoveLiqV3` (24,745 bytes) is over the
   24,576-byte limit, so liquidity is added with the market's own `mint` and it is left out.
@@ -43,6 +46,9 @@ __all__ = [
     "provide_liquidity",
     "Sale",
     "sell_pt",
+    "PT_TO_ASSET",
+    "linear_discount_oracle",
+    "twap_oracle",
 ]
 
 _BUILD = "@pendle/core-v2/build/artifacts/contracts"
@@ -65,12 +71,21 @@ ARTIFACTS = {
         ("router", "ActionMiscV3"),
         ("router", "ActionCallbackV3"),
         ("oracles/PtYtLpOracle", "PendlePYLpOracle"),
+        ("oracles/PtYtLpOracle/chainlink", "PendleChainlinkOracle"),
         ("oracles/internal", "PendleSparkLinearDiscountOracleFactory"),
         ("oracles/internal", "PendleSparkLinearDiscountOracle"),
     )
 }
-ROUTER_FACETS = ("ActionSwapPTV3", "ActionSwapYTV3", "ActionSimple", "ActionMiscV3", "ActionCallbackV3", "ActionStorageV4")
+ROUTER_FACETS = (
+    "ActionSwapPTV3",
+    "ActionSwapYTV3",
+    "ActionSimple",
+    "ActionMiscV3",
+    "ActionCallbackV3",
+    "ActionStorageV4",
+)
 ONE = 10**18
+PT_TO_ASSET = 1  # PendleOracleType (interfaces/IPChainlinkOracle.sol): PT_TO_SY, PT_TO_ASSET, LP_TO_SY, LP_TO_ASSET
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,9 @@ class FactoryParams:
     interest_fee_rate: int = 3 * 10**16
     reward_fee_rate: int = 3 * 10**16
     reserve_fee_percent: int = 80
-    block_cycle_numerator: int = 1_000  # PendlePYLpOracle: only its cardinality advice uses it
+    # PendlePYLpOracle: 1000 × the chain's block time, as a lower bound (PendlePYLpOracle.sol line 24:
+    # "on Ethereum blockCycleNumerator = 11000"); it sets the observations a TWAP window needs.
+    block_cycle_numerator: int = 11_000
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,14 @@ class PendleCore:
     treasury: str
 
     def addresses(self) -> dict[str, str]:
-        names = ("yield_factory", "market_factory", "gauge_controller", "router", "py_lp_oracle", "linear_discount_factory")
+        names = (
+            "yield_factory",
+            "market_factory",
+            "gauge_controller",
+            "router",
+            "py_lp_oracle",
+            "linear_discount_factory",
+        )
         return {f"pendle_{name}": getattr(self, name).address for name in names}
 
 
@@ -140,7 +164,12 @@ def _behind_proxy(chain: Chain, artifacts: Artifacts, impl: Contract, owner: str
 def _split_code(chain: Chain, splitter: Contract, name: str, creation_code: str) -> tuple[str, int, str, int]:
     receipt = chain.send(splitter.functions.deploy(name, bytes.fromhex(creation_code)), chain.deployer, f"split {name}")
     args = splitter.events.Deployed().process_receipt(receipt, errors=DISCARD)[0]["args"]
-    return args["creationCodeContractA"], args["creationCodeSizeA"], args["creationCodeContractB"], args["creationCodeSizeB"]
+    return (
+        args["creationCodeContractA"],
+        args["creationCodeSizeA"],
+        args["creationCodeContractB"],
+        args["creationCodeSizeB"],
+    )
 
 
 def _selectors(abi: list) -> list[bytes]:
@@ -158,7 +187,8 @@ def _abi_type(inp: dict) -> str:
 
 
 def deploy_pendle(chain: Chain, artifacts: Artifacts, params: FactoryParams = FactoryParams()) -> PendleCore:
-    """Pendle v2's core: factories, gauge controller, router with its facets and the two PT oracles."""
+    """Pendle v2's core: factories, gauge controller, router with its facets, the PY/LP oracle and
+    the linear-discount oracle factory."""
     admin, treasury = chain.account("pendle-admin"), chain.account("pendle-treasury")
     pendle = chain.deploy(artifacts.compiled("loopscan", "ScenarioToken"), "Pendle", "PENDLE", 18)
 
@@ -184,13 +214,18 @@ def deploy_pendle(chain: Chain, artifacts: Artifacts, params: FactoryParams = Fa
     storage = deploy("ActionStorageV4")
     router = deploy("PendleRouterV4", admin, storage.address)
     facets = [
-        (storage.address if name == "ActionStorageV4" else deploy(name).address, _selectors(_published(artifacts, name).abi))
+        (
+            storage.address if name == "ActionStorageV4" else deploy(name).address,
+            _selectors(_published(artifacts, name).abi),
+        )
         for name in ROUTER_FACETS
     ]
     as_storage = chain.contract(router.address, storage.abi)
     chain.send(as_storage.functions.setSelectorToFacets(facets), admin, "PendleRouterV4.setSelectorToFacets")
 
-    py_lp_oracle = _behind_proxy(chain, artifacts, deploy("PendlePYLpOracle"), admin, params.block_cycle_numerator, admin)
+    py_lp_oracle = _behind_proxy(
+        chain, artifacts, deploy("PendlePYLpOracle"), admin, params.block_cycle_numerator, admin
+    )
     linear_discount_factory = deploy("PendleSparkLinearDiscountOracleFactory")
     return PendleCore(
         yield_factory, market_factory, gauge_controller,
@@ -215,7 +250,9 @@ def add_market(
     divisor = core.yield_factory.functions.expiryDivisor().call()
     expiry = (chain.block()["timestamp"] + params.days_to_expiry * 86_400) // divisor * divisor
     receipt = chain.send(
-        core.yield_factory.functions.createYieldContract(sy.address, expiry, False), chain.deployer, "createYieldContract"
+        core.yield_factory.functions.createYieldContract(sy.address, expiry, False),
+        chain.deployer,
+        "createYieldContract",
     )
     created = core.yield_factory.events.CreateYieldContract().process_receipt(receipt, errors=DISCARD)[0]["args"]
     receipt = chain.send(
@@ -231,7 +268,9 @@ def add_market(
     return PendleMarket(sy, pt, yt, chain.contract(market, _published(artifacts, "PendleMarketV7").abi), expiry)
 
 
-def provide_liquidity(chain: Chain, market: PendleMarket, provider: str, shares_for_pt: int, shares_for_sy: int) -> None:
+def provide_liquidity(
+    chain: Chain, market: PendleMarket, provider: str, shares_for_pt: int, shares_for_sy: int
+) -> None:
     """Seed the pool from `provider`'s vault shares: `shares_for_pt` are wrapped into SY and split
     into PT and YT (the YT stays with `provider`), `shares_for_sy` are wrapped into SY; both sides
     go into the market through `mint`, which takes all of them when the pool is empty."""
@@ -266,3 +305,28 @@ def sell_pt(chain: Chain, market: PendleMarket, seller: str, amount: int) -> Sal
     swap = market.market.events.Swap().process_receipt(receipt, errors=DISCARD)[0]["args"]
     timestamp = chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     return Sale(swap["netSyOut"], swap["netSyFee"], swap["netSyToReserve"], timestamp)
+
+
+def linear_discount_oracle(
+    chain: Chain, artifacts: Artifacts, core: PendleCore, pt: str, base_discount_per_year: int
+) -> Contract:
+    """Spark's linear-discount PT feed, made by Pendle's factory: 1 − discount × time left / year."""
+    factory = core.linear_discount_factory
+    receipt = chain.send(factory.functions.createWithPt(pt, base_discount_per_year), chain.deployer, "createWithPt")
+    oracle = factory.events.OracleCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["oracle"]
+    return chain.contract(oracle, _published(artifacts, "PendleSparkLinearDiscountOracle").abi)
+
+
+def twap_oracle(chain: Chain, artifacts: Artifacts, core: PendleCore, market: PendleMarket, window: int,
+                kind: int = PT_TO_ASSET) -> Contract:  # fmt: skip
+    """Pendle's Chainlink-compatible TWAP feed of `market` over `window` seconds. The market is first
+    made to keep enough observations, and time is moved past one window so its oldest observation
+    covers it: both are what `PendleChainlinkOracleFactory.createOracle` checks."""
+    oracle_state = core.py_lp_oracle.functions.getOracleState(market.market.address, window)
+    needs_more, cardinality, _ = oracle_state.call()
+    if needs_more:
+        call = market.market.functions.increaseObservationsCardinalityNext(cardinality)
+        chain.send(call, chain.deployer, "increaseObservationsCardinalityNext")
+    if not oracle_state.call()[2]:
+        chain.increase_time(window + 1)
+    return chain.deploy(_published(artifacts, "PendleChainlinkOracle"), market.market.address, window, kind)

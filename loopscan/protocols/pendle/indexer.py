@@ -90,7 +90,9 @@ class PendleIndexer:
         raw = PendleRaw(self.factory)
         anchors: dict[str, tuple[str, int]] = {}  # market -> (PT, initial anchor)
         for log in await ctx.logs(self.factory, [CREATE_NEW_MARKET], self.start_block):
-            scalar_root, initial_anchor, _fee = decode_static(bytes.fromhex(log["data"][2:]), ("int256", "int256", "uint256"))
+            scalar_root, initial_anchor, _fee = decode_static(
+                bytes.fromhex(log["data"][2:]), ("int256", "int256", "uint256")
+            )
             anchors[topic_address(log["topics"][1])] = (topic_address(log["topics"][2]), initial_anchor)
         ctx.progress("pendle: markets", len(anchors))
 
@@ -114,7 +116,7 @@ class PendleIndexer:
             read[market] = (state, tokens)
 
         calls = []
-        for state, (sy, _pt, yt) in read.values():
+        for _state, (sy, _pt, yt) in read.values():
             calls += [Call(sy, encode_call("exchangeRate()")), Call(yt, encode_call("pyIndexStored()"))]
         second = await ctx.calls(calls)
         for k, (market, (state, (sy, pt, yt))) in enumerate(read.items()):

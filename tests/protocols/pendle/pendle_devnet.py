@@ -3,15 +3,20 @@ costs about 2 %): 100M PT against SY worth 100M USDe, 90 days to expiry, sUSDe a
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from web3.contract import Contract
 
+from loopscan.chains.deployments import Contract as Entry
+from loopscan.chains.deployments import Deployments
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import Chain
 from loopscan.devnet.node import Anvil
+from loopscan.protocols.base import ScanContext
 from loopscan.protocols.pendle.devnet import PendleCore, PendleMarket, add_market, deploy_pendle, provide_liquidity
 from loopscan.protocols.pendle.maths import MarketState
+from loopscan.rpc import RpcClient
 
 E = 10**18
 POOL_ASSETS = 100_000_000 * E  # USDe worth of each side
@@ -64,3 +69,24 @@ def read_state(net: PendleNet) -> MarketState:
     s = net.market.market.functions.readState(net.core.router.address).call()
     total_pt, total_sy, _lp, _treasury, scalar_root, expiry, ln_fee, reserve_fee, last_ln = s
     return MarketState(total_pt, total_sy, scalar_root, expiry, ln_fee, reserve_fee, last_ln)
+
+
+def deployments(net: PendleNet, with_router: bool = True) -> Deployments:
+    contracts = [Entry("pendle", "market_factory", net.core.market_factory.address, 0)]
+    if with_router:
+        contracts.append(Entry("pendle", "router", net.core.router.address))
+    return Deployments("devnet", 31337, tuple(contracts), "pendle test deployments")
+
+
+def read_at_latest(net: PendleNet, read):
+    """Run `read(ctx)` (an async function of a `ScanContext`) at the devnet's latest block, as a
+    scan would; its result and the context (for `missing` and the block)."""
+
+    async def run():
+        async with RpcClient(net.chain.node.url) as client:
+            pin = await client.pin(None)
+            header = await client.get_block(pin)
+            ctx = ScanContext(client, pin, int(header["timestamp"], 16), deployments(net))
+            return await read(ctx), ctx
+
+    return asyncio.run(run())

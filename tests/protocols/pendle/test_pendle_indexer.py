@@ -4,42 +4,26 @@ fed with what it read prices the market's next sale to the wei."""
 
 from __future__ import annotations
 
-import asyncio
+from pendle_devnet import E, deployments, read_at_latest
 
-from pendle_devnet import E
-
-from loopscan.chains.deployments import Contract, Deployments
 from loopscan.model import ZERO_ADDRESS
 from loopscan.model.frames import to_frame, validate_frame
 from loopscan.protocols import registry
-from loopscan.protocols.base import ScanContext
 from loopscan.protocols.pendle.devnet import sell_pt
-from loopscan.protocols.pendle.indexer import PendleIndexer, plan
+from loopscan.protocols.pendle.indexer import plan
 from loopscan.protocols.pendle.maths import swap_exact_pt_for_sy
 from loopscan.protocols.tokens import TokenIndexer
-from loopscan.rpc import RpcClient
-
-
-def _deployments(net, with_router: bool = True) -> Deployments:
-    contracts = [Contract("pendle", "market_factory", net.core.market_factory.address, 0)]
-    if with_router:
-        contracts.append(Contract("pendle", "router", net.core.router.address))
-    return Deployments("devnet", 31337, tuple(contracts), "pendle test deployments")
 
 
 def _fetch(net, indexers):
-    async def run():
-        async with RpcClient(net.chain.node.url) as client:
-            pin = await client.pin(None)
-            header = await client.get_block(pin)
-            ctx = ScanContext(client, pin, int(header["timestamp"], 16), _deployments(net))
-            return [await ix.fetch(ctx) for ix in indexers], ctx
+    async def read(ctx):
+        return [await ix.fetch(ctx) for ix in indexers]
 
-    return asyncio.run(run())
+    return read_at_latest(net, read)
 
 
 def test_markets_are_read_as_the_contracts_answer(pendle_net):
-    (ix,) = plan(_deployments(pendle_net), "pendle")
+    (ix,) = plan(deployments(pendle_net), "pendle")
     assert ix.router == pendle_net.core.router.address.lower()
     (raw,), ctx = _fetch(pendle_net, [ix])
     m = pendle_net.market
@@ -48,10 +32,18 @@ def test_markets_are_read_as_the_contracts_answer(pendle_net):
     assert (read.pt, read.sy, read.yt) == (m.pt.address.lower(), m.sy.address.lower(), m.yt.address.lower())
     state = m.market.functions.readState(pendle_net.core.router.address).call()
     assert (read.state.total_pt, read.state.total_sy, read.total_lp) == (state[0], state[1], state[2])
-    assert (read.state.scalar_root, read.state.expiry, read.state.ln_fee_rate_root) == (143 * 10**16, m.expiry, state[6])
+    assert (read.state.scalar_root, read.state.expiry, read.state.ln_fee_rate_root) == (
+        143 * 10**16,
+        m.expiry,
+        state[6],
+    )
     assert (read.state.reserve_fee_percent, read.state.last_ln_implied_rate) == (80, state[8])
     assert read.initial_anchor == 10_283 * 10**14
-    assert read.sy_exchange_rate == m.sy.functions.exchangeRate().call() == pendle_net.susde.functions.convertToAssets(E).call()
+    assert (
+        read.sy_exchange_rate
+        == m.sy.functions.exchangeRate().call()
+        == pendle_net.susde.functions.convertToAssets(E).call()
+    )
     assert read.py_index_stored == m.yt.functions.pyIndexStored().call()
 
     rows = ix.transform(raw, ctx.block)
@@ -71,7 +63,7 @@ def test_markets_are_read_as_the_contracts_answer(pendle_net):
 
 
 def test_without_a_router_the_market_fee_is_read(pendle_net):
-    (ix,) = plan(_deployments(pendle_net, with_router=False), "pendle")
+    (ix,) = plan(deployments(pendle_net, with_router=False), "pendle")
     assert ix.router == ZERO_ADDRESS
     (raw,), _ = _fetch(pendle_net, [ix])
     (read,) = raw.markets.values()
@@ -83,7 +75,7 @@ def test_a_market_whose_reads_fail_is_left_out_with_missing_rows(pendle_net):
     # market cannot be priced, so it is left out and the failed read is a `missing` row.
     sy = pendle_net.market.sy.address
     pendle_net.chain.node.rpc("anvil_setCode", [sy, "0x"])
-    (ix,) = plan(_deployments(pendle_net), "pendle")
+    (ix,) = plan(deployments(pendle_net), "pendle")
     (raw,), ctx = _fetch(pendle_net, [ix])
     assert raw.markets == {}
     assert [(r["kind"], r["address"], r["method"]) for r in ctx.missing] == [("pool", sy.lower(), "exchangeRate()")]

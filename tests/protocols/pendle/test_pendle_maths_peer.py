@@ -68,7 +68,13 @@ def _peer(batch: list[dict[str, int]]) -> list[dict[str, str]]:
     assert node, INSTALL
     payload = json.dumps([{k: str(v) for k, v in c.items()} for c in batch])
     proc = subprocess.run(
-        [node, str(PEER)], input=payload, capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=False
+        [node, str(PEER)],
+        input=payload,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
     )
     if proc.returncode == 3:
         pytest.fail(f"{proc.stderr.strip()}: {INSTALL}")
@@ -78,11 +84,15 @@ def _peer(batch: list[dict[str, int]]) -> list[dict[str, str]]:
     return answer["results"]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
 @given(st.lists(cases(), min_size=150, max_size=150))
 def test_swaps_equal_pendles_offchain_maths(batch):
     theirs = _peer(batch)
-    mismatches = [(c, _ours(c), t) for c, t in zip(batch, theirs) if _ours(c) != t]
+    mismatches = [(c, _ours(c), t) for c, t in zip(batch, theirs, strict=True) if _ours(c) != t]
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:2]}"
     # The batch must exercise real trades, not only refusals.
     assert any("error" not in t for t in theirs)
