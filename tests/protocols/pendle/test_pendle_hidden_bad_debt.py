@@ -17,7 +17,7 @@ from web3.contract import Contract
 from loopscan.chains.deployments import Contract as Entry
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import TxReverted
-from loopscan.model import ZERO_ADDRESS
+from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols.morpho_blue.devnet import market_params
 from loopscan.protocols.pendle.devnet import linear_discount_oracle, sell_pt
 from loopscan.protocols.pendle.maths import swap_exact_pt_for_sy
@@ -94,7 +94,7 @@ def test_a_pt_dump_leaves_the_morpho_position_healthy_and_underwater(pendle_net)
     assert 0 < hidden < debt // 10  # underwater, by less than a tenth of the debt at these magnitudes
 
 
-def test_a_scan_reads_the_pt_market_beside_the_morpho_market_it_backs(pendle_net):
+def test_a_scan_reads_the_pt_market_beside_the_morpho_market_it_backs(pendle_net, tmp_path):
     # The whole read path: Morpho and Pendle from one deployments list, the PT classified `pt`, the
     # Pendle market as a venue row; the analysis runs over it (the venue is read, not yet an exit).
     loop = _pt_loop_on_morpho(pendle_net)
@@ -113,6 +113,7 @@ def test_a_scan_reads_the_pt_market_beside_the_morpho_market_it_backs(pendle_net
     )
     assert set(snap.positions["account"]) == {loop.looper.lower(), pendle_net.chain.account("morpho-lender").lower()}
     assert list(snap.market_collaterals["collateral_token"]) == [pt]
+    assert Snapshot.from_parquet(snap.to_parquet(tmp_path / "snap")).pools.equals(snap.pools)
     # The analysis finds the loop on the PT (its whole debt is lost if the PT is worth nothing).
     # Morpho's oracle classification sees a feed and calls it a market oracle, so the first
     # liquidation comes at a 0.55 % PT "depeg" (1 − 91 / 91.5); with the linear-discount feed no
