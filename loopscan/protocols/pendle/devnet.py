@@ -90,8 +90,10 @@ PT_TO_ASSET = 1  # PendleOracleType (interfaces/IPChainlinkOracle.sol): PT_TO_SY
 
 @dataclass(frozen=True)
 class FactoryParams:
-    """The factories' fee settings. `reserve_fee_percent`: the treasury's share of swap fees (80 %
-    on Pendle's mainnet markets); the YT interest and reward fees do not enter PT swaps."""
+    """The factories' fee settings, as Pendle set them on Ethereum (`@pendle/core-v2@6.11.0`,
+    `deployments/1-core.json`, `network`: initialInterestFee and initialRewardFee 3e16, i.e. 3 % of
+    the YT's interest and rewards, which PT swaps do not involve; initialReserveFeePercent 80, the
+    treasury's share of every swap fee). The expiry divisor (one day) is ours: any divisor works."""
 
     expiry_divisor: int = 86_400
     interest_fee_rate: int = 3 * 10**16
@@ -106,9 +108,9 @@ class FactoryParams:
 class MarketParams:
     """`createNewMarket`'s parameters (18 decimals) and the PT's time to expiry.
 
-    The defaults gave, with 10M PT against SY worth 10M, an implied APY near 12 % and a ~2 % cost
-    for selling 6 % of the pool's PT (the PT-sUSDe figure of Nov 2025): scalarRoot 1.43, initial
-    anchor 1.0283, fee ln(1.002) a year, 90 days.
+    The defaults give, with 100M PT against SY worth 100M USDe, an implied APY of 12.0 % and a
+    2.02 % cost for selling 6M PT (measured in tests/protocols/pendle: the PT-sUSDe figure of Nov
+    2025, 6M for about 2 %): scalarRoot 1.43, initial anchor 1.0283, fee ln(1.002) a year, 90 days.
     """
 
     scalar_root: int = 143 * 10**16
