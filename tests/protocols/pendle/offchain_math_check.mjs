@@ -3,7 +3,8 @@
 //
 // stdin: a JSON array of cases (integers as decimal strings); stdout: {"version", "results"}, one
 // result per case: the swap's SY out, fee, reserve part and the market's new state, integers as
-// decimal strings, or {"error": name} where the library throws. The library is loaded from
+// decimal strings, or {"error": name} where the library throws. A case {"fn": "ln" | "exp", "x"}
+// asks for the library's LogExpMath port alone: {"value"} or {"error"}. The library is loaded from
 // $LOOPSCAN_PEERS_DIR (a node_modules directory), by default the repository's own node_modules.
 // Exit code 3: it is not installed there.
 import { createRequire } from "node:module";
@@ -20,7 +21,16 @@ if (!existsSync(pkg)) {
 }
 const require = createRequire(join(peersDir, "_peer_check_.js"));
 const { MarketState, PyIndex, FixedX18 } = require("@pendle/core-v2-offchain-math");
+const LogExpMath = require(join(peersDir, "@pendle/core-v2-offchain-math/dist/cjs/FixedX18/LogExpMath.js"));
 const version = JSON.parse(readFileSync(pkg, "utf8")).version;
+
+function logExp(c) {
+  try {
+    return { value: LogExpMath[c.fn](BigInt(c.x)).toString() };
+  } catch (e) {
+    return { error: e.constructor.name };
+  }
+}
 
 function swap(c) {
   const B = (k) => BigInt(c[k]);
@@ -45,4 +55,4 @@ function swap(c) {
 }
 
 const cases = JSON.parse(readFileSync(0, "utf8"));
-process.stdout.write(JSON.stringify({ version, results: cases.map(swap) }));
+process.stdout.write(JSON.stringify({ version, results: cases.map((c) => (c.fn ? logExp(c) : swap(c))) }));

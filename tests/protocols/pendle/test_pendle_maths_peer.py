@@ -1,5 +1,5 @@
-"""`loopscan.protocols.pendle.maths` against Pendle's own `@pendle/core-v2-offchain-math` (node) on
-random markets and sales: the same SY out, fee, reserve part and new state, or the same refusal
+"""`loopscan.protocols.pendle.maths` and `logexp` against Pendle's own `@pendle/core-v2-offchain-math`
+(node): LogExpMath's ln and exp over their whole domain, and swaps on random markets and sales: the same SY out, fee, reserve part and new state, or the same refusal
 (the library names its errors as the contract does)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loopscan.protocols.pendle import logexp
 from loopscan.protocols.pendle.logexp import PendleMathError, ln
 from loopscan.protocols.pendle.maths import MarketState, swap_exact_pt_for_sy
 
@@ -96,3 +97,35 @@ def test_swaps_equal_pendles_offchain_maths(batch):
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:2]}"
     # The batch must exercise real trades, not only refusals.
     assert any("error" not in t for t in theirs)
+
+
+def _ours_logexp(case: dict[str, int | str]) -> dict[str, str]:
+    try:
+        return {"value": str(getattr(logexp, case["fn"])(case["x"]))}
+    except PendleMathError:
+        return {"error": "FixedX18Error"}
+
+
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+@given(
+    st.lists(
+        st.one_of(
+            # exp: its domain is [-41, 130] (18 decimals); a little beyond it on each side.
+            st.builds(lambda x: {"fn": "exp", "x": x}, st.integers(-42 * E, 131 * E)),
+            st.builds(lambda x: {"fn": "exp", "x": x}, st.integers(-(10**18), 10**18)),
+            # ln: 0.9–1.1 takes the 36-decimal series; any other positive int256 the other path.
+            st.builds(lambda x: {"fn": "ln", "x": x}, st.integers(9 * 10**17, 11 * 10**17)),
+            st.builds(lambda x: {"fn": "ln", "x": x}, st.integers(-1, 2**255 - 1)),
+        ),
+        min_size=300,
+        max_size=300,
+    )
+)
+def test_ln_and_exp_equal_pendles_offchain_maths(batch):
+    theirs = _peer(batch)
+    mismatches = [(c, _ours_logexp(c), t) for c, t in zip(batch, theirs, strict=True) if _ours_logexp(c) != t]
+    assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:2]}"
