@@ -2,7 +2,8 @@
 
 The bytecode is used as shipped (the package has no build info to recompile from). Only the SY is
 ours: `contracts/pendle/LoopscanERC4626SY.sol`, written against the package's `IStandardizedYield`
-over the scenario's ERC-4626 sUSDe, since the package ships no SY implementation.
+over the scenario's ERC-4626 sUSDe, since the package ships no SY implementation. The PT feeds
+lenders price with are deployed by `devnet_feeds`.
 
 What the contracts require, in the order they check it:
 
@@ -15,9 +16,6 @@ What the contracts require, in the order they check it:
   its `Deployed` event); `PendleMarketV7` links `OracleLib`, so it is linked before it is split;
 * a market calls its gauge controller and its SY's reward functions on every LP transfer, so a
   real `PendleGaugeControllerUpg` is deployed, with a scenario token standing for PENDLE;
-* `PendleChainlinkOracleFactory` (34,619 bytes of runtime) is over the limit too: the TWAP feed
-  (`PendleChainlinkOracle`) is deployed directly, after the check that factory makes (the
-  market keeps enough observations for the window, `PendlePYLpOracle.getOracleState`);
 * the router (`PendleRouterV4`) knows only `setSelectorToFacets` at first: every facet's
   selectors are registered through it. `ActionAddRemoveLiqV3` (24,745 bytes) is over the
   24,576-byte limit, so liquidity is added with the market's own `mint` and it is left out.
@@ -37,6 +35,7 @@ from loopscan.protocols.pendle.logexp import ln
 
 __all__ = [
     "ARTIFACTS",
+    "published",
     "FactoryParams",
     "MarketParams",
     "PendleCore",
@@ -46,9 +45,6 @@ __all__ = [
     "provide_liquidity",
     "Sale",
     "sell_pt",
-    "PT_TO_ASSET",
-    "linear_discount_oracle",
-    "twap_oracle",
 ]
 
 _BUILD = "@pendle/core-v2/build/artifacts/contracts"
@@ -85,7 +81,6 @@ ROUTER_FACETS = (
     "ActionStorageV4",
 )
 ONE = 10**18
-PT_TO_ASSET = 1  # PendleOracleType (interfaces/IPChainlinkOracle.sol): PT_TO_SY, PT_TO_ASSET, LP_TO_SY, LP_TO_ASSET
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,8 @@ class PendleMarket:
     expiry: int
 
 
-def _published(artifacts: Artifacts, name: str) -> Artifact:
+def published(artifacts: Artifacts, name: str) -> Artifact:
+    """One of `ARTIFACTS`, as shipped."""
     return artifacts.published(ARTIFACTS[name])
 
 
@@ -195,11 +191,11 @@ def deploy_pendle(chain: Chain, artifacts: Artifacts, params: FactoryParams = Fa
     pendle = chain.deploy(artifacts.compiled("loopscan", "ScenarioToken"), "Pendle", "PENDLE", 18)
 
     def deploy(name: str, *args, bytecode: str | None = None) -> Contract:
-        return chain.deploy(_published(artifacts, name), *args, bytecode=bytecode)
+        return chain.deploy(published(artifacts, name), *args, bytecode=bytecode)
 
     splitter = deploy("BaseSplitCodeFactoryContract")
-    yt_code = _split_code(chain, splitter, "PendleYieldToken", _published(artifacts, "PendleYieldToken").bytecode)
-    market_art = _published(artifacts, "PendleMarketV7")
+    yt_code = _split_code(chain, splitter, "PendleYieldToken", published(artifacts, "PendleYieldToken").bytecode)
+    market_art = published(artifacts, "PendleMarketV7")
     oracle_lib = deploy("OracleLib")
     market_code = _split_code(chain, splitter, "PendleMarketV7", link(market_art, {"OracleLib": oracle_lib.address}))
 
@@ -218,7 +214,7 @@ def deploy_pendle(chain: Chain, artifacts: Artifacts, params: FactoryParams = Fa
     facets = [
         (
             storage.address if name == "ActionStorageV4" else deploy(name).address,
-            _selectors(_published(artifacts, name).abi),
+            _selectors(published(artifacts, name).abi),
         )
         for name in ROUTER_FACETS
     ]
@@ -231,7 +227,7 @@ def deploy_pendle(chain: Chain, artifacts: Artifacts, params: FactoryParams = Fa
     linear_discount_factory = deploy("PendleSparkLinearDiscountOracleFactory")
     return PendleCore(
         yield_factory, market_factory, gauge_controller,
-        chain.contract(router.address, _published(artifacts, "ActionSwapPTV3").abi),
+        chain.contract(router.address, published(artifacts, "ActionSwapPTV3").abi),
         py_lp_oracle, linear_discount_factory, pendle, admin, treasury,
     )  # fmt: skip
 
@@ -265,9 +261,9 @@ def add_market(
         "createNewMarket",
     )
     market = core.market_factory.events.CreateNewMarket().process_receipt(receipt, errors=DISCARD)[0]["args"]["market"]
-    pt = chain.contract(created["PT"], _published(artifacts, "PendlePrincipalToken").abi)
-    yt = chain.contract(created["YT"], _published(artifacts, "PendleYieldToken").abi)
-    return PendleMarket(sy, pt, yt, chain.contract(market, _published(artifacts, "PendleMarketV7").abi), expiry)
+    pt = chain.contract(created["PT"], published(artifacts, "PendlePrincipalToken").abi)
+    yt = chain.contract(created["YT"], published(artifacts, "PendleYieldToken").abi)
+    return PendleMarket(sy, pt, yt, chain.contract(market, published(artifacts, "PendleMarketV7").abi), expiry)
 
 
 def provide_liquidity(
@@ -307,28 +303,3 @@ def sell_pt(chain: Chain, market: PendleMarket, seller: str, amount: int) -> Sal
     swap = market.market.events.Swap().process_receipt(receipt, errors=DISCARD)[0]["args"]
     timestamp = chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     return Sale(swap["netSyOut"], swap["netSyFee"], swap["netSyToReserve"], timestamp)
-
-
-def linear_discount_oracle(
-    chain: Chain, artifacts: Artifacts, core: PendleCore, pt: str, base_discount_per_year: int
-) -> Contract:
-    """Spark's linear-discount PT feed, made by Pendle's factory: 1 − discount × time left / year."""
-    factory = core.linear_discount_factory
-    receipt = chain.send(factory.functions.createWithPt(pt, base_discount_per_year), chain.deployer, "createWithPt")
-    oracle = factory.events.OracleCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["oracle"]
-    return chain.contract(oracle, _published(artifacts, "PendleSparkLinearDiscountOracle").abi)
-
-
-def twap_oracle(chain: Chain, artifacts: Artifacts, core: PendleCore, market: PendleMarket, window: int,
-                kind: int = PT_TO_ASSET) -> Contract:  # fmt: skip
-    """Pendle's Chainlink-compatible TWAP feed of `market` over `window` seconds. The market is first
-    made to keep enough observations, and time is moved past one window so its oldest observation
-    covers it: both are what `PendleChainlinkOracleFactory.createOracle` checks."""
-    oracle_state = core.py_lp_oracle.functions.getOracleState(market.market.address, window)
-    needs_more, cardinality, _ = oracle_state.call()
-    if needs_more:
-        call = market.market.functions.increaseObservationsCardinalityNext(cardinality)
-        chain.send(call, chain.deployer, "increaseObservationsCardinalityNext")
-    if not oracle_state.call()[2]:
-        chain.increase_time(window + 1)
-    return chain.deploy(_published(artifacts, "PendleChainlinkOracle"), market.market.address, window, kind)

@@ -19,7 +19,8 @@ from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import TxReverted
 from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols.morpho_blue.devnet import market_params
-from loopscan.protocols.pendle.devnet import linear_discount_oracle, sell_pt
+from loopscan.protocols.pendle.devnet import sell_pt
+from loopscan.protocols.pendle.devnet_feeds import linear_discount_oracle
 from loopscan.protocols.pendle.maths import swap_exact_pt_for_sy
 from loopscan.result import analyse
 from loopscan.scanner import index

@@ -8,7 +8,8 @@ import pytest
 from pendle_devnet import E, read_at_latest, read_state
 
 from loopscan.devnet.build import Artifacts
-from loopscan.protocols.pendle.devnet import linear_discount_oracle, sell_pt, twap_oracle
+from loopscan.protocols.pendle.devnet import sell_pt
+from loopscan.protocols.pendle.devnet_feeds import linear_discount_oracle, twap_oracle
 from loopscan.protocols.pendle.maths import pt_to_asset_rate
 from loopscan.protocols.pendle.oracles import (
     fetch_pt_oracles,
