@@ -49,7 +49,7 @@ GETTERS = (
     "UNDERLYING_ASSET_ADDRESS()", "POOL()", "RESERVE_TREASURY_ADDRESS()",  # Aave aTokens
     "borrowAllowance(address,address)",  # Aave debt tokens
     "token0()", "token1()", "getReserves()",  # Uniswap v2-style LP
-    "SY()", "expiry()",  # Pendle PT
+    "SY()", "expiry()", "YT()",  # Pendle PT (its YT answers SY() and expiry() too, but no YT())
 )  # fmt: skip
 
 TokenRaw = dict[str, dict[str, CallResult]]
@@ -134,7 +134,12 @@ def classify(answers: Mapping[str, CallResult]) -> TokenKind:
         return TokenKind.DEBT
     if _address(answers, "token0()") and _address(answers, "token1()") and _answered(answers, "getReserves()", 64):
         return TokenKind.LP
-    if _address(answers, "SY()") and _answered(answers, "expiry()") and decode_uint(answers["expiry()"].return_data):
+    if (
+        _address(answers, "SY()")
+        and _address(answers, "YT()")
+        and _answered(answers, "expiry()")
+        and decode_uint(answers["expiry()"].return_data)
+    ):
         return TokenKind.PT
     return TokenKind.BASE
 

@@ -121,12 +121,13 @@ def test_decode_decimals():
         ({"UNDERLYING_ASSET_ADDRESS()": addr("11"), "POOL()": addr("22")}, "base"),
         ({"token0()": addr("11"), "token1()": addr("22"), "getReserves()": ok(bytes(96))}, "lp"),
         ({"token0()": addr("11"), "token1()": addr("22")}, "base"),  # a Uniswap v3 pool, not an LP token
-        ({"SY()": addr("11"), "expiry()": word(1_750_000_000)}, "pt"),
-        ({"SY()": addr("11"), "expiry()": word(0)}, "base"),
+        ({"SY()": addr("11"), "YT()": addr("22"), "expiry()": word(1_750_000_000)}, "pt"),
+        ({"SY()": addr("11"), "YT()": addr("22"), "expiry()": word(0)}, "base"),
+        ({"SY()": addr("11"), "expiry()": word(1_750_000_000)}, "base"),  # a Pendle YT: no YT()
         # An account without code answers every call with success and no data.
         ({g: ok(b"") for g in ("asset()", "convertToAssets(uint256)", "UNDERLYING_ASSET_ADDRESS()", "POOL()",
                                "RESERVE_TREASURY_ADDRESS()", "borrowAllowance(address,address)", "token0()",
-                               "token1()", "getReserves()", "SY()", "expiry()")}, "base"),
+                               "token1()", "getReserves()", "SY()", "expiry()", "YT()")}, "base"),
     ],
 )  # fmt: skip
 def test_classify_literal(answers, kind):
@@ -204,7 +205,7 @@ async def test_stream_tokens(stream):
     rounds: list[int] = []
     rows, missing = await _read(stream, [t["address"] for t in tokens.values()], rounds=rounds)
     assert missing == []
-    assert rounds == [13 * 5, 3]  # every getter of every token, then convertToAssets of the three vaults
+    assert rounds == [14 * 5, 3]  # every getter of every token, then convertToAssets of the three vaults
     expected = {"USDC": "base", "xUSD": "vault_share", "sdeUSD": "vault_share", "cpUSDC": "vault_share", "deUSD": "base"}
     assert {tid: rows[t["address"].lower()]["kind"] for tid, t in tokens.items()} == expected
     for tid, t in tokens.items():

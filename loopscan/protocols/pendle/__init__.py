@@ -1,0 +1,21 @@
+"""Pendle v2 principal tokens: markets read from their factory's logs (`indexer`), the AMM's exact
+swap maths (`maths`, with Pendle's fixed-point ln/exp in `logexp`), the PT feeds lenders price
+with (`oracles`: linear discount, AMM TWAP) and the devnet deployer
+(`devnet`, `devnet_feeds`, from `@pendle/core-v2@6.11.0`'s published bytecode and our SY adapter).
+
+A venue the solver does not sell into yet (no `exit`, `solved=False`): its markets are read when
+asked for by name (`--protocols`), and `maths.swap_exact_pt_for_sy` is the exit to wire in (it
+equals the market's own swaps to the wei).
+"""
+
+from loopscan.protocols.spec import ProtocolSpec
+
+SPECS = (
+    ProtocolSpec(
+        name="pendle",
+        role="venue",
+        indexer="loopscan.protocols.pendle.indexer",
+        probes={("pendle", "market_factory"): "maxLnFeeRateRoot()"},
+        solved=False,
+    ),
+)
