@@ -8,6 +8,7 @@ and analysed as any chain: Morpho and Pendle read together."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import pytest
@@ -119,5 +120,8 @@ def test_a_scan_reads_the_pt_market_beside_the_morpho_market_it_backs(pendle_net
     # Morpho's oracle classification sees a feed and calls it a market oracle, so the first
     # liquidation comes at a 0.55 % PT "depeg" (1 − 91 / 91.5); with the linear-discount feed no
     # PT price move liquidates: the classification of Pendle feeds is not wired into it yet.
+    # The cascade's sales of the PT have no exit the solver can price yet (the Pendle market is
+    # read, not sold into), so the figures after sales are not computable rather than $0.
     (row,) = analyse(snap).thresholds.query("token == @pt").itertuples()
-    assert (row.shock, row.positions_at_risk, row.bad_debt_at_100pct_usd) == ("depeg", 1, loop.debt / USDC)
+    assert (row.shock, row.positions_at_risk) == ("depeg", 1) and row.first_liquidation_frac > 0
+    assert math.isnan(row.bad_debt_at_100pct_usd) and "no pool read to sell" in row.not_computable
