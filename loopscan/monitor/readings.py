@@ -6,6 +6,7 @@ One row per (subject, metric). Subjects are keyed by what the chain says, never 
 | subject_kind | subject | metrics |
 |---|---|---|
 | token | token address | ``{shock}_first_liquidation_frac``, ``{shock}_cascade_frac``, ``{shock}_bad_debt_frac`` (shock: ``depeg``, ``backing_loss``; further shocks from the state at the pin, null where it never happens up to a 100 % shock or is not computable), ``liquidatable_now`` (positions it reaches that are liquidatable at the pin), ``bad_debt_now_usd`` (what closing them now leaves unpaid), and for a vault's receipt ``leverage_x`` (receipts per unit of base held under it), ``opaque_frac``, ``depth`` |
+| token | token address | ``unwind_{L}pct_x`` (L: 1, 2, 5, 10, 15, 25): collateral a further depeg of L % makes liquidatable over what its exit pool absorbs within L % (`ScanResult.depth`); infinite where the pool has no depth there, null where nothing opens or no pool was read |
 | base | base token address | ``pyramid_leverage_x``, ``pyramid_depth`` |
 | loop | token addresses joined by ``>`` | ``loop_leverage_x`` |
 | market | ``protocol_address:market_id`` | ``utilisation_frac`` (borrowed / supplied; 1 = lenders cannot withdraw) |
@@ -18,6 +19,7 @@ import math
 import pandas as pd
 
 from loopscan.graph import find_loops
+from loopscan.solver.depth import LEVELS
 from loopscan.result import ScanResult
 from loopscan.store import METRIC_COLUMNS
 
@@ -29,6 +31,7 @@ THRESHOLD_METRICS = tuple(f"{shock}_{name}" for shock in _SHOCKS for name in _TH
 METRICS = {
     **{m: "token" for m in THRESHOLD_METRICS},
     "liquidatable_now": "token",
+    **{f"unwind_{round(level * 100)}pct_x": "token" for level in LEVELS},
     "bad_debt_now_usd": "token",
     "leverage_x": "token",
     "opaque_frac": "token",
@@ -50,6 +53,8 @@ def readings(result: ScanResult) -> pd.DataFrame:
     for t in result.thresholds.drop_duplicates("token").itertuples():  # the state now is the same under either shock
         rows += [("token", t.token, t.symbol, "liquidatable_now", float(t.liquidatable_now)),
                  ("token", t.token, t.symbol, "bad_debt_now_usd", _value(t.bad_debt_now_usd))]  # fmt: skip
+    for d in result.depth.itertuples():
+        rows.append(("token", d.token, d.symbol, f"unwind_{round(d.level_frac * 100)}pct_x", _ratio(d.liquidatable_to_absorbable)))
     share_of = dict(zip(result.snapshot.vaults["vault"], result.snapshot.vaults["share_token"], strict=True))
     for v in result.vaults.itertuples():
         token = share_of.get(v.vault, v.vault)
@@ -76,6 +81,11 @@ def readings(result: ScanResult) -> pd.DataFrame:
         rows.append(("market", f"{m.protocol_address}:{m.market_id}", label, "utilisation_frac",
                      m.total_borrow_assets / m.total_supply_assets))  # fmt: skip
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def _ratio(x: object) -> float | None:
+    """A ratio, infinity kept (no depth at all is the worst reading, not a missing one)."""
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
 def _value(x: object) -> float | None:

@@ -95,6 +95,7 @@ def report_dict(result: ScanResult) -> dict:
         "pyramids": _pyramids(result, symbols),
         "vaults": _vaults(result, symbols),
         "loops": _loops(result, symbols),
+        "depth": _depth(result),
         "now": _now(result),
         "baseline": _baseline(result),
         "missing": _missing(result),
@@ -171,6 +172,19 @@ def _now(result: ScanResult) -> dict:
             for m in markets.itertuples() if m.lenders_stuck
         ],
     }  # fmt: skip
+
+
+def _depth(result: ScanResult) -> list[dict]:
+    return [
+        {
+            "token": d.token, "symbol": _text(d.symbol), "level": _num(d.level_frac), "exit_pool": _text(d.exit_pool),
+            "absorbable_usd": _num(d.absorbable_usd) if isinstance(d.exit_pool, str) else None,
+            "liquidatable_positions": int(d.liquidatable_positions), "liquidatable_usd": _num(d.liquidatable_usd),
+            "liquidatable_to_absorbable": _num(d.liquidatable_to_absorbable),
+            "no_depth": bool(isinstance(d.exit_pool, str) and d.liquidatable_positions and not d.absorbable_usd),
+        }
+        for d in result.depth.itertuples()
+    ]  # fmt: skip
 
 
 def _baseline(result: ScanResult) -> dict:

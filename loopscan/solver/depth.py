@@ -51,10 +51,9 @@ def absorbable(book: Book, token: str, impact: float) -> tuple[float, float] | N
 
 def liquidatable_usd(solver: Solver, token: str, shock: float) -> tuple[int, float]:
     """(positions, collateral USD at the pin's prices) that a market depeg of `shock` of `token`
-    makes liquidatable before any feedback, leaving out those liquidatable at the pin."""
+    makes liquidatable before any feedback, leaving out those the baseline liquidates already."""
     book = solver.book
-    now = set(solver.cascade("depeg", token, 0.0).at_risk)
-    found = [p for p in solver.cascade("depeg", token, shock).at_risk if p not in now]
+    found = sorted(solver.newly_at_risk("depeg", token, shock))
     value = 0.0
     for where, account in found:
         if where in book.markets:  # an isolated market's position

@@ -100,6 +100,15 @@ def test_stream_report_matches_its_schema_and_the_result(scan):
     assert (x["liquidatable_now"], x["bad_debt_now_usd"]) == (0, 0.0)
     assert report["now"]["positions"] == [] and report["baseline"]["liquidations"] == 0
     assert [m["utilisation"] for m in report["now"]["lenders_stuck"]] == [pytest.approx(1.0)]  # the private xUSD market
+    # the unwind: a 15 % depeg of xUSD opens $30.0M of collateral; its pool takes $1.27M within 15 %
+    (unwind,) = [d for d in report["depth"] if d["token"] == xusd and d["level"] == 0.15]
+    assert unwind["liquidatable_usd"] == pytest.approx(30.0e6, rel=1e-3) and unwind["absorbable_usd"] == pytest.approx(1.27e6, rel=1e-2)
+    assert unwind["liquidatable_to_absorbable"] == pytest.approx(unwind["liquidatable_usd"] / unwind["absorbable_usd"])
+    from loopscan.monitor.readings import readings
+
+    read = readings(result).set_index(["subject", "metric"])["value"]
+    assert read[(xusd, "unwind_15pct_x")] == pytest.approx(unwind["liquidatable_to_absorbable"])
+    assert math.isnan(read[(sdeusd, "unwind_15pct_x")])  # no pool read for sdeUSD: not computable (None)
 
     (pyramid,) = report["pyramids"]
     assert pyramid["symbol"] == "USDC" and pyramid["depth"] == 4
