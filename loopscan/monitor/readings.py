@@ -19,8 +19,8 @@ import math
 import pandas as pd
 
 from loopscan.graph import find_loops
-from loopscan.solver.depth import LEVELS
 from loopscan.result import ScanResult
+from loopscan.solver.depth import LEVELS
 from loopscan.store import METRIC_COLUMNS
 
 __all__ = ["readings", "METRICS", "THRESHOLD_METRICS"]
