@@ -214,17 +214,18 @@ def demo(scenario: str, out: Path, fmt: str) -> None:
 
 
 def _plots(result, out: Path, fmt: str) -> None:
-    """The cascade curve of each token with a threshold, as PNG and SVG."""
+    """The cascade curve and the unwind of each token with a threshold, as PNG and SVG."""
     import matplotlib.pyplot as plt
 
     written = []
     for token in result.thresholds[result.thresholds["shock"] == "depeg"]["token"]:
         symbol = "".join(c if c.isalnum() else "_" for c in result.solver.book.symbols.get(token, token))[:32]
-        for suffix in ("png", "svg"):
-            path = out / "plots" / f"cascade-{symbol}.{suffix}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            plt.close(result.plot("cascade", token=token, path=path))
-            written.append(path)
+        for what in ("cascade", "unwind"):
+            for suffix in ("png", "svg"):
+                path = out / "plots" / f"{what}-{symbol}.{suffix}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                plt.close(result.plot(what, token=token, path=path))
+                written.append(path)
     if written:
         (console if fmt != "json" else err_console).print(f"plots: {out / 'plots'} ({len(written)} files)", markup=False)
 

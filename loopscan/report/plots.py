@@ -9,6 +9,9 @@ writes it as PNG or SVG (chosen by the path's suffix):
 * ``rounds``: one cascade of `token` round by round: the collateral liquidated in each round
   (USD, bars) and the token's market price after it (USD, line, on a twin axis). The shock is
   `size`, by default one basis point past δ_c (or past δ₁ when there is no cascade, or 100 %);
+* ``unwind``: for `token`, against the depeg (1–25 %): the USD its exit pool absorbs within that
+  price impact, and the collateral a further depeg of that size makes liquidatable (log scale;
+  `ScanResult.depth`);
 * ``exposure``: one stacked bar per vault of what its reported assets ultimately rest on (the
   look-through: base tokens, opaque backing, circular or unpriced parts), in %; with `token`,
   only the vaults whose look-through reaches it.
@@ -42,7 +45,7 @@ from loopscan.textsafe import terminal_safe
 
 __all__ = ["PLOTS", "FORMATS", "plot", "plain", "label", "default_rounds_shock"]
 
-PLOTS = ("cascade", "rounds", "exposure")
+PLOTS = ("cascade", "rounds", "unwind", "exposure")
 FORMATS = ("png", "svg")
 BP = 1e-4
 DPI = 150
@@ -79,7 +82,7 @@ def label(text: object, max_len: int = 40) -> str:
 
 def plot(result, what: str, token: str | None = None, path: str | Path | None = None, *, kind: str = "depeg",
          size: float | None = None) -> Figure:  # fmt: skip
-    """A figure of `result`: `what` is ``cascade``, ``rounds`` or ``exposure``.
+    """A figure of `result`: `what` is ``cascade``, ``rounds``, ``unwind`` or ``exposure``.
 
     `token` is an address or a symbol (needed for ``cascade`` and ``rounds``); `kind` is the shock,
     ``depeg`` or ``backing_loss``; `size` the shock of a ``rounds`` plot (0..1). With `path`, the
@@ -95,6 +98,8 @@ def plot(result, what: str, token: str | None = None, path: str | Path | None = 
             fig = _cascade(result, resolve_token(result, token), kind)
         elif what == "rounds":
             fig = _rounds(result, resolve_token(result, token), kind, size)
+        elif what == "unwind":
+            fig = _unwind(result, resolve_token(result, token))
         elif what == "exposure":
             fig = _exposure(result, resolve_token(result, token) if token is not None else None)
         else:
@@ -182,12 +187,10 @@ def _cascade(result, token: str, kind: str) -> Figure:
     y_text = 64.0
     for column, text, colour, style in THRESHOLD_MARKERS:
         value = _value(row, column)
-        if value is None:  # a legend entry without a line: "none up to 100 %"
-            ax.add_line(
-                Line2D(
-                    [], [], color=colour, ls=style, lw=1.5, label=f"{text}: none up to 100 %", gid=f"threshold:{column}"
-                )
-            )
+        if value is None:  # a legend entry without a line: never up to 100 %, or not computable
+            missing = column.removesuffix("_frac") in (row.get("not_computable") or "").split(":")[0].split(", ")
+            said = "not computable (see the report)" if missing else "never up to 100 %"
+            ax.add_line(Line2D([], [], color=colour, ls=style, lw=1.5, label=f"{text}: {said}", gid=f"threshold:{column}"))
             continue
         x = 100 * value
         ax.axvline(x, color=colour, ls=style, lw=1.5, label=f"{text}: {x:.2f} %", gid=f"threshold:{column}")
@@ -204,6 +207,33 @@ def _cascade(result, token: str, kind: str) -> Figure:
     ax.set(xlim=(0, 100), ylim=(0, 102))
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.95)
+    return fig
+
+
+def _unwind(result, token: str) -> Figure:
+    depth = result.depth[result.depth["token"] == token]
+    if not len(depth):
+        raise PlotError(f"no unwind table for {terminal_safe(_symbols(result).get(token, token))} ({token}): it is not collateral anywhere")
+    symbol = _symbol(result, token)
+    fig = _figure(8, 5.5)
+    ax = fig.subplots()
+    x = 100 * depth["level_frac"].to_numpy()
+    liquidatable = depth["liquidatable_usd"].to_numpy()
+    ax.plot(x, np.where(liquidatable > 0, liquidatable, np.nan), color="tab:red", lw=2, marker="o",
+            label="collateral the depeg makes liquidatable", gid="liquidatable")  # fmt: skip
+    if isinstance(depth["exit_pool"].iloc[0], str):
+        absorbed = depth["absorbable_usd"].to_numpy()
+        ax.plot(x, np.where(absorbed > 0, absorbed, np.nan), color="tab:blue", lw=2, marker="s",
+                label="what its exit pool absorbs within that impact", gid="absorbable")  # fmt: skip
+    else:
+        ax.add_line(Line2D([], [], color="tab:blue", lw=2, label="absorbable: not computable (no pool read)", gid="absorbable"))
+    ax.set_yscale("log")
+    ax.set_xlabel(f"further depeg of {symbol}, and price impact (%)")
+    ax.set_ylabel("USD (log scale)")
+    _titles(fig, ax, f"Unwind of {symbol}: liquidatable collateral against pool depth", f"{_provenance(result)} · "
+            "before feedback; positions the baseline liquidates left out")  # fmt: skip
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.95)
     return fig
 
 

@@ -92,7 +92,24 @@ def test_a_threshold_never_reached_is_a_legend_entry_without_a_line(scan, tmp_pa
     fig = plot(result, "cascade", "sdeUSD", tmp_path / "sdeusd.png")
     (marker,) = _by_gid(fig.axes[0].lines, "threshold:cascade_frac")
     assert len(marker.get_xdata()) == 0
-    assert any(t.get_text().endswith("cascade: none up to 100 %") for t in fig.axes[0].get_legend().get_texts())
+    assert any(t.get_text().endswith("cascade: never up to 100 %") for t in fig.axes[0].get_legend().get_texts())
+
+
+@pytest.mark.devnet
+def test_unwind_draws_the_depth_table(scan, tmp_path):
+    result, xusd = scan
+    fig = _written(lambda p: plot(result, "unwind", "xUSD", p), tmp_path, "unwind")
+    ax = fig.axes[0]
+    depth = result.depth[result.depth["token"] == xusd]
+    (absorbed,) = _by_gid(ax.lines, "absorbable")
+    (opened,) = _by_gid(ax.lines, "liquidatable")
+    assert list(absorbed.get_xdata()) == pytest.approx(list(100 * depth["level_frac"]))
+    assert list(absorbed.get_ydata()) == pytest.approx(list(depth["absorbable_usd"]))
+    shown = [y for y in opened.get_ydata() if y == y]  # levels opening nothing are not drawn (log scale)
+    assert shown == pytest.approx([v for v in depth["liquidatable_usd"] if v > 0])
+    assert ax.get_yscale() == "log" and "Unwind of xUSD" in fig.get_suptitle()
+    no_pool = plot(result, "unwind", "sdeUSD")  # no pool read: said, no line drawn
+    assert any("not computable" in t.get_text() for t in no_pool.axes[0].get_legend().get_texts())
 
 
 @pytest.mark.devnet
