@@ -214,6 +214,22 @@ class _Page:
         columns = ["shock", "lender", "at δ₁ (USD)", "at δ_c (USD)", "at δ_bd (USD)", "at 100 % (USD)"]
         return fmt.table(title, columns, rows, note="New bad debt over the baseline, one basis point past each threshold.")
 
+    def unwind_section(self, token: str, symbol: str) -> dict | None:
+        """The depth table's rows of `token` (`ScanResult.depth`), if the solver can shock it."""
+        depth = self.r.depth[self.r.depth["token"] == token]
+        if depth.empty:
+            return None
+        pooled = isinstance(depth["exit_pool"].iloc[0], str)
+        rows = []
+        for d in depth.itertuples():
+            ratio = d.liquidatable_to_absorbable
+            shown = "not computable" if not pooled else "—" if ratio is None or ratio != ratio else "∞" if ratio == float("inf") else f"{ratio:.1f}×"
+            rows.append([fmt.pct(d.level_frac), f"{int(d.liquidatable_positions):,}", fmt.usd(d.liquidatable_usd),
+                         fmt.usd(d.absorbable_usd) if pooled else "no pool read", shown])  # fmt: skip
+        columns = ["depeg / impact", "positions opened", "their collateral (USD)", "pool absorbs within it (USD)", "ratio"]
+        return fmt.table(f"Unwind — {symbol}: collateral a further depeg opens against its pool's depth", columns, rows,
+                         note="Before feedback; positions the baseline liquidates already are left out.")  # fmt: skip
+
     def exposure_section(self, vault: str) -> dict | None:
         e = self.r.exposure
         rows = e[e["vault"] == vault]
@@ -325,6 +341,7 @@ class _Page:
                 sections.append(
                     self.positions_section(f"Positions with {symbol} as collateral", by_collateral[token], True)
                 )
+            sections.append(self.unwind_section(token, symbol))
             sections.append(
                 self.losses_section(self.r.losses["token"] == token, f"Losses by lender when {symbol} depegs")
             )
