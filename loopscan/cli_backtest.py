@@ -27,6 +27,8 @@ __all__ = ["backtest"]
 @click.option("--scheduler", default=None, help="A running Dask scheduler (tcp://host:8786); default: a local cluster.")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Worker processes of the local cluster.")
 @click.option("--retries", type=click.IntRange(0), default=2, show_default=True, help="Retries of a failing block before it is stored as failed.")
+@click.option("--stall-timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
+              help="Seconds with no block finishing before the blocks still running are given up (stored as failed).")
 @click.option("--chain", default=None, help="A known chain (mainnet); default: chosen by the node's chain id.")
 @click.option("--deployments", type=click.Path(path_type=Path), default=None, help="A deployments TOML file or a devnet manifest JSON.")
 @click.option("--event", "events", multiple=True, metavar="NAME=WHEN", help="Mark an event (block or date); lead times are measured to it. Repeatable.")
@@ -34,7 +36,7 @@ __all__ = ["backtest"]
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write backtest.json, backtest.png and backtest.html to this folder.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def backtest(rpc_url: str, start: str, end: str, every: str, rules: Path | None, store_path: Path, scheduler: str | None,
-             workers: int, retries: int, chain: str | None, deployments: Path | None, events: tuple[str, ...],
+             workers: int, retries: int, stall_timeout: float, chain: str | None, deployments: Path | None, events: tuple[str, ...],
              keep_snapshots: bool, out: Path | None, fmt: str) -> None:  # fmt: skip
     """Scan every block from --from to --to (each an independent Dask task), store results and
     alerts in the history, and report thresholds over time, alerts and lead times."""
@@ -57,7 +59,8 @@ def backtest(rpc_url: str, start: str, end: str, every: str, rules: Path | None,
             bar.update(task, advance=1, failed=failed)
 
         report = run_backtest(rpc_url, deps, blocks, store_path, rules=config.rules if config else (), scheduler=scheduler,
-                              workers=workers, retries=retries, keep_snapshots=keep_snapshots, on_done=done)  # fmt: skip
+                              workers=workers, retries=retries, keep_snapshots=keep_snapshots, on_done=done,
+                              stall_timeout=stall_timeout)  # fmt: skip
     data = _read_back(store_path, deps.chain_id, blocks, [r.name for r in config.rules] if config else [], marked)
     if out is not None:
         from loopscan.backtest.page import write_page

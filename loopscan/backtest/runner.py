@@ -64,6 +64,9 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator:
         yield client
 
 
+STALL_TIMEOUT = 3600.0  # seconds without any block finishing before the rest is given up
+
+
 def run_backtest(
     rpc_url: str,
     deployments: Deployments,
@@ -78,9 +81,12 @@ def run_backtest(
     keep_snapshots: bool = False,
     task: Task = scan_block,
     on_done: Callable[[BlockOutcome], None] | None = None,
+    stall_timeout: float | None = STALL_TIMEOUT,
 ) -> BacktestReport:
-    """Scan every block not yet stored, store each as it finishes, rebuild the alerts."""
-    from distributed import as_completed
+    """Scan every block not yet stored, store each as it finishes, rebuild the alerts.
+
+    If no block finishes for `stall_timeout` seconds (a hung node or worker), the blocks still
+    running are cancelled and stored as failed with that reason: a later run tries them again."""
 
     chain_id = deployments.chain_id
     started = time.monotonic()
@@ -93,9 +99,8 @@ def run_backtest(
                 futures = {
                     client.submit(run_block, task, rpc_url, deployments, b, retries, backoff, pure=False): b for b in todo
                 }
-                for future in as_completed(futures):
+                for future, outcome in _as_finished(futures, retries, stall_timeout):
                     block = futures[future]
-                    outcome = _outcome(future, block, retries)
                     with store.transaction() as con:
                         write_outcome(con, chain_id, outcome, with_snapshot=keep_snapshots)
                     if outcome.scan is None:
@@ -109,6 +114,24 @@ def run_backtest(
     report.stored.sort()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _as_finished(futures: dict, retries: int, stall_timeout: float | None) -> Iterator[tuple[object, BlockOutcome]]:
+    """Each future with its outcome as it finishes; after `stall_timeout` seconds with none
+    finishing, every one left is cancelled and yielded as failed."""
+    from distributed import wait
+
+    pending = set(futures)
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=stall_timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            for future in sorted(pending, key=futures.get):
+                future.cancel()
+                yield future, BlockOutcome(futures[future], 0, None, f"stalled: no block finished in {stall_timeout:g} s; cancelled")
+            return
+        for future in sorted(done, key=futures.get):
+            yield future, _outcome(future, futures[future], retries)
 
 
 def _outcome(future, block: int, retries: int) -> BlockOutcome:

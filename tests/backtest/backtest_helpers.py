@@ -23,3 +23,17 @@ class RaisesOn:
         if block == self.bad:
             raise RuntimeError(f"boom at {block}")
         return scan_block(rpc_url, deployments, block)
+
+
+class HangsOn:
+    """scan_block, except that block `bad` never returns (as a hung node or solver would)."""
+
+    def __init__(self, bad: int) -> None:
+        self.bad = bad
+
+    def __call__(self, rpc_url, deployments, block):
+        if block == self.bad:
+            import time
+
+            time.sleep(3600)
+        return scan_block(rpc_url, deployments, block)

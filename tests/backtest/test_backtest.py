@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from backtest_helpers import RaisesOn, day_blocks
+from backtest_helpers import HangsOn, RaisesOn, day_blocks
 
 from loopscan.backtest import run_backtest
 from loopscan.backtest.store import scan_id
@@ -106,6 +106,16 @@ def test_a_failing_block_is_stored_as_failed_and_the_others_stored(timeline, tmp
     again = run_backtest(timeline.url, from_devnet_manifest(timeline.manifest), blocks, path, workers=1)
     assert (again.skipped, again.stored, again.failed) == (2, [blocks[1]], {})
     assert stored(path)["blocks"]["status"].tolist() == ["ok", "ok", "ok"]
+
+
+def test_a_hung_block_is_given_up_after_the_stall_timeout(timeline, tmp_path):
+    blocks = day_blocks(timeline, "2025-11-03", "2025-11-04")
+    path = tmp_path / "backtest.duckdb"
+    report = run_backtest(timeline.url, from_devnet_manifest(timeline.manifest), blocks, path, workers=2,
+                          retries=0, task=HangsOn(blocks[1]), stall_timeout=20.0)  # fmt: skip
+    assert report.stored == [blocks[0]]
+    assert report.failed == {blocks[1]: "stalled: no block finished in 20 s; cancelled"}
+    assert stored(path)["blocks"]["status"].tolist() == ["ok", "failed"]
 
 
 def test_killed_mid_run_then_restarted_stores_every_block_once(timeline, tmp_path):
