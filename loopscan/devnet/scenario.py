@@ -23,8 +23,8 @@ from typing import Any
 from loopscan import shipped
 from loopscan.devnet.errors import ScenarioError
 
-__all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "actions", "to_units",
-           "decimal"]  # fmt: skip
+__all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "actions", "parts", "to_units",
+           "by_id", "decimal"]  # fmt: skip
 
 SCENARIOS_DIR = shipped.root() / "fixtures" / "scenarios"  # in a checkout or a wheel (loopscan.shipped)
 
