@@ -3,7 +3,8 @@
 Two kinds of artifacts:
 
 * **compiled from source** with solc-js (npm `solc`, several versions side by side through npm
-  aliases), each unit with its upstream's own compiler settings (`UNITS`);
+  aliases), each unit with its upstream's own compiler settings (`units()`: ours, and those the
+  protocol packages declare);
 * **published artifacts** (Aave v3, Uniswap v3): the packages ship Hardhat artifacts, which are
   loaded as they are; Aave's libraries are linked at their `linkReferences` offsets.
 
@@ -24,7 +25,7 @@ from loopscan.devnet.errors import BuildError
 from loopscan.devnet.tools import cache_dir, install_hint, node_modules
 from loopscan.shipped import root as project_root  # the checkout, or the wheel's shipped files
 
-__all__ = ["Artifact", "CompileUnit", "UNITS", "Artifacts", "project_root", "cache_dir", "link"]
+__all__ = ["Artifact", "CompileUnit", "UNITS", "units", "Artifacts", "project_root", "cache_dir", "link"]
 
 
 @dataclass(frozen=True)
@@ -66,46 +67,13 @@ class CompileUnit:
         return settings
 
 
-_SPHERE = "sphere-mezo-solidity-files/domains"
 _GEARBOX = "@gearbox-protocol/core-v3/contracts"
 
+# Ours, and Gearbox's (not registered yet: no indexer); each registered package declares its own
+# (`ProtocolSpec.devnet`), added by `units()`.
 UNITS: dict[str, CompileUnit] = {
     unit.name: unit
     for unit in (
-        CompileUnit(
-            name="morpho-blue",
-            solc="solc0819",
-            sources=("@morpho-org/morpho-blue/src/Morpho.sol",),
-            via_ir=True,
-            runs=999999,
-            evm_version="paris",
-            origin="@morpho-org/morpho-blue@1.0.0 (morpho-org/morpho-blue v1.0.0), solc 0.8.19 via-IR 999999 runs",
-        ),
-        CompileUnit(
-            name="metamorpho",
-            solc="solc0821",
-            sources=(
-                f"{_SPHERE}/metamorpho/contracts/MetaMorphoFactory.sol",
-                f"{_SPHERE}/metamorpho/contracts/MetaMorpho.sol",
-            ),
-            via_ir=True,
-            runs=200,
-            evm_version="paris",
-            origin="sphere-mezo-solidity-files@1.2.0 = morpho-org/metamorpho v1.0 @380bf7bf, solc 0.8.21 via-IR 200 runs",
-        ),
-        CompileUnit(
-            name="morpho-periphery",
-            solc="solc0821",
-            sources=(
-                f"{_SPHERE}/morphoIrm/contracts/AdaptiveCurveIrm.sol",
-                f"{_SPHERE}/publicAllocator/contracts/PublicAllocator.sol",
-            ),
-            via_ir=True,
-            runs=999999,
-            evm_version="paris",
-            origin="sphere-mezo-solidity-files@1.2.0 = morpho-org/morpho-blue-irm @a7d9cce3 (AdaptiveCurveIrm v1.0.0) "
-            "and morpho-org/public-allocator v1.0.0, solc 0.8.21 via-IR 999999 runs",
-        ),
         CompileUnit(
             name="gearbox",
             solc="solc0823",
@@ -153,6 +121,21 @@ UNITS: dict[str, CompileUnit] = {
 }
 
 
+_with_packages: list[bool] = []  # set once the registered packages' units are in UNITS
+
+
+def units() -> dict[str, CompileUnit]:
+    """Every compile unit by name: ours and each registered package's. The packages' are added on
+    first use, not at import: their devnet modules import this one."""
+    if not _with_packages:
+        from loopscan.protocols import registry
+
+        for unit in registry.devnet_units():
+            UNITS.setdefault(unit.name, unit)
+        _with_packages.append(True)
+    return UNITS
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -181,7 +164,7 @@ class Artifacts:
     # -- compiled from source -------------------------------------------------------------
     def compiled(self, unit_name: str, contract: str) -> Artifact:
         if unit_name not in self._units:
-            self._units[unit_name] = self._build(UNITS[unit_name])
+            self._units[unit_name] = self._build(units()[unit_name])
         try:
             return self._units[unit_name][contract]
         except KeyError:

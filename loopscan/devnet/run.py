@@ -16,12 +16,12 @@ import os
 import sys
 from pathlib import Path
 
-from loopscan.devnet.build import UNITS, Artifacts, cache_dir, project_root
+from loopscan.devnet.build import Artifacts, cache_dir, project_root, units
 from loopscan.devnet.chain import Chain
 from loopscan.devnet.errors import DevnetError
 from loopscan.devnet.manifest import build_manifest, read_manifest
 from loopscan.devnet.node import GENESIS_TIMESTAMP, Anvil, history_dump_args, restore_args
-from loopscan.devnet.scenario import Scenario, load_scenario
+from loopscan.devnet.scenario import Scenario, load_scenario, parts
 from loopscan.devnet.seed import Seeder
 from loopscan.devnet.timeline import Timeline, load_timeline
 
@@ -81,13 +81,19 @@ class Devnet:
 def _state_key(scenario: Scenario, artifacts: Artifacts) -> str:
     h = hashlib.sha256()
     h.update(scenario.path.read_bytes())
-    for unit in UNITS.values():
+    for unit in units().values():
         h.update(artifacts.unit_key(unit).encode())
     lock = project_root() / "package-lock.json"
     if lock.is_file():
         h.update(lock.read_bytes())
+    # The code that seeds: ours, and each protocol package's deployer and devnet part.
     for source in sorted(Path(__file__).parent.glob("*.py")):
         h.update(source.read_bytes())
+    for _, part in parts():
+        package = Path(sys.modules[part.__module__].__file__).parent
+        for source in (package / "devnet.py", package / "seeding.py"):
+            if source.is_file():
+                h.update(source.read_bytes())
     return h.hexdigest()[:24]
 
 

@@ -1,9 +1,10 @@
 """Scenario files: what a devnet deploys and the transactions that seed it, as data.
 
 A scenario is a TOML file (`fixtures/scenarios/*.toml`). It declares tokens, price feeds,
-vaults, stablecoins, Morpho oracles and markets, MetaMorpho vaults, an Aave v3 pool, Uniswap v3
-pools, then a list of `[[steps]]` that the seeder executes as real transactions, and named
-`[[events]]` (e.g. a manager's write-down) that are applied on request, not at seeding.
+vaults and stablecoins (ours: `contracts/`), a section per protocol (read by that protocol's
+devnet part, `loopscan.devnet.part`, under the section name its spec declares), then a list of
+`[[steps]]` that the seeder executes as real transactions, and named `[[events]]` (e.g. a
+manager's write-down) that are applied on request, not at seeding.
 
 Amounts and prices are written in human units (`"1250000.5"`), as decimal strings or numbers,
 and converted exactly to token units with the token's decimals. Every reference (a token, a
@@ -17,11 +18,13 @@ import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from loopscan import shipped
 from loopscan.devnet.errors import ScenarioError
 
-__all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "to_units"]
+__all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "actions", "parts", "to_units",
+           "by_id", "decimal"]  # fmt: skip
 
 SCENARIOS_DIR = shipped.root() / "fixtures" / "scenarios"  # in a checkout or a wheel (loopscan.shipped)
 
@@ -44,42 +47,32 @@ def to_units(amount: Decimal, decimals: int) -> int:
 
 # Each action's fields and what each refers to. Kinds: a section of the scenario (token, vault,
 # market, ...), "account" (any name), "amount" (a human amount), "number" (a decimal),
-# "int" (an integer).
+# "int" (an integer). These are the devnet's own; each protocol's part adds its own (`actions()`).
 ACTIONS: dict[str, dict[str, str]] = {
     "mint": {"token": "token", "to": "account", "amount": "amount"},
     "transfer": {"token": "token", "from": "account", "to": "account", "amount": "amount"},
-    "deposit": {"vault": "erc4626", "from": "account", "assets": "amount"},
+    "deposit": {"vault": "erc4626_vault", "from": "account", "assets": "amount"},
     "vault.fund_strategy": {"vault": "vault", "assets": "amount"},
     "vault.report": {"vault": "vault", "offchain_assets": "amount"},
     "vault.distribute_yield": {"vault": "vault", "assets": "amount"},
     "stablecoin.mint": {"coin": "stablecoin", "from": "account", "reserve_amount": "amount"},
-    "stablecoin.lend": {"coin": "stablecoin", "market": "market", "assets": "amount"},
     "feed.set": {"feed": "feed", "answer": "number"},
-    "morpho.supply": {"market": "market", "from": "account", "assets": "amount"},
-    "morpho.supply_collateral": {"market": "market", "from": "account", "assets": "amount"},
-    "morpho.borrow": {"market": "market", "from": "account", "assets": "amount"},
-    "morpho.loop": {"market": "market", "account": "account", "equity": "amount", "leverage": "number"},
-    "aave.supply": {"asset": "reserve", "from": "account", "amount": "amount"},
-    "aave.borrow": {"asset": "reserve", "from": "account", "amount": "amount"},
-    "aave.set_emode": {"from": "account", "category": "int"},
-    "aave.loop": {
-        "collateral": "reserve",
-        "debt": "reserve",
-        "account": "account",
-        "equity": "amount",
-        "leverage": "number",
-        "emode": "int",
-    },
-    "uniswap.add_liquidity": {
-        "pool": "pool",
-        "from": "account",
-        "lower_price": "number",
-        "upper_price": "number",
-        "amount_a": "amount",
-        "amount_b": "amount",
-    },
 }
-OPTIONAL_FIELDS = {"aave.loop": {"emode"}}
+
+
+def parts() -> tuple[tuple[str, type], ...]:
+    """(section, `Part`) of each registered protocol with a devnet part, in deployment order."""
+    from loopscan.protocols import registry  # the packages' parts import this module
+
+    return registry.devnet_parts()
+
+
+def actions() -> dict[str, tuple[dict[str, str], set[str], type | None]]:
+    """Every action: its fields, its optional fields, and the part that runs it (None: the seeder)."""
+    found: dict[str, tuple[dict[str, str], set[str], type | None]] = {a: (f, set(), None) for a, f in ACTIONS.items()}
+    for _, part in parts():
+        found |= {a: (f, part.OPTIONAL_FIELDS.get(a, set()), part) for a, f in part.ACTIONS.items()}
+    return found
 
 
 @dataclass(frozen=True)
@@ -98,6 +91,9 @@ class Step:
 
 @dataclass
 class Scenario:
+    """A scenario as loaded. Each protocol's part sets the attributes of its own section (e.g.
+    `markets`, `pools`) in `Part.parse`."""
+
     name: str
     path: Path
     description: str
@@ -105,13 +101,12 @@ class Scenario:
     feeds: dict[str, dict] = field(default_factory=dict)
     vaults: dict[str, dict] = field(default_factory=dict)
     stablecoins: dict[str, dict] = field(default_factory=dict)
-    oracles: dict[str, dict] = field(default_factory=dict)
-    markets: dict[str, dict] = field(default_factory=dict)
-    metamorpho: dict[str, dict] = field(default_factory=dict)
-    aave: dict | None = None
-    pools: dict[str, dict] = field(default_factory=dict)
+    share_tokens: dict[str, dict] = field(default_factory=dict)  # receipt tokens the parts declare (`asset`, `decimals`)
     steps: list[Step] = field(default_factory=list)
     events: dict[str, list[Step]] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:  # a part's section, as it set it
+        raise AttributeError(f"scenario has no {name!r}: no registered devnet part sets it")
 
     def error(self, where: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: {where}: {message}")
@@ -122,8 +117,8 @@ class Scenario:
             return int(self.tokens[token]["decimals"])
         if token in self.vaults:
             return self.decimals(self.vaults[token]["asset"])  # OZ ERC-4626 without offset
-        if token in self.metamorpho:
-            return 18  # MetaMorpho shares have 18 decimals whatever the asset
+        if token in self.share_tokens:
+            return int(self.share_tokens[token]["decimals"])
         if token in self.stablecoins:
             return 18
         raise KeyError(token)
@@ -134,17 +129,15 @@ class Scenario:
             return token
         if token in self.stablecoins:
             return self.root(self.stablecoins[token]["reserve"])
-        spec = self.vaults.get(token) or self.metamorpho[token]
+        spec = self.vaults.get(token) or self.share_tokens[token]
         return self.root(spec["asset"])
 
     def all_tokens(self) -> list[str]:
-        return [*self.tokens, *self.stablecoins, *self.vaults, *self.metamorpho]
-
-    def reserve_assets(self) -> list[str]:
-        return [r["asset"] for r in (self.aave or {}).get("reserves", [])]
+        return [*self.tokens, *self.stablecoins, *self.vaults, *self.share_tokens]
 
 
-def _decimal(value, where: str, scenario: Scenario) -> Decimal:
+def decimal(value, where: str, scenario: Scenario) -> Decimal:
+    """`value` as a finite Decimal, or a `ScenarioError` naming `where`."""
     try:
         result = Decimal(str(value))
     except InvalidOperation:
@@ -154,7 +147,8 @@ def _decimal(value, where: str, scenario: Scenario) -> Decimal:
     return result
 
 
-def _by_id(items: list[dict], section: str, scenario: Scenario) -> dict[str, dict]:
+def by_id(items: list[dict], section: str, scenario: Scenario) -> dict[str, dict]:
+    """A section's items by their `id`, each present and unique."""
     out: dict[str, dict] = {}
     for i, item in enumerate(items, 1):
         if "id" not in item:
@@ -176,16 +170,14 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     scenario = Scenario(name=data.get("name", path.stem), path=path, description=data.get("description", ""))
-    scenario.tokens = _by_id(data.get("tokens", []), "tokens", scenario)
-    scenario.feeds = _by_id(data.get("feeds", []), "feeds", scenario)
-    scenario.vaults = _by_id(data.get("vaults", []), "vaults", scenario)
-    scenario.stablecoins = _by_id(data.get("stablecoins", []), "stablecoins", scenario)
-    morpho = data.get("morpho", {})
-    scenario.oracles = _by_id(morpho.get("oracles", []), "morpho.oracles", scenario)
-    scenario.markets = _by_id(morpho.get("markets", []), "morpho.markets", scenario)
-    scenario.metamorpho = _by_id(data.get("metamorpho", {}).get("vaults", []), "metamorpho.vaults", scenario)
-    scenario.aave = data.get("aave")
-    scenario.pools = _by_id(data.get("uniswap", {}).get("pools", []), "uniswap.pools", scenario)
+    scenario.tokens = by_id(data.get("tokens", []), "tokens", scenario)
+    scenario.feeds = by_id(data.get("feeds", []), "feeds", scenario)
+    scenario.vaults = by_id(data.get("vaults", []), "vaults", scenario)
+    scenario.stablecoins = by_id(data.get("stablecoins", []), "stablecoins", scenario)
+    for section, part in parts():
+        part.parse(scenario, data.get(section, {}))
+    for _, part in parts():
+        scenario.share_tokens |= part.share_tokens(scenario)
     scenario.steps = [Step(i, s.get("action", ""), s) for i, s in enumerate(data.get("steps", []), 1)]
     for event in data.get("events", []):
         name = event.get("name")
@@ -204,71 +196,41 @@ def _check(s: Scenario) -> None:
     for section, items, fields in (
         ("vaults", s.vaults, {"asset": tokens}),
         ("stablecoins", s.stablecoins, {"reserve": set(s.tokens)}),
-        ("morpho.oracles", s.oracles, {"collateral": tokens, "loan": tokens}),
-        ("morpho.markets", s.markets, {"collateral": tokens, "loan": tokens, "oracle": set(s.oracles)}),
-        ("metamorpho.vaults", s.metamorpho, {"asset": set(s.tokens) | set(s.stablecoins)}),
-        ("uniswap.pools", s.pools, {"token_a": tokens, "token_b": tokens}),
     ):
         for item_id, item in items.items():
             for key, allowed in fields.items():
                 if item.get(key) not in allowed:
                     raise s.error(f"{section} {item_id!r}", f"unknown {key} {item.get(key)!r}")
-    for oracle_id, oracle in s.oracles.items():
-        for key, allowed in (("base_vault", s.vaults), ("base_feed", s.feeds), ("quote_feed", s.feeds)):
-            if key in oracle and oracle[key] not in allowed:
-                raise s.error(f"morpho.oracles {oracle_id!r}", f"unknown {key} {oracle[key]!r}")
-    for market_id, market in s.markets.items():
-        lltv = _decimal(market.get("lltv"), f"morpho.markets {market_id!r}", s)
-        if not 0 < lltv < 1:
-            raise s.error(f"morpho.markets {market_id!r}", f"lltv {lltv} is not between 0 and 1")
-    for vault_id, vault in s.metamorpho.items():
-        for entry in vault.get("markets", []):
-            if entry.get("market") not in s.markets:
-                raise s.error(f"metamorpho.vaults {vault_id!r}", f"unknown market {entry.get('market')!r}")
-            if s.markets[entry["market"]]["loan"] != vault["asset"]:
-                raise s.error(f"metamorpho.vaults {vault_id!r}", f"market {entry['market']!r} does not lend {vault['asset']}")
-    if s.aave:
-        for i, reserve in enumerate(s.aave.get("reserves", []), 1):
-            if reserve.get("asset") not in tokens:
-                raise s.error(f"aave.reserves[{i}]", f"unknown asset {reserve.get('asset')!r}")
-            if reserve.get("source") not in s.feeds:
-                raise s.error(f"aave.reserves[{i}]", f"unknown price source {reserve.get('source')!r}")
-            ltv = _decimal(reserve.get("ltv", 0), f"aave.reserves[{i}]", s)
-            lt = _decimal(reserve.get("liquidation_threshold", 0), f"aave.reserves[{i}]", s)
-            if ltv > lt:
-                raise s.error(f"aave.reserves[{i}]", f"ltv {ltv} above liquidation threshold {lt}")
-        for i, emode in enumerate(s.aave.get("emodes", []), 1):
-            for asset in emode.get("assets", []):
-                if asset not in s.reserve_assets():
-                    raise s.error(f"aave.emodes[{i}]", f"unknown reserve {asset!r}")
+    for _, part in parts():
+        part.check(s)
     for step in [*s.steps, *(st for steps in s.events.values() for st in steps)]:
         _check_step(s, step)
 
 
 def _check_step(s: Scenario, step: Step) -> None:
-    spec = ACTIONS.get(step.action)
-    if spec is None:
-        raise s.error(step.label, f"unknown action (known: {', '.join(sorted(ACTIONS))})")
+    known = actions()
+    if step.action not in known:
+        raise s.error(step.label, f"unknown action (known: {', '.join(sorted(known))})")
+    spec, optional, part = known[step.action]
     refs = {
         "token": set(s.all_tokens()),
         "vault": set(s.vaults),
-        "erc4626": set(s.vaults) | set(s.metamorpho),
+        "erc4626_vault": set(s.vaults) | set(s.share_tokens),
         "stablecoin": set(s.stablecoins),
-        "market": set(s.markets),
         "feed": set(s.feeds),
-        "reserve": set(s.reserve_assets()),
-        "pool": set(s.pools),
     }
+    for _, p in parts():
+        refs |= p.refs(s)
     for key, kind in spec.items():
         if key not in step.args:
-            if key in OPTIONAL_FIELDS.get(step.action, ()):
+            if key in optional:
                 continue
             raise s.error(step.label, f"missing field `{key}`")
         value = step.args[key]
         if kind in refs and value not in refs[kind]:
             raise s.error(step.label, f"unknown {kind} {value!r} in `{key}`")
         if kind in ("amount", "number"):
-            number = _decimal(value, step.label, s)
+            number = decimal(value, step.label, s)
             if number < 0:
                 raise s.error(step.label, f"`{key}` is negative")
         if kind == "int" and not isinstance(value, int):
@@ -276,19 +238,5 @@ def _check_step(s: Scenario, step: Step) -> None:
     extra = set(step.args) - set(spec) - {"action", "note"}
     if extra:
         raise s.error(step.label, f"unexpected field(s) {', '.join(sorted(extra))}")
-    if step.action == "morpho.loop":
-        market = s.markets[step.args["market"]]
-        if s.root(market["collateral"]) != market["loan"]:
-            raise s.error(
-                step.label,
-                f"a loop deposits the borrowed {market['loan']} to mint the collateral, "
-                f"but {market['collateral']} is not built on {market['loan']}",
-            )
-        leverage = _decimal(step.args["leverage"], step.label, s)
-        if leverage <= 1:
-            raise s.error(step.label, f"leverage {leverage} must be above 1")
-        ltv = (leverage - 1) / leverage
-        if ltv >= _decimal(market["lltv"], step.label, s):
-            raise s.error(
-                step.label, f"leverage {leverage} means LTV {ltv:.4f}, at or above the market's LLTV {market['lltv']}"
-            )
+    if part is not None:
+        part.check_step(s, step)

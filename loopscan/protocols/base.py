@@ -6,24 +6,131 @@ through ``ScanContext``, at the pinned block — and returns raw answers, and a 
 amounts as Python ints). Nothing in ``transform`` touches the network, so it is tested on
 recorded answers.
 
-A read that fails is never a zero: ``ScanContext.miss`` records it, the row that needed it
-is left out, and the snapshot's ``missing`` table says what and why.
+Reads go out in rounds (``ScanContext.read_round``: one Multicall3 batch of ``Read``s, answers by
+key). A read that fails is never a zero: taking its answer checks it (reverted, no data, wrong
+size, out of range, undecodable), ``ScanContext.miss`` records why, the row that needed it is
+left out, and the snapshot's ``missing`` table says what and why.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+from eth_abi.exceptions import DecodingError
 
 from loopscan.chains import Deployments
-from loopscan.rpc import BlockPin, Call, CallResult, InvalidAnswer, RpcClient, decode_answer, get_logs, multicall
+from loopscan.rpc import (
+    BlockPin,
+    Call,
+    CallResult,
+    InvalidAnswer,
+    RpcClient,
+    answer_value,
+    checked_data,
+    decode_answer,
+    encode_call,
+    failure_reason,
+    get_logs,
+    multicall,
+)
 
-__all__ = ["ScanContext", "Indexer", "Rows", "Progress", "merge_rows", "topic_address", "word_address"]
+__all__ = ["ScanContext", "Read", "Answers", "read", "dynamic", "Indexer", "Rows", "Progress", "merge_rows",
+           "topic_address", "word_address"]  # fmt: skip
 
 Rows = dict[str, list[dict[str, Any]]]
 Progress = Callable[[str, int], None]  # (stage, units done) — drives the CLI's progress bars
+K = TypeVar("K", bound=Hashable)
+Decoding = str | Sequence[str] | Callable[[bytes], Any]
+"""Static ABI type(s), checked whole (one word each, in range: `loopscan.rpc.decode_answer`), or a
+decoder of the answer's bytes that raises `InvalidAnswer`, `ValueError` or eth_abi's errors."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One call of a round, and how its answer is checked and recorded if unusable."""
+
+    kind: str  # the `missing` row's kind: market, position, oracle, ...
+    target: str
+    method: str  # named in the `missing` row: the signature, or a label for it
+    data: bytes  # calldata
+    types: Decoding = "uint256"
+    key: str | None = None  # the `missing` row's key
+    address: str | None = None  # the `missing` row's address where not the target's
+
+
+def read(kind: str, target: str, signature: str, *args: Any, types: Decoding = "uint256", key: str | None = None) -> Read:
+    """A `Read` of `signature(*args)` on `target`, named by its signature."""
+    return Read(kind, target, signature, encode_call(signature, *args), types, key)
+
+
+def dynamic(kind: str | Sequence[str]) -> Callable[[bytes], Any]:
+    """A decoder of a struct or dynamic answer (Comet's and the EVK's getters: `rpc.answer_value`)."""
+
+    def decode(data: bytes) -> Any:
+        result = CallResult(True, data)
+        if (value := answer_value(result, kind)) is None:
+            raise InvalidAnswer(failure_reason(result) or "answered no data")
+        return value
+
+    return decode
+
+
+class Answers(Generic[K]):
+    """The answers of one round by key. Taking one checks it; an unusable one is None and a
+    `missing` row, recorded when taken, so a read the indexer ends up not needing is no miss."""
+
+    def __init__(self, ctx: ScanContext, reads: Mapping[K, Read], results: Sequence[CallResult]) -> None:
+        self._ctx = ctx
+        self._got = {key: (r, result) for (key, r), result in zip(reads.items(), results, strict=True)}
+
+    def __getitem__(self, key: K) -> Any:
+        r, result = self._got[key]
+        try:
+            return checked(result, r.target, r.method, r.types)
+        except InvalidAnswer as exc:
+            self._ctx.miss(r.kind, r.address or r.target, r.key, r.method, exc.reason)
+            return None
+
+    def each(self, keys: Iterable[K]) -> list[Any] | None:
+        """The answers of `keys` in order, or None at the first unusable one (only it recorded):
+        one miss per row that needed them all."""
+        values = []
+        for key in keys:
+            if (value := self[key]) is None:
+                return None
+            values.append(value)
+        return values
+
+    def unrecorded(self, key: K) -> Any:
+        """The answer checked and decoded the same way, or None with nothing recorded: for an
+        indexer that records the failure itself, in words that say what it meant for the row."""
+        r, result = self._got[key]
+        try:
+            return checked(result, r.target, r.method, r.types)
+        except InvalidAnswer:
+            return None
+
+    def result(self, key: K) -> CallResult:
+        """The raw answer of a probe: whether a contract answers is the information, a failure no miss."""
+        return self._got[key][1]
+
+
+def checked(result: CallResult, address: str, method: str, types: Decoding) -> Any:
+    """`result` decoded as `types`; `InvalidAnswer` with the reason it cannot be (reverted, no data,
+    wrong size, out of range, undecodable)."""
+    try:
+        if callable(types):
+            return types(checked_data(result, address, method))
+        return decode_answer(result, address, method, types)
+    except InvalidAnswer:
+        raise
+    except ValueError as exc:  # the decoder's own check, e.g. a struct of the wrong size
+        raise InvalidAnswer(str(exc), contract=address, method=method) from None
+    except (DecodingError, OverflowError) as exc:
+        raise InvalidAnswer(f"undecodable answer: {exc}", contract=address, method=method) from None
 
 
 def _no_progress(stage: str, done: int) -> None:
@@ -56,12 +163,16 @@ class ScanContext:
             self.client, address, topics, from_block or 0, self.block, chunk_size=self.log_chunk_size
         )
 
+    async def read_round(self, reads: Mapping[K, Read]) -> Answers[K]:
+        """One round of reads through Multicall3 at the pinned block, its answers by the same keys."""
+        return Answers(self, reads, await self.calls([Call(r.target, r.data) for r in reads.values()]))
+
     def answer(self, result: CallResult, kind: str, address: str, key: str | None, method: str,
-               types: str | Sequence[str]) -> Any:  # fmt: skip
-        """`result` decoded as `types` (`loopscan.rpc.decode_answer`), or None with the reason it
-        cannot be (reverted, no data, wrong size, out of range) recorded as a `missing` row."""
+               types: Decoding) -> Any:  # fmt: skip
+        """`result` decoded as `types`, or None with the reason it cannot be (reverted, no data,
+        wrong size, out of range, undecodable) recorded as a `missing` row."""
         try:
-            return decode_answer(result, address, method, types)
+            return checked(result, address, method, types)
         except InvalidAnswer as exc:
             self.miss(kind, address, key, method, exc.reason)
             return None

@@ -22,7 +22,8 @@ from importlib import import_module
 from loopscan.errors import LoopscanError
 from loopscan.protocols.spec import ProtocolSpec
 
-__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "deployment_protocols", "devnet_entries"]
+__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "deployment_protocols", "devnet_entries",
+           "devnet_parts", "devnet_units"]  # fmt: skip
 
 PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle")
 """The protocol packages under `loopscan.protocols`, each declaring its `SPECS`."""
@@ -93,3 +94,14 @@ def devnet_entries() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, s
         contracts.update(s.devnet_contracts)
         tokens.update(s.devnet_tokens)
     return contracts, tokens
+
+
+def devnet_parts() -> tuple[tuple[str, type], ...]:
+    """(scenario section, `Part` class) of every package with a devnet part, in `PACKAGES` order:
+    the order the devnet deploys them in."""
+    return tuple((s.scenario_section or "", s.load("devnet").PART) for s in all_specs().values() if s.devnet)
+
+
+def devnet_units() -> tuple:
+    """The compile units (`loopscan.devnet.build.CompileUnit`) the packages' devnet parts deploy."""
+    return tuple(unit for s in all_specs().values() if s.devnet for unit in s.load("devnet").UNITS)

@@ -44,11 +44,13 @@ class ProtocolSpec:
     devnet_contracts: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest contract
     # name -> deployments (protocol, kind)
     devnet_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest token kind -> same
+    devnet: str | None = None  # module holding its devnet `PART` (a `loopscan.devnet.part.Part`) and compile `UNITS`
+    scenario_section: str | None = None  # the scenario file's section its `PART` reads
     proven_on_node: bool = True  # False: no deployable package exists; its figures are not proven on a node
     solved: bool = True  # False: read only when asked for (`--protocols`); the solver leaves its markets out, saying so
 
     def load(self, what: str) -> ModuleType:
-        """The module behind `indexer`, `rules` or `exit`, imported now."""
+        """The module behind `indexer`, `rules`, `exit` or `devnet`, imported now."""
         path = getattr(self, what)
         if path is None:
             raise AttributeError(f"protocol {self.name} has no {what}")

@@ -5,7 +5,7 @@ price-source classification (`oracles`) and the devnet deployer (`devnet`)."""
 from loopscan.protocols.spec import ProtocolSpec
 
 
-def _spec(name: str, devnet: dict[str, tuple[str, str]]) -> ProtocolSpec:
+def _spec(name: str, contracts: dict[str, tuple[str, str]], **seeding: str) -> ProtocolSpec:
     return ProtocolSpec(
         name=name,
         role="lending",
@@ -13,12 +13,14 @@ def _spec(name: str, devnet: dict[str, tuple[str, str]]) -> ProtocolSpec:
         probes={(name, "pool"): "ADDRESSES_PROVIDER()"},
         rules="loopscan.protocols.aave_v3.rules",
         margin="pooled",
-        devnet_contracts=devnet,
+        devnet_contracts=contracts,
+        **seeding,
     )
 
 
 SPECS = (
     _spec("aave_v3", {"aave_pool_addresses_provider": ("aave_v3", "pool_addresses_provider"), "aave_pool": ("aave_v3", "pool"),
-                      "aave_oracle": ("aave_v3", "oracle"), "aave_protocol_data_provider": ("aave_v3", "protocol_data_provider")}),
+                      "aave_oracle": ("aave_v3", "oracle"), "aave_protocol_data_provider": ("aave_v3", "protocol_data_provider")},
+          devnet="loopscan.protocols.aave_v3.seeding", scenario_section="aave"),
     _spec("spark", {}),
 )  # fmt: skip

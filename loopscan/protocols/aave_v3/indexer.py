@@ -18,11 +18,11 @@ for what was verified across versions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
@@ -43,8 +43,8 @@ from loopscan.protocols.aave_v3.oracles import (
     classify_sources,
     probe_from_answers,
 )
-from loopscan.protocols.base import Rows, ScanContext, topic_address
-from loopscan.rpc import Call, CallResult, describe_size, encode_call
+from loopscan.protocols.base import Answers, Read, Rows, ScanContext, read, topic_address
+from loopscan.rpc import InvalidAnswer, describe_size, encode_call
 
 _BPS_TO_WAD = 10**14  # 10,000 bps = 1e18
 
@@ -93,21 +93,19 @@ class AaveRaw:
     balances: dict[Pair, tuple[int, int, int]] = field(default_factory=dict)  # (aToken, variable, stable)
 
 
-def _ok(ctx: ScanContext, result: CallResult, kind: str, address: str, key: str | None, method: str,
-        size: int = 32) -> bytes | None:  # fmt: skip
-    """The answer if the call succeeded with at least `size` bytes (a dynamic or long answer, checked
-    by its decoder); else a miss and None."""
-    if result.success and len(result.return_data) >= size:
-        return result.return_data
-    reason = result.reason if not result.success else describe_size(len(result.return_data), size)
-    ctx.miss(kind, address, key, method, reason)
-    return None
+def _at_least(size: int, decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """`decode` of an answer of at least `size` bytes (a dynamic or long answer, checked by its decoder)."""
+
+    def checked(data: bytes) -> Any:
+        if len(data) < size:
+            raise InvalidAnswer(describe_size(len(data), size))
+        return decode(data)
+
+    return checked
 
 
-async def _read(ctx: ScanContext, reads: Sequence[tuple[Hashable, str, bytes]]) -> dict[Hashable, CallResult]:
-    """One round of calls, `(key, target, calldata)` each, answered by key."""
-    results = await ctx.calls([Call(target, data) for _, target, data in reads])
-    return {key: result for (key, _, _), result in zip(reads, results, strict=True)}
+_ASSETS = _at_least(64, lambda data: [a.lower() for a in abi_decode(["address[]"], data)[0]])
+_RESERVE_DATA, _SYMBOL, _EMODE = (_at_least(32, d) for d in (decode_reserve_data, decode_string, decode_emode_category))
 
 
 class AaveV3Indexer:
@@ -123,43 +121,37 @@ class AaveV3Indexer:
         raw = AaveRaw(self.pool, ctx.timestamp)
         p = self.pool
         head, pool_logs = await asyncio.gather(
-            _read(ctx, [
-                ("list", p, encode_call("getReservesList()")),
-                ("revision", p, encode_call("POOL_REVISION()")),
-                ("provider", p, encode_call("ADDRESSES_PROVIDER()")),
+            ctx.read_round({
+                "list": read("market", p, "getReservesList()", types=_ASSETS),
+                "revision": read("market", p, "POOL_REVISION()"),
+                "provider": read("market", p, "ADDRESSES_PROVIDER()", types="address"),
                 # Only v3.2+ has it: a capability probe, not a read the snapshot needs.
-                ("bitmap", p, encode_call("getEModeCategoryCollateralBitmap(uint8)", 0)),
-            ]),
+                "bitmap": read("emode", p, "getEModeCategoryCollateralBitmap(uint8)", 0),
+            }),
             ctx.logs(p, [list(POOL_EVENTS)], self.start_block),
         )  # fmt: skip
-        raw.emode_bitmaps = head["bitmap"].success and len(head["bitmap"].return_data) == 32
-        raw.revision = ctx.answer(head["revision"], "market", p, None, "POOL_REVISION()", "uint256")
-        if (data := _ok(ctx, head["list"], "market", p, None, "getReservesList()", 64)) is None:
+        bitmap = head.result("bitmap")
+        raw.emode_bitmaps = bitmap.success and len(bitmap.return_data) == 32
+        raw.revision = head["revision"]
+        if (assets := head["list"]) is None:
             return raw  # without the reserves there is nothing to read
-        try:
-            assets = [a.lower() for a in abi_decode(["address[]"], data)[0]]
-        except (DecodingError, OverflowError) as exc:
-            ctx.miss("market", p, None, "getReservesList()", f"undecodable answer: {exc}")
-            return raw
-        provider = ctx.answer(head["provider"], "market", p, None, "ADDRESSES_PROVIDER()", "address")
+        provider = head["provider"]
 
         # Round 2: every reserve (Pool.getReserveData, the asset's symbol) and the oracle's address.
-        reads = [(("data", a), p, encode_call("getReserveData(address)", a)) for a in assets]
-        reads += [(("symbol", a), a, encode_call("symbol()")) for a in assets]
-        if provider is not None:
-            reads.append(("oracle", provider, encode_call("getPriceOracle()")))
-        got = await _read(ctx, reads)
+        reads: dict[Hashable, Read] = {}
         for a in assets:
-            if (data := _ok(ctx, got["data", a], "market", p, a, "getReserveData(address)")) is not None:
-                try:
-                    raw.reserves[a] = decode_reserve_data(data)
-                except ValueError as exc:
-                    ctx.miss("market", p, a, "getReserveData(address)", str(exc))
-            if (data := _ok(ctx, got["symbol", a], "token", a, None, "symbol()")) is not None:
-                raw.symbols[a] = decode_string(data)
-        oracle = None
+            reads["data", a] = read("market", p, "getReserveData(address)", a, types=_RESERVE_DATA, key=a)
+        for a in assets:
+            reads["symbol", a] = read("token", a, "symbol()", types=_SYMBOL)
         if provider is not None:
-            oracle = ctx.answer(got["oracle"], "oracle", provider, None, "getPriceOracle()", "address")
+            reads["oracle"] = read("oracle", provider, "getPriceOracle()", types="address")
+        got = await ctx.read_round(reads)
+        for a in assets:
+            if (reserve := got["data", a]) is not None:
+                raw.reserves[a] = reserve
+            if (symbol := got["symbol", a]) is not None:
+                raw.symbols[a] = symbol
+        oracle = got["oracle"] if provider is not None else None
         ctx.progress(f"{self.name}: reserves", len(raw.reserves))
 
         # Accounts: pool events, then every aToken's Transfer recipients.
@@ -174,34 +166,39 @@ class AaveV3Indexer:
 
         # Round 3: the oracle's prices and sources, reserve totals, every user's configuration,
         # e-mode and balances.
-        reads = []
+        reads = {}
         if oracle is not None:
-            reads.append(("unit", oracle, encode_call("BASE_CURRENCY_UNIT()")))
-            reads += [(("source", a), oracle, encode_call("getSourceOfAsset(address)", a)) for a in raw.reserves]
-            reads += [(("price", a), oracle, encode_call("getAssetPrice(address)", a)) for a in raw.reserves]
-        for a, r in raw.reserves.items():
-            reads += [(("total", a, t), t, encode_call("totalSupply()")) for t in self._tokens(raw, r)]
-        reads += [(("config", u), p, encode_call("getUserConfiguration(address)", u)) for u in users]
-        reads += [(("emode", u), p, encode_call("getUserEMode(address)", u)) for u in users]
-        reads += self._balance_reads(raw, sorted(pairs))
-        got = await _read(ctx, reads)
-        if oracle is not None:
-            raw.base_currency_unit = ctx.answer(got["unit"], "oracle", oracle, None, "BASE_CURRENCY_UNIT()", "uint256")
+            reads["unit"] = read("oracle", oracle, "BASE_CURRENCY_UNIT()")
             for a in raw.reserves:
-                raw.sources[a] = ctx.answer(got["source", a], "oracle", oracle, a, "getSourceOfAsset(address)", "address")
-                if (price := ctx.answer(got["price", a], "oracle", oracle, a, "getAssetPrice(address)", "uint256")) is not None:
+                reads["source", a] = read("oracle", oracle, "getSourceOfAsset(address)", a, types="address", key=a)
+            for a in raw.reserves:
+                reads["price", a] = read("oracle", oracle, "getAssetPrice(address)", a, key=a)
+        for a, r in raw.reserves.items():
+            for t in self._tokens(raw, r):
+                reads["total", a, t] = read("market", t, "totalSupply()", key=a)
+        for u in users:
+            reads["config", u] = read("account", p, "getUserConfiguration(address)", u, key=u)
+        for u in users:
+            reads["emode", u] = read("account", p, "getUserEMode(address)", u, key=u)
+        reads |= self._balance_reads(raw, sorted(pairs))
+        got = await ctx.read_round(reads)
+        if oracle is not None:
+            raw.base_currency_unit = got["unit"]
+            for a in raw.reserves:
+                raw.sources[a] = got["source", a]
+                if (price := got["price", a]) is not None:
                     raw.prices[a] = price
         for a, r in raw.reserves.items():
-            amounts = [ctx.answer(got["total", a, t], "market", t, a, "totalSupply()", "uint256") for t in self._tokens(raw, r)]
+            amounts = [got["total", a, t] for t in self._tokens(raw, r)]
             if all(x is not None for x in amounts):
                 supplied, *debts = amounts
                 raw.totals[a] = (supplied, sum(debts))
         for u in users:
-            if (bits := ctx.answer(got["config", u], "account", p, u, "getUserConfiguration(address)", "uint256")) is not None:
+            if (bits := got["config", u]) is not None:
                 raw.user_configs[u] = bits
-            if (emode := ctx.answer(got["emode", u], "account", p, u, "getUserEMode(address)", "uint256")) is not None:
+            if (emode := got["emode", u]) is not None:
                 raw.user_emodes[u] = emode
-        self._store_balances(ctx, raw, sorted(pairs), got)
+        self._store_balances(raw, sorted(pairs), got)
 
         # Round 4: the price sources, the e-mode categories in use, and any pair a user's
         # configuration shows that no event did (none if the events are complete).
@@ -214,28 +211,24 @@ class AaveV3Indexer:
         if not raw.emode_bitmaps:
             categories |= {r.configuration.emode_category for r in raw.reserves.values() if r.configuration.emode_category}
         sources = sorted({s for s in raw.sources.values() if s and s != ZERO_ADDRESS})
-        reads = [(("probe", s, g), s, encode_call(g)) for s in sources for g in PROBES]
-        reads += [(("cat", c), p, encode_call("getEModeCategoryData(uint8)", c)) for c in sorted(categories)]
-        if raw.emode_bitmaps:
-            reads += [(("bits", c), p, encode_call("getEModeCategoryCollateralBitmap(uint8)", c)) for c in sorted(categories)]
-        reads += self._balance_reads(raw, extra)
-        got = await _read(ctx, reads)
-        raw.probes = {s: probe_from_answers({g: got["probe", s, g] for g in PROBES}) for s in sources}
+        reads = {("probe", s, g): read("oracle", s, g) for s in sources for g in PROBES}
         for c in sorted(categories):
-            if (data := _ok(ctx, got["cat", c], "emode", p, str(c), "getEModeCategoryData(uint8)")) is None:
-                continue
-            try:
-                category = decode_emode_category(data)
-            except (DecodingError, OverflowError) as exc:
-                ctx.miss("emode", p, str(c), "getEModeCategoryData(uint8)", f"undecodable answer: {exc}")
+            reads["cat", c] = read("emode", p, "getEModeCategoryData(uint8)", c, types=_EMODE, key=str(c))
+        if raw.emode_bitmaps:
+            for c in sorted(categories):
+                reads["bits", c] = read("emode", p, "getEModeCategoryCollateralBitmap(uint8)", c, types="uint128", key=str(c))
+        reads |= self._balance_reads(raw, extra)
+        got = await ctx.read_round(reads)
+        raw.probes = {s: probe_from_answers({g: got.result(("probe", s, g)) for g in PROBES}) for s in sources}
+        for c in sorted(categories):
+            if (category := got["cat", c]) is None:
                 continue
             if raw.emode_bitmaps:
-                bits = ctx.answer(got["bits", c], "emode", p, str(c), "getEModeCategoryCollateralBitmap(uint8)", "uint128")
-                if bits is None:
+                if (bits := got["bits", c]) is None:
                     continue
                 category = replace(category, collateral_bitmap=bits)
             raw.emodes[c] = category
-        self._store_balances(ctx, raw, extra, got)
+        self._store_balances(raw, extra, got)
         ctx.progress(f"{self.name}: positions", len(raw.balances))
         return raw
 
@@ -245,20 +238,19 @@ class AaveV3Indexer:
         stable = [r.stable_debt_token] if r.stable_debt_token and not raw.emode_bitmaps else []
         return [r.a_token, r.variable_debt_token, *stable]
 
-    def _balance_reads(self, raw: AaveRaw, pairs: Sequence[Pair]) -> list[tuple[Hashable, str, bytes]]:
+    def _balance_reads(self, raw: AaveRaw, pairs: Sequence[Pair]) -> dict[Hashable, Read]:
         # AToken / VariableDebtToken / StableDebtToken.balanceOf: the balance with the reserve's
         # index accrued to the block (ScaledBalanceTokenBase.balanceOf · getNormalizedIncome/Debt).
         # The calldata depends only on the user, and the tokens only on the reserve: each is built
         # once, not once per read (150k reads at 100k positions).
         calldata = {u: encode_call("balanceOf(address)", u) for u in {u for u, _ in pairs}}
         tokens = {a: self._tokens(raw, r) for a, r in raw.reserves.items()}
-        return [(("balance", u, a, t), t, calldata[u]) for u, a in pairs for t in tokens[a]]
+        return {("balance", u, a, t): Read("position", t, "balanceOf(address)", calldata[u], key=f"{a}:{u}")
+                for u, a in pairs for t in tokens[a]}  # fmt: skip
 
-    def _store_balances(self, ctx: ScanContext, raw: AaveRaw, pairs: Sequence[Pair], got: dict) -> None:
+    def _store_balances(self, raw: AaveRaw, pairs: Sequence[Pair], got: Answers) -> None:
         for u, a in pairs:
-            tokens = self._tokens(raw, raw.reserves[a])
-            answers = [ctx.answer(got["balance", u, a, t], "position", t, f"{a}:{u}", "balanceOf(address)", "uint256")
-                       for t in tokens]  # fmt: skip
+            answers = [got["balance", u, a, t] for t in self._tokens(raw, raw.reserves[a])]
             if all(x is not None for x in answers):
                 supplied, variable, *stable = answers
                 raw.balances[u, a] = (supplied, variable, stable[0] if stable else 0)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext, topic_address
+from loopscan.protocols.base import Read, Rows, ScanContext, dynamic, read, topic_address
 from loopscan.protocols.compound_v3.rules import (
     BASE_INDEX_SCALE,
     FACTOR_SCALE,
@@ -37,7 +37,7 @@ from loopscan.protocols.compound_v3.rules import (
     accrued_indices,
     present_value,
 )
-from loopscan.rpc import Call, answer_value, encode_call, failure_reason
+from loopscan.rpc import encode_call
 
 __all__ = ["ACCOUNT_EVENTS", "CometRaw", "CompoundV3Indexer"]
 
@@ -109,45 +109,36 @@ class CompoundV3Indexer:
         return out
 
     async def _market(self, ctx: ScanContext, comet: str) -> CometRaw | None:
-        first = await ctx.calls([Call(comet, encode_call(sig)) for sig, _ in _MARKET])
-        got = {}
-        for (sig, kind), result in zip(_MARKET, first, strict=True):
-            value = answer_value(result, kind)
-            if value is None:
-                ctx.miss("market", comet, None, sig, failure_reason(result))
-                return None
-            got[sig] = value
+        first = await ctx.read_round({sig: read("market", comet, sig, types=dynamic(kind)) for sig, kind in _MARKET})
+        if (values := first.each(sig for sig, _ in _MARKET)) is None:
+            return None
+        got = {sig: value for (sig, _), value in zip(_MARKET, values, strict=True)}
         totals = got["totalsBasic()"]
         n, util = got["numAssets()"], got["getUtilization()"]
-        second = await ctx.calls(
-            [Call(comet, encode_call("getAssetInfo(uint8)", i)) for i in range(n)]
-            + [Call(comet, encode_call("getPrice(address)", got["baseTokenPriceFeed()"])),
-               Call(comet, encode_call("getSupplyRate(uint256)", util)),
-               Call(comet, encode_call("getBorrowRate(uint256)", util))]
-        )  # fmt: skip
-        infos = [answer_value(r, _ASSET_INFO) for r in second[:n]]
-        base_price, supply_rate, borrow_rate = (answer_value(r, "uint256") for r in second[n:])
-        failed = [
-            (f"getAssetInfo({i})", r) for i, (info, r) in enumerate(zip(infos, second[:n], strict=True)) if info is None
-        ]
-        failed += [(sig, r) for sig, v, r in zip(("getPrice(baseTokenPriceFeed)", "getSupplyRate", "getBorrowRate"),
-                                                  (base_price, supply_rate, borrow_rate), second[n:], strict=True) if v is None]  # fmt: skip
-        if failed:
-            for sig, r in failed:
-                ctx.miss("market", comet, None, sig, failure_reason(r))
+        uint = dynamic("uint256")
+        second = await ctx.read_round({
+            **{i: Read("market", comet, f"getAssetInfo({i})", encode_call("getAssetInfo(uint8)", i), dynamic(_ASSET_INFO))
+               for i in range(n)},
+            "base": Read("market", comet, "getPrice(baseTokenPriceFeed)",
+                         encode_call("getPrice(address)", got["baseTokenPriceFeed()"]), uint),
+            "supply": Read("market", comet, "getSupplyRate", encode_call("getSupplyRate(uint256)", util), uint),
+            "borrow": Read("market", comet, "getBorrowRate", encode_call("getBorrowRate(uint256)", util), uint),
+        })  # fmt: skip
+        infos = [second[i] for i in range(n)]  # every failure of this round recorded
+        base_price, supply_rate, borrow_rate = (second[k] for k in ("base", "supply", "borrow"))
+        if None in infos or None in (base_price, supply_rate, borrow_rate):
             return None
         infos = [(i, a.lower(), feed.lower(), *rest) for i, a, feed, *rest in infos]  # eth_abi checksums addresses
-        third = await ctx.calls(
-            [Call(comet, encode_call("getPrice(address)", info[2])) for info in infos]
-            + [Call(comet, encode_call("totalsCollateral(address)", info[1])) for info in infos]
-        )
+        third = await ctx.read_round({
+            **{("price", info[1]): read("market", comet, "getPrice(address)", info[2], types=uint, key=info[1]) for info in infos},
+            **{("totals", info[1]): read("market", comet, "totalsCollateral(address)", info[1],
+                                         types=dynamic("(uint128,uint128)"), key=info[1]) for info in infos},
+        })  # fmt: skip
         assets, feeds, totals_collateral = [], {}, {}
-        for info, price_r, totals_r in zip(infos, third[:n], third[n:], strict=True):
-            price, supplied = answer_value(price_r, "uint256"), answer_value(totals_r, "(uint128,uint128)")
-            if price is None or supplied is None:
-                sig, r = ("getPrice(address)", price_r) if price is None else ("totalsCollateral(address)", totals_r)
-                ctx.miss("market", comet, info[1], sig, failure_reason(r))
+        for info in infos:
+            if (answers := third.each([("price", info[1]), ("totals", info[1])])) is None:
                 return None
+            price, supplied = answers
             _, asset, feed, scale, borrow_cf, liquidate_cf, liquidation_factor, cap = info
             assets.append(CometAsset(asset, scale, borrow_cf, liquidate_cf, liquidation_factor, cap, price))
             feeds[asset], totals_collateral[asset] = feed, supplied[0]
@@ -173,28 +164,21 @@ class CompoundV3Indexer:
                 found[account] = None
         accounts = list(found)
         assets = [a.asset for a in raw.state.assets]
-        per = 3 + len(assets)
-        calls: list[Call] = []
+        reads: dict[tuple, Read] = {}
         for account in accounts:
-            calls += [
-                Call(raw.comet, encode_call(sig, account))
-                for sig in ("userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)")
-            ]
-            calls += [Call(raw.comet, encode_call("userCollateral(address,address)", account, a)) for a in assets]
-        results = await ctx.calls(calls)
+            for sig, kind in (("userBasic(address)", "(int104,uint64,uint64,uint16,uint8)"),
+                              ("balanceOf(address)", "uint256"), ("borrowBalanceOf(address)", "uint256")):  # fmt: skip
+                reads[account, sig] = read("position", raw.comet, sig, account, types=dynamic(kind), key=account)
+            for a in assets:
+                reads[account, a] = read("position", raw.comet, "userCollateral(address,address)", account, a,
+                                         types=dynamic("(uint128,uint128)"), key=account)  # fmt: skip
+        got = await ctx.read_round(reads)
         s = raw.state
-        for k, account in enumerate(accounts):
-            rs = results[k * per : (k + 1) * per]
-            basic = answer_value(rs[0], "(int104,uint64,uint64,uint16,uint8)")
-            supplied, borrowed = answer_value(rs[1], "uint256"), answer_value(rs[2], "uint256")
-            collateral = [answer_value(r, "(uint128,uint128)") for r in rs[3:]]
-            names = ["userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)"] + [
-                "userCollateral(address,address)"
-            ] * len(assets)
-            bad = next((i for i, v in enumerate([basic, supplied, borrowed, *collateral]) if v is None), None)
-            if bad is not None:
-                ctx.miss("position", raw.comet, account, names[bad], failure_reason(rs[bad]))
+        for account in accounts:
+            sigs = ("userBasic(address)", "balanceOf(address)", "borrowBalanceOf(address)")
+            if (values := got.each([*((account, sig) for sig in sigs), *((account, a) for a in assets)])) is None:
                 continue
+            basic, supplied, borrowed, *collateral = values
             principal = basic[0]
             carried = present_value(principal, s.base_supply_index, s.base_borrow_index)
             if (max(carried, 0), max(-carried, 0)) != (supplied, borrowed):

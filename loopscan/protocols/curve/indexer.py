@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from eth_abi import decode as abi_decode
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext
+from loopscan.protocols.base import Rows, ScanContext, read
 from loopscan.protocols.curve.maths import A_PRECISION, FEE_DENOMINATOR, CurveError, amp_at
-from loopscan.rpc import Call, CallResult, decode_address, decode_uint, encode_call, failure_reason
+from loopscan.rpc import CallResult, decode_address, decode_uint, failure_reason
 
 __all__ = ["MAX_COINS", "CurvePoolRaw", "CurveRaw", "CurveIndexer"]
 
@@ -98,38 +98,35 @@ class CurveIndexer:
     async def fetch(self, ctx: ScanContext) -> CurveRaw:
         addresses = list(dict.fromkeys(self.pools + tuple(await self._listed(ctx))))
         ctx.progress("curve: pools", len(addresses))
-        per_pool = len(_GETTERS) + 2 * MAX_COINS
-        calls: list[Call] = []
-        for pool in addresses:
-            calls += [Call(pool, encode_call(sig)) for sig in _GETTERS]
-            calls += [
-                Call(pool, encode_call(f"{getter}(uint256)", i))
-                for getter in ("coins", "balances")
-                for i in range(MAX_COINS)
-            ]
-        results = await ctx.calls(calls)
+        reads = {(pool, sig): read("pool", pool, sig) for pool in addresses for sig in _GETTERS}
+        reads |= {(pool, getter, i): read("pool", pool, f"{getter}(uint256)", i, key=str(i))
+                  for pool in addresses for getter in ("coins", "balances") for i in range(MAX_COINS)}  # fmt: skip
+        got = await ctx.read_round(reads)
         raw = CurveRaw(ctx.timestamp, {})
-        for k, pool in enumerate(addresses):
-            read = _read_pool(ctx, pool, results[k * per_pool : (k + 1) * per_pool])
-            if read is not None:
-                raw.pools[pool] = read
+        for pool in addresses:
+            results = [got.result((pool, sig)) for sig in _GETTERS]
+            results += [got.result((pool, getter, i)) for getter in ("coins", "balances") for i in range(MAX_COINS)]
+            if (found := _read_pool(ctx, pool, results)) is not None:
+                raw.pools[pool] = found
         return raw
 
     async def _listed(self, ctx: ScanContext) -> list[str]:
         """Every pool the registries and factories list, in their order."""
         if not self.lists:
             return []
-        counts = await ctx.calls([Call(a, encode_call("pool_count()")) for a in self.lists])
+        # Curve's answers are judged by this module's own checks (a pool is read whole or left out,
+        # each reason recorded); the rounds only key them.
+        counts = await ctx.read_round({a: read("pool_list", a, "pool_count()") for a in self.lists})
         wanted: list[tuple[str, int]] = []
-        for address, result in zip(self.lists, counts, strict=True):
-            if _ok(result):
+        for address in self.lists:
+            if _ok(result := counts.result(address)):
                 wanted += [(address, i) for i in range(decode_uint(result.return_data))]
             else:
                 ctx.miss("pool_list", address, None, "pool_count()", failure_reason(result))
-        answers = await ctx.calls([Call(a, encode_call("pool_list(uint256)", i)) for a, i in wanted])
+        answers = await ctx.read_round({(a, i): read("pool_list", a, "pool_list(uint256)", i) for a, i in wanted})
         found = []
-        for (address, i), result in zip(wanted, answers, strict=True):
-            if not _ok(result):
+        for address, i in wanted:
+            if not _ok(result := answers.result((address, i))):
                 ctx.miss("pool_list", address, str(i), "pool_list(uint256)", failure_reason(result))
                 continue
             try:

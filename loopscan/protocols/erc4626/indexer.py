@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext
-from loopscan.rpc import Call, encode_call
+from loopscan.protocols.base import Rows, ScanContext, read
 
 __all__ = ["VaultIndexer", "VaultRaw"]
 
@@ -53,15 +52,14 @@ class VaultIndexer:
                  "backed": ("reserve()", "totalSupply()", "decimals()")}  # fmt: skip
         types = {"asset()": "address", "reserve()": "address", "totalAssets()": "uint256", "totalSupply()": "uint256",
                  "decimals()": "uint8"}  # fmt: skip
-        calls, keys = [], []
+        got = await ctx.read_round(
+            {(vault, fn): read("vault", vault, fn, types=types[fn]) for vault, kind, _ in self.vaults for fn in reads[kind]}
+        )
+        answers: dict[str, dict[str, int | str]] = {}
         for vault, kind, _ in self.vaults:
             for fn in reads[kind]:
-                calls.append(Call(vault, encode_call(fn)))
-                keys.append((vault, fn))
-        answers: dict[str, dict[str, int | str]] = {}
-        for (vault, fn), result in zip(keys, await ctx.calls(calls), strict=True):
-            if (value := ctx.answer(result, "vault", vault, None, fn, types[fn])) is not None:
-                answers.setdefault(vault, {})[fn] = value
+                if (value := got[vault, fn]) is not None:
+                    answers.setdefault(vault, {})[fn] = value
         for vault, kind, holders in self.vaults:
             got = answers.get(vault, {})
             if len(got) != len(reads[kind]):
@@ -79,17 +77,16 @@ class VaultIndexer:
         keys = [(v, h, info["asset"]) for v, info in raw.vaults.items() for h in info["holders"]]
         # A backed stablecoin's par value needs its reserve's decimals, read with the balances.
         assets = sorted({info["asset"] for info in raw.vaults.values() if info["kind"] == "backed"})
-        calls = [Call(token, encode_call("balanceOf(address)", holder)) for _, holder, token in keys]
-        calls += [Call(a, encode_call("decimals()")) for a in assets]
-        results = await ctx.calls(calls)
-        for key, result in zip(keys, results[: len(keys)], strict=True):
-            amount = ctx.answer(result, "holding", key[2], f"{key[0]}:{key[1]}", "balanceOf(address)", "uint256")
-            if amount is not None:
+        reads = {key: read("holding", key[2], "balanceOf(address)", key[1], key=f"{key[0]}:{key[1]}") for key in keys}
+        reads |= {a: read("token", a, "decimals()", types="uint8") for a in assets}
+        got = await ctx.read_round(reads)
+        for key in keys:
+            if (amount := got[key]) is not None:
                 raw.balances[key] = amount
             else:
                 raw.vaults[key[0]]["incomplete"] = True
-        for asset, result in zip(assets, results[len(keys) :], strict=True):
-            if (decimals := ctx.answer(result, "token", asset, None, "decimals()", "uint8")) is None:
+        for asset in assets:
+            if (decimals := got[asset]) is None:
                 continue
             for info in raw.vaults.values():
                 if info["asset"] == asset and info["kind"] == "backed":

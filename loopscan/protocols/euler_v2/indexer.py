@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext, topic_address
+from loopscan.protocols.base import Read, Rows, ScanContext, dynamic, read, topic_address
 from loopscan.protocols.euler_v2.rules import CONFIG_SCALE, Collateral, LTVConfig, collateral_value
-from loopscan.rpc import Call, answer_value, encode_call, failure_reason
+from loopscan.rpc import encode_call
 
 __all__ = ["PROXY_CREATED", "BORROW", "EulerVault", "EulerAccount", "EulerRaw", "EulerV2Indexer"]
 
@@ -116,69 +116,66 @@ class EulerV2Indexer:
         return raw
 
     async def _vaults(self, ctx: ScanContext, addresses: list[str]) -> list[EulerVault]:
-        results = await ctx.calls([Call(v, encode_call(sig)) for v in addresses for sig, _ in _VAULT])
+        got = await ctx.read_round(
+            {(v, sig): read("market", v, sig, types=dynamic(kind)) for v in addresses for sig, kind in _VAULT}
+        )
         vaults: list[EulerVault] = []
         wanted: list[tuple[EulerVault, str]] = []  # (vault, collateral) of each LTV list
-        for k, address in enumerate(addresses):
-            got = [answer_value(r, kind) for r, (_, kind) in zip(results[k * len(_VAULT) :], _VAULT, strict=False)]
-            bad = next((i for i, v in enumerate(got) if v is None), None)
-            if bad is not None:
-                ctx.miss("market", address, None, _VAULT[bad][0], failure_reason(results[k * len(_VAULT) + bad]))
+        for address in addresses:
+            if (values := got.each((address, sig) for sig, _ in _VAULT)) is None:
                 continue
-            asset, oracle, uoa, ltv_list, discount, flags, assets, supply, borrows = got
+            asset, oracle, uoa, ltv_list, discount, flags, assets, supply, borrows = values
             vaults.append(EulerVault(address, asset, oracle, uoa, discount, flags, assets, supply, borrows))
             wanted += [(vaults[-1], c.lower()) for c in ltv_list]
-        answers = await ctx.calls([Call(v.address, encode_call("LTVFull(address)", c)) for v, c in wanted])
+        got = await ctx.read_round({
+            (v.address, c): read("market", v.address, "LTVFull(address)", c, types=dynamic("(uint16,uint16,uint16,uint48,uint32)"), key=c)
+            for v, c in wanted
+        })  # fmt: skip
         failed = set()
-        for (v, c), result in zip(wanted, answers, strict=True):
-            ltv = answer_value(result, "(uint16,uint16,uint16,uint48,uint32)")
-            if ltv is None:
-                ctx.miss("market", v.address, c, "LTVFull(address)", failure_reason(result))
+        for v, c in wanted:
+            if (ltv := got[v.address, c]) is None:
                 failed.add(v.address)
                 continue
             v.ltvs[c] = LTVConfig(*ltv)
         return [v for v in vaults if v.address not in failed]  # an LTV list with a hole misprices its borrowers
 
     async def _accounts(self, ctx: ScanContext, raw: EulerRaw, pairs: list[tuple[str, str]]) -> list[EulerAccount]:
-        first = await ctx.calls(
-            [c for v, a in pairs for c in (
-                Call(v, encode_call("debtOf(address)", a)), Call(v, encode_call("accountLiquidityFull(address,bool)", a, True)),
-                Call(self.evc, encode_call("getControllers(address)", a)),
-            )]
-        )  # fmt: skip
+        reads: dict[tuple, Read] = {}
+        for v, a in pairs:
+            reads[v, a, "debt"] = read("position", v, "debtOf(address)", a, types=dynamic("uint256"), key=a)
+            reads[v, a, "liquidity"] = read("position", v, "accountLiquidityFull(address,bool)", a, True,
+                                            types=dynamic(["address[]", "uint256[]", "uint256"]), key=a)  # fmt: skip
+            # The EVC answers; a failure is recorded against the vault, whose position it leaves out.
+            reads[v, a, "controllers"] = Read("position", self.evc, "getControllers(address)", encode_call("getControllers(address)", a),
+                                              dynamic("address[]"), key=a, address=v)  # fmt: skip
+        got = await ctx.read_round(reads)
         live = []  # (vault, account, debt, collaterals, adjusted values, liability value)
-        for k, (v, a) in enumerate(pairs):
-            debt_r, liq_r, ctrl_r = first[3 * k : 3 * k + 3]
-            debt, controllers = answer_value(debt_r, "uint256"), answer_value(ctrl_r, "address[]")
-            if debt is None or controllers is None:
-                r, sig = (debt_r, "debtOf(address)") if debt is None else (ctrl_r, "getControllers(address)")
-                ctx.miss("position", v, a, sig, failure_reason(r))
+        for v, a in pairs:
+            if (found := got.each([(v, a, "debt"), (v, a, "controllers")])) is None:
                 continue
+            debt, controllers = found
             if debt == 0 or v not in [c.lower() for c in controllers]:
                 continue  # repaid, or now controlled by another vault: no position here
-            liq = answer_value(liq_r, ["address[]", "uint256[]", "uint256"])
-            if liq is None:
-                ctx.miss("position", v, a, "accountLiquidityFull(address,bool)", failure_reason(liq_r))
+            if (liq := got[v, a, "liquidity"]) is None:
                 continue
             live.append((v, a, debt, [c.lower() for c in liq[0]], list(liq[1]), liq[2]))
-        balances = await ctx.calls(
-            [Call(c, encode_call("balanceOf(address)", a)) for v, a, _, cs, _, _ in live for c in cs]
+        # A balance or quote that fails is recorded by `_checked`, saying what it meant for the account.
+        balances = await ctx.read_round(
+            {(c, a): read("position", c, "balanceOf(address)", a, types=dynamic("uint256")) for _, a, _, cs, _, _ in live for c in cs}
         )
         quotes_wanted: list[tuple[str, int, str, str]] = []  # (oracle, amount, base, quote)
         per_account = []
-        i = 0
-        for v, _, debt, cs, _, _ in live:
-            bals = [answer_value(r, "uint256") for r in balances[i : i + len(cs)]]
-            i += len(cs)
+        for v, a, debt, cs, _, _ in live:
+            bals = [balances.unrecorded((c, a)) for c in cs]
             per_account.append(bals)
             vault = raw.vaults[v]
             quotes_wanted += [(vault.oracle, b, c, vault.unit_of_account) for c, b in zip(cs, bals, strict=True) if b]
             if vault.asset != vault.unit_of_account:
                 quotes_wanted.append((vault.oracle, debt, vault.asset, vault.unit_of_account))
-        answers = await ctx.calls(
-            [Call(o, encode_call("getQuote(uint256,address,address)", amt, b, q)) for o, amt, b, q in quotes_wanted]
+        answers = await ctx.read_round(
+            {w: read("oracle", w[0], "getQuote(uint256,address,address)", *w[1:], types=dynamic("uint256")) for w in quotes_wanted}
         )
-        quotes = {w: answer_value(r, "uint256") for w, r in zip(quotes_wanted, answers, strict=True)}
+        quotes = {w: answers.unrecorded(w) for w in quotes_wanted}
         out = []
         for (v, a, debt, cs, values, liability_value), bals in zip(live, per_account, strict=True):
             account = _checked(ctx, raw, (v, a, debt, cs, values, liability_value), bals, quotes)

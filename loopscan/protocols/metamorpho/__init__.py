@@ -9,5 +9,7 @@ SPECS = (
         indexer="loopscan.protocols.metamorpho.indexer",
         probes={("metamorpho", "factory"): "MORPHO()"},
         devnet_contracts={"metamorpho_factory": ("metamorpho", "factory"), "public_allocator": ("metamorpho", "public_allocator")},
+        devnet="loopscan.protocols.metamorpho.seeding",
+        scenario_section="metamorpho",
     ),
 )

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext, topic_address
-from loopscan.rpc import Call, encode_call
+from loopscan.protocols.base import Rows, ScanContext, read, topic_address
 
 __all__ = ["MetaMorphoIndexer", "MetaMorphoRaw", "CREATE_METAMORPHO"]
 
@@ -47,12 +46,11 @@ class MetaMorphoIndexer:
         found: list[str] = []
         for factory, start in self.factories:
             found += [topic_address(log["topics"][1]) for log in await ctx.logs(factory, [CREATE_METAMORPHO], start)]
-        results = await ctx.calls([Call(v, encode_call(fn)) for v in found for fn in _SCALARS])
-        for i, vault in enumerate(found):
-            mine = results[i * len(_SCALARS) : (i + 1) * len(_SCALARS)]
+        got = await ctx.read_round({(v, fn): read("vault", v, fn, types=_SCALAR_TYPES[fn]) for v in found for fn in _SCALARS})
+        for vault in found:
             values = []
-            for fn, result in zip(_SCALARS, mine, strict=True):
-                values.append(ctx.answer(result, "vault", vault, None, fn, _SCALAR_TYPES[fn]))
+            for fn in _SCALARS:
+                values.append(got[vault, fn])
                 if values[-1] is None:
                     break  # one miss per vault: the first getter that could not be read
             else:
@@ -70,24 +68,25 @@ class MetaMorphoIndexer:
         return raw
 
     async def _fetch_queues(self, ctx: ScanContext, raw: MetaMorphoRaw) -> None:
-        calls, keys = [], []
+        reads = {}
         for vault, v in raw.vaults.items():
             for queue, n in (("supplyQueue", v["n_supply"]), ("withdrawQueue", v["n_withdraw"])):
                 for k in range(n):
-                    calls.append(Call(vault, encode_call(f"{queue}(uint256)", k)))
-                    keys.append((vault, queue))
-        for (vault, queue), result in zip(keys, await ctx.calls(calls), strict=True):
-            market_id = ctx.answer(result, "vault", vault, queue, f"{queue}(uint256)", "bytes32")
-            if market_id is None:
+                    reads[vault, queue, k] = read("vault", vault, f"{queue}(uint256)", k, types="bytes32", key=queue)
+        got = await ctx.read_round(reads)
+        for vault, queue, k in reads:
+            if (market_id := got[vault, queue, k]) is None:
                 raw.vaults[vault]["incomplete"] = True
                 continue
             raw.vaults[vault].setdefault(queue, []).append("0x" + market_id.hex())
         ids = [(vault, i) for vault, v in raw.vaults.items() for i in dict.fromkeys(v.get("supplyQueue", []) + v.get("withdrawQueue", []))]
-        configs = await ctx.calls([Call(vault, encode_call("config(bytes32)", bytes.fromhex(i[2:]))) for vault, i in ids])
-        for (vault, market_id), result in zip(ids, configs, strict=True):
-            # MarketConfig (ConfigLib, metamorpho v1.0): uint184 cap, bool enabled, uint64 removableAt.
-            config = ctx.answer(result, "vault", vault, market_id, "config(bytes32)", ("uint184", "bool", "uint64"))
-            if config is not None:
+        # MarketConfig (ConfigLib, metamorpho v1.0): uint184 cap, bool enabled, uint64 removableAt.
+        got = await ctx.read_round({
+            (vault, i): read("vault", vault, "config(bytes32)", bytes.fromhex(i[2:]), types=("uint184", "bool", "uint64"), key=i)
+            for vault, i in ids
+        })  # fmt: skip
+        for vault, market_id in ids:
+            if (config := got[vault, market_id]) is not None:
                 raw.vaults[vault].setdefault("caps", {})[market_id] = (config[0], int(config[1]))
 
     def transform(self, raw: MetaMorphoRaw, block: int) -> Rows:

@@ -13,5 +13,7 @@ SPECS = (
         rules="loopscan.protocols.morpho_blue.rules",
         margin="isolated",
         devnet_contracts={"morpho_blue": ("morpho_blue", "core"), "adaptive_curve_irm": ("morpho_blue", "adaptive_curve_irm")},
+        devnet="loopscan.protocols.morpho_blue.seeding",
+        scenario_section="morpho",
     ),
 )

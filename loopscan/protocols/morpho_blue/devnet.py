@@ -2,7 +2,7 @@
 
 Sources: `@morpho-org/morpho-blue@1.0.0` for Morpho Blue, `sphere-mezo-solidity-files@1.2.0`
 for the rest (line-for-line morpho-org's MetaMorpho v1.0, AdaptiveCurveIrm v1.0.0 and
-PublicAllocator v1.0.0, see `build.UNITS`).
+PublicAllocator v1.0.0, see `UNITS`).
 """
 
 from __future__ import annotations
@@ -11,13 +11,52 @@ from dataclasses import dataclass
 
 from web3.contract import Contract
 
-from loopscan.devnet.build import Artifacts
+from loopscan.devnet.build import Artifacts, CompileUnit
 from loopscan.devnet.chain import Chain
 from loopscan.model import ZERO_ADDRESS
 
-__all__ = ["MorphoDeployment", "deploy_morpho", "market_params", "market_id", "WAD"]
+__all__ = ["MorphoDeployment", "deploy_morpho", "market_params", "market_id", "WAD", "UNITS"]
 
 WAD = 10**18
+_SPHERE = "sphere-mezo-solidity-files/domains"
+
+# Each with its upstream's own compiler settings.
+UNITS = (
+    CompileUnit(
+        name="morpho-blue",
+        solc="solc0819",
+        sources=("@morpho-org/morpho-blue/src/Morpho.sol",),
+        via_ir=True,
+        runs=999999,
+        evm_version="paris",
+        origin="@morpho-org/morpho-blue@1.0.0 (morpho-org/morpho-blue v1.0.0), solc 0.8.19 via-IR 999999 runs",
+    ),
+    CompileUnit(
+        name="metamorpho",
+        solc="solc0821",
+        sources=(
+            f"{_SPHERE}/metamorpho/contracts/MetaMorphoFactory.sol",
+            f"{_SPHERE}/metamorpho/contracts/MetaMorpho.sol",
+        ),
+        via_ir=True,
+        runs=200,
+        evm_version="paris",
+        origin="sphere-mezo-solidity-files@1.2.0 = morpho-org/metamorpho v1.0 @380bf7bf, solc 0.8.21 via-IR 200 runs",
+    ),
+    CompileUnit(
+        name="morpho-periphery",
+        solc="solc0821",
+        sources=(
+            f"{_SPHERE}/morphoIrm/contracts/AdaptiveCurveIrm.sol",
+            f"{_SPHERE}/publicAllocator/contracts/PublicAllocator.sol",
+        ),
+        via_ir=True,
+        runs=999999,
+        evm_version="paris",
+        origin="sphere-mezo-solidity-files@1.2.0 = morpho-org/morpho-blue-irm @a7d9cce3 (AdaptiveCurveIrm v1.0.0) "
+        "and morpho-org/public-allocator v1.0.0, solc 0.8.21 via-IR 999999 runs",
+    ),
+)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from loopscan.chains import Deployments
 from loopscan.model import ZERO_ADDRESS
-from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
+from loopscan.protocols.base import Read, Rows, ScanContext, read, topic_address, word_address
 from loopscan.protocols.morpho_blue.maths import (
     MarketState,
     accrue_interest,
@@ -21,7 +21,7 @@ from loopscan.protocols.morpho_blue.maths import (
     to_assets_up,
 )
 from loopscan.protocols.morpho_blue.oracles import OracleInfo, fetch_oracles
-from loopscan.rpc import Call, decode_uint, encode_call
+from loopscan.rpc import decode_uint, encode_call
 
 __all__ = ["MorphoBlueIndexer", "MorphoRaw", "ORACLE_PRICE_SCALE"]
 
@@ -75,21 +75,24 @@ class MorphoBlueIndexer:
             accounts.add((log["topics"][1], topic_address(log["topics"][_ON_BEHALF_TOPIC[topic0]])))
         ctx.progress("morpho_blue: accounts", len(accounts))
 
-        ids = list(raw.params)
-        states = await ctx.calls([Call(self.address, encode_call("market(bytes32)", bytes.fromhex(i[2:]))) for i in ids])
-        for market_id, result in zip(ids, states, strict=True):
-            words = ctx.answer(result, "market", self.address, market_id, "market(bytes32)", ("uint128",) * 6)
-            if words is not None:
+        got = await ctx.read_round({
+            i: read("market", self.address, "market(bytes32)", bytes.fromhex(i[2:]), types=("uint128",) * 6, key=i)
+            for i in raw.params
+        })  # fmt: skip
+        for market_id in raw.params:
+            if (words := got[market_id]) is not None:
                 raw.states[market_id] = MarketState(*words)
         await self._fetch_rates(ctx, raw)
         raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
         pairs = sorted(a for a in accounts if a[0] in raw.states)
-        calls = [Call(self.address, encode_call("position(bytes32,address)", bytes.fromhex(i[2:]), acct)) for i, acct in pairs]
-        for pair, result in zip(pairs, await ctx.calls(calls), strict=True):
-            shares = ctx.answer(result, "position", self.address, f"{pair[0]}:{pair[1]}", "position(bytes32,address)",
-                                ("uint256", "uint128", "uint128"))  # fmt: skip
-            if shares is not None:
+        got = await ctx.read_round({
+            (i, acct): read("position", self.address, "position(bytes32,address)", bytes.fromhex(i[2:]), acct,
+                            types=("uint256", "uint128", "uint128"), key=f"{i}:{acct}")
+            for i, acct in pairs
+        })  # fmt: skip
+        for pair in pairs:
+            if (shares := got[pair]) is not None:
                 raw.positions[pair] = shares
         ctx.progress("morpho_blue: positions", len(raw.positions))
         return raw
@@ -97,16 +100,17 @@ class MorphoBlueIndexer:
     async def _fetch_rates(self, ctx: ScanContext, raw: MorphoRaw) -> None:
         """The IRM's `borrowRateView(params, market)` at the pin, for markets that must accrue."""
         due = [i for i, st in raw.states.items() if raw.params[i][3] != ZERO_ADDRESS and st.last_update < ctx.timestamp and st.total_borrow_assets]
-        calls = []
+        reads = {}
         for market_id in due:
             loan, coll, oracle, irm, lltv = raw.params[market_id]
             st = raw.states[market_id]
             fields = (st.total_supply_assets, st.total_supply_shares, st.total_borrow_assets, st.total_borrow_shares, st.last_update, st.fee)
-            calls.append(Call(irm, encode_call(f"borrowRateView({_PARAMS},(uint128,uint128,uint128,uint128,uint128,uint128))",
-                                               loan, coll, oracle, irm, lltv, *fields)))  # fmt: skip
-        for market_id, result in zip(due, await ctx.calls(calls), strict=True):
-            rate = ctx.answer(result, "market", raw.params[market_id][3], market_id, "borrowRateView", "uint256")
-            if rate is not None:
+            data = encode_call(f"borrowRateView({_PARAMS},(uint128,uint128,uint128,uint128,uint128,uint128))",
+                               loan, coll, oracle, irm, lltv, *fields)  # fmt: skip
+            reads[market_id] = Read("market", irm, "borrowRateView", data, key=market_id)
+        got = await ctx.read_round(reads)
+        for market_id in due:
+            if (rate := got[market_id]) is not None:
                 raw.rates[market_id] = rate
             else:  # without the rate, the market's debt cannot be brought to the pinned block
                 del raw.states[market_id]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopscan.model import ZERO_ADDRESS
-from loopscan.protocols.base import ScanContext
-from loopscan.rpc import Call, CallResult, InvalidAnswer, decode_answer, encode_call
+from loopscan.protocols.base import ScanContext, read
+from loopscan.rpc import CallResult, InvalidAnswer, decode_answer
 
 __all__ = ["OracleInfo", "fetch_oracles", "classify"]
 
@@ -42,14 +42,13 @@ def classify(getters: dict[str, str] | None) -> str:
 
 async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, OracleInfo]:
     oracles = sorted(addresses)
-    calls = [Call(o, encode_call("price()")) for o in oracles]
-    calls += [Call(o, encode_call(g)) for o in oracles for g in _GETTERS]
-    results = await ctx.calls(calls)
-    prices, getters = results[: len(oracles)], results[len(oracles) :]
+    reads = {(o, "price()"): read("oracle", o, "price()") for o in oracles}
+    reads |= {(o, g): read("oracle", o, g) for o in oracles for g in _GETTERS}
+    got = await ctx.read_round(reads)
     out: dict[str, OracleInfo] = {}
-    for i, oracle in enumerate(oracles):
-        price = ctx.answer(prices[i], "oracle", oracle, None, "price()", "uint256")
-        found = _getters(oracle, getters[i * len(_GETTERS) : (i + 1) * len(_GETTERS)])
+    for oracle in oracles:
+        price = got[oracle, "price()"]
+        found = _getters(oracle, [got.result((oracle, g)) for g in _GETTERS])
         out[oracle] = OracleInfo(
             address=oracle,
             price=price,

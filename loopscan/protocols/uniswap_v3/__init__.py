@@ -11,5 +11,7 @@ SPECS = (
         probes={("uniswap_v3", "factory"): "owner()"},
         exit="loopscan.protocols.uniswap_v3.swap",
         devnet_contracts={"uniswap_v3_factory": ("uniswap_v3", "factory"), "uniswap_v3_quoter_v2": ("uniswap_v3", "quoter_v2")},
+        devnet="loopscan.protocols.uniswap_v3.seeding",
+        scenario_section="uniswap",
     ),
 )

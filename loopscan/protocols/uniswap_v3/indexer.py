@@ -22,13 +22,8 @@ from dataclasses import dataclass, field
 from eth_utils import keccak
 
 from loopscan.chains import Deployments
-from loopscan.protocols.base import Rows, ScanContext, topic_address, word_address
-from loopscan.rpc import (
-    Call,
-    CallResult,
-    decode_int,
-    encode_call,
-)
+from loopscan.protocols.base import Answers, Read, Rows, ScanContext, read, topic_address, word_address
+from loopscan.rpc import decode_int
 
 __all__ = [
     "UniswapV3Indexer",
@@ -152,30 +147,26 @@ class UniswapV3Indexer:
             return raw
 
         # Round one: the pool's own answers, its coin balances, and every bitmap word.
-        calls: list[Call] = []
-        plan: list[tuple[_Created, int, list[int]]] = []  # (pool, first call index, word positions)
+        reads: dict[tuple, Read] = {}
+        words = {c.pool: list(bitmap_words(c.tick_spacing)) for c in created}
         for c in created:
-            first = len(calls)
-            calls += [Call(c.pool, encode_call(sig)) for sig in _BASICS]
-            calls += [Call(token, encode_call("balanceOf(address)", c.pool)) for token in (c.token0, c.token1)]
-            words = list(bitmap_words(c.tick_spacing))
-            calls += [Call(c.pool, encode_call("tickBitmap(int16)", signed_word(w))) for w in words]
-            plan.append((c, first, words))
-        results = await ctx.calls(calls)
+            reads |= {(c.pool, sig): read("pool", c.pool, sig, types=types) for sig, types in _BASICS.items()}
+            for index, token in enumerate((c.token0, c.token1)):
+                reads[c.pool, "balance", index] = read("pool_coin", token, "balanceOf(address)", c.pool, key=c.pool)
+            for w in words[c.pool]:
+                reads[c.pool, "word", w] = read("pool", c.pool, "tickBitmap(int16)", signed_word(w), key=f"word {w}")
+        got = await ctx.read_round(reads)
 
         wanted: list[tuple[str, int]] = []  # (pool, tick) for round two
-        for c, first, words in plan:
-            pool = self._read_pool(ctx, c, results[first : first + len(_BASICS)])
-            if pool is None:
+        for c in created:
+            if (pool := self._read_pool(ctx, c, got)) is None:
                 continue
-            for index, token in enumerate((c.token0, c.token1)):
-                result = results[first + len(_BASICS) + index]
-                if (balance := ctx.answer(result, "pool_coin", token, c.pool, "balanceOf(address)", "uint256")) is not None:
+            for index in (0, 1):
+                if (balance := got[c.pool, "balance", index]) is not None:
                     pool.balances[index] = balance
-            bitmaps = results[first + len(_BASICS) + 2 : first + len(_BASICS) + 2 + len(words)]
             ticks: list[int] = []
-            for word_pos, result in zip(words, bitmaps, strict=True):
-                if (bitmap := ctx.answer(result, "pool", c.pool, f"word {word_pos}", "tickBitmap(int16)", "uint256")) is None:
+            for word_pos in words[c.pool]:
+                if (bitmap := got[c.pool, "word", word_pos]) is None:
                     break
                 ticks += initialized_ticks(word_pos, bitmap, c.tick_spacing)
             else:
@@ -183,12 +174,13 @@ class UniswapV3Indexer:
                 wanted += [(c.pool, t) for t in ticks]
 
         # Round two: liquidityGross and liquidityNet of each initialized tick.
-        results = await ctx.calls([Call(p, encode_call("ticks(int24)", signed_word(t))) for p, t in wanted])
-        for (address, tick), result in zip(wanted, results, strict=True):
+        got = await ctx.read_round(
+            {(p, t): read("pool", p, "ticks(int24)", signed_word(t), types=_TICK_INFO, key=f"tick {t}") for p, t in wanted}
+        )
+        for address, tick in wanted:
             if address not in raw.pools:
                 continue  # already left out for an earlier tick
-            info = ctx.answer(result, "pool", address, f"tick {tick}", "ticks(int24)", _TICK_INFO)
-            if info is None:
+            if (info := got[address, tick]) is None:
                 del raw.pools[address]
                 continue
             raw.pools[address].ticks[tick] = (info[0], info[1])
@@ -213,11 +205,11 @@ class UniswapV3Indexer:
         return found
 
     @staticmethod
-    def _read_pool(ctx: ScanContext, c: _Created, results: list[CallResult]) -> PoolRaw | None:
+    def _read_pool(ctx: ScanContext, c: _Created, got: Answers) -> PoolRaw | None:
         """The pool's own answers, checked against its `PoolCreated` log; None (and a miss) if not."""
         values = []
-        for sig, result in zip(_BASICS, results, strict=True):
-            if (value := ctx.answer(result, "pool", c.pool, None, sig, _BASICS[sig])) is None:
+        for sig in _BASICS:
+            if (value := got[c.pool, sig]) is None:
                 return None
             values.append(value)
         slot0, liquidity, fee, spacing, token0, token1 = values
