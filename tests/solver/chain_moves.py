@@ -16,13 +16,12 @@ from devnet_helpers import (
     liquidate_event,
     market_params,
     morpho,
-    published,
     to_assets_up,
 )
 
 __all__ = [
     "feed_answer", "scale_feed", "open_positions", "morpho_position", "liquidate", "liquidate_all",
-    "sell_into_pool", "HEALTHY",
+    "HEALTHY",
 ]  # fmt: skip
 
 # What a protocol's `liquidate` of a healthy position reverts with: Morpho's ErrorsLib message,
@@ -131,20 +130,3 @@ def liquidate_all(net, key: str, account: str) -> tuple[dict, int]:
     liquidator = _funded_liquidator(net, net.manifest["morpho_markets"][name]["loan_token"], blue.address)
     receipt = net.chain.send(blue.functions.liquidate(params, borrower, collateral, 0, b""), liquidator, "liquidate")
     return liquidate_event(net, receipt), collateral
-
-
-def sell_into_pool(net, pool: str, token: str, seller: str, amount: int) -> tuple[int, int]:
-    """`seller` (a scenario account holding `token`) sells `amount` of it into the scenario's
-    Uniswap v3 pool `pool` through the devnet's SwapRouter, exact input, no price limit and no
-    minimum out — a holder getting out at any price. Returns (sold, received) from the balances."""
-    spec, tokens = net.manifest["uniswap_pools"][pool], net.manifest["tokens"]
-    other = spec["token_b"] if spec["token_a"] == token else spec["token_a"]
-    who = net.chain.account(seller)
-    router = published(net, net.manifest["contracts"]["uniswap_v3_swap_router"], f"{_PERI}/SwapRouter")
-    t_in, t_out = erc20(net, tokens[token]["address"]), erc20(net, tokens[other]["address"])
-    approve = contract(net, t_in.address, "loopscan", "ScenarioToken").functions.approve(router.address, 2**256 - 1)
-    net.chain.send(approve, who)
-    before = t_in.functions.balanceOf(who).call(), t_out.functions.balanceOf(who).call()
-    params = (t_in.address, t_out.address, int(spec["fee"]), who, _DEADLINE, amount, 0, 0)
-    net.chain.send(router.functions.exactInputSingle(params), who, "SwapRouter.exactInputSingle")
-    return before[0] - t_in.functions.balanceOf(who).call(), t_out.functions.balanceOf(who).call() - before[1]

@@ -38,9 +38,8 @@ from chain_moves import (
     morpho_position,
     open_positions,
     scale_feed,
-    sell_into_pool,
 )
-from devnet_helpers import aave_pool, contract, published
+from devnet_helpers import aave_pool, contract, erc20, published
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.chain import TxReverted
@@ -71,9 +70,15 @@ UNACCRUED = 1e-6
 
 
 def sell_xusd(net) -> tuple[int, int]:
-    """The sale event: Stream's depositors dump xUSD into its pool at any price. Returns (sold,
-    received); the pool takes what its USDC side holds and stops at its lowest price."""
-    return sell_into_pool(net, "xUSD/USDC", "xUSD", "xusd-depositors", XUSD_SALE * 10**6)
+    """The scenario's `xusd-sold` event: Stream's depositors dump xUSD into its pool at any price.
+    Returns (sold, received), from the balances; the pool takes what its USDC side holds and
+    stops at its lowest price."""
+    tokens = net.manifest["tokens"]
+    who = net.chain.account("xusd-depositors")
+    xusd, usdc = erc20(net, tokens["xUSD"]["address"]), erc20(net, tokens["USDC"]["address"])
+    before = xusd.functions.balanceOf(who).call(), usdc.functions.balanceOf(who).call()
+    net.apply("xusd-sold")
+    return before[0] - xusd.functions.balanceOf(who).call(), usdc.functions.balanceOf(who).call() - before[1]
 
 
 def _analyse_latest(net) -> ScanResult:

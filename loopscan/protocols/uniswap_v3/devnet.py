@@ -24,6 +24,7 @@ __all__ = [
     "TICK_SPACING",
     "MIN_TICK",
     "MAX_TICK",
+    "swap_router",
 ]
 
 TICK_SPACING = {100: 1, 500: 10, 3000: 60, 10000: 200}
@@ -52,6 +53,11 @@ class UniswapDeployment:
 def _published(artifacts: Artifacts, root: str, path: str) -> Artifact:
     name = path.rsplit("/", 1)[-1]
     return artifacts.published(f"{root}/{path}.sol/{name}.json")
+
+
+def swap_router(chain: Chain, artifacts: Artifacts, address: str) -> Contract:
+    """The SwapRouter deployed earlier at `address` (a cached devnet)."""
+    return chain.contract(address, _published(artifacts, _PERI, "SwapRouter").abi)
 
 
 def deploy_uniswap(chain: Chain, artifacts: Artifacts, weth: str) -> UniswapDeployment:

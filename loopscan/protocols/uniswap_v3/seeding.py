@@ -12,7 +12,14 @@ from web3.logs import DISCARD
 
 from loopscan.devnet.part import Part
 from loopscan.devnet.scenario import Scenario, by_id
-from loopscan.protocols.uniswap_v3.devnet import TICK_SPACING, deploy_uniswap, price_to_tick, raw_price, sqrt_price_x96
+from loopscan.protocols.uniswap_v3.devnet import (
+    TICK_SPACING,
+    deploy_uniswap,
+    price_to_tick,
+    raw_price,
+    sqrt_price_x96,
+    swap_router,
+)
 
 __all__ = ["PART", "UNITS", "UniswapPart"]
 
@@ -29,6 +36,8 @@ class UniswapPart(Part):
             "amount_a": "amount",
             "amount_b": "amount",
         },
+        # A holder getting out at any price: exact input through the SwapRouter, no limit, no minimum.
+        "uniswap.sell": {"pool": "pool", "from": "account", "token": "token", "amount": "amount"},
     }
     PROVENANCE = {
         "uniswap_v3_factory": "@uniswap/v3-core",
@@ -64,6 +73,7 @@ class UniswapPart(Part):
         seeder = self.seeder
         weth = seeder.chain.deploy(seeder.artifacts.compiled("loopscan", "ScenarioToken"), "Wrapped Ether (periphery stand-in)", "WETH", 18)
         self.uniswap = deploy_uniswap(seeder.chain, seeder.artifacts, weth.address)
+        self.router = self.uniswap.router
         seeder.deployed.update(self.uniswap.addresses())
         for pid, p in seeder.s.pools.items():
             self._create_pool(pid, p)
@@ -88,6 +98,21 @@ class UniswapPart(Part):
         if int(seeder.token[a].address, 16) < int(seeder.token[b].address, 16):
             return raw_price(price_b_per_a, seeder.s.decimals(a), seeder.s.decimals(b))
         return raw_price(1 / price_b_per_a, seeder.s.decimals(b), seeder.s.decimals(a))
+
+    def attach(self, manifest: dict) -> None:
+        self.router = swap_router(self.seeder.chain, self.seeder.artifacts, manifest["contracts"]["uniswap_v3_swap_router"])
+
+    def do_uniswap_sell(self, a: dict) -> None:
+        seeder = self.seeder
+        p = seeder.s.pools[a["pool"]]
+        token = a["token"]
+        other = p["token_b"] if p["token_a"] == token else p["token_a"]
+        account = seeder.who(a["from"])
+        router = self.router
+        seeder.approve(token, account, router.address)
+        params = (seeder.token[token].address, seeder.token[other].address, int(p["fee"]), account, 2**63,
+                  seeder.units(token, a["amount"]), 0, 0)  # fmt: skip
+        seeder.chain.send(router.functions.exactInputSingle(params), account, "SwapRouter.exactInputSingle")
 
     def do_uniswap_add_liquidity(self, a: dict) -> None:
         seeder = self.seeder
