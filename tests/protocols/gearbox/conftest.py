@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import pytest
 from gearbox_devnet import deploy_market
-
-from loopscan.devnet.node import Anvil
+from own_node import own_node, reverted
 
 
 @pytest.fixture(scope="session")
 def gearbox_session():
-    node = Anvil().start()
-    try:
-        yield deploy_market(node)
-    finally:
-        node.stop()
+    yield from own_node(deploy_market)
 
 
 @pytest.fixture
 def gearbox_net(gearbox_session):
-    node = gearbox_session.chain.node
-    snapshot = node.snapshot()
-    try:
-        yield gearbox_session
-    finally:
-        node.revert(snapshot)
-        gearbox_session.chain.forget_funding()
+    yield from reverted(gearbox_session)
