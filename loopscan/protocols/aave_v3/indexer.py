@@ -301,6 +301,14 @@ class AaveV3Indexer:
                 ("ltv_bps", cfg.ltv), ("liquidation_threshold_bps", cfg.liquidation_threshold),
                 ("liquidation_bonus_bps", cfg.liquidation_bonus), ("reserve_factor_bps", cfg.reserve_factor),
                 ("emode_category", emode_of_reserve(r.id, cfg, bitmaps)), ("protocol_revision", raw.revision),
+                # The admin's switches (1 on): a paused reserve cannot be liquidated (`RESERVE_PAUSED`),
+                # a frozen one still can; isolation mode (a debt ceiling, in cents) and siloed
+                # borrowing bound who may borrow what against it.
+                ("active", int(cfg.active)), ("frozen", int(cfg.frozen)), ("paused", int(cfg.paused)),
+                ("borrowing_enabled", int(cfg.borrowing_enabled)),
+                ("stable_borrowing_enabled", int(cfg.stable_borrowing_enabled)),
+                ("siloed_borrowing", int(cfg.siloed_borrowing)), ("borrowable_in_isolation", int(cfg.borrowable_in_isolation)),
+                ("debt_ceiling_cents", cfg.debt_ceiling),
             ) if value is not None]  # fmt: skip
         positions, posted, active = [], [], set()
         for (account, a), (supplied, variable, stable) in sorted(raw.balances.items()):
