@@ -9,12 +9,16 @@ and one without liquidity.
 
 from __future__ import annotations
 
+import csv
+
 import pandas as pd
 import pytest
 from devnet_helpers import erc20, published
+from rich.console import Console
 from scan_helpers import seeded_snapshot
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.report.risk_report import print_risk_report
 from loopscan.result import analyse
 from loopscan.scanner import index_async
 
@@ -117,5 +121,44 @@ async def test_an_unreadable_reserve_price_is_one_named_miss_and_no_health(mainn
                    "(loopscan/solver/thresholds.py, not editable in this change)")  # fmt: skip
 async def test_thresholds_that_rest_on_the_unreadable_price_are_not_computable(mainnet_zoo):
     result = await _frz_price_unreadable(mainnet_zoo)
-    row = result.thresholds.set_index("symbol").loc["FRZ"]
+    row = result.thresholds.set_index("token").loc[_address(mainnet_zoo, "FRZ").lower()]
     assert row["not_computable"] and "could not be read" in str(row["not_computable"])
+
+
+
+SYMBOL = '=HYPERLINK("//e.vil")\x1b[2J[bold red]<script>alert(1)</script>'  # FRZ's, as the scenario sets it
+NAME = "<img src=x onerror=alert(1)>\x1b]8;;https://e.vil\x07[link=https://e.vil]FRZ[/link]"
+
+
+async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(mainnet_zoo, tmp_path):
+    """FRZ's symbol is read as set; then, with its feed down 30 % (its borrower liquidatable), it
+    heads the headline table, 'Now, at the pin' and the riskiest positions, escaped in each."""
+    net = mainnet_zoo
+    net.apply("frz-feed-down-30")
+    result = analyse(await index_async(net.url, deployments=from_devnet_manifest(net.manifest)))
+    frz = _address(net, "FRZ").lower()
+    assert tuple(result.snapshot.tokens.set_index("address").loc[frz, ["symbol", "name"]]) == (SYMBOL, NAME)
+
+    console = Console(record=True, width=250, force_terminal=True, color_system=None)
+    print_risk_report(console, result)
+    text = console.export_text()
+    shown = '=HYPERLINK("//e.vil")\\x1b[2J[bold red]<script>alert(1)</script>'  # the escape as text, markup as typed
+    assert "\x1b" not in text and "\x07" not in text
+    for title in ("Where it breaks", "Now, at the pin", "Riskiest positions"):
+        section = text[text.index(title):]
+        section = section[: section.index("\u2514")]  # up to the table's bottom border
+        assert shown in section, title
+
+    folder = result.export(tmp_path / "csv", "csv")
+    with (folder / "tokens.csv").open(encoding="utf-8-sig", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["address"] == frz)
+    assert (row["symbol"], row["name"]) == ("'" + SYMBOL, NAME)  # a formula start is quoted, the rest kept as read
+    for name in ("thresholds", "depth"):  # the derived tables that name tokens by symbol
+        with (folder / f"{name}.csv").open(encoding="utf-8-sig", newline="") as f:
+            cells = [c for r in csv.reader(f) for c in r]
+        assert "'" + SYMBOL in cells and not [c for c in cells if c.startswith("=")], name
+
+    page = result.export(tmp_path / "html", "html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "<img src=x" not in page and "\x1b" not in page and "\x07" not in page
+    # In the page's data: the escape as text, `<` as \u003c, cut to the label's length.
+    assert '"label":"=HYPERLINK(\\"//e.vil\\")\\\\x1b[2J[bold red]\\u003cscript\\u003ea\\u2026"' in page
