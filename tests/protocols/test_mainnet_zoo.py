@@ -4,7 +4,7 @@ reads it, or is a named `missing` row, and what rests on an unreadable price is 
 
 The zoo: reserves frozen and paused after a borrower posted them, one in isolation mode with a debt
 ceiling, one siloed, one with stable-rate debt; pools initialised at the two ends of the tick range
-and one without liquidity.
+and one without liquidity; fee-on-transfer and rebasing tokens posted as collateral.
 """
 
 from __future__ import annotations
@@ -73,7 +73,15 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
             balance = lambda t: t.functions.balanceOf(holder).call(block_identifier=block)  # noqa: E731
             assert (row["supply_amount"], row["debt_amount"]) == (balance(supplied), balance(variable) + balance(stable))
             seen += 1
-    assert seen == len(snap.positions) == 15
+    assert seen == len(snap.positions) == 19
+
+    # Fee-on-transfer and rebasing collateral: Aave credits what was supplied (the positions above),
+    # the aToken holds less, and the snapshot shows both: 1 % burnt of 500,000 FOT, REB rebased -10 %.
+    for token, supplied, held in (("FOT", 500_000, 495_000), ("REB", 1_000_000, 900_000)):
+        asset, a_token = _address(net, token), reserves[token]["a_token"]
+        cash = erc20(net, asset).functions.balanceOf(a_token).call(block_identifier=block)
+        total = snap.markets.set_index("market_id").loc[asset.lower(), "total_supply_assets"]
+        assert (int(params[asset.lower(), "underlying_held"]), cash, total) == (held * 10**18, held * 10**18, supplied * 10**18)
     stb = reserves["STB"]
     stable_debt = erc20(net, stb["stable_debt_token"]).functions.totalSupply().call(block_identifier=block)
     assert stable_debt > 0  # the stable-rate debt exists, and is in the positions above
@@ -87,7 +95,8 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
         row = pools.loc[p["address"].lower()]
         assert (int(row["sqrt_price_x96"]), int(row["tick"]), int(row["liquidity"])) == (slot0[0], slot0[1], liquidity), pid
     ticks = {pid: int(pools.loc[p["address"].lower(), "tick"]) for pid, p in net.manifest["uniswap_pools"].items()}
-    assert ticks["ISO/SIL-top"] > 870_000 and ticks["FRZ/PAU-bottom"] < -870_000
+    # 1e38 and 1e-38 of token_a in token_b: within 12,300 ticks of ±887272 (the sign follows the token order).
+    assert min(abs(ticks["ISO/SIL-top"]), abs(ticks["FRZ/PAU-bottom"])) > 875_000
     assert all(int(pools.loc[p["address"].lower(), "liquidity"]) == 0
                for pid, p in net.manifest["uniswap_pools"].items() if pid != "WETH/USDC-5bp")  # fmt: skip
 
