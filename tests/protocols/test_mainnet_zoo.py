@@ -36,7 +36,9 @@ def _address(net, token: str) -> str:
 
 def _config_by_web3(net, token: str, block: int) -> dict[str, int]:
     """A reserve's switches as `AaveProtocolDataProvider` answers them (its own getters)."""
-    dp = published(net, net.manifest["contracts"]["aave_protocol_data_provider"], f"{_AAVE}/misc/AaveProtocolDataProvider")
+    dp = published(
+        net, net.manifest["contracts"]["aave_protocol_data_provider"], f"{_AAVE}/misc/AaveProtocolDataProvider"
+    )
     f, asset = dp.functions, _address(net, token)
     data = f.getReserveConfigurationData(asset).call(block_identifier=block)
     return {
@@ -69,9 +71,9 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
     for r in reserves.values():
         supplied, variable, stable = (erc20(net, r[k]) for k in ("a_token", "variable_debt_token", "stable_debt_token"))
         for account, row in positions.xs(r["asset"].lower(), level="market_id").iterrows():
-            holder = net.chain.w3.to_checksum_address(account)
-            balance = lambda t: t.functions.balanceOf(holder).call(block_identifier=block)  # noqa: E731
-            assert (row["supply_amount"], row["debt_amount"]) == (balance(supplied), balance(variable) + balance(stable))
+            of = [t.functions.balanceOf(net.chain.w3.to_checksum_address(account)).call(block_identifier=block)
+                  for t in (supplied, variable, stable)]  # fmt: skip
+            assert (row["supply_amount"], row["debt_amount"]) == (of[0], of[1] + of[2])
             seen += 1
     assert seen == len(snap.positions) == 19
 
@@ -81,10 +83,17 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
         asset, a_token = _address(net, token), reserves[token]["a_token"]
         cash = erc20(net, asset).functions.balanceOf(a_token).call(block_identifier=block)
         total = snap.markets.set_index("market_id").loc[asset.lower(), "total_supply_assets"]
-        assert (int(params[asset.lower(), "underlying_held"]), cash, total) == (held * 10**18, held * 10**18, supplied * 10**18)
-    stb = reserves["STB"]
-    stable_debt = erc20(net, stb["stable_debt_token"]).functions.totalSupply().call(block_identifier=block)
-    assert stable_debt > 0  # the stable-rate debt exists, and is in the positions above
+        assert (int(params[asset.lower(), "underlying_held"]), cash, total) == (
+            held * 10**18,
+            held * 10**18,
+            supplied * 10**18,
+        )
+    # STB's debt is all stable-rate (100,000 at the seeding block), and its total is the reserve's borrow.
+    total = lambda key: erc20(net, reserves["STB"][key]).functions.totalSupply().call(block_identifier=block)  # noqa: E731
+    assert total("variable_debt_token") == 0 and total("stable_debt_token") >= 100_000 * 10**18
+    assert snap.markets.set_index("market_id").loc[_address(net, "STB").lower(), "total_borrow_assets"] == total(
+        "stable_debt_token"
+    )
 
     # Pools at the extreme ticks and without liquidity: slot0 and liquidity as the pool answers.
     pools = snap.pools.set_index("pool")
@@ -93,7 +102,11 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
         slot0 = pool.functions.slot0().call(block_identifier=block)
         liquidity = pool.functions.liquidity().call(block_identifier=block)
         row = pools.loc[p["address"].lower()]
-        assert (int(row["sqrt_price_x96"]), int(row["tick"]), int(row["liquidity"])) == (slot0[0], slot0[1], liquidity), pid
+        assert (int(row["sqrt_price_x96"]), int(row["tick"]), int(row["liquidity"])) == (
+            slot0[0],
+            slot0[1],
+            liquidity,
+        ), pid
     ticks = {pid: int(pools.loc[p["address"].lower(), "tick"]) for pid, p in net.manifest["uniswap_pools"].items()}
     # 1e38 and 1e-38 of token_a in token_b: within 12,300 ticks of ±887272 (the sign follows the token order).
     assert min(abs(ticks["ISO/SIL-top"]), abs(ticks["FRZ/PAU-bottom"])) > 875_000
@@ -102,7 +115,6 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
 
     result = analyse(snap)
     assert result.thresholds["not_computable"].isna().all()
-
 
 
 async def _frz_price_unreadable(net):
@@ -134,7 +146,6 @@ async def test_thresholds_that_rest_on_the_unreadable_price_are_not_computable(m
     assert row["not_computable"] and "could not be read" in str(row["not_computable"])
 
 
-
 SYMBOL = '=HYPERLINK("//e.vil")\x1b[2J[bold red]<script>alert(1)</script>'  # FRZ's, as the scenario sets it
 NAME = "<img src=x onerror=alert(1)>\x1b]8;;https://e.vil\x07[link=https://e.vil]FRZ[/link]"
 
@@ -154,7 +165,7 @@ async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(ma
     shown = '=HYPERLINK("//e.vil")\\x1b[2J[bold red]<script>alert(1)</script>'  # the escape as text, markup as typed
     assert "\x1b" not in text and "\x07" not in text
     for title in ("Where it breaks", "Now, at the pin", "Riskiest positions"):
-        section = text[text.index(title):]
+        section = text[text.index(title) :]
         section = section[: section.index("\u2514")]  # up to the table's bottom border
         assert shown in section, title
 
