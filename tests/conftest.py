@@ -49,6 +49,11 @@ def minimal_session():
     yield from _session("minimal")
 
 
+@pytest.fixture(scope="session")
+def mainnet_zoo_session():
+    yield from _session("mainnet-zoo")
+
+
 @pytest.fixture
 def stream(stream_session):
     yield from _reverted(stream_session)
@@ -62,6 +67,11 @@ def susde(susde_session):
 @pytest.fixture
 def minimal(minimal_session):
     yield from _reverted(minimal_session)
+
+
+@pytest.fixture
+def mainnet_zoo(mainnet_zoo_session):
+    yield from _reverted(mainnet_zoo_session)
 
 
 @pytest.fixture(scope="session")

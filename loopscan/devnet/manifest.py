@@ -26,7 +26,7 @@ def _token_kind(seeder: Seeder, tid: str) -> str:
             return kind
     if tid in s.stablecoins:
         return "backed_stablecoin"
-    return "base"
+    return s.tokens[tid].get("kind", "base") if tid in s.tokens else "base"
 
 
 def build_manifest(seeder: Seeder, rpc_url: str, block: dict) -> dict:

@@ -24,7 +24,7 @@ from loopscan import shipped
 from loopscan.devnet.errors import ScenarioError
 
 __all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "actions", "parts", "to_units",
-           "by_id", "decimal"]  # fmt: skip
+           "by_id", "decimal", "BASE_TOKEN_CONTRACTS"]  # fmt: skip
 
 SCENARIOS_DIR = shipped.root() / "fixtures" / "scenarios"  # in a checkout or a wheel (loopscan.shipped)
 
@@ -57,7 +57,11 @@ ACTIONS: dict[str, dict[str, str]] = {
     "vault.distribute_yield": {"vault": "vault", "assets": "amount"},
     "stablecoin.mint": {"coin": "stablecoin", "from": "account", "reserve_amount": "amount"},
     "feed.set": {"feed": "feed", "answer": "number"},
+    # A `rebasing` token's every balance times `factor` (its index set to it, from 1 at deployment).
+    "token.rebase": {"token": "token", "factor": "number"},
 }
+# A base token's `kind` (default `base`) and the contract of ours that implements it.
+BASE_TOKEN_CONTRACTS = {"base": "ScenarioToken", "fee_on_transfer": "FeeOnTransferToken", "rebasing": "RebasingToken"}
 
 
 def parts() -> tuple[tuple[str, type], ...]:
@@ -193,6 +197,9 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 def _check(s: Scenario) -> None:
     """Check every declaration and step before anything is deployed."""
     tokens = set(s.all_tokens())
+    for tid, t in s.tokens.items():
+        if t.get("kind", "base") not in BASE_TOKEN_CONTRACTS:
+            raise s.error(f"tokens {tid!r}", f"unknown kind {t['kind']!r} (known: {', '.join(BASE_TOKEN_CONTRACTS)})")
     for section, items, fields in (
         ("vaults", s.vaults, {"asset": tokens}),
         ("stablecoins", s.stablecoins, {"reserve": set(s.tokens)}),

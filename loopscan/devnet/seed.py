@@ -21,7 +21,7 @@ from loopscan.devnet.chain import Chain, TxReverted
 from loopscan.devnet.errors import ScenarioError
 from loopscan.devnet.multicall3 import MULTICALL3, place_multicall3
 from loopscan.devnet.part import Part
-from loopscan.devnet.scenario import Scenario, Step, actions, parts
+from loopscan.devnet.scenario import BASE_TOKEN_CONTRACTS, Scenario, Step, actions, parts
 
 __all__ = ["Seeder", "units_down"]
 MAX_UINT = 2**256 - 1
@@ -59,7 +59,7 @@ class Seeder:
     def attach(self, manifest: dict) -> None:
         """Rebind to a devnet deployed earlier (a cached state), so events can still be applied."""
         c, a = self.chain, self.artifacts
-        ours = {"base": "ScenarioToken", "opaque_vault": "OpaqueVault", "erc4626_vault": "YieldVault",
+        ours = {**BASE_TOKEN_CONTRACTS, "opaque_vault": "OpaqueVault", "erc4626_vault": "YieldVault",
                 "backed_stablecoin": "BackedStablecoin"}  # fmt: skip
         for tid, t in manifest["tokens"].items():
             if t["kind"] in ours:  # the others are a part's, which binds them
@@ -78,9 +78,9 @@ class Seeder:
         self.deployed["multicall3"] = MULTICALL3
         for part in self.parts:
             part.deploy_protocol()
-        token_art = a.compiled("loopscan", "ScenarioToken")
         for tid, t in self.s.tokens.items():
-            self.token[tid] = c.deploy(token_art, t["name"], t["symbol"], int(t["decimals"]))
+            art = a.compiled("loopscan", BASE_TOKEN_CONTRACTS[t.get("kind", "base")])
+            self.token[tid] = c.deploy(art, t["name"], t["symbol"], int(t["decimals"]))
         for fid, f in self.s.feeds.items():
             if f.get("kind", "keeper") == "keeper":
                 answer = units_down(Decimal(str(f["answer"])), int(f["decimals"]))
@@ -149,6 +149,10 @@ class Seeder:
 
     def _do_mint(self, a: dict) -> None:
         self.chain.send(self.token[a["token"]].functions.mint(self.who(a["to"]), self.units(a["token"], a["amount"])), self.chain.deployer)
+
+    def _do_token_rebase(self, a: dict) -> None:
+        index = units_down(Decimal(str(a["factor"])), 18)  # RebasingToken.ONE
+        self.chain.send(self.token[a["token"]].functions.rebase(index), self.chain.deployer)
 
     def _do_transfer(self, a: dict) -> None:
         fn = self.token[a["token"]].functions.transfer(self.who(a["to"]), self.units(a["token"], a["amount"]))

@@ -189,7 +189,8 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _PROTOCOL_ADDRESS,
         _MARKET_ID,
         _col("param", "text", "A protocol's own raw field, named by its package (lltv_wad, fee_wad, total_borrow_shares, "
-             "ltv_bps, liquidation_bonus_bps, reserve_factor_bps, emode_category, protocol_revision, ...)."),
+             "ltv_bps, liquidation_bonus_bps, reserve_factor_bps, emode_category, protocol_revision, paused, frozen, "
+             "debt_ceiling_cents, ...)."),
         _col("value", "int256", "Its value, as the contract stores it."),
     ),
     "positions": (

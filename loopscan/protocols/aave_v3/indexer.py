@@ -86,6 +86,7 @@ class AaveRaw:
     sources: dict[str, str | None] = field(default_factory=dict)  # asset -> getSourceOfAsset
     prices: dict[str, int] = field(default_factory=dict)  # asset -> getAssetPrice
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # asset -> (supplied, borrowed)
+    held: dict[str, int] = field(default_factory=dict)  # asset -> its balance of the aToken (the cash)
     probes: dict[str, SourceProbe] = field(default_factory=dict)
     emodes: dict[int, EModeData] = field(default_factory=dict)
     user_configs: dict[str, int] = field(default_factory=dict)  # getUserConfiguration bitmap
@@ -176,6 +177,7 @@ class AaveV3Indexer:
         for a, r in raw.reserves.items():
             for t in self._tokens(raw, r):
                 reads["total", a, t] = read("market", t, "totalSupply()", key=a)
+            reads["held", a] = read("token", a, "balanceOf(address)", r.a_token, key=r.a_token)
         for u in users:
             reads["config", u] = read("account", p, "getUserConfiguration(address)", u, key=u)
         for u in users:
@@ -193,6 +195,8 @@ class AaveV3Indexer:
             if all(x is not None for x in amounts):
                 supplied, *debts = amounts
                 raw.totals[a] = (supplied, sum(debts))
+            if (held := got["held", a]) is not None:
+                raw.held[a] = held
         for u in users:
             if (bits := got["config", u]) is not None:
                 raw.user_configs[u] = bits
@@ -301,6 +305,17 @@ class AaveV3Indexer:
                 ("ltv_bps", cfg.ltv), ("liquidation_threshold_bps", cfg.liquidation_threshold),
                 ("liquidation_bonus_bps", cfg.liquidation_bonus), ("reserve_factor_bps", cfg.reserve_factor),
                 ("emode_category", emode_of_reserve(r.id, cfg, bitmaps)), ("protocol_revision", raw.revision),
+                # The admin's switches (1 on): a paused reserve cannot be liquidated (`RESERVE_PAUSED`),
+                # a frozen one still can; isolation mode (a debt ceiling, in cents) and siloed
+                # borrowing bound who may borrow what against it.
+                ("active", int(cfg.active)), ("frozen", int(cfg.frozen)), ("paused", int(cfg.paused)),
+                ("borrowing_enabled", int(cfg.borrowing_enabled)),
+                ("stable_borrowing_enabled", int(cfg.stable_borrowing_enabled)),
+                ("siloed_borrowing", int(cfg.siloed_borrowing)), ("borrowable_in_isolation", int(cfg.borrowable_in_isolation)),
+                ("debt_ceiling_cents", cfg.debt_ceiling),
+                # The cash: with supply − borrow it shows a token that burnt or rebased away what
+                # Aave credited (fee-on-transfer, rebasing), which Aave's own figures never show.
+                ("underlying_held", raw.held.get(a)),
             ) if value is not None]  # fmt: skip
         positions, posted, active = [], [], set()
         for (account, a), (supplied, variable, stable) in sorted(raw.balances.items()):

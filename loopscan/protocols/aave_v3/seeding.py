@@ -24,8 +24,22 @@ UNITS = ()  # published artifacts (`@aave/core-v3`), nothing to compile
 class AavePart(Part):
     ACTIONS = {
         "aave.supply": {"asset": "reserve", "from": "account", "amount": "amount"},
-        "aave.borrow": {"asset": "reserve", "from": "account", "amount": "amount"},
+        "aave.borrow": {"asset": "reserve", "from": "account", "amount": "amount", "rate_mode": "int"},
+        # The risk admin's switches on a reserve, as mainnet's governance sets them (1 on, 0 off);
+        # `debt_ceiling` in whole base-currency units (USD), isolation mode when above 0.
+        "aave.configure": {
+            "asset": "reserve",
+            "frozen": "int",
+            "paused": "int",
+            "siloed": "int",
+            "borrowable_in_isolation": "int",
+            "stable_borrowing": "int",
+            "debt_ceiling": "amount",
+        },
         "aave.set_emode": {"from": "account", "category": "int"},
+        # An isolated asset is not enabled as collateral on supply (v3.0.2's
+        # `validateAutomaticUseAsCollateral`): its supplier turns it on.
+        "aave.use_as_collateral": {"asset": "reserve", "from": "account"},
         "aave.loop": {
             "collateral": "reserve",
             "debt": "reserve",
@@ -35,7 +49,19 @@ class AavePart(Part):
             "emode": "int",
         },
     }
-    OPTIONAL_FIELDS = {"aave.loop": {"emode"}}
+    OPTIONAL_FIELDS = {
+        "aave.loop": {"emode"},
+        "aave.borrow": {"rate_mode"},
+        "aave.configure": {"frozen", "paused", "siloed", "borrowable_in_isolation", "stable_borrowing", "debt_ceiling"},
+    }
+    # PoolConfigurator setter of each `aave.configure` switch (@aave/core-v3 1.19, PoolConfigurator.sol).
+    _SWITCHES = {
+        "stable_borrowing": "setReserveStableRateBorrowing",
+        "borrowable_in_isolation": "setBorrowableInIsolation",
+        "siloed": "setSiloedBorrowing",
+        "frozen": "setReserveFreeze",
+        "paused": "setReservePause",
+    }
     PROVENANCE = dict.fromkeys(
         ("aave_pool_addresses_provider", "aave_pool", "aave_pool_configurator", "aave_oracle", "aave_protocol_data_provider"),
         "@aave/core-v3",
@@ -132,8 +158,8 @@ class AavePart(Part):
         self.seeder.chain.send(pool.functions.supply(self.seeder.token[asset].address, amount, account, 0), account, "Pool.supply")
         self.seeded[(asset, account)]["supplied"] += amount
 
-    def _borrow(self, asset: str, account: str, amount: int) -> None:
-        fn = self.seeder.aave.pool.functions.borrow(self.seeder.token[asset].address, amount, 2, 0, account)
+    def _borrow(self, asset: str, account: str, amount: int, rate_mode: int = 2) -> None:
+        fn = self.seeder.aave.pool.functions.borrow(self.seeder.token[asset].address, amount, rate_mode, 0, account)
         self.seeder.chain.send(fn, account, "Pool.borrow")
         self.seeded[(asset, account)]["borrowed"] += amount
 
@@ -141,11 +167,26 @@ class AavePart(Part):
         self._supply(a["asset"], self.seeder.who(a["from"]), self.seeder.units(a["asset"], a["amount"]))
 
     def do_aave_borrow(self, a: dict) -> None:
-        self._borrow(a["asset"], self.seeder.who(a["from"]), self.seeder.units(a["asset"], a["amount"]))
+        rate_mode = int(a.get("rate_mode", 2))  # 1: stable rate (v3.0–v3.1), 2: variable
+        self._borrow(a["asset"], self.seeder.who(a["from"]), self.seeder.units(a["asset"], a["amount"]), rate_mode)
+
+    def do_aave_configure(self, a: dict) -> None:
+        aave, asset = self.seeder.aave, self.seeder.token[a["asset"]].address
+        if "debt_ceiling" in a:  # Aave keeps it with 2 decimals (ReserveConfiguration.DEBT_CEILING_DECIMALS)
+            ceiling = int(Decimal(str(a["debt_ceiling"])) * 100)
+            self.seeder.chain.send(aave.configurator.functions.setDebtCeiling(asset, ceiling), aave.admin, "setDebtCeiling")
+        for field, setter in self._SWITCHES.items():
+            if field in a:
+                fn = getattr(aave.configurator.functions, setter)(asset, bool(a[field]))
+                self.seeder.chain.send(fn, aave.admin, f"PoolConfigurator.{setter}({a['asset']})")
 
     def do_aave_set_emode(self, a: dict) -> None:
         fn = self.seeder.aave.pool.functions.setUserEMode(int(a["category"]))
         self.seeder.chain.send(fn, self.seeder.who(a["from"]), "Pool.setUserEMode")
+
+    def do_aave_use_as_collateral(self, a: dict) -> None:
+        fn = self.seeder.aave.pool.functions.setUserUseReserveAsCollateral(self.seeder.token[a["asset"]].address, True)
+        self.seeder.chain.send(fn, self.seeder.who(a["from"]), "Pool.setUserUseReserveAsCollateral")
 
     def do_aave_loop(self, a: dict) -> None:
         """Supply `equity × leverage` of collateral and borrow `equity × (leverage − 1)` of the
