@@ -21,10 +21,15 @@ from collections.abc import Iterable
 from dataclasses import replace
 from fractions import Fraction
 
+import pandas as pd
+
 from loopscan.errors import LoopscanError
 from loopscan.solver.book import Book, PoolBook
+from loopscan.solver.thresholds import Solver
 
-__all__ = ["haircut", "kept"]
+__all__ = ["haircut", "haircut_table", "kept"]
+
+FIGURES = {"first_liquidation_frac": "d1", "cascade_frac": "dc", "bad_debt_frac": "dbd"}
 
 
 class HaircutError(LoopscanError):
@@ -56,3 +61,15 @@ def haircut(book: Book, fraction: float, pools: Iterable[str] | None = None) -> 
         return replace(pool, state=replace(state, liquidity=kept(state.liquidity, f), ticks=ticks))
 
     return replace(book, pools={token: cut(p) for token, p in book.pools.items()})
+
+
+def haircut_table(book: Book, fractions: Iterable[float] = (0.0, 0.5, 0.9), tokens: list[str] | None = None) -> pd.DataFrame:
+    """Per token, its depeg thresholds with the exit pools haircut by each fraction, side by side:
+    columns `d1_<pct>`, `dc_<pct>`, `dbd_<pct>` (fractions; NaN as in `Solver.thresholds`).
+    Solves once per fraction."""
+    merged: pd.DataFrame | None = None
+    for f in fractions:
+        table = Solver(haircut(book, f)).thresholds("depeg", tokens)
+        part = table[["token", "symbol", *FIGURES]].rename(columns={k: f"{v}_{round(f * 100)}" for k, v in FIGURES.items()})
+        merged = part if merged is None else merged.merge(part, on=["token", "symbol"], how="outer")
+    return merged if merged is not None else pd.DataFrame(columns=["token", "symbol"])
