@@ -87,12 +87,15 @@ def _index(rpc_url: str, block: int | None, deps, protocols: list[str] | None):
         )  # fmt: skip
 
 
-def _analyse(snapshot):
+def _analyse(snapshot, liquidity_haircut: float = 0.0):
     from loopscan.result import analyse
 
     with _progress() as bar:
         bar.add_task("graph and solver: thresholds by bisection")
-        return analyse(snapshot)
+        return analyse(snapshot, liquidity_haircut=liquidity_haircut)
+
+
+_HAIRCUT_HELP = "Solve as if liquidity providers had withdrawn this fraction (0 to <1) of every exit pool's liquidity."
 
 
 def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
@@ -125,8 +128,9 @@ def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
               help="Write the snapshot and every export to this folder (not an existing file).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--index-only", is_flag=True, help="Only read the chain (and write the snapshot with --out); no graph or solver.")
+@click.option("--liquidity-haircut", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help=_HAIRCUT_HELP)
 def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: list[str] | None,
-         out: Path | None, fmt: str, index_only: bool) -> None:  # fmt: skip
+         out: Path | None, fmt: str, index_only: bool, liquidity_haircut: float) -> None:  # fmt: skip
     """Index lending, vault and DEX positions at one block, then graph, solve and report."""
     from loopscan.scanner import resolve_deployments
 
@@ -140,7 +144,7 @@ def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path |
         if out is not None:
             console.print(f"snapshot written to {snapshot.to_parquet(out)}", markup=False)
         return
-    result = _analyse(snapshot)
+    result = _analyse(snapshot, liquidity_haircut)
     _report(result, fmt, time.monotonic() - started, out)
 
 
@@ -157,16 +161,18 @@ def _load_snapshot(path: Path):
 @click.option("--shock", type=click.Choice(["depeg", "backing-loss"]), default="depeg", show_default=True)
 @click.option("--token", "tokens", multiple=True, help="Token address or symbol (repeatable; default: every one the shock can reach).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str) -> None:
+@click.option("--liquidity-haircut", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help=_HAIRCUT_HELP)
+def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str, liquidity_haircut: float) -> None:
     """δ₁, δ_c and δ_bd of a saved snapshot (no node needed)."""
     from loopscan.solver import Solver, build_book
+    from loopscan.solver.haircut import haircut
 
     snap = _load_snapshot(snapshot)
     try:
         chosen = [snap.token_address(t) for t in tokens] or None
     except LookupError as exc:  # an unknown or ambiguous token is bad usage
         raise click.BadParameter(str(exc), param_hint="--token") from None
-    solver = Solver(build_book(snap))
+    solver = Solver(haircut(build_book(snap), liquidity_haircut))
     kind = shock.replace("-", "_")
     table = solver.thresholds(kind, chosen)
     if fmt == "json":

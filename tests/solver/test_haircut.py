@@ -1,0 +1,72 @@
+"""The liquidity haircut (`loopscan.solver.haircut`): values worked by hand, and the haircut Book
+against the pool that per-position withdrawals (v3's own rule, removal rounded down) would leave."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from loopscan.errors import LoopscanError
+from loopscan.protocols.uniswap_v3.swap import price_after_selling
+from loopscan.solver.book import Book, PoolBook
+from loopscan.solver.book_constants import constants
+from loopscan.solver.haircut import haircut, kept
+from tests.solver.test_swap_math import enc, pool
+
+E18 = 10**18
+
+
+def book_of(*pools: PoolBook) -> Book:
+    return Book({}, {}, {}, {}, {}, {p.token: p for p in pools}, {}, {}, [], [])
+
+
+def exit_pool(name: str, positions: list[tuple[int, int, int]]) -> PoolBook:
+    return PoolBook(name, "0xtoken" + name, "0xquote", pool(500, 10, enc(1, 1), positions), True, 18, 1.0)
+
+
+def test_kept_worked_by_hand() -> None:
+    assert kept(E18 + 1, Fraction(1, 2)) == 5 * 10**17 + 1  # removes floor((1e18 + 1) / 2) = 5e17
+    assert kept(-7, Fraction(9, 10)) == -1  # an upper tick: −(7 − floor(6.3))
+    assert kept(10, Fraction(9, 10)) == 1 and kept(0, Fraction(1, 2)) == 0
+
+
+# positions that share no tick, one of them active: each aggregate is one position
+POSITIONS = [(-600, 600, 3 * E18 + 7), (1200, 1800, 5 * E18 + 3), (-1800, -1200, 11 * E18 + 1)]
+
+
+@pytest.mark.parametrize("fraction, exact", [(0.5, Fraction(1, 2)), (0.9, Fraction(9, 10))])
+def test_haircut_is_what_per_position_withdrawals_leave(fraction: float, exact: Fraction) -> None:
+    original = exit_pool("a", POSITIONS)
+    book = book_of(original)
+    cut = haircut(book, fraction)
+    withdrawn = [(lo, up, lq - lq * exact.numerator // exact.denominator) for lo, up, lq in POSITIONS]
+    assert cut.pools[original.token].state == exit_pool("a", withdrawn).state
+    assert cut.pools[original.token].state.sqrt_price_x96 == original.state.sqrt_price_x96
+    assert book.pools[original.token] is original and original.state.liquidity == 3 * E18 + 7  # not changed
+    assert cut is not book and constants(cut) is not constants(book)
+
+
+def test_half_the_depth_moves_the_price_as_twice_the_sale() -> None:
+    """Within one range the amounts are linear in liquidity: selling x into half the liquidity moves
+    the price as selling 2x into all of it (to the swap's integer rounding)."""
+    even = [(-600, 600, 4 * E18)]
+    original, cut = exit_pool("a", even), haircut(book_of(exit_pool("a", even)), 0.5).pools["0xtokena"]
+    assert cut.state.liquidity == 2 * E18
+    before = price_after_selling(original.state, 0, 2 * 10**16)
+    after = price_after_selling(cut.state, 0, 10**16)
+    assert after < 1 and abs(after - before) < Fraction(1, 10**15)
+
+
+def test_only_the_pools_named_and_no_haircut_is_the_same_pools() -> None:
+    a, b = exit_pool("a", POSITIONS), exit_pool("b", POSITIONS)
+    book = book_of(a, b)
+    cut = haircut(book, 0.9, pools=["A"])
+    assert cut.pools[b.token] is b and cut.pools[a.token].state.liquidity == kept(a.state.liquidity, Fraction(9, 10))
+    assert haircut(book, 0.0).pools == book.pools
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])
+def test_a_fraction_outside_0_to_1_is_refused(fraction: float) -> None:
+    with pytest.raises(LoopscanError, match="liquidity haircut"):
+        haircut(book_of(), fraction)
