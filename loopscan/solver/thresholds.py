@@ -170,7 +170,7 @@ class Solver:
         """The figures of `token`'s thresholds whose inputs were not read, each with the reason."""
         reasons: dict[str, str] = {}
         blind = sorted({self.book.symbols.get(m.collateral, m.collateral) for m in self.book.markets.values()
-                        if not np.isfinite(m.oracle0) and (m.debt > 0).any()
+                        if not np.isfinite(m.oracle0) and ((m.debt > 0).any() or (m.collateral_amount > 0).any())
                         and token in self.resting.get(m.collateral, frozenset({m.collateral}))})  # fmt: skip
         if blind:
             why = f"the oracle of a market against {', '.join(blind)} could not be read"

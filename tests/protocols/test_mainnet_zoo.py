@@ -137,9 +137,6 @@ async def test_an_unreadable_reserve_price_is_one_named_miss_and_no_health(mainn
     assert others["health"].notna().all()
 
 
-@pytest.mark.xfail(strict=True, reason="Solver.not_computable looks for an unread oracle only in markets whose own "
-                   "debt is above 0; an Aave reserve posted as collateral carries its debt in other reserves "
-                   "(loopscan/solver/thresholds.py, not editable in this change)")  # fmt: skip
 async def test_thresholds_that_rest_on_the_unreadable_price_are_not_computable(mainnet_zoo):
     result = await _frz_price_unreadable(mainnet_zoo)
     row = result.thresholds.set_index("token").loc[_address(mainnet_zoo, "FRZ").lower()]
