@@ -76,7 +76,8 @@ async def multicall(
     if route == "batch":
         return await plain_calls(client, calls, tag)
     override = [state_override(address)] if route == "override" else []
-    targets = [bytes.fromhex(target[2:]) for target, _ in calls]
+    raw_target = {target: bytes.fromhex(target[2:]) for target in {target for target, _ in calls}}
+    targets = [raw_target[target] for target, _ in calls]
     datas = [data for _, data in calls]
     results: list[CallResult | None] = [None] * len(calls)
     max_bytes = min(limits.max_calldata_bytes, (client.max_body_bytes - _REQUEST_OVERHEAD) // 2)

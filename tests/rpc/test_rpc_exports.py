@@ -12,6 +12,7 @@ EXPORTED = [
     "BadEndpoint", "NodeUnreachable", "check_url", "encode_call", "get_logs", "mask_url",
     "answer_value", "failure_reason",  # struct and list answers (Comet, EVK getters), read by the indexers
     "multicall", "selector",
+    "decode_answers", "encode_calls",  # same-shape reads encoded and decoded as one batch (issue 14)
 ]
 
 
