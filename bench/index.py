@@ -56,7 +56,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: import loopscan from this checkout
     sys.path.insert(0, str(HERE.parent))
 RESULTS = HERE / "results-index.json"
-PROTOCOLS = ("morpho_blue", "aave_v3")  # what is benchmarked (`--protocols`); both are always seeded
+PROTOCOLS = ("morpho_blue", "aave_v3")  # what is benchmarked (`--protocols`); both are seeded unless `--seed-only`
 BLOCK_GAS_LIMIT = 30_000_000
 GAS_TARGET = 27_000_000  # what one seeding transaction aims at, under the block gas limit
 SEED_TX_GAS = 29_900_000  # gas given to each seeding transaction (explicit: no eth_estimateGas run)
@@ -217,14 +217,14 @@ def _units(amounts: np.ndarray, token: str) -> list[int]:
     return [max(1, int(m) * scale // 10**6) for m in micro]
 
 
-def plan_positions(rows: int, seed: int) -> list[Job]:
+def plan_positions(rows: int, seed: int, protocols: tuple[str, ...] = ("morpho_blue", "aave_v3")) -> list[Job]:
     """`rows` snapshot rows: half Morpho (80 % borrowers, 10 % collateral only, 10 % supply
     only; 60 % WETH market, 40 % WBTC), half Aave (90 % of rows from borrowers, each a
     collateral row in WETH or WBTC and a USDC debt row; the rest USDC lenders and WETH
-    collateral-only accounts)."""
+    collateral-only accounts); all of one protocol when `protocols` names only it."""
     rng = np.random.default_rng(seed)
     jobs: list[Job] = []
-    morpho_rows = rows // 2
+    morpho_rows = (rows // 2 if "aave_v3" in protocols else rows) if "morpho_blue" in protocols else 0
     aave_rows = rows - morpho_rows
     borrowers = round(morpho_rows * 0.8)
     collateral_only = round(morpho_rows * 0.1)
@@ -281,7 +281,7 @@ class BenchDevnet:
     """anvil with --prune-history, deployed and seeded the way `loopscan.devnet.run.start` does
     (without its state cache), plus a PositionSeeder that opens positions on demand."""
 
-    def __init__(self, workdir: Path, anvil_args: tuple[str, ...]) -> None:
+    def __init__(self, workdir: Path, anvil_args: tuple[str, ...], seeded: tuple[str, ...]) -> None:
         from loopscan.devnet.build import Artifacts
         from loopscan.devnet.chain import Chain
         from loopscan.devnet.manifest import build_manifest
@@ -292,6 +292,7 @@ class BenchDevnet:
         path = workdir / "bench-index.toml"
         path.write_text(SCENARIO)
         self.workdir = workdir
+        self.seeded = seeded
         self.node = Anvil(extra_args=anvil_args).start()
         try:
             started = time.perf_counter()
@@ -333,7 +334,7 @@ class BenchDevnet:
         add = rows - self.rows
         if add <= 0:
             return
-        jobs = plan_positions(add, seed=rows)
+        jobs = plan_positions(add, seed=rows, protocols=self.seeded)
         s, w3 = self.seeder, self.chain.w3
         markets = s.part(MorphoPart).market  # scenario market id -> MarketParams
         need: dict[str, int] = {"USDC": 0, "WETH": 0, "WBTC": 0}
@@ -866,6 +867,8 @@ def main() -> None:
     )
     parser.add_argument("--no-prune", action="store_true", help="start anvil without --prune-history")
     parser.add_argument("--no-web3", action="store_true", help="skip (a) and (b)")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="seed only the positions of --protocols (default: both protocols, half each)")  # fmt: skip
     parser.add_argument(
         "--compare",
         type=Path,
@@ -901,7 +904,7 @@ def main() -> None:
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="loopscan-bench-") as tmp:
         print(f"deploying Morpho Blue + Aave v3 on anvil {' '.join(anvil_args)} ...", flush=True)
-        net = BenchDevnet(Path(tmp), anvil_args)
+        net = BenchDevnet(Path(tmp), anvil_args, PROTOCOLS if args.seed_only else ("morpho_blue", "aave_v3"))
         try:
             print(f"  deployed in {net.deploy_s:.1f} s at {net.url}", flush=True)
             for n in sizes:
