@@ -182,7 +182,8 @@ def checked(result: CallResult, address: str, method: str, types: Decoding) -> A
         raise InvalidAnswer(f"undecodable answer: {exc}", contract=address, method=method) from None
 
 
-LOG_CONCURRENCY = 8  # eth_getLogs requests in flight per query (get_logs' own default)
+LOG_PIECES = 8  # a short range is cut into this many chunks
+LOG_IN_FLIGHT = 2  # of which this many are sent at a time
 LOG_MIN_CHUNK = 16  # blocks: below that, more requests cost more than the overlap saves
 
 
@@ -213,15 +214,18 @@ class ScanContext:
     async def logs(self, address: str | Sequence[str], topics: Sequence[Any], from_block: int | None) -> list[dict]:
         """Logs up to the pinned block, from `from_block` (a contract's deployment) or genesis.
 
-        A range shorter than `LOG_CONCURRENCY` chunks is cut into that many (of at least
-        `LOG_MIN_CHUNK` blocks), so that answers are parsed while the node works on the next:
-        one range in one request would leave the node idle while its answer is parsed, and
-        the scan idle while the node builds it."""
+        A range shorter than `LOG_PIECES` chunks is cut into that many (of at least
+        `LOG_MIN_CHUNK` blocks), `LOG_IN_FLIGHT` sent at a time, so that each answer is parsed
+        while the node works on the next: one range in one request would leave the node idle
+        while its answer is parsed, and the scan idle while the node builds it. Two in flight
+        are enough for that, and leave the client's other slots to the read rounds."""
         start = from_block or 0
         span = self.block - start + 1
-        chunk = min(self.log_chunk_size, max(LOG_MIN_CHUNK, -(-span // LOG_CONCURRENCY)))
-        return await get_logs(self.client, address, topics, start, self.block, chunk_size=chunk,
-                              concurrency=LOG_CONCURRENCY)  # fmt: skip
+        if span < LOG_PIECES * self.log_chunk_size:
+            chunk = max(LOG_MIN_CHUNK, -(-span // LOG_PIECES))
+            return await get_logs(self.client, address, topics, start, self.block, chunk_size=chunk,
+                                  concurrency=LOG_IN_FLIGHT)  # fmt: skip
+        return await get_logs(self.client, address, topics, start, self.block, chunk_size=self.log_chunk_size)
 
     async def read_round(self, reads: Mapping[K, Read | ReadMany]) -> Answers[K]:
         """One round of reads through Multicall3 at the pinned block, its answers by the same keys

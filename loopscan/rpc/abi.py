@@ -86,21 +86,16 @@ def encode_call(fn: str | bytes, *args: int | bool | str | bytes) -> bytes:
     return b"".join(out)
 
 
-def encode_calls(signature: str, rows: Sequence[Sequence[int | bool | str | bytes]]) -> list[bytes]:
-    """``encode_call(signature, *row)`` for every row, as one batch: each distinct argument value
-    is encoded once (the same market id, token or user recurs across a scan's reads).
+def encode_calls(signature: str, rows: Sequence[tuple[int | bool | str | bytes, ...]]) -> list[bytes]:
+    """``encode_call(signature, *row)`` for every row, as one batch: the selector is found once
+    and each distinct row encoded once (a user's calldata recurs across its tokens' reads).
 
     >>> encode_calls("balanceOf(address)", [("0x" + "11" * 20,)]) == [encode_call("balanceOf(address)", "0x" + "11" * 20)]
     True
     """
     head = selector(signature)
-    columns = []
-    for column in zip(*rows, strict=True):
-        words = {value: encode_call(b"", value) for value in set(column)}
-        columns.append([words[value] for value in column])
-    if not columns:
-        return [head] * len(rows)
-    return [b"".join((head, *words)) for words in zip(*columns)]
+    encoded = {row: encode_call(head, *row) for row in set(rows)}
+    return [encoded[row] for row in rows]
 
 
 def describe_size(size: int, expected: int) -> str:

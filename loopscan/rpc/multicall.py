@@ -55,6 +55,7 @@ class MulticallLimits:
 
 
 _CALLDATA_HEAD = 4 + 64  # selector, array offset, array length
+_new_result = tuple.__new__
 _REQUEST_OVERHEAD = 256  # JSON around the hex calldata
 
 
@@ -102,10 +103,12 @@ async def multicall(
             if isinstance(answer, RpcError):
                 raise answer
             for i, (success, data) in zip(chunk, _decode(answer, len(chunk), client)):
-                if not success and not data and len(chunk) > 1:
+                if success:  # tuple.__new__: a CallResult without its Python-level __new__ (once per read)
+                    results[i] = _new_result(CallResult, (True, data, None))
+                elif not data and len(chunk) > 1:
                     suspects.append(i)
                 else:
-                    results[i] = CallResult(success, data, None if success else decode_revert(data))
+                    results[i] = CallResult(False, data, decode_revert(data))
         if refused:
             log.warning("multicall: %d aggregate3 call(s) refused (%s); halving them",
                         len(refused), refused[0].message)
@@ -151,8 +154,9 @@ def _plan(datas: Sequence[bytes], max_bytes: int, per_chunk: int) -> list[list[i
     chunks: list[list[int]] = []
     chunk: list[int] = []
     size = _CALLDATA_HEAD
-    for i in range(len(datas)):
-        grow = encoded_call_size(len(datas[i]))
+    sizes = {n: encoded_call_size(n) for n in {len(data) for data in datas}}
+    for i, data in enumerate(datas):
+        grow = sizes[len(data)]
         if chunk and (len(chunk) >= per_chunk or size + grow > max_bytes):
             chunks.append(chunk)
             chunk, size = [], _CALLDATA_HEAD
