@@ -4,7 +4,7 @@ One market: a pool with its interest model, quota keeper and rate keeper (`Tumbl
 oracle with main and reserve feeds, a credit manager with its facade and configurator, the
 account factory, the bot list and a loss policy (`AliasedLossPolicyV3`, the package's only one);
 then collateral tokens, each quoted with a rate and a limit and given its liquidation threshold.
-Compiled with upstream's settings (`build.UNITS["gearbox"]`). The address provider, ACL and
+Compiled with upstream's settings (`UNITS`). The address provider, ACL and
 contracts register are not in the package: `contracts/gearbox/LoopscanGearboxRegister.sol` (ours)
 stands in for them.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from loopscan.devnet.build import Artifacts
+from loopscan.devnet.build import Artifacts, CompileUnit
 from loopscan.devnet.chain import Chain
 
 __all__ = [
@@ -34,12 +34,47 @@ __all__ = [
     "supply",
     "facade_call",
     "open_credit_account",
+    "UNITS",
 ]
 
 UNIT = "gearbox"
+_SOURCES = "@gearbox-protocol/core-v3/contracts"
 NO_VERSION_CONTROL = 0
 # Chainlink heartbeats are a day at most; two days keeps devnet feeds fresh across test time jumps.
 STALENESS_PERIOD = 2 * 86400
+
+# Upstream's own compiler settings.
+UNITS = (
+    CompileUnit(
+        name=UNIT,
+        solc="solc0823",
+        sources=tuple(
+            f"{_SOURCES}/{path}.sol"
+            for path in (
+                "core/AliasedLossPolicyV3",
+                "core/BotListV3",
+                "core/DefaultAccountFactoryV3",
+                "core/PriceOracleV3",
+                "credit/CreditConfiguratorV3",
+                "credit/CreditFacadeV3",
+                "credit/CreditManagerV3",
+                "pool/LinearInterestRateModelV3",
+                "pool/PoolQuotaKeeperV3",
+                "pool/PoolV3",
+                "pool/TumblerV3",
+            )
+        ),
+        via_ir=False,
+        runs=1000,
+        evm_version="shanghai",
+        origin="@gearbox-protocol/core-v3@1.52.1 (Gearbox-protocol/core-v3 v1.52.1 @b038597d, foundry.toml: "
+        "solc 0.8.23, shanghai, 1000 runs, bytecode_hash none), OpenZeppelin 4.9.6, @1inch/solidity-utils 2.4.0",
+        # The sources import OpenZeppelin 4.x as `@openzeppelin/contracts/`; the project's own
+        # contracts need 5.x under that name, so 4.9.6 is installed under an npm alias.
+        remappings=("@openzeppelin/contracts/=@openzeppelin/contracts-v4/",),
+        bytecode_hash="none",
+    ),
+)
 
 
 def _key(text: str) -> bytes:
