@@ -144,6 +144,7 @@ class GearboxDeployment:
     multicall_abi: list  # ICreditFacadeV3Multicall: the calls an account's multicall may hold
     admin: str
     treasury: str
+    staleness: int = STALENESS_PERIOD  # seconds a feed answer stays usable, for every feed it sets
 
     def addresses(self) -> dict[str, str]:
         names = (
@@ -161,8 +162,10 @@ def deploy_gearbox(
     underlying_feeds: tuple[str, str],
     credit_manager: CreditManagerParams,
     interest_model: InterestModel = InterestModel(),
+    staleness: int = STALENESS_PERIOD,
 ) -> GearboxDeployment:
-    """A Gearbox v3.1 market lending `underlying`, priced by (main, reserve) `underlying_feeds`."""
+    """A Gearbox v3.1 market lending `underlying`, priced by (main, reserve) `underlying_feeds`,
+    whose answers the price oracle takes for `staleness` seconds after they are posted."""
     admin = chain.account("gearbox-admin")
     treasury = chain.account("gearbox-treasury")
 
@@ -182,7 +185,7 @@ def deploy_gearbox(
         )
 
     oracle = deploy("PriceOracleV3", register.address)
-    _set_feeds(chain, oracle, admin, underlying, *underlying_feeds)
+    _set_feeds(chain, oracle, admin, underlying, *underlying_feeds, staleness)
     m = interest_model
     irm = deploy(
         "LinearInterestRateModelV3",
@@ -230,22 +233,21 @@ def deploy_gearbox(
     return GearboxDeployment(
         register, oracle, irm, pool, quota_keeper, rate_keeper, account_factory, bot_list, loss_policy,
         manager, facade, configurator, artifacts.compiled(UNIT, "ICreditFacadeV3Multicall").abi, admin, treasury,
+        staleness,
     )  # fmt: skip
 
 
-def _set_feeds(chain: Chain, oracle: Contract, admin: str, token: str, main: str, reserve: str) -> None:
+def _set_feeds(chain: Chain, oracle: Contract, admin: str, token: str, main: str, reserve: str, staleness: int) -> None:
     """Main and reserve feeds: without a reserve feed the safe price is 0 (`PriceOracleV3.
     _getSafePrice`) and every collateral check after a withdrawal fails."""
-    chain.send(oracle.functions.setPriceFeed(token, main, STALENESS_PERIOD), admin, f"setPriceFeed({token})")
-    chain.send(
-        oracle.functions.setReservePriceFeed(token, reserve, STALENESS_PERIOD), admin, f"setReservePriceFeed({token})"
-    )
+    chain.send(oracle.functions.setPriceFeed(token, main, staleness), admin, f"setPriceFeed({token})")
+    chain.send(oracle.functions.setReservePriceFeed(token, reserve, staleness), admin, f"setReservePriceFeed({token})")
 
 
 def add_collateral(chain: Chain, gearbox: GearboxDeployment, collateral: Collateral) -> None:
     """Price, quote and enable one collateral token in the market's credit manager."""
     admin, c = gearbox.admin, collateral
-    _set_feeds(chain, gearbox.price_oracle, admin, c.token, c.price_feed, c.reserve_price_feed)
+    _set_feeds(chain, gearbox.price_oracle, admin, c.token, c.price_feed, c.reserve_price_feed, gearbox.staleness)
     keeper = gearbox.rate_keeper.functions
     chain.send(keeper.addToken(c.token), admin, f"TumblerV3.addToken({c.token})")
     chain.send(keeper.setRate(c.token, c.quota_rate_bps), admin, f"TumblerV3.setRate({c.token})")
