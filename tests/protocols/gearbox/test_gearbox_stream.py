@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import numpy as np
 import pytest
 from devnet_helpers import contract
 from eth_utils import to_checksum_address
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from loopscan.chains import from_devnet_manifest
 from loopscan.protocols import registry
+from loopscan.protocols.gearbox import rules
 from loopscan.report.json_report import report_dict
 from loopscan.report.risk_report import print_risk_report
 from loopscan.result import analyse
@@ -85,3 +87,46 @@ def test_a_scan_reads_the_accounts_and_the_report_lists_the_market_as_unsolved(s
         f"not solved: 1 market(s) the solver cannot apply its rules to yet; their positions are in no threshold (e.g. {reason})"
         in out.getvalue()
     )
+
+
+def test_the_float_rules_first_liquidation_brackets_the_credit_managers_own_check(stream):
+    """From the snapshot's rows alone, `rules.first_liquidation` gives the fall of xUSD's feed at
+    which each xUSD account becomes liquidatable; on chain, `isLiquidatable` turns true 1 bp past
+    it and not 1 bp before."""
+    snap, m = _with_gearbox(stream), stream.manifest
+    cm = m["contracts"]["gearbox_credit_manager"].lower()
+    xusd = m["tokens"]["xUSD"]["address"].lower()
+    decimals = dict(zip(snap.tokens["address"], snap.tokens["decimals"], strict=True))
+    coll = snap.market_collaterals[snap.market_collaterals["market_id"] == cm].set_index("collateral_token")
+    params = dict(zip(snap.market_params["param"], snap.market_params["value"], strict=True))
+    loan_price = snap.markets.set_index("market_id").loc[cm]
+    usdc_usd = int(loan_price["loan_price_raw"]) / int(loan_price["loan_price_scale"])
+    manager = contract(stream, m["contracts"]["gearbox_credit_manager"], "gearbox", "CreditManagerV3")
+    feed = contract(stream, m["feeds"]["xUSD/USD"]["address"], "loopscan", "PriceFeed")
+    answer = feed.functions.latestAnswer().call()
+    keeper = stream.chain.account("feed-keeper")
+    checked = 0
+    for p in snap.positions[snap.positions["protocol"] == "gearbox"].itertuples():
+        held = snap.position_collaterals[snap.position_collaterals["account"] == p.account]
+        tokens = list(held["collateral_token"])
+        if tokens != [xusd]:
+            continue
+        values = np.array([int(a) / 10 ** int(decimals[t]) * int(coll.loc[t, "oracle_price_raw"]) / int(coll.loc[t, "oracle_price_scale"])
+                           for t, a in zip(held["collateral_token"], held["amount"], strict=True)])  # fmt: skip
+        lts = np.array([int(coll.loc[t, "liquidation_threshold_wad"]) / 1e18 for t in tokens])
+        quotas = np.array(
+            [
+                int(params[f"quota:{p.account}:{t}"])
+                / 10 ** int(decimals[m["tokens"]["USDC"]["address"].lower()])
+                * usdc_usd
+                for t in tokens
+            ]
+        )
+        debt = int(p.debt_amount) / 10**6 * usdc_usd
+        delta = rules.first_liquidation(values, lts, quotas, np.array([True]), 0.0, debt)
+        assert 0.05 < delta < 0.2  # a 1.14 and a 1.10 health factor
+        for side, liquidatable in ((-1, False), (1, True)):
+            stream.chain.send(feed.functions.setAnswer(int(answer * (1 - delta - side * 1e-4))), keeper, "setAnswer")
+            assert manager.functions.isLiquidatable(to_checksum_address(p.account), 10_000).call() is liquidatable
+        checked += 1
+    assert checked == 2
