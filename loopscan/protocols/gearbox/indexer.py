@@ -45,6 +45,9 @@ _BPS_TO_WAD = WAD // PERCENTAGE_FACTOR
 PRICE_SCALE = 10**8  # PriceOracleV3 answers USD with 8 decimals
 DEBT_COLLATERAL = 3  # ICreditManagerV3.sol `CollateralCalcTask.DEBT_COLLATERAL`: debt and values, main feeds
 _PAGE = 1_000  # accounts per `creditAccounts(offset, limit)` call
+# Far above any credit manager's account count (Gearbox's largest hold thousands); a count above it
+# is no credit manager's answer, and paging through it would not end.
+MAX_ACCOUNTS = 1_000_000
 # `CollateralDebtData` (ICreditManagerV3.sol:47-62), returned as one struct.
 _CDD = "(uint256,uint256,uint256,uint128,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,address[],address)"
 _MANAGER = (
@@ -146,6 +149,9 @@ class GearboxIndexer:
             if (values := got.each((cm, sig) for sig, _ in _MANAGER)) is None:
                 continue
             underlying, pool, facade, oracle, keeper, fees, count, n_accounts = values
+            if n_accounts > MAX_ACCOUNTS:  # never a credit manager's: reading it would not end
+                ctx.miss("market", cm, None, "creditAccountsLen()", f"{n_accounts} accounts exceed {MAX_ACCOUNTS}")
+                continue
             m = CreditManager(
                 cm, underlying.lower(), pool.lower(), facade.lower(), oracle.lower(), keeper.lower(), fees
             )
@@ -184,8 +190,15 @@ class GearboxIndexer:
             (min_debt, max_debt), expiration, liquidity, borrowed, irm, updated = values[: len(fields)]
             m.params |= {"min_debt": min_debt, "max_debt": max_debt, "expiration_date": expiration}
             m.totals, m.irm, m.last_update = (liquidity, borrowed), irm.lower(), updated
-            for token, lt in values[len(fields) : len(fields) + len(tokens)]:
-                m.tokens[token.lower()] = CollateralToken(token.lower(), lt)
+            listed = [(token.lower(), lt) for token, lt in values[len(fields) : len(fields) + len(tokens)]]
+            # Mask 1 is the underlying and each token has one mask (CreditManagerV3.sol:1012, `addToken`):
+            # anything else would misplace every account's enabled tokens.
+            if not listed or listed[0][0] != m.underlying or len({t for t, _ in listed}) < len(listed):
+                ctx.miss("market", cm, None, "collateralTokenByMask(uint256)",
+                         "the tokens by mask are not the underlying first, each once")  # fmt: skip
+                managers.remove(m)
+                continue
+            m.tokens = {t: CollateralToken(t, lt) for t, lt in listed}
             m.accounts = [a.lower() for page in values[len(fields) + len(tokens) :] for a in page]
 
     async def _tokens(self, ctx: ScanContext, managers: list[CreditManager]) -> None:
