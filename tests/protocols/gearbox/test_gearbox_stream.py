@@ -89,6 +89,21 @@ def test_a_scan_reads_the_accounts_and_the_report_lists_the_market_as_unsolved(s
     )
 
 
+
+def test_reading_gearbox_leaves_every_solved_figure_as_it_was(stream):
+    """A market the solver leaves out moves none of its figures. Gearbox prices its underlying
+    (USDC) with its own feed; taken into the starting prices, that once took USDC out of the
+    numeraire and priced it through its pool against xUSD: xUSD's bad debt at a 100 % backing
+    loss read $40.6M instead of $104.0M."""
+    asked = [n for n in registry.names() if registry.spec(n).solved and n not in ("aave_v3", "spark")]
+    deployments = from_devnet_manifest(stream.manifest)
+    without = asyncio.run(index_async(stream.url, deployments=deployments, block=stream.manifest["block"], protocols=asked))
+    plain, with_gearbox = analyse(without), analyse(_with_gearbox(stream))
+    assert with_gearbox.solver.book.assumed_par == plain.solver.book.assumed_par == [stream.manifest["tokens"]["USDC"]["address"].lower()]
+    assert with_gearbox.thresholds.equals(plain.thresholds)
+    xusd = plain.thresholds.set_index(["symbol", "shock"]).loc[("xUSD", "backing_loss")]
+    assert round(xusd["bad_debt_at_100pct_usd"] / 1e6, 1) == 104.0
+
 def test_the_float_rules_first_liquidation_brackets_the_credit_managers_own_check(stream):
     """From the snapshot's rows alone, `rules.first_liquidation` gives the fall of xUSD's feed at
     which each xUSD account becomes liquidatable; on chain, `isLiquidatable` turns true 1 bp past
