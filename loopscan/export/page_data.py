@@ -15,6 +15,8 @@ from loopscan.export import page_format as fmt
 from loopscan.export.page_layout import page_edges, place
 from loopscan.model.views import market_collateral, position_collateral
 from loopscan.protocols import registry
+from loopscan.report.units import not_computable_figures
+from loopscan.solver.haircut import HAIRCUTS, haircut_column
 from loopscan.textsafe import terminal_safe
 
 if TYPE_CHECKING:
@@ -230,6 +232,21 @@ class _Page:
         return fmt.table(f"Unwind — {symbol}: collateral a further depeg opens against its pool's depth", columns, rows,
                          note="Before feedback; positions the baseline liquidates already are left out.")  # fmt: skip
 
+    def haircut_section(self, token: str, symbol: str) -> dict | None:
+        """The token's depeg thresholds with 0, 50 and 90 % of every exit pool's liquidity gone
+        (`ScanResult.haircut_thresholds`), if the solver can shock it."""
+        table = self.r.haircut_thresholds
+        rows = table[table["token"] == token]
+        if rows.empty:
+            return None
+        r = rows.iloc[0]
+        missing = not_computable_figures(self.thresholds[token]["depeg"].get("not_computable"))
+        cells = [[label, *("not computable" if name.removesuffix("_frac") in missing
+                           else fmt.pct(r[haircut_column(short, f)], never="never") for f in HAIRCUTS)]
+                 for (name, label), short in zip(_THRESHOLD_NAMES, ("d1", "dc", "dbd"), strict=True)]  # fmt: skip
+        return fmt.table(f"Thresholds when liquidity leaves — {symbol}", ["threshold", *(f"{round(f * 100)} % gone" for f in HAIRCUTS)],
+                         cells, note="A market depeg after liquidity providers withdrew that share of every exit pool's liquidity.")  # fmt: skip
+
     def exposure_section(self, vault: str) -> dict | None:
         e = self.r.exposure
         rows = e[e["vault"] == vault]
@@ -342,6 +359,7 @@ class _Page:
                     self.positions_section(f"Positions with {symbol} as collateral", by_collateral[token], True)
                 )
             sections.append(self.unwind_section(token, symbol))
+            sections.append(self.haircut_section(token, symbol))
             sections.append(
                 self.losses_section(self.r.losses["token"] == token, f"Losses by lender when {symbol} depegs")
             )
