@@ -2,7 +2,7 @@
 and `lps-leave-90` events, `decreaseLiquidity` and `collect` through the NonfungiblePositionManager
 for every position), and the chain rescanned afterwards is what `haircut(book, F)` predicted
 offline from the chain before: each exit pool's active liquidity and every tick's `liquidityNet`
-to the unit, and so every token's δ₁, δ_c and δ_bd to the float.
+to the unit, and so every token's δ₁, δ_c and δ_bd and its depth table to the float.
 
 That is exact where each of the Book's aggregates is one position (the seeded pools). With several
 positions summed into an aggregate, the chain floors each position's removal and the haircut the
@@ -26,6 +26,7 @@ from loopscan.devnet.run import BLOCK_INTERVAL
 from loopscan.scanner import index_async
 from loopscan.solver import Solver, build_book
 from loopscan.solver.book import Book
+from loopscan.solver.depth import depth_table
 from loopscan.solver.haircut import haircut
 from tests.protocols.test_uniswap_v3 import _add_position
 
@@ -50,6 +51,10 @@ def _thresholds(book: Book) -> pd.DataFrame:
     return Solver(book).thresholds("depeg")
 
 
+def _absorbable(book: Book) -> pd.Series:
+    return depth_table(Solver(book)).set_index(["symbol", "level_frac"])["absorbable_usd"]
+
+
 @pytest.mark.parametrize("fraction", [0.5, 0.9])
 @pytest.mark.parametrize("scenario", ["stream", "susde"])
 def test_lps_leaving_leave_what_the_haircut_predicted(scenario: str, fraction: float, request) -> None:
@@ -64,6 +69,9 @@ def test_lps_leaving_leave_what_the_haircut_predicted(scenario: str, fraction: f
         assert pool == predicted.pools[token], f"{before.symbols[token]}: the chain after is not the haircut's"
         assert pool.state.liquidity < before.pools[token].state.liquidity  # the event did withdraw
     pd.testing.assert_frame_equal(_thresholds(after), _thresholds(predicted), check_exact=True)
+    absorbable = _absorbable(after)
+    pd.testing.assert_series_equal(absorbable, _absorbable(predicted), check_exact=True)
+    assert (absorbable <= _absorbable(before)).all() and (absorbable < _absorbable(before)).any()  # depth left
 
 
 def test_lps_sharing_ticks_keep_at_most_a_unit_each_less(susde) -> None:
