@@ -20,15 +20,18 @@ from contextlib import contextmanager
 
 import pandas as pd
 import pytest
+from eth_utils import to_checksum_address
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.devnet.build import Artifacts
+from loopscan.devnet.errors import ScenarioError
 from loopscan.devnet.run import BLOCK_INTERVAL
 from loopscan.scanner import index_async
 from loopscan.solver import Solver, build_book
 from loopscan.solver.book import Book
 from loopscan.solver.depth import depth_table
 from loopscan.solver.haircut import haircut
-from tests.protocols.test_uniswap_v3 import _add_position
+from tests.protocols.test_uniswap_v3 import _NPM, _add_position
 
 pytestmark = pytest.mark.devnet
 
@@ -109,3 +112,20 @@ def test_lps_sharing_ticks_keep_at_most_a_unit_each_less(susde) -> None:
     print(f"\nUSDe/USDT, 3 LPs, 50 % withdrawn: liquidity {cut.liquidity - chain.liquidity} unit(s) under the haircut's;"
           f" ticks {[cut.ticks[t] - chain.ticks[t] for t in sorted(chain.ticks)]}; thresholds differ by at most {gap}")  # fmt: skip
     pd.testing.assert_frame_equal(got, expected, check_exact=True)  # a unit of liquidity moves no float here
+
+
+def test_a_position_no_devnet_account_owns_is_named_not_skipped(susde) -> None:
+    """An LP position handed to an address that is no devnet account cannot be withdrawn by its
+    owner: the event fails naming the pool, the position and the owner, before any withdrawal (the
+    seeded LP, enumerated first, keeps all its liquidity)."""
+    pid = "USDe/USDT"
+    spacing = susde.manifest["uniswap_pools"][pid]["tick_spacing"]
+    (seeded,) = [p for p in susde.manifest["positions"]["uniswap"] if p["pool"] == pid]
+    _add_position(susde, pid, seeded["tick_upper"], seeded["tick_upper"] + spacing, 10**24, 0)
+    npm = susde.chain.contract(susde.manifest["contracts"]["uniswap_v3_position_manager"], Artifacts().published(_NPM).abi)
+    minted = npm.functions.tokenByIndex(npm.functions.totalSupply().call() - 1).call()
+    lp = susde.chain.account("uniswap-test-lp")
+    susde.chain.send(npm.functions.transferFrom(lp, to_checksum_address("0x" + "5e" * 20), minted), lp)
+    with pytest.raises(ScenarioError, match=rf"{pid}: LP position {minted} belongs to 0x5[eE]"):
+        susde.apply("lps-leave-50")
+    assert npm.functions.positions(seeded["token_id"]).call()[7] == int(seeded["liquidity"])

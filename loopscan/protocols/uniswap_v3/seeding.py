@@ -168,7 +168,7 @@ class UniswapPart(Part):
         """Every position the NonfungiblePositionManager holds in the pool(s), found by its own
         enumeration (so positions minted after seeding too), withdraws floor(L · fraction) of its
         liquidity L (`decreaseLiquidity`, the removal rounded down as `haircut` rounds it) and its
-        owner takes the tokens out (`collect`)."""
+        owner takes the tokens out (`collect`). Every owner is checked before the first withdrawal."""
         seeder, manager = self.seeder, self.uniswap.position_manager
         fraction = Fraction(Decimal(str(a["fraction"])))
         pools = {}
@@ -176,6 +176,7 @@ class UniswapPart(Part):
             f = self.pool[pid].functions
             pools[(f.token0().call(), f.token1().call(), f.fee().call())] = pid
         names = self.account_names | {address.lower(): name for name, address in seeder.chain.accounts.items()}
+        withdrawals = []
         for index in range(manager.functions.totalSupply().call()):
             token_id = manager.functions.tokenByIndex(index).call()
             _, _, token0, token1, fee, _, _, liquidity, *_ = manager.functions.positions(token_id).call()
@@ -186,7 +187,9 @@ class UniswapPart(Part):
             if owner.lower() not in names:
                 pid = pools[(token0, token1, fee)]
                 raise ScenarioError(f"{pid}: LP position {token_id} belongs to {owner}, not a devnet account")
-            account = seeder.who(names[owner.lower()])
+            withdrawals.append((token_id, removed, names[owner.lower()]))
+        for token_id, removed, name in withdrawals:
+            account = seeder.who(name)
             what = f"NonfungiblePositionManager.decreaseLiquidity({token_id})"
             seeder.chain.send(manager.functions.decreaseLiquidity((token_id, removed, 0, 0, 2**63)), account, what)
             collect = manager.functions.collect((token_id, account, UINT128_MAX, UINT128_MAX))
