@@ -27,6 +27,7 @@ from loopscan.rpc import (
     Call,
     CallResult,
     InvalidAnswer,
+    LogCache,
     RpcClient,
     answer_value,
     checked_data,
@@ -202,6 +203,7 @@ class ScanContext:
     progress: Progress = _no_progress
     missing: list[dict[str, Any]] = field(default_factory=list)
     log_chunk_size: int = 50_000
+    log_cache: LogCache | None = None  # logs shared with other pins of the same history (a backtest)
 
     @property
     def block(self) -> int:
@@ -212,20 +214,21 @@ class ScanContext:
         return await multicall(self.client, calls, self.pin)
 
     async def logs(self, address: str | Sequence[str], topics: Sequence[Any], from_block: int | None) -> list[dict]:
-        """Logs up to the pinned block, from `from_block` (a contract's deployment) or genesis.
+        """Logs up to the pinned block, from `from_block` (a contract's deployment) or genesis;
+        through `log_cache` when there is one.
 
         A range shorter than `LOG_PIECES` chunks is cut into that many (of at least
         `LOG_MIN_CHUNK` blocks), `LOG_IN_FLIGHT` sent at a time, so that each answer is parsed
         while the node works on the next: one range in one request would leave the node idle
         while its answer is parsed, and the scan idle while the node builds it. Two in flight
         are enough for that, and leave the client's other slots to the read rounds."""
+        read = get_logs if self.log_cache is None else self.log_cache.get_logs
         start = from_block or 0
         span = self.block - start + 1
+        options = {"chunk_size": self.log_chunk_size}
         if span < LOG_PIECES * self.log_chunk_size:
-            chunk = max(LOG_MIN_CHUNK, -(-span // LOG_PIECES))
-            return await get_logs(self.client, address, topics, start, self.block, chunk_size=chunk,
-                                  concurrency=LOG_IN_FLIGHT)  # fmt: skip
-        return await get_logs(self.client, address, topics, start, self.block, chunk_size=self.log_chunk_size)
+            options = {"chunk_size": max(LOG_MIN_CHUNK, -(-span // LOG_PIECES)), "concurrency": LOG_IN_FLIGHT}
+        return await read(self.client, address, topics, start, self.block, **options)
 
     async def read_round(self, reads: Mapping[K, Read | ReadMany]) -> Answers[K]:
         """One round of reads through Multicall3 at the pinned block, its answers by the same keys
