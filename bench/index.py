@@ -21,13 +21,16 @@ For each size it measures:
 * (a) sequential web3.py: ``eth_getLogs`` for the accounts, then one ``Morpho.position`` /
   ``AaveProtocolDataProvider.getUserReserveData`` ``eth_call`` per position, one at a time;
 * (b) web3.py with Multicall3: the same reads in 40-call ``aggregate3`` batches, one at a time;
-* the node's floor: loopscan's own ``eth_getLogs`` queries and its position reads packed
+* the node's floor: loopscan's own ``eth_getLogs`` queries and its position reads (the minimal
+  set: no stable debt read for an account no stable debt token was minted to) packed
   1,000 per ``aggregate3``, each request sent alone over one keep-alive connection, bodies
   prepared beforehand, timed from send to the last byte of the answer (no JSON parsing).
 
 (a) and (b) time the reads on a sample (``--sample-a`` calls, ``--sample-b`` batches) and
 extrapolate to every position when the sample is smaller (marked ``~``); their ``eth_getLogs``
 are timed in full. Results are printed as a table and written to ``bench/results-index.json``.
+``--compare TREE`` also runs another checkout's loopscan on the same node, in alternation, and
+checks that both read the same snapshot, table for table.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ class ScanContext:
     def block(self) -> int:
         return self.pin.number
 
-    async def calls(self, calls: Sequence[Call | tuple[str, bytes]]) -> list[CallResult]:
+    async def calls(self, calls: Sequence[Call]) -> list[CallResult]:
         """Many `eth_call`s through Multicall3 at the pinned block; one result per call."""
         return await multicall(self.client, calls, self.pin)
 
@@ -233,12 +233,12 @@ class ScanContext:
     async def read_round(self, reads: Mapping[K, Read | ReadMany]) -> Answers[K]:
         """One round of reads through Multicall3 at the pinned block, its answers by the same keys
         (a `ReadMany`'s: its values in order)."""
-        calls: list[tuple[str, bytes]] = []
+        calls: list[Call] = []
         for r in reads.values():
             if isinstance(r, ReadMany):
-                calls += zip(r.targets, r.datas, strict=True)
+                calls += map(Call._make, zip(r.targets, r.datas, strict=True))
             else:
-                calls.append((r.target, r.data))
+                calls.append(Call(r.target, r.data))
         return Answers(self, reads, await self.calls(calls))
 
     def answer(self, result: CallResult, kind: str, address: str, key: str | None, method: str,
