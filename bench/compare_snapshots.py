@@ -35,7 +35,8 @@ print(loopscan.__file__)
 
 def read(tree: Path, url: str, manifest: Path, out: Path):
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, "-c", WORKER, url, str(manifest), str(out)], env=env,
+    # From the snapshot's folder: `python -c` puts the working directory first on sys.path.
+    done = subprocess.run([sys.executable, "-c", WORKER, url, str(manifest), str(out)], env=env, cwd=out.parent,
                           capture_output=True, text=True)  # fmt: skip
     if done.returncode:
         raise SystemExit(f"{tree}: the scan failed\n{done.stderr[-3000:]}")
