@@ -58,6 +58,9 @@ class MarketBook:
     params: dict[str, int] = field(default_factory=dict)  # the protocol's own raw fields (`market_params`)
     oracle: str | None = None  # the oracle contract (pooled: the reserve's price source)
     tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
+    # Loan tokens credited to lenders (supplied − borrowed) beyond what the market holds
+    # (`underlying_held`), exact from the integers; None where the protocol's holdings were not read.
+    shortfall: float | None = None
 
 
 @dataclass
@@ -170,6 +173,8 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
         c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
         collateral = c.collateral_token if c is not None else ZERO_ADDRESS
+        held = params.get(key, {}).get("underlying_held")
+        credited = int(m.total_supply_assets) - int(m.total_borrow_assets)
         out[key] = MarketBook(
             key, m.protocol, margin, rules, m.loan_token, collateral, c.oracle_kind if c is not None else "fixed",
             c.liquidation_threshold_wad / WAD if c is not None else 0.0,
@@ -179,6 +184,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
             quote=c.price_quote if c is not None else rules.ORACLE_QUOTE,
             params=params.get(key, {}),
             oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
+            shortfall=max(credited - held, 0) / dl if held is not None else None,
         )  # fmt: skip
     _link_shared_sources(out)
     posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)
