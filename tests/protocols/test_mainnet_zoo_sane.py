@@ -27,6 +27,7 @@ from scan_helpers import seeded_snapshot
 
 from loopscan import devnet
 from loopscan.devnet.scenario import scenario_path
+from loopscan.result import analyse
 
 pytestmark = pytest.mark.devnet
 
@@ -119,18 +120,21 @@ def _sane(snap, names: dict[str, str]) -> tuple[set[str], set[str]]:
     return reserves, pools
 
 
-async def test_the_sane_markets_read_as_on_a_chain_without_the_hazards(mainnet_zoo, tmp_path):
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """A devnet seeded from mainnet-zoo without its hazards; tests here only read it."""
     zoo = tomllib.loads(scenario_path("mainnet-zoo").read_text())
-    clean_file = tmp_path / "mainnet-zoo-sane.toml"
-    clean_file.write_text(to_toml(without_hazards(zoo)))
-    zoo_names = _names(mainnet_zoo)
-    snap = await seeded_snapshot(mainnet_zoo)
+    path = tmp_path_factory.mktemp("scenario") / "mainnet-zoo-sane.toml"
+    path.write_text(to_toml(without_hazards(zoo)))
+    with devnet.start(path) as net:
+        yield net
+
+
+async def test_the_sane_markets_read_as_on_a_chain_without_the_hazards(mainnet_zoo, clean):
+    zoo_names, clean_names = _names(mainnet_zoo), _names(clean)
+    snap, clean_snap = await seeded_snapshot(mainnet_zoo), await seeded_snapshot(clean)
     reserves, pools = _sane(snap, zoo_names)
     assert {zoo_names[a] for a in reserves | pools} == {"tokens:WETH", "uniswap_pools:WETH/USDC-5bp"}
-
-    with devnet.start(clean_file) as clean:
-        clean_names = _names(clean)
-        clean_snap = await seeded_snapshot(clean)
     assert clean_snap.missing.empty
     in_sane = {
         "markets": ("market_id", reserves), "market_collaterals": ("market_id", reserves),
@@ -150,3 +154,20 @@ async def test_the_sane_markets_read_as_on_a_chain_without_the_hazards(mainnet_z
     # WETH's 15 Aave parameters (switches, underlying_held, ...); the pool's two initialised ticks.
     assert compared == {"markets": 1, "market_collaterals": 1, "market_params": 15, "positions": 3,
                         "position_collaterals": 3, "pools": 1, "ticks": 2, "tokens": 2}  # fmt: skip
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "solver gap: the zoo prices USDC, WETH's loan, with the USD feed it shares with five zoo tokens, which loopscan "
+    "cannot classify (unknown, treated as market); USDC is then priced through its WETH/USDC pool times WETH's move, "
+    "and a WETH depeg (a WETH sale into that same pool) drags USDC down with it instead of raising it in WETH"
+))  # fmt: skip
+async def test_the_first_liquidation_of_weth_is_the_clean_chains(mainnet_zoo, clean):
+    """The weth-borrower (300 WETH against $600k USDC, HF 1.2375) is WETH's first liquidation on
+    both chains: 1 − 1/1.2375 = 19.2 % (the zoo's WETH-backed hazard borrowers are healthier)."""
+    firsts = []
+    for net in (mainnet_zoo, clean):
+        result = analyse(await seeded_snapshot(net))
+        weth = net.manifest["tokens"]["WETH"]["address"].lower()
+        firsts.append(result.thresholds.set_index("token").loc[weth, "first_liquidation_frac"])
+    assert firsts[1] == pytest.approx(0.192, abs=1e-3)  # the clean chain
+    assert firsts[0] == pytest.approx(firsts[1], abs=1e-4)
