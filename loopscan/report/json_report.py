@@ -164,7 +164,7 @@ def _now(result: ScanResult) -> dict:
                 "collateral": [c for c in p.collateral.split("+") if c], "loan": [t for t in p.loan.split("+") if t],
                 "debt_usd": _num(p.debt_usd), "collateral_usd": _num(p.collateral_usd), "health": _num(p.health),
                 "liquidatable_now": bool(p.liquidatable_now), "liquidation_blocked": _text(p.liquidation_blocked),
-                "blocked_reserves": [r for r in (p.blocked_reserves or "").split("+") if r],
+                "blocked_reserves": _text(p.blocked_reserves).split("+") if _text(p.blocked_reserves) else [],
                 "bad_debt_now_usd": _num(p.bad_debt_now_usd),
             }
             for p in flagged(now).itertuples()

@@ -10,7 +10,10 @@ and one without liquidity; fee-on-transfer and rebasing tokens posted as collate
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
 from devnet_helpers import aave_pool, erc20, fund, published
@@ -20,7 +23,9 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.report.json_report import report_dict
 from loopscan.report.risk_report import print_risk_report
+from loopscan.report.units import account
 from loopscan.result import analyse
 from loopscan.scanner import index_async
 
@@ -125,6 +130,14 @@ async def _scan(net):
 
 
 RESERVE_PAUSED = "29"  # Errors.RESERVE_PAUSED, required by ValidationLogic.validateLiquidationCall
+REPORT_SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "scan-report.schema.json").read_text())
+
+
+def _json_now(result) -> dict:
+    """The JSON report's `now`, checked against its schema."""
+    report = report_dict(result)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
+    return report["now"]
 
 
 async def test_a_paused_reserve_blocks_the_liquidation_its_borrower_health_calls_for(mainnet_zoo):
@@ -140,6 +153,12 @@ async def test_a_paused_reserve_blocks_the_liquidation_its_borrower_health_calls
     assert (row["liquidatable_now"], row["liquidation_blocked"], row["blocked_reserves"]) == (False, "paused", pau.lower())
     assert not [r for r in result.baseline.liquidation_rows if r[2] == borrower.lower()]
     assert result.thresholds["liquidatable_now"].sum() == 0  # nothing a liquidator may close
+    (entry,) = [p for p in _json_now(result)["positions"] if p["account"] == borrower.lower()]
+    assert (entry["liquidatable_now"], entry["liquidation_blocked"], entry["blocked_reserves"]) == (False, "paused", [pau.lower()])
+    console = Console(record=True, width=250)
+    print_risk_report(console, result)
+    line = f"blocked: {account(borrower.lower())} (aave_v3) is below health 1 but cannot be liquidated: PAU paused"
+    assert line in console.export_text()
 
     pool = aave_pool(net)
     liquidator = fund(net, "USDC", "liquidator", 10**12 * 10**6, pool.address)
@@ -181,6 +200,9 @@ async def test_what_fee_on_transfer_and_rebasing_reserves_hold_short_is_a_shortf
     now = text[: text.index("New bad debt by lender")]  # the state at the pin, before the details
     assert "shortfall: REB (aave_v3) holds 100,000 tokens ($100.0k) less than it credits its lenders" in now
     assert "shortfall: FOT (aave_v3) holds 5,000 tokens ($5.0k) less than it credits its lenders" in now
+    assert {(m["loan"], m["shortfall"], m["shortfall_usd"]) for m in _json_now(result)["shortfalls"]} == {
+        (fot, 5_000.0, 5_000.0), (reb, 100_000.0, 100_000.0)
+    }
 
     net.apply("reb-rebased-to-0.8")
     assert _shortfalls(await _scan(net))[reb] == (200_000.0, 200_000.0)
