@@ -36,7 +36,8 @@ def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[st
 
     rows = []
     for r in thresholds.itertuples():
-        missing = {part.split(":")[0].strip(): part for part in (r.not_computable or "").split("; ") if part}
+        why = r.not_computable if isinstance(r.not_computable, str) else ""  # None, or NaN once other rows hold text
+        missing = {part.split(":")[0].strip(): part for part in why.split("; ") if part}
         cells = []
         for name in ("first_liquidation", "cascade", "bad_debt"):
             reason = next((why for names, why in missing.items() if name in names.split(", ")), None)
@@ -105,7 +106,7 @@ def _print_now(console: Console, result: ScanResult) -> None:
                          no_wrap=not wraps, overflow="fold" if wraps else "ellipsis", min_width=4)
         for p in shown.sort_values("bad_debt_now_usd", ascending=False).itertuples():
             collateral = "+".join(book.symbols.get(c, c) for c in p.collateral.split("+") if c)
-            liq = "yes" if p.liquidatable_now else f"blocked: {p.liquidation_blocked}" if isinstance(p.liquidation_blocked, str) else "no"
+            liq = "yes" if p.liquidatable_now else p.liquidation_blocked if isinstance(p.liquidation_blocked, str) else "no"  # why, below
             t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}", liq,
                       usd(p.bad_debt_now_usd))  # fmt: skip
         console.print(t)

@@ -234,6 +234,11 @@ async def test_thresholds_that_rest_on_the_unreadable_price_are_not_computable(m
     result = await _frz_price_unreadable(mainnet_zoo)
     row = result.thresholds.set_index("token").loc[_address(mainnet_zoo, "FRZ").lower()]
     assert row["not_computable"] and "could not be read" in str(row["not_computable"])
+    # The report prints it (its other rows' not_computable are NaN beside this text: no traceback).
+    console = Console(record=True, width=250)
+    print_risk_report(console, result)
+    frz_row = next(line for line in console.export_text().splitlines() if "HYPERLINK" in line)
+    assert frz_row.count("n/c") == 3  # δ₁, δ_c and δ_bd
 
 
 SYMBOL = '=HYPERLINK("//e.vil")\x1b[2J[bold red]<script>alert(1)</script>'  # FRZ's, as the scenario sets it
