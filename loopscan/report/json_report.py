@@ -174,7 +174,8 @@ def _now(result: ScanResult) -> dict:
             for m in markets.itertuples() if m.lenders_stuck
         ],
         "shortfalls": [
-            {"market": m.market, "protocol": m.protocol, "loan": m.loan, "shortfall": _num(m.shortfall), "shortfall_usd": _num(m.shortfall_usd)}
+            {"market": m.market, "protocol": m.protocol, "loan": m.loan,
+             "shortfall": _num(m.shortfall), "shortfall_usd": _num(m.shortfall_usd)}
             for m in markets.itertuples() if m.shortfall > 0
         ],
     }  # fmt: skip

@@ -23,9 +23,9 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.report import units
 from loopscan.report.json_report import report_dict
 from loopscan.report.risk_report import print_risk_report
-from loopscan.report.units import account
 from loopscan.result import analyse
 from loopscan.scanner import index_async
 
@@ -157,7 +157,7 @@ async def test_a_paused_reserve_blocks_the_liquidation_its_borrower_health_calls
     assert (entry["liquidatable_now"], entry["liquidation_blocked"], entry["blocked_reserves"]) == (False, "paused", [pau.lower()])
     console = Console(record=True, width=250)
     print_risk_report(console, result)
-    line = f"blocked: {account(borrower.lower())} (aave_v3) is below health 1 but cannot be liquidated: PAU paused"
+    line = f"blocked: {units.account(borrower.lower())} (aave_v3) is below health 1 but cannot be liquidated: PAU paused"
     assert line in console.export_text()
 
     pool = aave_pool(net)
