@@ -134,7 +134,9 @@ def build_book(snap: Snapshot) -> Book:
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
-    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
+    # A pooled reserve under a feed, classified or not (unknown is treated as market), is priced by
+    # it, not through its pool partner: a pair priced through each other has no anchor.
+    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind in ("market", "unknown")}
     left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
     return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
 
