@@ -248,7 +248,8 @@ NAME = "<img src=x onerror=alert(1)>\x1b]8;;https://e.vil\x07[link=https://e.vil
 async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(mainnet_zoo, tmp_path):
     """FRZ's symbol is read as set. Seeded, its borrower heads the riskiest positions (a 20 % depeg
     opens it); with FRZ's feed down 30 % the borrower is liquidatable, and FRZ heads the headline
-    table and 'Now, at the pin'. Both reports print to one terminal, escaped in each table."""
+    table, 'Now, at the pin' and the thresholds when liquidity leaves. Both reports print to one
+    terminal, escaped in each table."""
     net = mainnet_zoo
     console = Console(record=True, width=250, force_terminal=True, color_system=None)
     print_risk_report(console, await _scan(net))  # no position is flagged now: its first 'Now' table is the next report's
@@ -260,7 +261,7 @@ async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(ma
     text = console.export_text()
     shown = '=HYPERLINK("//e.vil")\\x1b[2J[bold red]<script>alert(1)</script>'  # the escape as text, markup as typed
     assert "\x1b" not in text and "\x07" not in text
-    for title in ("Where it breaks", "Now, at the pin", "Riskiest positions"):
+    for title in ("Where it breaks", "Now, at the pin", "Thresholds when liquidity leaves", "Riskiest positions"):
         section = text[text.index(title) :]
         section = section[: section.index("\u2514")]  # up to the table's bottom border
         assert shown in section, title
