@@ -13,13 +13,14 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from loopscan.model import Snapshot
 from loopscan.report.coverage import coverage_lines
 from loopscan.report.units import NOT_COMPUTABLE, account, not_computable_figures, pct, usd
 from loopscan.result import ScanResult
 from loopscan.solver.haircut import HAIRCUTS, haircut_column
 from loopscan.textsafe import safe_text
 
-__all__ = ["print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
+__all__ = ["print_coverage", "print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
 
 METHODOLOGY = "docs/methodology.md"
 _SHOCK = {"depeg": "depeg", "backing_loss": "backing"}
@@ -74,9 +75,14 @@ def riskiest_positions(result: ScanResult, limit: int = 10) -> pd.DataFrame:
     return frame.sort_values("depeg_to_liquidation").head(limit).reset_index(drop=True)
 
 
-def print_risk_report(console: Console, result: ScanResult) -> None:
-    for line in coverage_lines(result.snapshot):  # what was read and what not, before any figure
+def print_coverage(console: Console, snapshot: Snapshot) -> None:
+    """What the scan read and what not (`report.coverage`): printed before any figure."""
+    for line in coverage_lines(snapshot):
         console.print(line, markup=False, style="yellow" if line.startswith("not on this devnet") else "")
+
+
+def print_risk_report(console: Console, result: ScanResult) -> None:
+    print_coverage(console, result.snapshot)
     unsolved = result.solver.book.unsolved
     if unsolved:
         console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "

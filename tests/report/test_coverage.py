@@ -9,10 +9,12 @@ import json
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
 from loopscan import devnet
 from loopscan.chains import from_devnet_manifest
+from loopscan.cli import main
 from loopscan.devnet.scenario import SCENARIOS_DIR, load_scenario
 from loopscan.export.page_data import page_data
 from loopscan.model import Snapshot, SnapshotMeta
@@ -137,3 +139,19 @@ def test_an_off_devnet_entry_is_checked_when_the_scenario_loads(tmp_path):
     with pytest.raises(devnet.ScenarioError, match=r"broken.toml: off_devnet\[1\]: unknown token 'yUSD' in `token`"):
         load_scenario(path)
     assert load_scenario("stream-2025").off_devnet[0]["debt_usd"] == 170_400_000
+
+
+@pytest.mark.devnet
+def test_loopscan_demo_and_thresholds_print_the_coverage(stream_result, tmp_path, monkeypatch):
+    """What a user reads after `loopscan demo`, and `loopscan thresholds` of its saved snapshot."""
+    monkeypatch.setattr("loopscan.cli.console", Console(width=1000, highlight=False))  # one line per line
+    runner = CliRunner()
+    demo = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    assert demo.exit_code == 0, demo.output
+    lines = [line.rstrip() for line in demo.output.splitlines()]
+    for line in coverage_lines(stream_result.snapshot):
+        assert line in lines
+    assert lines.index(OFF_DEVNET) < next(i for i, line in enumerate(lines) if line.startswith("Where it breaks"))
+    saved = runner.invoke(main, ["thresholds", str(tmp_path / "demo" / "snapshot")])
+    assert saved.exit_code == 0, saved.output
+    assert [line.rstrip() for line in saved.output.splitlines()][:3] == coverage_lines(stream_result.snapshot)
