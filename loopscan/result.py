@@ -41,13 +41,15 @@ class ScanResult:
 
     @property
     def now(self) -> pd.DataFrame:
-        """Every open position at the pin: liquidatable now (by the oracle answers read), bad debt
-        now, health (`loopscan.solver.now`)."""
+        """Every open position at the pin: liquidatable now (by the oracle answers read), or below
+        health 1 yet blocked (`liquidation_blocked`: a paused reserve), bad debt now, health
+        (`loopscan.solver.now`)."""
         return self.solver.now
 
     @property
     def markets_now(self) -> pd.DataFrame:
-        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full."""
+        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full;
+        `shortfall` (tokens, and `shortfall_usd`): credited to lenders but not held."""
         return self.solver.markets_now
 
     @property

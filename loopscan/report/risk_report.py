@@ -18,7 +18,8 @@ from loopscan.report.coverage import coverage_lines
 from loopscan.report.units import NOT_COMPUTABLE, account, not_computable_figures, pct, usd
 from loopscan.result import ScanResult
 from loopscan.solver.haircut import HAIRCUTS, haircut_column
-from loopscan.textsafe import safe_text
+from loopscan.solver.now import flagged
+from loopscan.textsafe import safe_text, terminal_safe
 
 __all__ = ["print_coverage", "print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
 
@@ -97,25 +98,37 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
 
 
 def _print_now(console: Console, result: ScanResult) -> None:
-    """What is breaking before any further shock: positions liquidatable or under water at the
-    pin, markets whose lenders cannot leave, and what bots do about it (the baseline cascade)."""
-    book, now = result.solver.book, result.now
-    flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
-    if len(flagged):
-        t = Table(title="Now, at the pin: positions liquidatable or under water", title_justify="left")
+    """What is breaking before any further shock: positions liquidatable, blocked from liquidation
+    (a paused reserve) or under water at the pin, markets whose lenders cannot leave or that hold
+    less than they credit, and what bots do about it (the baseline cascade)."""
+    book, shown = result.solver.book, flagged(result.now)
+    if len(shown):
+        t = Table(title="Now, at the pin: positions liquidatable, blocked or under water", title_justify="left")
         for col in ("collateral", "protocol", "account", "debt", "health", "liq.", "bad debt"):
             wraps = col in ("collateral", "protocol")  # labels fold onto a second line; figures never do
             t.add_column(col, justify="right" if col in ("debt", "health", "bad debt") else "left",
                          no_wrap=not wraps, overflow="fold" if wraps else "ellipsis", min_width=4)
-        for p in flagged.sort_values("bad_debt_now_usd", ascending=False).itertuples():
+        for p in shown.sort_values("bad_debt_now_usd", ascending=False).itertuples():
             collateral = "+".join(book.symbols.get(c, c) for c in p.collateral.split("+") if c)
-            t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}",
-                      "yes" if p.liquidatable_now else "no", usd(p.bad_debt_now_usd))  # fmt: skip
+            liq = "yes" if p.liquidatable_now else p.liquidation_blocked if isinstance(p.liquidation_blocked, str) else "no"  # why, below
+            t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}", liq,
+                      usd(p.bad_debt_now_usd))  # fmt: skip
         console.print(t)
+        for p in shown[shown["liquidation_blocked"].notna()].itertuples():
+            reserves = "+".join(book.symbols.get(r, r) for r in p.blocked_reserves.split("+"))
+            console.print(f"blocked: {account(p.account)} ({p.protocol}) is below health 1 but cannot be liquidated: "
+                          f"{terminal_safe(reserves)} {p.liquidation_blocked}", markup=False, style="yellow")  # fmt: skip
     stuck = result.markets_now[result.markets_now["lenders_stuck"]] if len(result.markets_now) else result.markets_now
     for m in stuck.itertuples():
         label = f"{book.symbols.get(m.collateral, m.collateral)}/{book.symbols.get(m.loan, m.loan)} ({m.protocol})"
-        console.print(f"lenders stuck: {safe_text(label)} is lent out in full (utilisation {pct(m.utilisation_frac)})", style="yellow")
+        console.print(f"lenders stuck: {terminal_safe(label)} is lent out in full (utilisation {pct(m.utilisation_frac)})",
+                      markup=False, style="yellow")  # fmt: skip
+    short = result.markets_now[result.markets_now["shortfall"] > 0] if len(result.markets_now) else result.markets_now
+    for m in short.itertuples():
+        label = f"{book.symbols.get(m.loan, m.loan)} ({m.protocol})"
+        console.print(f"shortfall: {terminal_safe(label)} holds {m.shortfall:,.6g} tokens ({usd(m.shortfall_usd)}) less than it "
+                      "credits its lenders (supplied - borrowed); they bear it (a fee-on-transfer or rebasing token)",
+                      markup=False, style="yellow")  # fmt: skip
     base = result.baseline
     if len(base.liquidation_rows) or base.bad_debt > 0:
         sold = sum(row[-1] for row in base.liquidation_rows)
