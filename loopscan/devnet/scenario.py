@@ -1,8 +1,9 @@
 """Scenario files: what a devnet deploys and the transactions that seed it, as data.
 
 A scenario is a TOML file (`fixtures/scenarios/*.toml`). It declares tokens, price feeds,
-vaults and stablecoins (ours: `contracts/`), runtime code at fixed addresses (`[[code]]`), a section per protocol (read by that protocol's
-devnet part, `loopscan.devnet.part`, under the section name its spec declares), then a list of
+vaults and stablecoins (ours: `contracts/`), runtime code at fixed addresses (`[[code]]`), a
+section per protocol (read by that protocol's devnet part, `loopscan.devnet.part`, under the
+section name its spec declares), then a list of
 `[[steps]]` that the seeder executes as real transactions, and named `[[events]]` (e.g. a
 manager's write-down) that are applied on request, not at seeding. `[[off_devnet]]` records debt
 that existed in reality on lenders the devnet does not deploy (lender, token, debt_usd, source):
