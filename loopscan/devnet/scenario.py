@@ -253,8 +253,9 @@ def _check(s: Scenario) -> None:
     for cid, c in s.code.items():
         if not isinstance(c.get("address"), str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", c["address"]):
             raise s.error(f"code {cid!r}", f"`address` {c.get('address')!r} is not a 20-byte 0x address")
-        if not re.fullmatch(r"0x(?:[0-9a-fA-F]{2})*", c.get("runtime", "0x")):
-            raise s.error(f"code {cid!r}", f"`runtime` {c['runtime']!r} is not 0x-prefixed hex bytes")
+        runtime = c.get("runtime", "0x")
+        if not isinstance(runtime, str) or not re.fullmatch(r"0x(?:[0-9a-fA-F]{2})*", runtime):
+            raise s.error(f"code {cid!r}", f"`runtime` {runtime!r} is not 0x-prefixed hex bytes")
     for section, items, fields in (
         ("vaults", s.vaults, {"asset": tokens}),
         ("stablecoins", s.stablecoins, {"reserve": set(s.tokens)}),
