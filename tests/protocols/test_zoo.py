@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from rich.console import Console
 from scan_helpers import seeded_snapshot
 from zoo_helpers import ODD_TOKENS, by_role, names, zoo_without
 
 from loopscan.model.views import market_collateral
+from loopscan.report.scan_summary import print_scan_summary
 from loopscan.result import analyse
 
 pytestmark = pytest.mark.devnet
@@ -50,6 +52,13 @@ async def test_the_zoo_scan_completes_with_named_misses_and_the_thresholds_uncha
         ("token", zoo["RDEC"], "decimals()", "decimals unavailable"),
     ])  # fmt: skip
     assert clean_snap.missing.empty
+    console = Console(record=True, width=200)
+    print_scan_summary(console, snap, 0.1)
+    shown = console.export_text()
+    assert "missing: 4 read(s) failed" in shown
+    rows = [line for line in shown.splitlines() if "…" in line]
+    for kind, address, method, reason in misses:  # each failed read named on the terminal, one row each
+        assert any(kind in r and f"{address[:6]}…{address[-4:]}" in r and method in r and reason in r for r in rows)
 
     # The rest is read as it is.
     tokens = snap.tokens.set_index("address")
