@@ -11,7 +11,10 @@ import pytest
 from loopscan.protocols.curve.maths import StableSwapPool
 from loopscan.protocols.curve.venue import CurveVenue
 from loopscan.protocols.uniswap_v3.venue import UniswapV3Venue
+from loopscan.solver import Solver, build_book
+from loopscan.solver.depth import absorbable, depth_table
 from loopscan.solver.exits import SLICES, Exit
+from tests.literal_snapshots import market, position, snapshot, token
 from tests.solver.test_swap_math import enc, pool
 
 E18 = 10**18
@@ -101,3 +104,36 @@ def test_haircut_keeps_the_curve_price_and_scales_its_balances() -> None:
     assert cut.pool.balances == (10**5 * E18 + 1, 10**5 * E18 + 1)
     assert cut.price0 == stable.price0 and cut.proven_on_node is False
     assert cut.sale_to(cut.marginal_after(0) * 0.99)[0] < stable.sale_to(stable.marginal_after(0) * 0.99)[0]
+
+
+CURVE_POOL = "0x" + "c" * 40
+
+
+def curve_snapshot(balance: int):
+    """X lent against at LLTV 86 % (one position at LTV 80 %), sold for USDC in a classic Curve pool."""
+    x, usdc = "0x" + "a" * 40, "0x" + "b" * 40
+    pool = {"venue": "curve", "pool": CURVE_POOL, "token0": x, "token1": usdc, "fee_raw": 4 * 10**6, "fee_scale": 10**10,
+            "admin_fee": 5 * 10**9, "amp": 100, "n_coins": 2, "pool_kind": "classic", "amp_precise": 10_000,
+            "future_amp": 10_000, "future_amp_time": 0}  # fmt: skip
+    coins = [{"pool": CURVE_POOL, "coin_index": i, "token": t, "balance": balance} for i, t in enumerate((x, usdc))]
+    return x, snapshot({
+        "tokens": [token(x, "X"), token(usdc, "USDC")], "markets": [market(x, usdc, 1000, 80)],
+        "positions": [position("0x" + "d" * 40, x, 100, 80, 0), position("0x" + "e" * 40, usdc, 0, 0, 1000)],
+        "pools": [pool], "pool_coins": coins,
+    })  # fmt: skip
+
+
+def test_figures_resting_on_a_curve_pool_say_unproven_on_node() -> None:
+    x, snap = curve_snapshot(10**6)
+    solver = Solver(build_book(snap))
+    (venue,) = solver.book.exits[x].venues
+    assert isinstance(venue, CurveVenue) and venue.price0 == pytest.approx(1.0)
+    row = solver.thresholds("depeg").set_index("token").loc[x]
+    # LTV 80 % against LLTV 86 %: the oracle follows the pool's price, 1 − 0.80 / 0.86 below it.
+    assert row["first_liquidation_frac"] == pytest.approx(1 - 0.80 / 0.86, abs=2e-4)
+    assert row["unproven_on_node"] == CURVE_POOL
+    depth = depth_table(solver).set_index("level_frac")
+    assert (depth["unproven_on_node"] == CURVE_POOL).all() and (depth["exit_pool"] == CURVE_POOL).all()
+    sold, usd = absorbable(solver.book, x, 0.05)
+    assert venue.marginal_after(int(sold)) <= venue.marginal_after(0) * 0.95 < venue.marginal_after(int(sold) - 1)
+    assert usd == venue.quote_out(int(sold))  # USDC at par

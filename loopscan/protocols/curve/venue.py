@@ -11,10 +11,13 @@ the contract's Newton loops no longer converge (it reverts): that largest sale i
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
+
+import pandas as pd
 
 from loopscan.protocols.curve import PROVEN_ON_NODE, maths, ng
 from loopscan.protocols.curve.maths import CurveError, StableSwapPool, spot_price_at
@@ -151,12 +154,25 @@ def _exchange(pool: StableSwapPool | NGPool, i: int, j: int, amount: int) -> tup
 def venues(pool: Any, rows: Mapping[str, Sequence[Any]], decimals: Mapping[str, int]) -> list[CurveVenue]:
     """Every coin of one snapshot `pools` row against every other (`rows["pool_coins"]`); none for a
     pool whose maths is not modelled (kind `other`) or cannot price it at the pin (an empty coin)."""
-    coins = sorted((c._asdict() for c in rows.get("pool_coins", ())), key=lambda c: c["coin_index"])
+    coins = sorted((_plain(c._asdict()) for c in rows.get("pool_coins", ())), key=lambda c: c["coin_index"])
     tokens = [c["token"] for c in coins]
     try:
-        state = pool_from_rows(pool._asdict(), coins, [decimals.get(t, 18) for t in tokens])
+        state = pool_from_rows(_plain(pool._asdict()), coins, [decimals.get(t, 18) for t in tokens])
         _marginal(state, 0, 1)  # D at the pin: raises for a pool the maths cannot price
     except CurveError:
         return []
     return [CurveVenue(pool.pool, a, b, decimals.get(a, 18), decimals.get(b, 18), state, i, j)
             for i, a in enumerate(tokens) for j, b in enumerate(tokens) if i != j]  # fmt: skip
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot row as the maths takes it: Python ints (a numpy int64 overflows in the
+    pools' products), None for a missing value."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, numbers.Integral):
+            value = int(value)
+        elif value is not None and not isinstance(value, str) and pd.isna(value):
+            value = None
+        out[key] = value
+    return out
