@@ -49,9 +49,9 @@ def test_greedy_slices_leave_the_venues_within_one_slice() -> None:
     size = -(-amount // SLICES)
     assert sum(parts) == amount and all(p > 0 for p in parts)
     # Each venue got its last slice while it was the best: one slice back, it is above the other's end.
-    final = [exit_._relative(k, p) for k, p in enumerate(parts)]
+    final = [exit_.relative(k, p) for k, p in enumerate(parts)]
     for k, p in enumerate(parts):
-        assert exit_._relative(k, p - size) >= max(final)
+        assert exit_.relative(k, p - size) >= max(final)
     assert exit_.price(parts) == (max(final), final.index(max(final)))
     # The split pays more than the deepest venue alone, and each part is that venue's own swap.
     assert sum(v.quote_out(p) for v, p in zip(exit_.venues, parts, strict=True)) > deep.quote_out(amount)

@@ -88,8 +88,8 @@ def test_a_split_sale_is_the_sum_of_real_swaps_of_its_parts(stream):
     assert quoted == paid == said
     # Both pools end within one slice of the same price, the split's price is the best of them.
     size = -(-sum(parts) // 100)
-    final = [exit_._relative(k, p) for k, p in enumerate(parts)]
-    assert all(exit_._relative(k, p - size) >= max(final) for k, p in enumerate(parts))
+    final = [exit_.relative(k, p) for k, p in enumerate(parts)]
+    assert all(exit_.relative(k, p - size) >= max(final) for k, p in enumerate(parts))
 
 
 def test_absorbable_depth_across_two_pools_is_real_swaps(stream):
