@@ -86,6 +86,9 @@ def test_a_split_sale_is_the_sum_of_real_swaps_of_its_parts(stream):
         assert spent == part
         paid += received
     assert quoted == paid == said
+    alone = exit_.venues[0].quote_out(sum(parts))
+    print(f"\n1.5M deUSD split {[p / 10**decimals for p in parts]} deUSD: {said} USDC units (QuoterV2 and SwapRouter"
+          f" the same); the deeper pool alone would pay {alone}")  # fmt: skip
     # Both pools end within one slice of the same price, the split's price is the best of them.
     size = -(-sum(parts) // 100)
     final = [exit_.relative(k, p) for k, p in enumerate(parts)]
