@@ -37,6 +37,7 @@ SLICES = 100  # a split sale goes in this many equal slices: the venues end with
 class Venue(Protocol):
     """One pool selling `token` for `quote`, from its state at the pin."""
 
+    venue: str  # the registered venue protocol that trades it
     address: str  # the pool
     token: str  # what is sold
     quote: str  # what is received

@@ -15,7 +15,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -34,6 +34,7 @@ MAX_SALE = 2**128  # the largest sale tried (a uint128 amount): where no Newton 
 class CurveVenue:
     """Selling coin `i` (`token`) for coin `j` (`quote`) into one pool, from its state at the pin."""
 
+    venue: ClassVar[str] = "curve"
     address: str
     token: str
     quote: str
