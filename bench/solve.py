@@ -281,7 +281,7 @@ def pooled_snapshot(n_accounts: int, seed: int = 7) -> Snapshot:
             emode_of[account] = 0
     base = {"protocol": "aave_v3", "protocol_address": AAVE}
     markets, collaterals, params = [], [], []
-    for a, (symbol, usd_price, dec, lt, bonus, category, _) in spec.items():
+    for a, (symbol, usd_price, _, lt, bonus, category, _) in spec.items():
         key = {"protocol_address": AAVE, "market_id": a}
         raw_price = int(round(usd_price * 1e8))
         oracle = {"oracle": _address(f"feed-{symbol}"), "oracle_kind": "market", "oracle_price_raw": raw_price, "oracle_price_scale": 10**8}

@@ -13,6 +13,7 @@ import numpy as np
 
 from loopscan.protocols.uniswap_v3.swap import price_after_selling
 from loopscan.solver.book import Book, PoolBook
+from loopscan.solver.pooled import PooledAccounts, pooled_accounts
 
 __all__ = ["BookConstants", "constants", "clearly_above"]
 
@@ -30,6 +31,7 @@ class BookConstants:
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
         self.isolated_on: dict[str, list[str]] = {}  # token -> isolated markets lending or taking it as collateral
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
+        self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
             total = sum(m.suppliers.values())

@@ -38,7 +38,7 @@ from functools import cached_property
 import pandas as pd
 
 from loopscan.solver.book import Book
-from loopscan.solver.liquidatable import candidates, pooled_reserves
+from loopscan.solver.liquidatable import candidates
 from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
 from loopscan.solver.losses import Losses, losses
 from loopscan.solver.pricing import Pricer
@@ -94,14 +94,13 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     elif shock.kind != "depeg":
         raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
     sale = shock_sale(book, shock)
-    pools = pooled_reserves(book)
     prices = Pricer(book, state, shock, sale)
     rounds, liquidations = [], []
     first, at_risk = 0, ()
     n = 0
     for n in range(1, max_rounds + 1):
         prices.refresh()
-        found = sorted(candidates(book, state, prices, pools))
+        found = sorted(candidates(book, state, prices))
         if n == 1:
             first = len(found)
             at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind == "isolated" else ref
@@ -112,7 +111,7 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
             if kind == "isolated":
                 row = liquidate_isolated(book, state, prices, *ref)
             else:
-                row = liquidate_pooled(book, state, prices, ref, pools[ref[0]])
+                row = liquidate_pooled(book, state, prices, ref)
             if row is not None:
                 liquidations.append((n, *row))
                 done += 1

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from loopscan.solver.book import Book, MarketBook
+from loopscan.solver.book import Book
 from loopscan.solver.book_constants import clearly_above, constants
-from loopscan.solver.liquidation import pooled_account
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
-__all__ = ["candidates", "pooled_reserves"]
+__all__ = ["candidates"]
 
 
-def pooled_reserves(book: Book) -> dict[str, list[MarketBook]]:
-    """The reserves of each pooled-margin protocol contract."""
-    pools: dict[str, list[MarketBook]] = {}
-    for m in book.markets.values():
-        if m.margin == "pooled":
-            pools.setdefault(m.key.split(":")[0], []).append(m)
-    return pools
-
-
-def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str, list[MarketBook]]) -> list[tuple]:
+def candidates(book: Book, state: CascadeState, prices: Pricer) -> list[tuple]:
     """Every liquidatable position as (health, kind, reference), health = collateral limit / debt."""
     out: list[tuple] = []
     static = constants(book)
@@ -44,10 +34,8 @@ def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str,
             state.quiet[key] = answer
         for i in found:
             out.append((limit[i] / debt[i], "isolated", (key, int(i))))
-    for pool, reserves in pools.items():
-        accounts = sorted({a for m in reserves for a in m.accounts})
-        for account in accounts:
-            acct = pooled_account(book, state, prices, pool, account, reserves)
-            if acct is not None and acct["hf"] < 1.0:
-                out.append((acct["hf"], "pooled", (pool, account)))
+    for pool, index in static.pooled.items():
+        health, _ = index.health(state, prices)
+        for a in np.flatnonzero(health < 1.0).tolist():
+            out.append((health[a], "pooled", (pool, index.accounts[a])))
     return out

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book
-from loopscan.solver.liquidatable import pooled_reserves
-from loopscan.solver.liquidation import pooled_account
+from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.reach import rests_on
 from loopscan.solver.shock import Shock
@@ -72,17 +71,16 @@ def positions_now(book: Book) -> pd.DataFrame:
                 bad = done[2] * p_loan if done is not None else bad
             rows.append((key, m.protocol, m.accounts[i], m.collateral, m.loan, owed * p_loan, held * p_col,
                          lim / owed, liquidatable, bad))  # fmt: skip
-    for pool, reserves in pooled_reserves(book).items():
-        index = {m.key: {a: i for i, a in enumerate(m.accounts)} for m in reserves}
-        for account in sorted({a for m in reserves for a in m.accounts}):
-            acct = pooled_account(book, pin.state, pin, pool, account, reserves)
+    for pool, index in constants(book).pooled.items():
+        for account in index.accounts:
+            acct = index.account(pin.state, pin, account)
             if acct is None:
                 continue
-            legs = [(m, index[m.key][account]) for m in reserves if account in index[m.key]]
-            held = [m.loan for m, i in legs if m.collateral_amount[i] > 0]
-            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i in legs)
-            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i in legs)
-            rows.append((pool, reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i in legs if m.debt[i] > 0)),
+            legs = acct["legs"]
+            held = [m.loan for m, i, _ in legs if m.collateral_amount[i] > 0]
+            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i, _ in legs)
+            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i, _ in legs)
+            rows.append((pool, index.reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i, _ in legs if m.debt[i] > 0)),
                          debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0), max(debt_usd - col_usd, 0.0)))  # fmt: skip
     return pd.DataFrame(rows, columns=NOW_COLUMNS)
 

@@ -1,0 +1,126 @@
+"""The accounts of a pooled-margin protocol (Aave-like), indexed once per Book.
+
+An account of such a protocol is one position across every reserve of its pool: its health
+factor sums its legs (collateral × oracle answer × liquidation threshold over debt × oracle
+answer, `GenericLogic.calculateUserAccountData`). `PooledAccounts` keeps, for each account (in
+sorted order), its legs as integer arrays — which reserve, which row of that reserve's arrays,
+the liquidation threshold and bonus that apply (the account's e-mode category's, where the
+reserve is in it) — so that the health of every account at once is a few numpy operations, and
+one account's legs are a slice instead of a search through every reserve's accounts.
+
+Sums over an account's legs are taken in the order of its reserves, one addition after another
+(`np.bincount` adds its weights in order), as a Python `sum` over the legs would: the same floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from loopscan.solver.book import Book, MarketBook
+
+__all__ = ["PooledAccounts", "pooled_accounts"]
+
+
+@dataclass(frozen=True)
+class PooledAccounts:
+    """One pooled protocol contract's reserves and accounts; legs sorted by (account, reserve)."""
+
+    pool: str  # the protocol contract's address
+    reserves: tuple[MarketBook, ...]
+    accounts: tuple[str, ...]  # sorted
+    index: dict[str, int]  # account -> its place in `accounts`
+    start: np.ndarray  # the legs of account a are start[a]:start[a + 1]
+    leg_account: np.ndarray
+    leg_reserve: np.ndarray  # place in `reserves`
+    leg_row: np.ndarray  # row in that reserve's arrays (`MarketBook.accounts`)
+    threshold: np.ndarray  # per leg: the liquidation threshold that applies (its e-mode's or the reserve's)
+    bonus: np.ndarray  # per leg: the liquidation incentive that applies
+    by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
+
+    def legs(self, account: str) -> list[tuple[MarketBook, int, int]]:
+        """The account's legs as (reserve, row in its arrays, leg number), in the reserves' order."""
+        a = self.index.get(account)
+        if a is None:
+            return []
+        s, e = int(self.start[a]), int(self.start[a + 1])
+        return [(self.reserves[r], row, k) for k, r, row in zip(range(s, e), self.leg_reserve[s:e].tolist(), self.leg_row[s:e].tolist(), strict=True)]
+
+    def account(self, state, prices, account: str) -> dict | None:
+        """`GenericLogic.calculateUserAccountData` of one account at `prices.oracle`'s answers
+        (floats); None if it owes nothing. `state` holds the positions (`CascadeState`)."""
+        legs = self.legs(account)
+        if not legs:
+            return None
+        answers = {m.key: prices.oracle(m) for m, _, _ in legs}
+        col_value = sum(state.collateral[m.key][i] * answers[m.key] for m, i, _ in legs)
+        weighted = sum(state.collateral[m.key][i] * answers[m.key] * self.threshold.item(k) for m, i, k in legs)
+        debt_value = sum(state.debt[m.key][i] * answers[m.key] for m, i, _ in legs)
+        if debt_value <= 0:
+            return None
+        return {"legs": legs, "oracle": answers, "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value}
+
+    def gather(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """Per leg, the value of its row in its reserve's array (`arrays`: market key -> array)."""
+        out = np.empty(len(self.leg_row))
+        for m, (places, rows) in zip(self.reserves, self.by_reserve, strict=True):
+            out[places] = arrays[m.key][rows]
+        return out
+
+    def per_account(self, values: np.ndarray) -> np.ndarray:
+        """Per account, the sum of its legs' `values`, added in the order of its reserves."""
+        return np.bincount(self.leg_account, weights=values, minlength=len(self.accounts))
+
+    def health(self, state, prices) -> tuple[np.ndarray, np.ndarray]:
+        """Every account's health factor and debt value at `prices.oracle`'s answers, as `account`
+        works them out one by one (NaN health where it owes nothing)."""
+        answers = np.array([prices.oracle(m) if len(m.accounts) else np.nan for m in self.reserves])[self.leg_reserve]
+        value = self.gather(state.collateral) * answers
+        weighted = self.per_account(value * self.threshold)
+        debt_value = self.per_account(self.gather(state.debt) * answers)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(debt_value > 0, weighted / debt_value, np.nan), debt_value
+
+
+def pooled_accounts(book: Book) -> dict[str, PooledAccounts]:
+    """The accounts of each pooled-margin protocol contract of the book (by its address)."""
+    grouped: dict[str, list[MarketBook]] = {}
+    for m in book.markets.values():
+        if m.margin == "pooled":
+            grouped.setdefault(m.key.split(":")[0], []).append(m)
+    return {pool: _index(book, pool, reserves) for pool, reserves in grouped.items()}
+
+
+def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
+    names = sorted({a for m in reserves for a in m.accounts})
+    index = {a: i for i, a in enumerate(names)}
+    accounts, which, rows = [], [], []
+    for r, m in enumerate(reserves):
+        places = np.fromiter((index[a] for a in m.accounts), dtype=np.int64, count=len(m.accounts))
+        places, first = np.unique(places, return_index=True)  # an account's first row, as `list.index` finds it
+        accounts.append(places)
+        which.append(np.full(len(places), r, dtype=np.int64))
+        rows.append(first.astype(np.int64))
+    leg_account, leg_reserve, leg_row = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for x in (accounts, which, rows))
+    order = np.lexsort((leg_reserve, leg_account))
+    leg_account, leg_reserve, leg_row = leg_account[order], leg_reserve[order], leg_row[order]
+    start = np.searchsorted(leg_account, np.arange(len(names) + 1))
+    emode = np.array([book.account_emode.get((pool, a), 0) for a in names], dtype=np.int64)
+    categories = {c: book.emodes.get((pool, c)) for c in set(emode.tolist()) if c}
+    threshold, bonus = np.empty(len(leg_row)), np.empty(len(leg_row))
+    for r, m in enumerate(reserves):
+        mine = leg_reserve == r
+        category = _emode(m)
+        in_emode = (emode[leg_account[mine]] == category) & (category != 0) & (categories.get(category) is not None)
+        own = categories.get(category) or (m.lltv, m.incentive)
+        threshold[mine] = np.where(in_emode, own[0], m.lltv)
+        bonus[mine] = np.where(in_emode, own[1], m.incentive)
+    by_reserve = tuple((np.flatnonzero(leg_reserve == r), leg_row[leg_reserve == r]) for r in range(len(reserves)))
+    return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,
+                          by_reserve)  # fmt: skip
+
+
+def _emode(m: MarketBook) -> int:
+    """The e-mode category of a pooled reserve (0: none), as its protocol records it."""
+    return m.params.get("emode_category", 0)
