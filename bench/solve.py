@@ -409,7 +409,7 @@ def measure(n_positions: int, seed: int, shape: str = "spread", profile: bool = 
         "shape": shape, "size": n_positions, "positions": len(snap.positions), "markets": len(snap.markets), "pools": len(snap.pools),
         "tokens_shocked": len(table), "snapshot_s": t1 - t0, "build_book_s": t2 - t1, "thresholds_s": t3 - t2,
         "fixed_points": fixed_points, "ms_per_fixed_point": 1e3 * (t3 - t2) / max(fixed_points, 1),
-        "rounds": sum(r.rounds_run for r in results), "liquidations": sum(len(r.liquidations) for r in results),
+        "rounds": sum(r.rounds_run for r in results), "liquidations": sum(r.liquidation_count for r in results),
         "with_first_liquidation": int(table["first_liquidation_frac"].notna().sum()),
         "with_cascade": int(table["cascade_frac"].notna().sum()), "with_bad_debt": int(table["bad_debt_frac"].notna().sum()),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

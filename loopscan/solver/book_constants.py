@@ -12,7 +12,7 @@ import weakref
 import numpy as np
 
 from loopscan.protocols.uniswap_v3.swap import price_after_selling
-from loopscan.solver.book import Book, PoolBook
+from loopscan.solver.book import Book, MarketBook, PoolBook
 from loopscan.solver.pooled import PooledAccounts, pooled_accounts
 
 __all__ = ["BookConstants", "constants", "clearly_above"]
@@ -29,19 +29,20 @@ class BookConstants:
         self.ltv: dict[str, float] = {}  # isolated market -> max debt / collateral
         self.constant: set[str] = set()  # isolated markets whose oracle never moves, above every trigger
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
-        self.isolated_on: dict[str, list[str]] = {}  # token -> isolated markets lending or taking it as collateral
+        self.oracle_on: dict[str, list[str]] = {}  # token -> markets whose oracle answer reads its price or vault book
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
+        self.position_ids: tuple | None = None  # `liquidatable.position_ids`, worked out when first asked
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
             total = sum(m.suppliers.values())
             self.lenders[key] = (total, vaults)
             supplied = np.array(list(m.suppliers.values()), dtype=float)
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
+            for token in _oracle_reads(book, m):
+                self.oracle_on.setdefault(token, []).append(key)
             if m.margin != "isolated":
                 continue
-            for token in {m.collateral, m.loan}:
-                self.isolated_on.setdefault(token, []).append(key)
             borrowing = m.debt > 0
             debt, col = m.debt[borrowing], m.collateral_amount[borrowing]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -50,6 +51,21 @@ class BookConstants:
             fixed = m.oracle_kind == "fixed" or (m.oracle_kind == "exchange_rate" and m.collateral not in book.vaults)
             if fixed and m.tracks is None and np.isfinite(m.oracle0) and clearly_above(m.oracle0, self.trigger[key]):
                 self.constant.add(key)
+
+
+def _oracle_reads(book: Book, m: MarketBook) -> set[str]:
+    """The tokens whose market price or vault book `pricing._oracle` reads for this market: an
+    isolated market's two tokens; a pooled reserve's own asset, the asset whose feed it shares
+    (`tracks`), or its vault's and what the feed of the vault's asset reads."""
+    if m.margin == "isolated":
+        return {m.collateral, m.loan}
+    if m.oracle_kind == "fixed":
+        return {book.markets[m.tracks].loan} if m.tracks is not None else set()
+    if m.oracle_kind == "exchange_rate" and m.loan in book.vaults:
+        pool, asset = m.key.split(":")[0], book.vaults[m.loan].asset
+        under = next((r for r in book.markets.values() if r.key.split(":")[0] == pool and r.loan == asset), None)
+        return {m.loan} | (_oracle_reads(book, under) if under is not None else set())
+    return {m.loan}
 
 
 def clearly_above(value: float, bound: float) -> bool:

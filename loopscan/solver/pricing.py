@@ -25,15 +25,15 @@ class Pricer:
     def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
-        self.oracles: dict[str, float] = {}  # isolated market -> its oracle's answer
+        self.oracles: dict[str, float] = {}  # market -> its oracle's answer
         self.constants = constants(book)
 
     def refresh(self) -> None:
         """Forget the prices that changed since the last refresh (and those on a cycle), and the
-        isolated markets' oracle answers that read them."""
+        oracle answers that read them."""
         readers = self.constants.readers
         for token in self.state.repriced:
-            if self._moves_with_sales(token):
+            if self.moves_with_sales(token):
                 for t in readers.get(token, (token,)):
                     self._forget(t)
         self.state.repriced.clear()
@@ -42,21 +42,20 @@ class Pricer:
 
     def _forget(self, token: str) -> None:
         self.memo.pop(token, None)
-        for key in self.constants.isolated_on.get(token, ()):
+        for key in self.constants.oracle_on.get(token, ()):
             self.oracles.pop(key, None)
 
     def oracle(self, m: MarketBook) -> float:
-        """The market's oracle answer now (`_oracle`), memoised for isolated markets: their oracle
-        reads the prices (or, for an exchange rate, the vault book) of the market's two tokens only,
-        so it is forgotten with them."""
+        """The market's oracle answer now (`_oracle`), memoised: it reads the prices (or, for an
+        exchange rate, the vault book) of a few tokens only (`BookConstants.oracle_on`: an
+        isolated market's two tokens, a pooled reserve's asset or the feed it shares), so it is
+        forgotten with them."""
         if m.key in self.oracles:
             return self.oracles[m.key]
-        answer = _oracle(self.book, m, self)
-        if m.margin == "isolated":
-            self.oracles[m.key] = answer
+        answer = self.oracles[m.key] = _oracle(self.book, m, self)
         return answer
 
-    def _moves_with_sales(self, token: str) -> bool:
+    def moves_with_sales(self, token: str) -> bool:
         """Whether a change to `token` (a sale, or its vault's book) can move its price. A sale
         into a pool whose liquidity on that side is used up cannot (nor can one of a token without
         a pool): once the pool is at the swap maths' price limit, every larger sale ends there.
