@@ -29,7 +29,7 @@ class BookConstants:
         self.ltv: dict[str, float] = {}  # isolated market -> max debt / collateral
         self.constant: set[str] = set()  # isolated markets whose oracle never moves, above every trigger
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
-        self.oracle_on: dict[str, list[str]] = {}  # token -> markets whose oracle answer reads its price or vault book
+        self.oracle_on: dict[str, list[str]] = {}  # token -> markets whose oracle answer (or loan) reads its price or vault book
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
         self.position_ids: tuple | None = None  # `liquidatable.position_ids`, worked out when first asked
@@ -39,7 +39,7 @@ class BookConstants:
             self.lenders[key] = (total, vaults)
             supplied = np.array(list(m.suppliers.values()), dtype=float)
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
-            for token in _oracle_reads(book, m):
+            for token in _oracle_reads(book, m) | {m.loan}:  # and the price a pooled reserve's sales are valued at
                 self.oracle_on.setdefault(token, []).append(key)
             if m.margin != "isolated":
                 continue

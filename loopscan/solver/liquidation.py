@@ -38,12 +38,17 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     collateral or of the account's e-mode (`PooledAccounts`)."""
     pool, account = ref
     index = prices.constants.pooled[pool]
+    # What decides it — the account's legs, their oracle answers, their assets' market prices — is
+    # unchanged since it was last declined: it is declined again.
+    seen = tuple(prices.changes.get(m.key, 0) for m, _, _ in index.legs(account))
+    if state.declined.get(ref) == seen:
+        return None
+    state.declined[ref] = seen
     acct = index.account(state, prices, account)
     if acct is None or acct["hf"] >= 1.0:
         return None
-    legs, answers = acct["legs"], acct["oracle"]
-    d_m, d_i, _ = max(legs, key=lambda leg: state.debt[leg[0].key][leg[1]] * answers[leg[0].key])
-    c_m, c_i, c_k = max(legs, key=lambda leg: state.collateral[leg[0].key][leg[1]] * answers[leg[0].key])
+    answers = acct["oracle"]
+    (d_m, d_i, _), (c_m, c_i, c_k) = acct["debt_leg"], acct["collateral_leg"]
     if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
         return None
     rules = d_m.rules
@@ -54,6 +59,7 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     p_col = prices.market(c_m.loan)
     if seized * p_col < repay * prices.market(d_m.loan):
         return None
+    del state.declined[ref]
     state.writable(c_m.key)[0][c_i] -= seized
     state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)

@@ -100,4 +100,6 @@ def under(book: Book, positions: pd.DataFrame, token: str, resting: dict[str, fr
     """Which of `positions` (a `positions_now` table) a shock of `token` reaches: their collateral
     is `token` or rests on it (`reach`)."""
     resting = resting if resting is not None else rests_on(book)
-    return positions["collateral"].map(lambda c: any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t))
+    held = positions["collateral"]
+    reached = {c: any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t) for c in held.unique()}
+    return held.map(reached).astype(bool)  # a few collateral sets among many positions: each decided once

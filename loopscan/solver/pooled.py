@@ -38,28 +38,40 @@ class PooledAccounts:
     threshold: np.ndarray  # per leg: the liquidation threshold that applies (its e-mode's or the reserve's)
     bonus: np.ndarray  # per leg: the liquidation incentive that applies
     by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
+    leg_lists: list[list[tuple[MarketBook, int, int]]]  # per account: its legs (`legs`)
 
     def legs(self, account: str) -> list[tuple[MarketBook, int, int]]:
         """The account's legs as (reserve, row in its arrays, leg number), in the reserves' order."""
         a = self.index.get(account)
-        if a is None:
-            return []
-        s, e = int(self.start[a]), int(self.start[a + 1])
-        return [(self.reserves[r], row, k) for k, r, row in zip(range(s, e), self.leg_reserve[s:e].tolist(), self.leg_row[s:e].tolist(), strict=True)]
+        return self.leg_lists[a] if a is not None else []
 
     def account(self, state, prices, account: str) -> dict | None:
         """`GenericLogic.calculateUserAccountData` of one account at `prices.oracle`'s answers
-        (floats); None if it owes nothing. `state` holds the positions (`CascadeState`)."""
+        (floats), and its legs of largest debt and largest collateral value (the first of equals);
+        None if it owes nothing. `state` holds the positions (`CascadeState`)."""
         legs = self.legs(account)
         if not legs:
             return None
-        answers = {m.key: prices.oracle(m) for m, _, _ in legs}
-        col_value = sum(state.collateral[m.key][i] * answers[m.key] for m, i, _ in legs)
-        weighted = sum(state.collateral[m.key][i] * answers[m.key] * self.threshold.item(k) for m, i, k in legs)
-        debt_value = sum(state.debt[m.key][i] * answers[m.key] for m, i, _ in legs)
+        answers: dict[str, float] = {}
+        col_value = weighted = debt_value = 0
+        debt_leg = col_leg = legs[0]
+        most_debt = most_col = None
+        for leg in legs:
+            m, i, k = leg
+            answer = answers[m.key] = prices.oracle(m)
+            held = state.collateral[m.key][i] * answer
+            owed = state.debt[m.key][i] * answer
+            col_value += held
+            weighted += held * self.threshold.item(k)
+            debt_value += owed
+            if most_debt is None or owed > most_debt:
+                debt_leg, most_debt = leg, owed
+            if most_col is None or held > most_col:
+                col_leg, most_col = leg, held
         if debt_value <= 0:
             return None
-        return {"legs": legs, "oracle": answers, "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value}
+        return {"legs": legs, "oracle": answers, "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value,
+                "debt_leg": debt_leg, "collateral_leg": col_leg}  # fmt: skip
 
     def gather(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Per leg, the value of its row in its reserve's array (`arrays`: market key -> array)."""
@@ -117,8 +129,11 @@ def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
         threshold[mine] = np.where(in_emode, own[0], m.lltv)
         bonus[mine] = np.where(in_emode, own[1], m.incentive)
     by_reserve = tuple((np.flatnonzero(leg_reserve == r), leg_row[leg_reserve == r]) for r in range(len(reserves)))
+    legs = [(reserves[r], row, k) for k, (r, row) in enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), strict=True))]
+    bounds = start.tolist()
+    leg_lists = [legs[bounds[a]:bounds[a + 1]] for a in range(len(names))]
     return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,
-                          by_reserve)  # fmt: skip
+                          by_reserve, leg_lists)  # fmt: skip
 
 
 def _emode(m: MarketBook) -> int:

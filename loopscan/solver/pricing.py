@@ -26,6 +26,9 @@ class Pricer:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
         self.oracles: dict[str, float] = {}  # market -> its oracle's answer
+        # market -> how often its oracle answer, or a market price its liquidations read, was
+        # forgotten: while it stays the same, so do they (`liquidation.liquidate_pooled`)
+        self.changes: dict[str, int] = {}
         self.constants = constants(book)
 
     def refresh(self) -> None:
@@ -44,6 +47,7 @@ class Pricer:
         self.memo.pop(token, None)
         for key in self.constants.oracle_on.get(token, ()):
             self.oracles.pop(key, None)
+            self.changes[key] = self.changes.get(key, 0) + 1
 
     def oracle(self, m: MarketBook) -> float:
         """The market's oracle answer now (`_oracle`), memoised: it reads the prices (or, for an

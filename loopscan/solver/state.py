@@ -33,6 +33,8 @@ class CascadeState:
     # positions, unchanged since, was liquidatable
     pool_moves: dict[tuple[str, int], float] = field(default_factory=dict)  # (token, sold) -> price moved by
     sellers: dict[str, Seller] = field(default_factory=dict)  # token -> the sales into its pool
+    declined: dict[tuple[str, str], tuple] = field(default_factory=dict)  # pooled account -> `Pricer.changes` of its
+    # reserves when a liquidation of it last came to nothing (`liquidation.liquidate_pooled`)
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""
