@@ -28,6 +28,8 @@ class BookConstants:
         self.trigger: dict[str, float] = {}  # isolated market -> max debt / (collateral · LLTV)
         self.ltv: dict[str, float] = {}  # isolated market -> max debt / collateral
         self.constant: set[str] = set()  # isolated markets whose oracle never moves, above every trigger
+        self.scanned: list[tuple[str, MarketBook, bool, float]] = []  # isolated markets with positions:
+        # (key, market, in `constant`, the least oracle answer clearly above its trigger)
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
         self.oracle_on: dict[str, list[str]] = {}  # token -> markets whose oracle answer (or loan) reads its price or vault book
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
@@ -51,6 +53,8 @@ class BookConstants:
             fixed = m.oracle_kind == "fixed" or (m.oracle_kind == "exchange_rate" and m.collateral not in book.vaults)
             if fixed and m.tracks is None and np.isfinite(m.oracle0) and clearly_above(m.oracle0, self.trigger[key]):
                 self.constant.add(key)
+            if len(m.accounts):  # what `liquidatable.candidates` scans, with the bound `clearly_above` sets
+                self.scanned.append((key, m, key in self.constant, self.trigger[key] * (1 + 1e-9)))
 
 
 def _oracle_reads(book: Book, m: MarketBook) -> set[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from loopscan.solver.book import Book
-from loopscan.solver.book_constants import clearly_above, constants
+from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
@@ -65,16 +65,17 @@ def candidates(book: Book, state: CascadeState, prices: Pricer) -> Found:
     names: list[str] = []
     parts: list[tuple[np.ndarray, bool, np.ndarray]] = []
     static = constants(book)
-    for key, m in book.markets.items():
-        if m.margin != "isolated" or not len(m.accounts):
+    oracles, touched, quiet = prices.oracles, state.touched, state.quiet
+    for key, m, constant, above in static.scanned:
+        untouched = key not in touched  # its positions are still the snapshot's
+        if untouched and constant:
             continue
-        untouched = key not in state.touched  # its positions are still the snapshot's
-        if untouched and key in static.constant:
-            continue
-        answer = prices.oracle(m)
-        if untouched and clearly_above(answer, static.trigger[key]):
-            continue  # no position is liquidatable at this oracle price
-        if state.quiet.get(key) == answer:
+        answer = oracles.get(key)
+        if answer is None:
+            answer = prices.oracle(m)
+        if untouched and answer >= above:
+            continue  # no position is liquidatable at this oracle price (`clearly_above` its trigger)
+        if quiet.get(key) == answer:
             continue  # the same positions at the same oracle answer: still none liquidatable
         limit = m.rules.borrow_limit(state.collateral[key], answer, m.lltv)
         debt = state.debt[key]
