@@ -32,6 +32,8 @@ class BookConstants:
         # (key, market, in `constant`, the least oracle answer clearly above its trigger)
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
         self.oracle_on: dict[str, list[str]] = {}  # token -> markets whose oracle answer (or loan) reads its price or vault book
+        self.oracle_reads: dict[str, set[str]] = {}  # market -> those tokens (`oracle_on` the other way)
+        self.pin: tuple[dict[str, float], dict[str, float]] | None = None  # `Pricer`: market prices and oracle answers at the pin
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
         self.position_ids: tuple | None = None  # `liquidatable.position_ids`, worked out when first asked
@@ -41,7 +43,8 @@ class BookConstants:
             self.lenders[key] = (total, vaults)
             supplied = np.array(list(m.suppliers.values()), dtype=float)
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
-            for token in _oracle_reads(book, m) | {m.loan}:  # and the price a pooled reserve's sales are valued at
+            self.oracle_reads[key] = _oracle_reads(book, m) | {m.loan}  # and the price a pooled reserve's sales are valued at
+            for token in self.oracle_reads[key]:
                 self.oracle_on.setdefault(token, []).append(key)
             if m.margin != "isolated":
                 continue

@@ -102,6 +102,8 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
                     hidden[index.reserves[r].key] = value
     by_market = []
     for key, m in book.markets.items():
+        if key not in state.realized and not hidden.get(key):
+            continue  # no loss (its loan token's price, finite, times 0)
         realized = state.realized.get(key, 0.0) * prices.market(m.loan)
         if realized or hidden.get(key):
             shares = static.shares[key]

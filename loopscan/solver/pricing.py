@@ -9,7 +9,7 @@ from loopscan.protocols.uniswap_v3.swap import Seller
 from loopscan.solver.book import Book, MarketBook, PoolBook
 from loopscan.solver.book_constants import constants
 from loopscan.solver.shock import Shock
-from loopscan.solver.state import CascadeState
+from loopscan.solver.state import CascadeState, initial_state
 
 __all__ = ["Pricer"]
 
@@ -22,7 +22,7 @@ class Pricer:
     next one mostly reads others or the same few again.
     """
 
-    def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int) -> None:
+    def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int, from_pin: bool = True) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
         self.oracles: dict[str, float] = {}  # market -> its oracle's answer
@@ -30,6 +30,24 @@ class Pricer:
         # forgotten: while it stays the same, so do they (`liquidation.liquidate_pooled`)
         self.changes: dict[str, int] = {}
         self.constants = constants(book)
+        if from_pin:
+            self._start_from_pin()
+
+    def _start_from_pin(self) -> None:
+        """Start from the pin's prices and oracle answers (worked out once per Book) wherever the
+        shock does not move them: a price that neither is the shocked token's nor reads it (a depeg
+        moves its price, a backing loss its vault's book), and is on no cycle of prices; an oracle
+        answer that reads none of those. Each is the float this Pricer would work out, and is
+        forgotten as any other when what it reads changes."""
+        static = self.constants
+        if static.pin is None:
+            pin = Pricer(self.book, initial_state(self.book), Shock("depeg", "", 0.0), 0, from_pin=False)
+            tokens = set(self.book.p0) | set(self.book.vaults) | {t for m in self.book.markets.values() for t in (m.collateral, m.loan)}
+            static.pin = ({t: pin.market(t) for t in sorted(tokens)}, {k: pin.oracle(m) for k, m in self.book.markets.items()})
+        prices, answers = static.pin
+        moved = set(static.readers.get(self.shock.token, (self.shock.token,))) | static.unsettled
+        self.memo = {t: p for t, p in prices.items() if t not in moved}
+        self.oracles = {k: a for k, a in answers.items() if moved.isdisjoint(static.oracle_reads[k])}
 
     def refresh(self) -> None:
         """Forget the prices that changed since the last refresh (and those on a cycle), and the
