@@ -61,7 +61,7 @@ def liquidatable_usd(solver: Solver, token: str, shock: float) -> tuple[int, flo
             m = book.markets[where]
             value += float(m.collateral_amount[m.accounts.index(account)]) * book.p0.get(m.collateral, 0.0)
         else:  # a pooled account: every reserve it posts
-            for m, i, _ in constants(book).pooled[where].legs(account):
+            for m, i, *_ in constants(book).pooled[where].legs(account):
                 value += float(m.collateral_amount[i]) * book.p0.get(m.loan, 0.0)
     return len(found), value
 

@@ -40,16 +40,21 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     index = prices.constants.pooled[pool]
     # What decides it — the account's legs, their oracle answers, their assets' market prices — is
     # unchanged since it was last declined: it is declined again.
-    seen = tuple(prices.changes.get(m.key, 0) for m, _, _ in index.legs(account))
-    if state.declined.get(ref) == seen:
+    legs, changes, last = index.legs(account), prices.changes, state.declined.get(ref)
+    if last is _SPENT:
+        return None
+    seen = tuple([changes.get(leg[3], 0) for leg in legs])
+    if last == seen:
         return None
     state.declined[ref] = seen
-    acct = index.account(state, prices, account)
+    acct = index.of_legs(state, prices, legs)
     if acct is None or acct["hf"] >= 1.0:
         return None
     answers = acct["oracle"]
-    (d_m, d_i, _), (c_m, c_i, c_k) = acct["debt_leg"], acct["collateral_leg"]
+    (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
     if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
+        if all(state.collateral[leg[3]][leg[1]] <= 0 for leg in legs):
+            state.declined[ref] = _SPENT  # all its collateral is gone, for good: whatever the prices, nothing to seize
         return None
     rules = d_m.rules
     debt = state.debt[d_m.key][d_i]
@@ -64,6 +69,9 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
+
+
+_SPENT = ("spent",)  # `CascadeState.declined` of an account with no collateral left
 
 
 def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:

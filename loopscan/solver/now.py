@@ -77,10 +77,10 @@ def positions_now(book: Book) -> pd.DataFrame:
             if acct is None:
                 continue
             legs = acct["legs"]
-            held = [m.loan for m, i, _ in legs if m.collateral_amount[i] > 0]
-            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i, _ in legs)
-            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i, _ in legs)
-            rows.append((pool, index.reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i, _ in legs if m.debt[i] > 0)),
+            held = [m.loan for m, i, *_ in legs if m.collateral_amount[i] > 0]
+            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i, *_ in legs)
+            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i, *_ in legs)
+            rows.append((pool, index.reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i, *_ in legs if m.debt[i] > 0)),
                          debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0), max(debt_usd - col_usd, 0.0)))  # fmt: skip
     return pd.DataFrame(rows, columns=NOW_COLUMNS)
 

@@ -38,18 +38,23 @@ class PooledAccounts:
     threshold: np.ndarray  # per leg: the liquidation threshold that applies (its e-mode's or the reserve's)
     bonus: np.ndarray  # per leg: the liquidation incentive that applies
     by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
-    leg_lists: list[list[tuple[MarketBook, int, int]]]  # per account: its legs (`legs`)
+    leg_lists: list[list[tuple[MarketBook, int, int, str, float]]]  # per account: its legs (`legs`)
 
-    def legs(self, account: str) -> list[tuple[MarketBook, int, int]]:
-        """The account's legs as (reserve, row in its arrays, leg number), in the reserves' order."""
+    def legs(self, account: str) -> list[tuple[MarketBook, int, int, str, float]]:
+        """The account's legs as (reserve, row in its arrays, leg number, reserve key, liquidation
+        threshold that applies), in the reserves' order."""
         a = self.index.get(account)
         return self.leg_lists[a] if a is not None else []
 
     def account(self, state, prices, account: str) -> dict | None:
-        """`GenericLogic.calculateUserAccountData` of one account at `prices.oracle`'s answers
-        (floats), and its legs of largest debt and largest collateral value (the first of equals);
-        None if it owes nothing. `state` holds the positions (`CascadeState`)."""
-        legs = self.legs(account)
+        """`GenericLogic.calculateUserAccountData` of one account (`of_legs`)."""
+        return self.of_legs(state, prices, self.legs(account))
+
+    @staticmethod
+    def of_legs(state, prices, legs: list[tuple[MarketBook, int, int, str, float]]) -> dict | None:
+        """`GenericLogic.calculateUserAccountData` of an account with these legs at `prices.oracle`'s
+        answers (floats), and its legs of largest debt and largest collateral value (the first of
+        equals); None if it owes nothing. `state` holds the positions (`CascadeState`)."""
         if not legs:
             return None
         answers: dict[str, float] = {}
@@ -57,12 +62,12 @@ class PooledAccounts:
         debt_leg = col_leg = legs[0]
         most_debt = most_col = None
         for leg in legs:
-            m, i, k = leg
-            answer = answers[m.key] = prices.oracle(m)
-            held = state.collateral[m.key][i] * answer
-            owed = state.debt[m.key][i] * answer
+            m, i, _, key, threshold = leg
+            answer = answers[key] = prices.oracle(m)
+            held = state.collateral[key][i] * answer
+            owed = state.debt[key][i] * answer
             col_value += held
-            weighted += held * self.threshold.item(k)
+            weighted += held * threshold
             debt_value += owed
             if most_debt is None or owed > most_debt:
                 debt_leg, most_debt = leg, owed
@@ -129,7 +134,8 @@ def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
         threshold[mine] = np.where(in_emode, own[0], m.lltv)
         bonus[mine] = np.where(in_emode, own[1], m.incentive)
     by_reserve = tuple((np.flatnonzero(leg_reserve == r), leg_row[leg_reserve == r]) for r in range(len(reserves)))
-    legs = [(reserves[r], row, k) for k, (r, row) in enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), strict=True))]
+    legs = [(reserves[r], row, k, reserves[r].key, t)
+            for k, (r, row, t) in enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), threshold.tolist(), strict=True))]
     bounds = start.tolist()
     leg_lists = [legs[bounds[a]:bounds[a + 1]] for a in range(len(names))]
     return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,

@@ -52,6 +52,8 @@ class Pricer:
     def refresh(self) -> None:
         """Forget the prices that changed since the last refresh (and those on a cycle), and the
         oracle answers that read them."""
+        if not self.state.repriced and not self.constants.unsettled:
+            return  # nothing to forget: most calls, between two liquidations
         readers = self.constants.readers
         for token in self.state.repriced:
             if self.moves_with_sales(token):

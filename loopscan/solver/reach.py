@@ -63,4 +63,4 @@ def collateral_tokens(book: Book, position: tuple[str, str]) -> frozenset[str]:
     if m is not None:
         return frozenset({m.collateral})
     index = constants(book).pooled.get(key)
-    return frozenset(r.loan for r, i, _ in index.legs(account) if r.collateral_amount[i] > 0) if index else frozenset()
+    return frozenset(r.loan for r, i, *_ in index.legs(account) if r.collateral_amount[i] > 0) if index else frozenset()
