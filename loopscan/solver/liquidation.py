@@ -39,21 +39,23 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     pool, account = ref
     index = prices.constants.pooled[pool]
     # What decides it — the account's legs, their oracle answers, their assets' market prices — is
-    # unchanged since it was last declined: it is declined again.
+    # unchanged since it was last declined: it is declined again. Not where prices are on a cycle:
+    # there the order in which they are asked for can change them (`BookConstants.unsettled`).
     legs, changes, last = index.legs(account), prices.changes, state.declined.get(ref)
     if last is _SPENT:
         return None
     seen = tuple([changes.get(leg[3], 0) for leg in legs])
     if last == seen:
         return None
-    state.declined[ref] = seen
+    if not prices.constants.unsettled:
+        state.declined[ref] = seen
     acct = index.of_legs(state, prices, legs)
     if acct is None or acct["hf"] >= 1.0:
         return None
     answers = acct["oracle"]
     (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
     if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
-        if all(state.collateral[leg[3]][leg[1]] <= 0 for leg in legs):
+        if not prices.constants.unsettled and all(state.collateral[leg[3]][leg[1]] <= 0 for leg in legs):
             state.declined[ref] = _SPENT  # all its collateral is gone, for good: whatever the prices, nothing to seize
         return None
     rules = d_m.rules
@@ -64,7 +66,7 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     p_col = prices.market(c_m.loan)
     if seized * p_col < repay * prices.market(d_m.loan):
         return None
-    del state.declined[ref]
+    state.declined.pop(ref, None)
     state.writable(c_m.key)[0][c_i] -= seized
     state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)

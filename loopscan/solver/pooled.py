@@ -39,6 +39,7 @@ class PooledAccounts:
     bonus: np.ndarray  # per leg: the liquidation incentive that applies
     by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
     leg_lists: list[list[tuple[MarketBook, int, int, str, float]]]  # per account: its legs (`legs`)
+    ask_order: tuple[int, ...]  # the reserves with legs, in the order the accounts, one by one, first reach them
 
     def legs(self, account: str) -> list[tuple[MarketBook, int, int, str, float]]:
         """The account's legs as (reserve, row in its arrays, leg number, reserve key, liquidation
@@ -92,7 +93,10 @@ class PooledAccounts:
     def health(self, state, prices) -> tuple[np.ndarray, np.ndarray]:
         """Every account's health factor and debt value at `prices.oracle`'s answers, as `account`
         works them out one by one (NaN health where it owes nothing)."""
-        answers = np.array([prices.oracle(m) if len(m.accounts) else np.nan for m in self.reserves])[self.leg_reserve]
+        answers = np.full(len(self.reserves), np.nan)
+        for r in self.ask_order:  # as accounts one by one would first ask (prices on a cycle depend on it)
+            answers[r] = prices.oracle(self.reserves[r])
+        answers = answers[self.leg_reserve]
         value = self.gather(state.collateral) * answers
         weighted = self.per_account(value * self.threshold)
         debt_value = self.per_account(self.gather(state.debt) * answers)
@@ -138,8 +142,11 @@ def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
             for k, (r, row, t) in enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), threshold.tolist(), strict=True))]
     bounds = start.tolist()
     leg_lists = [legs[bounds[a]:bounds[a + 1]] for a in range(len(names))]
+    first = {}
+    for r in leg_reserve.tolist():  # legs are sorted by account, then reserve
+        first.setdefault(r, len(first))
     return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,
-                          by_reserve, leg_lists)  # fmt: skip
+                          by_reserve, leg_lists, tuple(first))  # fmt: skip
 
 
 def _emode(m: MarketBook) -> int:
