@@ -101,5 +101,5 @@ def under(book: Book, positions: pd.DataFrame, token: str, resting: dict[str, fr
     is `token` or rests on it (`reach`)."""
     resting = resting if resting is not None else rests_on(book)
     held = positions["collateral"]
-    reached = {c: any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t) for c in held.unique()}
-    return held.map(reached).astype(bool)  # a few collateral sets among many positions: each decided once
+    reached = [c for c in held.unique() if any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t)]
+    return held.isin(reached)  # a few collateral sets among many positions: each decided once
