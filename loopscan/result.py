@@ -17,7 +17,7 @@ import pandas as pd
 from loopscan.graph import build_graph, look_through, loop_table, pyramids
 from loopscan.model import Snapshot
 from loopscan.solver import CascadeResult, Solver, build_book
-from loopscan.solver.haircut import haircut
+from loopscan.solver.haircut import HAIRCUTS, haircut, haircut_table
 
 __all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse"]
 
@@ -41,13 +41,15 @@ class ScanResult:
 
     @property
     def now(self) -> pd.DataFrame:
-        """Every open position at the pin: liquidatable now (by the oracle answers read), bad debt
-        now, health (`loopscan.solver.now`)."""
+        """Every open position at the pin: liquidatable now (by the oracle answers read), or below
+        health 1 yet blocked (`liquidation_blocked`: a paused reserve), bad debt now, health
+        (`loopscan.solver.now`)."""
         return self.solver.now
 
     @property
     def markets_now(self) -> pd.DataFrame:
-        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full."""
+        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full;
+        `shortfall` (tokens, and `shortfall_usd`): credited to lenders but not held."""
         return self.solver.markets_now
 
     @property
@@ -55,6 +57,16 @@ class ScanResult:
         """The cascade with no further shock, what bots do to the state at the pin (`.rounds`,
         `.liquidations`, `.losses`). Every threshold is a further shock on top of it."""
         return self.solver.baseline()
+
+    @property
+    def coverage(self) -> dict:
+        """What the scan read (per protocol: markets, positions, vaults, pools) and what it did not,
+        each with why, which protocols are not proven on a node, and the debt a devnet's scenario
+        records on lenders it does not deploy (`off_devnet`, in no figure):
+        `loopscan.report.coverage.coverage`, the JSON report's `coverage`."""
+        from loopscan.report.coverage import coverage
+
+        return coverage(self.snapshot)
 
     @cached_property
     def position_thresholds(self) -> pd.DataFrame:
@@ -83,6 +95,16 @@ class ScanResult:
         from loopscan.solver.depth import depth_table
 
         return depth_table(self.solver)
+
+    @cached_property
+    def haircut_thresholds(self) -> pd.DataFrame:
+        """Per token of the depeg thresholds, its δ₁, δ_c and δ_bd with the exit pools haircut by
+        each of `HAIRCUTS` (0, 50 and 90 % of the liquidity gone): columns `d1_<pct>`, `dc_<pct>`,
+        `dbd_<pct>` (`loopscan.solver.haircut.haircut_table`). Haircuts of the chain as read, whatever
+        haircut `analyse` solved the rest with. Computed on first read (a solve per haircut) and kept:
+        the report, the JSON and the HTML page read this one table."""
+        tokens = list(self.thresholds.loc[self.thresholds["shock"] == "depeg", "token"])
+        return haircut_table(build_book(self.snapshot), HAIRCUTS, tokens or None)
 
     def curve(self, token: str, kind: str = "depeg") -> pd.DataFrame:
         """δ*(δ), the final depeg after the cascade against the initial shock, for `token` (a

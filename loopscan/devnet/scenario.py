@@ -1,10 +1,13 @@
 """Scenario files: what a devnet deploys and the transactions that seed it, as data.
 
 A scenario is a TOML file (`fixtures/scenarios/*.toml`). It declares tokens, price feeds,
-vaults and stablecoins (ours: `contracts/`), a section per protocol (read by that protocol's
-devnet part, `loopscan.devnet.part`, under the section name its spec declares), then a list of
+vaults and stablecoins (ours: `contracts/`), runtime code at fixed addresses (`[[code]]`), a
+section per protocol (read by that protocol's devnet part, `loopscan.devnet.part`, under the
+section name its spec declares), then a list of
 `[[steps]]` that the seeder executes as real transactions, and named `[[events]]` (e.g. a
-manager's write-down) that are applied on request, not at seeding.
+manager's write-down) that are applied on request, not at seeding. `[[off_devnet]]` records debt
+that existed in reality on lenders the devnet does not deploy (lender, token, debt_usd, source):
+data the report states beside its figures, never read into them.
 
 Amounts and prices are written in human units (`"1250000.5"`), as decimal strings or numbers,
 and converted exactly to token units with the token's decimals. Every reference (a token, a
@@ -14,6 +17,7 @@ with the file, the step and the field in the message.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -24,7 +28,7 @@ from loopscan import shipped
 from loopscan.devnet.errors import ScenarioError
 
 __all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "actions", "parts", "to_units",
-           "by_id", "decimal", "BASE_TOKEN_CONTRACTS"]  # fmt: skip
+           "by_id", "decimal", "BASE_TOKEN_CONTRACTS", "TOKEN_FIELDS"]  # fmt: skip
 
 SCENARIOS_DIR = shipped.root() / "fixtures" / "scenarios"  # in a checkout or a wheel (loopscan.shipped)
 
@@ -60,8 +64,16 @@ ACTIONS: dict[str, dict[str, str]] = {
     # A `rebasing` token's every balance times `factor` (its index set to it, from 1 at deployment).
     "token.rebase": {"token": "token", "factor": "number"},
 }
-# A base token's `kind` (default `base`) and the contract of ours that implements it.
-BASE_TOKEN_CONTRACTS = {"base": "ScenarioToken", "fee_on_transfer": "FeeOnTransferToken", "rebasing": "RebasingToken"}
+# A base token's `kind` (default `base`) and the contract of ours that implements it. The last
+# three are mainnet's odd metadata (contracts/zoo/ZooTokens.sol): nothing can be minted of them.
+BASE_TOKEN_CONTRACTS = {"base": "ScenarioToken", "fee_on_transfer": "FeeOnTransferToken", "rebasing": "RebasingToken",
+                        "bytes32_metadata": "Bytes32MetadataToken", "no_metadata": "NoMetadataToken",
+                        "reverting_decimals": "RevertingDecimalsToken"}  # fmt: skip
+# The metadata a kind's declaration gives (its contract takes it); the others' is name, symbol,
+# decimals. A token without `symbol()`/`name()` declares only decimals; one whose `decimals()`
+# reverts declares nothing (its contract fixes its name and symbol).
+TOKEN_FIELDS = {"no_metadata": ("decimals",), "reverting_decimals": ()}
+_METADATA = ("name", "symbol", "decimals")
 
 
 def parts() -> tuple[tuple[str, type], ...]:
@@ -106,8 +118,12 @@ class Scenario:
     vaults: dict[str, dict] = field(default_factory=dict)
     stablecoins: dict[str, dict] = field(default_factory=dict)
     share_tokens: dict[str, dict] = field(default_factory=dict)  # receipt tokens the parts declare (`asset`, `decimals`)
+    # Runtime code placed at a fixed address (`address`, `runtime` hex; none: an account without
+    # code), as mainnet holds contracts nobody here deploys: an oracle that reverts, say.
+    code: dict[str, dict] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     events: dict[str, list[Step]] = field(default_factory=dict)
+    off_devnet: list[dict] = field(default_factory=list)  # debt on lenders not deployed here (`_off_devnet`)
 
     def __getattr__(self, name: str) -> Any:  # a part's section, as it set it
         raise AttributeError(f"scenario has no {name!r}: no registered devnet part sets it")
@@ -178,6 +194,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     scenario.feeds = by_id(data.get("feeds", []), "feeds", scenario)
     scenario.vaults = by_id(data.get("vaults", []), "vaults", scenario)
     scenario.stablecoins = by_id(data.get("stablecoins", []), "stablecoins", scenario)
+    scenario.code = by_id(data.get("code", []), "code", scenario)
     for section, part in parts():
         part.parse(scenario, data.get(section, {}))
     for _, part in parts():
@@ -190,16 +207,55 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         scenario.events[name] = [
             Step(i, s.get("action", ""), s, section=f"events.{name}") for i, s in enumerate(event.get("steps", []), 1)
         ]
+    scenario.off_devnet = [_off_devnet(scenario, i, item) for i, item in enumerate(data.get("off_devnet", []), 1)]
     _check(scenario)
     return scenario
+
+
+_OFF_DEVNET_FIELDS = ("lender", "token", "debt_usd", "source")
+
+
+def _off_devnet(s: Scenario, index: int, item: dict) -> dict:
+    """One `[[off_devnet]]` entry, checked: every field present, a known token, a USD amount."""
+    where = f"off_devnet[{index}]"
+    if not isinstance(item, dict):
+        raise s.error(where, "not a table")
+    for key in _OFF_DEVNET_FIELDS:
+        if key not in item:
+            raise s.error(where, f"missing field `{key}`")
+        if key != "debt_usd" and not (isinstance(item[key], str) and item[key].strip()):
+            raise s.error(where, f"`{key}` is not a non-empty string")
+    extra = set(item) - set(_OFF_DEVNET_FIELDS)
+    if extra:
+        raise s.error(where, f"unexpected field(s) {', '.join(sorted(extra))}")
+    if item["token"] not in s.all_tokens():
+        raise s.error(where, f"unknown token {item['token']!r} in `token`")
+    debt = decimal(item["debt_usd"], where, s)
+    if debt < 0:
+        raise s.error(where, "`debt_usd` is negative")
+    return {**item, "debt_usd": debt}
 
 
 def _check(s: Scenario) -> None:
     """Check every declaration and step before anything is deployed."""
     tokens = set(s.all_tokens())
     for tid, t in s.tokens.items():
-        if t.get("kind", "base") not in BASE_TOKEN_CONTRACTS:
-            raise s.error(f"tokens {tid!r}", f"unknown kind {t['kind']!r} (known: {', '.join(BASE_TOKEN_CONTRACTS)})")
+        kind = t.get("kind", "base")
+        if kind not in BASE_TOKEN_CONTRACTS:
+            raise s.error(f"tokens {tid!r}", f"unknown kind {kind!r} (known: {', '.join(BASE_TOKEN_CONTRACTS)})")
+        fields = TOKEN_FIELDS.get(kind, _METADATA)
+        if missing := [f for f in fields if f not in t]:
+            raise s.error(f"tokens {tid!r}", f"missing field(s) {', '.join(missing)}")
+        if extra := [f for f in _METADATA if f in t and f not in fields]:
+            raise s.error(f"tokens {tid!r}", f"a {kind} token has no {', '.join(extra)}")
+        if kind == "bytes32_metadata" and any(len(t[f].encode()) > 32 for f in ("name", "symbol")):
+            raise s.error(f"tokens {tid!r}", "a bytes32 name or symbol is at most 32 bytes")
+    for cid, c in s.code.items():
+        if not isinstance(c.get("address"), str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", c["address"]):
+            raise s.error(f"code {cid!r}", f"`address` {c.get('address')!r} is not a 20-byte 0x address")
+        runtime = c.get("runtime", "0x")
+        if not isinstance(runtime, str) or not re.fullmatch(r"0x(?:[0-9a-fA-F]{2})*", runtime):
+            raise s.error(f"code {cid!r}", f"`runtime` {runtime!r} is not 0x-prefixed hex bytes")
     for section, items, fields in (
         ("vaults", s.vaults, {"asset": tokens}),
         ("stablecoins", s.stablecoins, {"reserve": set(s.tokens)}),

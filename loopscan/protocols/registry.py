@@ -6,7 +6,7 @@
     >>> registry.spec("compound_v2")
     Traceback (most recent call last):
     ...
-    loopscan.protocols.registry.UnknownProtocolError: unknown protocol 'compound_v2'; known: aave_v3, compound_v3, curve, erc4626, euler_v2, metamorpho, morpho_blue, pendle, spark, uniswap_v3
+    loopscan.protocols.registry.UnknownProtocolError: unknown protocol 'compound_v2'; known: aave_v3, compound_v3, curve, erc4626, euler_v2, gearbox, metamorpho, morpho_blue, pendle, spark, uniswap_v3
 
 The solver, the graph, the exports and the reports ask this module about a protocol (its role,
 its margin, its rules) and never name one; a name nobody registered is an error, never a
@@ -15,17 +15,18 @@ default.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import import_module
+from typing import Any
 
 from loopscan.errors import LoopscanError
 from loopscan.protocols.spec import ProtocolSpec
 
-__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "deployment_protocols", "devnet_entries",
+__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "venues", "deployment_protocols", "devnet_entries",
            "devnet_parts", "devnet_units"]  # fmt: skip
 
-PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle")
+PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle", "gearbox")
 """The protocol packages under `loopscan.protocols`, each declaring its `SPECS`."""
 
 
@@ -66,6 +67,14 @@ def check_names(found: Iterable[str], where: str) -> None:
 def rules(name: str):
     """The liquidation rules module of lending protocol `name`."""
     return spec(name).load("rules")
+
+
+def venues(name: str, pool: Any, rows: Mapping[str, Sequence[Any]], decimals: Mapping[str, int]) -> list:
+    """The exit venues (`loopscan.solver.exits.Venue`) of one snapshot `pools` row of venue `name`,
+    with that pool's rows of the other tables (by table name); none where the solver cannot sell
+    into that venue yet."""
+    module = spec(name).venue
+    return [] if module is None else import_module(module).venues(pool, rows, decimals)
 
 
 def by_margin(name: str) -> str:

@@ -29,6 +29,8 @@ import pandas as pd
 import loopscan
 from loopscan.graph.loops import find_loops
 from loopscan.result import ScanResult
+from loopscan.solver.haircut import HAIRCUTS, haircut_column
+from loopscan.solver.now import flagged
 
 __all__ = ["SCHEMA_VERSION", "THRESHOLD_KEYS", "report_dict", "dumps"]
 
@@ -100,6 +102,7 @@ def report_dict(result: ScanResult) -> dict:
         "baseline": _baseline(result),
         "missing": _missing(result),
         "unsolved_markets": [{"market": key, "reason": _text(why)} for key, why in sorted(result.solver.book.unsolved.items())],
+        "coverage": result.coverage,
     }
 
 
@@ -112,6 +115,11 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
     snap = result.snapshot
     info = {t.address: t for t in snap.tokens.itertuples()}
     oracle_flags = sorted({result.solver.book.markets[k].key for k in result.solver.book.unknown_oracles})
+    haircuts = {
+        r.token: [{"haircut": f, **{key: _num(getattr(r, haircut_column(short, f))) for key, short in _HAIRCUT_KEYS}}
+                  for f in HAIRCUTS]
+        for r in result.haircut_thresholds.itertuples()
+    }  # fmt: skip
     by_token: dict[str, dict] = {}
     for row in result.thresholds.itertuples():
         entry = by_token.get(row.token)
@@ -128,6 +136,7 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
                 "bad_debt_now_usd": _num(row.bad_debt_now_usd),
                 **{key: None for keys in THRESHOLD_KEYS.values() for key in keys.values()},
                 "oracle_flags": oracle_flags,
+                "depeg_when_liquidity_leaves": haircuts.get(row.token, []),
             }
         entry["shocks"].append(row.shock)
         for column, key in THRESHOLD_KEYS[row.shock].items():
@@ -151,25 +160,32 @@ def _lenders(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
     ]
 
 
+_HAIRCUT_KEYS = (("first_liquidation_depeg", "d1"), ("cascade_depeg", "dc"), ("bad_debt_depeg", "dbd"))
 _LOSS_AT = ("loss_at_first_liquidation_usd", "loss_at_cascade_usd", "loss_at_bad_debt_usd", "loss_at_100pct_usd")
 
 
 def _now(result: ScanResult) -> dict:
     now, markets = result.now, result.markets_now
-    flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
     return {
         "positions": [
             {
                 "position": p.position, "protocol": p.protocol, "account": p.account,
                 "collateral": [c for c in p.collateral.split("+") if c], "loan": [t for t in p.loan.split("+") if t],
                 "debt_usd": _num(p.debt_usd), "collateral_usd": _num(p.collateral_usd), "health": _num(p.health),
-                "liquidatable_now": bool(p.liquidatable_now), "bad_debt_now_usd": _num(p.bad_debt_now_usd),
+                "liquidatable_now": bool(p.liquidatable_now), "liquidation_blocked": _text(p.liquidation_blocked),
+                "blocked_reserves": _text(p.blocked_reserves).split("+") if _text(p.blocked_reserves) else [],
+                "bad_debt_now_usd": _num(p.bad_debt_now_usd),
             }
-            for p in flagged.itertuples()
+            for p in flagged(now).itertuples()
         ],
         "lenders_stuck": [
             {"market": m.market, "protocol": m.protocol, "loan": m.loan, "utilisation": _num(m.utilisation_frac)}
             for m in markets.itertuples() if m.lenders_stuck
+        ],
+        "shortfalls": [
+            {"market": m.market, "protocol": m.protocol, "loan": m.loan,
+             "shortfall": _num(m.shortfall), "shortfall_usd": _num(m.shortfall_usd)}
+            for m in markets.itertuples() if m.shortfall > 0
         ],
     }  # fmt: skip
 

@@ -12,9 +12,10 @@ Starting prices (`p0`, numeraire: USD):
 3. the collateral of an isolated market with a market oracle is priced by that oracle;
 4. a vault share is priced at its book value: reported assets per share times its asset's price.
 
-Market prices start at `p0` and move only by the shock and by sales into the token's deepest
-Uniswap v3 pool (relative to that pool's starting price); a vault share's market price never
-stays above its book value (minting at book and selling would arbitrage it down).
+Market prices start at `p0` and move only by the shock and by sales into the token's exit
+(`exits.Exit`: its deepest pool against a priced token, relative to that pool's starting price);
+a vault share's market price never stays above its book value (minting at book and selling would
+arbitrage it down).
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
-import pandas as pd
 
 from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols import registry
-from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
+from loopscan.solver.exits import Exit, Venue
 
-__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
+__all__ = ["Book", "MarketBook", "VaultBook", "build_book"]
 
 WAD = 10**18
 
@@ -58,6 +58,9 @@ class MarketBook:
     params: dict[str, int] = field(default_factory=dict)  # the protocol's own raw fields (`market_params`)
     oracle: str | None = None  # the oracle contract (pooled: the reserve's price source)
     tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
+    # Loan tokens credited to lenders (supplied − borrowed) beyond what the market holds
+    # (`underlying_held`), exact from the integers; None where the protocol's holdings were not read.
+    shortfall: float | None = None
 
 
 @dataclass
@@ -73,24 +76,13 @@ class VaultBook:
 
 
 @dataclass
-class PoolBook:
-    pool: str
-    token: str  # the token this pool is the exit for
-    quote: str
-    state: PoolState
-    token_is_0: bool
-    decimals: int  # of `token`, to turn a float amount into the pool's integer units
-    price0: float  # starting pool price of `token` in `quote`
-
-
-@dataclass
 class Book:
     p0: dict[str, float]
     symbols: dict[str, str]
     decimals: dict[str, int]
     markets: dict[str, MarketBook]
     vaults: dict[str, VaultBook]  # by share token
-    pools: dict[str, PoolBook]  # by token sold into it
+    exits: dict[str, Exit]  # by token sold
     emodes: dict[tuple[str, int], tuple[float, float]]  # (protocol address, category) -> (LT, incentive)
     account_emode: dict[tuple[str, str], int]
     assumed_par: list[str]
@@ -109,7 +101,11 @@ def build_book(snap: Snapshot) -> Book:
     registry.check_names(snap.pools["venue"], "snapshot pools")
     markets, unsolved = _markets(snap, decimals)
     for m in snap.markets.itertuples():
-        if m.loan_price_raw is not None and m.loan_price_scale:  # the protocol's own price of its loan token
+        # The protocol's own price of its loan token, from the markets the solver applies only: a
+        # market it leaves out (`unsolved`) must not move the solver's figures, and its price would
+        # take the token out of `assumed_par` (USDC priced through its pool against xUSD).
+        solved = f"{m.protocol_address}:{m.market_id}" in markets
+        if solved and m.loan_price_raw is not None and m.loan_price_scale:
             p0[m.loan_token] = m.loan_price_raw / m.loan_price_scale
     vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
     for m in snap.markets.itertuples():
@@ -126,14 +122,16 @@ def build_book(snap: Snapshot) -> Book:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
     vaults = _vaults(snap, decimals, markets)
-    pools = _pools(snap, decimals, p0, set(assumed))
+    exits = _exits(snap, decimals, p0, set(assumed))
     emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
-    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
+    # A pooled reserve under a feed, classified or not (unknown is treated as market), is priced by
+    # it, not through its pool partner: a pair priced through each other has no anchor.
+    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind in ("market", "unknown")}
     left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
-    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
+    return Book(p0, symbols, decimals, markets, vaults, exits, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
 
 
 def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
@@ -170,6 +168,8 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
         c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
         collateral = c.collateral_token if c is not None else ZERO_ADDRESS
+        held = params.get(key, {}).get("underlying_held")
+        credited = int(m.total_supply_assets) - int(m.total_borrow_assets)
         out[key] = MarketBook(
             key, m.protocol, margin, rules, m.loan_token, collateral, c.oracle_kind if c is not None else "fixed",
             c.liquidation_threshold_wad / WAD if c is not None else 0.0,
@@ -179,6 +179,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
             quote=c.price_quote if c is not None else rules.ORACLE_QUOTE,
             params=params.get(key, {}),
             oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
+            shortfall=max(credited - held, 0) / dl if held is not None else None,
         )  # fmt: skip
     _link_shared_sources(out)
     posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)
@@ -223,28 +224,24 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
     return out
 
 
-def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, PoolBook]:
-    """For each token, its deepest tick-maths (Uniswap v3) pool against a priced token: where it is sold.
+def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, Exit]:
+    """For each token, its deepest pool against a priced token: where it is sold.
 
-    The numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth
-    less because the WETH it is paired with falls — and a pool against one of them is preferred.
+    Each venue protocol turns its own `pools` rows into venues (`registry.venues`). The
+    numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth less
+    because the WETH it is paired with falls — and a pool against one of them is preferred.
     """
-    ticks: dict[str, dict[int, int]] = {}
-    for t in snap.ticks.itertuples():
-        ticks.setdefault(t.pool, {})[int(t.tick)] = int(t.liquidity_net)
-    best: dict[str, PoolBook] = {}
+    rows: dict[str, dict[str, list]] = {}
+    for table in ("pool_coins", "ticks"):
+        for r in getattr(snap, table).itertuples():
+            rows.setdefault(r.pool, {}).setdefault(table, []).append(r)
+    best: dict[str, Venue] = {}
     for p in snap.pools.itertuples():
-        if p.sqrt_price_x96 is None or pd.isna(p.sqrt_price_x96):
-            continue  # not a concentrated-liquidity (tick maths) pool: no exit the solver can price yet
-        state = PoolState(int(p.sqrt_price_x96), int(p.tick), int(p.liquidity), int(p.fee_raw), int(p.tick_spacing), ticks.get(p.pool, {}))
-        raw = float(price_of(state.sqrt_price_x96))  # token1 units per token0 unit
-        d0, d1 = decimals.get(p.token0, 18), decimals.get(p.token1, 18)
-        for token, quote, is0 in ((p.token0, p.token1, True), (p.token1, p.token0, False)):
-            if quote not in p0 or token in numeraire:
+        for venue in registry.venues(p.venue, p, rows.get(p.pool, {}), decimals):
+            if venue.quote not in p0 or venue.token in numeraire:
                 continue
-            price = raw * 10 ** (d0 - d1) if is0 else 10 ** (d1 - d0) / raw
-            candidate = PoolBook(p.pool, token, quote, state, is0, decimals.get(token, 18), price)
-            rank = (quote in numeraire, state.liquidity)
-            if token not in best or rank > (best[token].quote in numeraire, best[token].state.liquidity):
-                best[token] = candidate
-    return best
+            rank = (venue.quote in numeraire, venue.liquidity)
+            found = best.get(venue.token)
+            if found is None or rank > (found.quote in numeraire, found.liquidity):
+                best[venue.token] = venue
+    return {token: Exit(token, (v,), (p0[v.quote],)) for token, v in best.items()}

@@ -86,8 +86,10 @@ def candidates(book: Book, state: CascadeState, prices: Pricer) -> Found:
         names.append(key)
         parts.append((limit[found] / debt[found], False, found))
     for pool, index in static.pooled.items():
-        health, _ = index.health(state, prices)
-        found = np.flatnonzero(health < 1.0)
+        # An account below health 1 whose every leg that owes, or every one that holds collateral,
+        # sits in a reserve nobody may liquidate (paused) is not one: it stays open (`now` names it).
+        health, liquidable = index.health(state, prices)
+        found = np.flatnonzero((health < 1.0) & liquidable)
         if len(found):
             names.append(pool)
             parts.append((health[found], True, found))

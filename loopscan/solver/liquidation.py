@@ -33,7 +33,8 @@ def liquidate_isolated(book: Book, state: CascadeState, prices: Pricer, key: str
 
 
 def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple[str, str]) -> tuple | None:
-    """One liquidation of a pooled account: the largest debt against the largest collateral, the
+    """One liquidation of a pooled account: the largest debt against the largest collateral among
+    the legs a liquidator may touch (`PooledAccounts.of_legs`: not in a paused reserve), the
     repayment capped by the protocol's close factor (`rules.max_repay`), the bonus of the
     collateral or of the account's e-mode (`PooledAccounts`)."""
     pool, account = ref
@@ -41,22 +42,20 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     # What decides it — the account's legs, their oracle answers, their assets' market prices — is
     # unchanged since it was last declined: it is declined again. Not where prices are on a cycle:
     # there the order in which they are asked for can change them (`BookConstants.unsettled`).
-    legs, changes, last = index.legs(account), prices.changes, state.declined.get(ref)
-    if last is _SPENT:
-        return None
+    legs, changes = index.legs(account), prices.changes
     seen = tuple([changes.get(leg[3], 0) for leg in legs])
-    if last == seen:
+    if state.declined.get(ref) == seen:
         return None
     if not prices.constants.unsettled:
         state.declined[ref] = seen
     acct = index.of_legs(state, prices, legs)
     if acct is None or acct["hf"] >= 1.0:
         return None
+    if not acct["liquidable"]:
+        return None  # no leg a liquidator may touch owes, or none holds collateral
     answers = acct["oracle"]
     (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
     if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
-        if not prices.constants.unsettled and all(state.collateral[leg[3]][leg[1]] <= 0 for leg in legs):
-            state.declined[ref] = _SPENT  # all its collateral is gone, for good: whatever the prices, nothing to seize
         return None
     rules = d_m.rules
     debt = state.debt[d_m.key][d_i]
@@ -71,9 +70,6 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
-
-
-_SPENT = ("spent",)  # `CascadeState.declined` of an account with no collateral left
 
 
 def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:

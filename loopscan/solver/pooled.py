@@ -38,12 +38,13 @@ class PooledAccounts:
     threshold: np.ndarray  # per leg: the liquidation threshold that applies (its e-mode's or the reserve's)
     bonus: np.ndarray  # per leg: the liquidation incentive that applies
     by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
-    leg_lists: list[list[tuple[MarketBook, int, int, str, float]]]  # per account: its legs (`legs`)
+    leg_lists: list[list[tuple[MarketBook, int, int, str, float, bool]]]  # per account: its legs (`legs`)
+    usable: np.ndarray  # per leg: its reserve lets a liquidation repay or seize it (`rules.usable`: not paused)
     ask_order: tuple[int, ...]  # the reserves with legs, in the order the accounts, one by one, first reach them
 
-    def legs(self, account: str) -> list[tuple[MarketBook, int, int, str, float]]:
+    def legs(self, account: str) -> list[tuple[MarketBook, int, int, str, float, bool]]:
         """The account's legs as (reserve, row in its arrays, leg number, reserve key, liquidation
-        threshold that applies), in the reserves' order."""
+        threshold that applies, usable by a liquidation), in the reserves' order."""
         a = self.index.get(account)
         return self.leg_lists[a] if a is not None else []
 
@@ -52,32 +53,36 @@ class PooledAccounts:
         return self.of_legs(state, prices, self.legs(account))
 
     @staticmethod
-    def of_legs(state, prices, legs: list[tuple[MarketBook, int, int, str, float]]) -> dict | None:
+    def of_legs(state, prices, legs: list[tuple[MarketBook, int, int, str, float, bool]]) -> dict | None:
         """`GenericLogic.calculateUserAccountData` of an account with these legs at `prices.oracle`'s
-        answers (floats), and its legs of largest debt and largest collateral value (the first of
-        equals); None if it owes nothing. `state` holds the positions (`CascadeState`)."""
+        answers (floats); None if it owes nothing. Also, among the legs a liquidation may touch
+        (`usable`), those of largest debt and largest collateral value (the first of equals), and
+        whether one of them owes and one holds collateral (`liquidable`: else nobody can liquidate
+        it, whatever its health). `state` holds the positions (`CascadeState`)."""
         if not legs:
             return None
         answers: dict[str, float] = {}
         col_value = weighted = debt_value = 0
-        debt_leg = col_leg = legs[0]
-        most_debt = most_col = None
+        debt_leg = col_leg = most_debt = most_col = None
+        owes = holds = False
         for leg in legs:
-            m, i, _, key, threshold = leg
+            m, i, _, key, threshold, usable = leg
             answer = answers[key] = prices.oracle(m)
-            held = state.collateral[key][i] * answer
-            owed = state.debt[key][i] * answer
+            col, debt = state.collateral[key][i], state.debt[key][i]
+            held, owed = col * answer, debt * answer
             col_value += held
             weighted += held * threshold
             debt_value += owed
-            if most_debt is None or owed > most_debt:
-                debt_leg, most_debt = leg, owed
-            if most_col is None or held > most_col:
-                col_leg, most_col = leg, held
+            if usable:
+                owes, holds = owes or debt > 0, holds or col > 0
+                if most_debt is None or owed > most_debt:
+                    debt_leg, most_debt = leg, owed
+                if most_col is None or held > most_col:
+                    col_leg, most_col = leg, held
         if debt_value <= 0:
             return None
         return {"legs": legs, "oracle": answers, "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value,
-                "debt_leg": debt_leg, "collateral_leg": col_leg}  # fmt: skip
+                "debt_leg": debt_leg, "collateral_leg": col_leg, "liquidable": owes and holds}  # fmt: skip
 
     def gather(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Per leg, the value of its row in its reserve's array (`arrays`: market key -> array)."""
@@ -91,17 +96,20 @@ class PooledAccounts:
         return np.bincount(self.leg_account, weights=values, minlength=len(self.accounts))
 
     def health(self, state, prices) -> tuple[np.ndarray, np.ndarray]:
-        """Every account's health factor and debt value at `prices.oracle`'s answers, as `account`
-        works them out one by one (NaN health where it owes nothing)."""
+        """Every account's health factor at `prices.oracle`'s answers, as `account` works them out
+        one by one (NaN where it owes nothing), and whether a liquidation may touch it (`of_legs`'
+        `liquidable`)."""
         answers = np.full(len(self.reserves), np.nan)
         for r in self.ask_order:  # as accounts one by one would first ask (prices on a cycle depend on it)
             answers[r] = prices.oracle(self.reserves[r])
         answers = answers[self.leg_reserve]
-        value = self.gather(state.collateral) * answers
-        weighted = self.per_account(value * self.threshold)
-        debt_value = self.per_account(self.gather(state.debt) * answers)
+        col, debt = self.gather(state.collateral), self.gather(state.debt)
+        weighted = self.per_account(col * answers * self.threshold)
+        debt_value = self.per_account(debt * answers)
+        owes = self.per_account((self.usable & (debt > 0)).astype(float)) > 0
+        holds = self.per_account((self.usable & (col > 0)).astype(float)) > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(debt_value > 0, weighted / debt_value, np.nan), debt_value
+            return np.where(debt_value > 0, weighted / debt_value, np.nan), owes & holds
 
 
 def pooled_accounts(book: Book) -> dict[str, PooledAccounts]:
@@ -138,15 +146,16 @@ def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
         threshold[mine] = np.where(in_emode, own[0], m.lltv)
         bonus[mine] = np.where(in_emode, own[1], m.incentive)
     by_reserve = tuple((np.flatnonzero(leg_reserve == r), leg_row[leg_reserve == r]) for r in range(len(reserves)))
-    legs = [(reserves[r], row, k, reserves[r].key, t)
-            for k, (r, row, t) in enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), threshold.tolist(), strict=True))]
+    usable = np.array([m.rules.usable(m.params) for m in reserves], dtype=bool)[leg_reserve]
+    legs = [(reserves[r], row, k, reserves[r].key, t, u) for k, (r, row, t, u) in
+            enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), threshold.tolist(), usable.tolist(), strict=True))]  # fmt: skip
     bounds = start.tolist()
     leg_lists = [legs[bounds[a]:bounds[a + 1]] for a in range(len(names))]
     first = {}
     for r in leg_reserve.tolist():  # legs are sorted by account, then reserve
         first.setdefault(r, len(first))
     return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,
-                          by_reserve, leg_lists, tuple(first))  # fmt: skip
+                          by_reserve, leg_lists, usable, tuple(first))  # fmt: skip
 
 
 def _emode(m: MarketBook) -> int:
