@@ -12,8 +12,8 @@ would: the same floats.
 
 Frozen means, for the markets of the remaining liquidations (all of isolated markets):
 
-* the collateral they sell cannot move its price: it has no pool, or its pool's liquidity on that
-  side is used up (`Pricer.moves_with_sales`); a vault share always can (redemptions move its book);
+* the collateral they sell cannot move its price: it has no exit, or every venue of its exit is
+  used up (`Pricer.moves_with_sales`); a vault share always can (redemptions move its book);
 * the vaults lending to them (whose books a write-off lowers) and those collateral tokens are read
   by none of their prices: neither directly (a market's oracle reads its two tokens, `pricing`)
   nor through another price (`BookConstants.readers`), and none of their prices is on a cycle of
