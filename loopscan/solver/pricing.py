@@ -84,8 +84,8 @@ class Pricer:
         an exit): once every venue is at its price limit, every larger sale ends there."""
         if token in self.book.vaults or token not in self.book.exits:
             return token in self.book.vaults
-        parts = self.state.exit_parts.get(token)
-        return parts is None or not self.book.exits[token].exhausted(parts)
+        found = self.state.exit_parts.get(token)
+        return found is None or not self.book.exits[token].exhausted(found[1:])
 
     def book_value(self, share: str) -> float:
         v = self.book.vaults[share]
@@ -123,7 +123,13 @@ class Pricer:
             moved = self.state.exit_moves.get((token, sold))
             if moved is None:  # one exact split per amount sold, on top of the shock's exact sale
                 # The shock's sale stays exact integers: one wei more can empty a range.
-                parts = self.state.exit_parts[token] = exit_.split(sold, self.shock_sale if shocked and self.shock_sale else None)
+                # Sales only add up: each new amount is split on top of the last one's parts.
+                before, *last = self.state.exit_parts.get(token, (0,))
+                if last and sold >= before:
+                    parts = exit_.split(sold - before, last)
+                else:
+                    parts = exit_.split(sold, self.shock_sale if shocked and self.shock_sale else None)
+                self.state.exit_parts[token] = (sold, *parts)
                 moved = self.state.exit_moves[(token, sold)] = exit_.price(parts)
             factor, setter = min(moved[0], target), moved[1]
         if token in self.book.anchored:
