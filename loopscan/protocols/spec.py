@@ -9,14 +9,16 @@ Roles:
 
 * ``lending``: markets and positions (`markets`, `positions` rows); `rules` is its liquidation
   maths and `margin` says how its health check groups positions: ``isolated`` (one market's
-  collateral against its own debt: Morpho Blue) or ``pooled`` (an account's collateral across
-  every reserve of the protocol contract against all its debts: Aave v3).
+  collateral against its own debt: Morpho Blue), ``pooled`` (an account's collateral across
+  every reserve of the protocol contract against all its debts: Aave v3) or ``account`` (a credit
+  account: several collaterals, each with its own oracle and threshold and protocol caps,
+  against one debt in the market's loan token: Gearbox v3). An ``account`` protocol's rules
+  answer `weighted_values`, `liquidatable`, `caps`, `owed` and `liquidate_account`.
 * ``vaults``: receipt tokens minted for deposits (`vaults`, `holdings` rows).
 * ``venue``: pools that liquidations are sold into (`pools`, `pool_coins`, `ticks` rows);
   `exit` is its exact swap maths, `None` where the solver cannot yet sell into it.
 
-A lending protocol the solver cannot apply yet (`solved=False`: markets with several
-collaterals, Compound v3 and Euler v2) is read only when asked for by name; its markets are left
+A lending protocol the solver cannot apply yet (`solved=False`: Compound v3 and Euler v2) is read only when asked for by name; its markets are left
 out of the thresholds and listed as such (`Book.unsolved`).
 """
 
@@ -39,7 +41,7 @@ class ProtocolSpec:
     probes: dict[tuple[str, str], str] = field(default_factory=dict)  # deployments (protocol, kind) it reads
     # -> a view that kind of contract answers, to catch an entry that points elsewhere
     rules: str | None = None  # lending: module of its liquidation rules (pure)
-    margin: str | None = None  # lending: isolated or pooled
+    margin: str | None = None  # lending: isolated, pooled or account
     exit: str | None = None  # venue: module of its swap maths (pure)
     devnet_contracts: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest contract
     # name -> deployments (protocol, kind)

@@ -18,6 +18,7 @@ Each round (prices: `pricing`; the protocols' rules: `liquidatable` and `liquida
    debt (100 % below HF 0.95; v3.3+ also 100 % for positions under $2,000), the bonus the
    collateral's (or its e-mode's). A liquidation only happens if the liquidator is not paid less
    than they repay at market prices; a liquidatable position nobody profits from stays open.
+   Credit accounts (several collaterals against one debt, Gearbox): see `accounts`.
 4. **Exit.** Seized vault shares are first redeemed at book from the vault's idle assets; the
    rest is sold into the token's pool, which moves its price for the next round.
 
@@ -37,6 +38,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.liquidatable import candidates, pooled_reserves
 from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
@@ -101,16 +103,18 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     n = 0
     for n in range(1, max_rounds + 1):
         prices.refresh()
-        found = sorted(candidates(book, state, prices, pools))
+        found = sorted(candidates(book, state, prices, pools) + accounts.candidates(book, state, prices))
         if n == 1:
             first = len(found)
-            at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind == "isolated" else ref
+            at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind in ("isolated", "account") else ref
                             for _, kind, ref in found)  # fmt: skip
         done, volume = 0, 0.0
         for _, kind, ref in found:
             prices.refresh()
             if kind == "isolated":
                 row = liquidate_isolated(book, state, prices, *ref)
+            elif kind == "account":
+                row = accounts.liquidate(book, state, prices, *ref)
             else:
                 row = liquidate_pooled(book, state, prices, ref, pools[ref[0]])
             if row is not None:

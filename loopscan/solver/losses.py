@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import clearly_above, constants
 from loopscan.solver.liquidatable import pooled_reserves
@@ -97,6 +98,7 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
             if debt > col:
                 for key, value in owed.items():
                     hidden[key] = hidden.get(key, 0.0) + (debt - col) * value / debt
+    hidden.update(accounts.hidden(book, state, prices))
     by_market = []
     for key, m in book.markets.items():
         realized = state.realized.get(key, 0.0) * prices.market(m.loan)
