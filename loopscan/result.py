@@ -58,6 +58,16 @@ class ScanResult:
         `.liquidations`, `.losses`). Every threshold is a further shock on top of it."""
         return self.solver.baseline()
 
+    @property
+    def coverage(self) -> dict:
+        """What the scan read (per protocol: markets, positions, vaults, pools) and what it did not,
+        each with why, which protocols are not proven on a node, and the debt a devnet's scenario
+        records on lenders it does not deploy (`off_devnet`, in no figure):
+        `loopscan.report.coverage.coverage`, the JSON report's `coverage`."""
+        from loopscan.report.coverage import coverage
+
+        return coverage(self.snapshot)
+
     @cached_property
     def position_thresholds(self) -> pd.DataFrame:
         """Per position a token's market depeg can reach and the baseline does not liquidate at once:

@@ -1,6 +1,6 @@
-"""The risk report printed after a scan: the headline first, then what is breaking now, then the
-details (pyramids, loops, losses by lender, unwind, thresholds when liquidity leaves, riskiest
-positions).
+"""The risk report printed after a scan: what the scan read and did not (`report.coverage`), then
+the headline, then what is breaking now, then the details (pyramids, loops, losses by lender,
+unwind, thresholds when liquidity leaves, riskiest positions).
 
 Every number carries its unit; every string that came from the chain is escaped for the
 terminal (`textsafe`). Fractions are data everywhere else; tables show them as %. How each
@@ -13,13 +13,15 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from loopscan.model import Snapshot
+from loopscan.report.coverage import coverage_lines
 from loopscan.report.units import NOT_COMPUTABLE, account, not_computable_figures, pct, usd
 from loopscan.result import ScanResult
 from loopscan.solver.haircut import HAIRCUTS, haircut_column
 from loopscan.solver.now import flagged
 from loopscan.textsafe import safe_text, terminal_safe
 
-__all__ = ["print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
+__all__ = ["print_coverage", "print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
 
 METHODOLOGY = "docs/methodology.md"
 _SHOCK = {"depeg": "depeg", "backing_loss": "backing"}
@@ -74,15 +76,18 @@ def riskiest_positions(result: ScanResult, limit: int = 10) -> pd.DataFrame:
     return frame.sort_values("depeg_to_liquidation").head(limit).reset_index(drop=True)
 
 
+def print_coverage(console: Console, snapshot: Snapshot) -> None:
+    """What the scan read and what not (`report.coverage`): printed before any figure."""
+    for line in coverage_lines(snapshot):
+        console.print(line, markup=False, style="yellow" if line.startswith("not on this devnet") else "")
+
+
 def print_risk_report(console: Console, result: ScanResult) -> None:
+    print_coverage(console, result.snapshot)
     unsolved = result.solver.book.unsolved
     if unsolved:
         console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "
                       f"are in no threshold (e.g. {next(iter(unsolved.values()))})", markup=False, style="bold yellow")  # fmt: skip
-    lending = sorted(n for n, role in result.solver.book.left_out.items() if role == "lending")
-    if lending:
-        console.print(f"coverage: the scan left out {', '.join(lending)} (--protocols); no figure counts their positions",
-                      markup=False, style="bold yellow")  # fmt: skip
     table, legend = headline_table(result.thresholds, "Where it breaks: further shock of each token from the state at the pin")
     console.print(table)
     for line in ["δ₁ first liquidation, δ_c cascade feeds itself, δ_bd new bad debt; never: not up to a 100 % shock", *legend]:
