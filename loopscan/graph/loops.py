@@ -121,7 +121,7 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
     A looper is an account that posts one of the loop's receipts and borrows one of its tokens
     in the same protocol; values are in the market's own unit (Morpho: loan-token units at the
     market's oracle price; Aave: the pool's base currency at its oracle prices; a credit account:
-    each collateral and the debt at their own feeds, USD), so each loop's
+    loan-token units, each collateral through its own feed and the loan token's), so each loop's
     leverage is `collateral / (collateral − debt)` summed over its loopers.
     """
     symbols = dict(zip(snap.tokens["address"], snap.tokens["symbol"], strict=True))
@@ -142,12 +142,13 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
             for p in positions:
                 m = markets[(protocol_address, p.market_id)]
                 margin = registry.by_margin(m.protocol)
-                if margin == "account":  # each collateral at its own feed, the debt at the loan token's
+                if margin == "account":  # each collateral through its own feed and the loan token's, to loan units
                     c = feeds.get((protocol_address, p.market_id, p.collateral_token))
-                    if p.collateral_token in tokens and c is not None and c.oracle_price_raw is not None:
-                        col += p.collateral_amount * c.oracle_price_raw / c.oracle_price_scale / 10 ** decimals.get(p.collateral_token, 18)
-                    if m.loan_token in tokens and p.debt_amount and m.loan_price_raw is not None:
-                        owed += p.debt_amount * m.loan_price_raw / m.loan_price_scale / 10 ** decimals.get(m.loan_token, 18)
+                    if p.collateral_token in tokens and c is not None and c.oracle_price_raw is not None and m.loan_price_raw:
+                        units = 10 ** (decimals.get(m.loan_token, 18) - decimals.get(p.collateral_token, 18))
+                        col += p.collateral_amount * c.oracle_price_raw / m.loan_price_raw * units
+                    if m.loan_token in tokens:
+                        owed += p.debt_amount
                     continue
                 if m.oracle_price_raw is None or m.oracle_price_scale is None:
                     continue

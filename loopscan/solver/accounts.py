@@ -38,7 +38,8 @@ def _answers(prices, m: MarketBook) -> np.ndarray:
 def _health(m: MarketBook, amounts: np.ndarray, debt: np.ndarray, answers: np.ndarray, caps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(weighted value, debt), numeraire, of accounts' rows of `amounts`, `caps` (accounts × tokens) and `debt`."""
     loan = answers[m.credit.underlying]
-    return m.rules.weighted_values(amounts * answers, m.credit.lts, caps * loan), debt * loan
+    capped = np.where(np.isinf(caps), np.inf, caps * loan)  # no cap stays none, even at a zero loan price
+    return m.rules.weighted_values(amounts * answers, m.credit.lts, capped), debt * loan
 
 
 def candidates(book: Book, state: CascadeState, prices: Pricer) -> list[tuple]:
@@ -124,8 +125,10 @@ def positions_now(book: Book, pin) -> list[tuple]:
 
 
 def held(m: MarketBook) -> set[str]:
-    """The tokens some account of a credit market holds."""
-    return {t for t, any_ in zip(m.credit.tokens, (m.collateral_amount > 0).any(axis=0).tolist(), strict=True) if any_}
+    """The tokens some account of a credit market holds against its debt: the loan token an account
+    keeps is not among them (it pays its own debt, whatever its price)."""
+    posted = (m.collateral_amount > 0).any(axis=0).tolist()
+    return {t for t, any_ in zip(m.credit.tokens, posted, strict=True) if any_ and t != m.loan}
 
 
 def collateral_usd(book: Book, m: MarketBook, account: str) -> float:
