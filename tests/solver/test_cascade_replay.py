@@ -23,10 +23,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from chain_moves import liquidate_credit_account
 from devnet_helpers import contract, market_params, morpho, published
 
 from loopscan.chains import from_devnet_manifest
-from loopscan.devnet.build import Artifacts
 from loopscan.protocols.morpho_blue.liquidation import full_liquidation_args
 from loopscan.protocols.morpho_blue.maths import MarketState, PositionState, is_healthy
 from loopscan.protocols.uniswap_v3.swap import price_of
@@ -37,7 +37,6 @@ from loopscan.solver.shock import Shock, shock_sale
 pytestmark = pytest.mark.devnet
 
 _PERI = "@uniswap/v3-periphery/artifacts/contracts"
-LIQUIDATE = "liquidateCreditAccount(address,address,(address,bytes)[])"  # overloaded: no loss policy data
 DEBT_COLLATERAL = 3  # ICreditManagerV3 `CollateralCalcTask.DEBT_COLLATERAL`
 MIN_SQRT, MAX_SQRT = 4295128739, 1461446703485210103287273052203988822378723970342
 # Each case replays 2 bp past one of the token's thresholds: on stream-2025, xUSD's first liquidation
@@ -67,11 +66,6 @@ class Replay:
         self.gearbox = net.manifest["positions"].get("gearbox", [])
         if self.gearbox:
             self.manager = contract(net, self.m["contracts"]["gearbox_credit_manager"], "gearbox", "CreditManagerV3")
-            self.facade = contract(net, self.m["contracts"]["gearbox_credit_facade"], "gearbox", "CreditFacadeV3")
-            abi = Artifacts().compiled("gearbox", "ICreditFacadeV3Multicall").abi
-            self.multicall = net.chain.w3.eth.contract(address=self.facade.address, abi=abi)
-            self.underlying = contract(net, self.manager.functions.underlying().call(), "loopscan", "ScenarioToken")
-            net.chain.send(self.underlying.functions.approve(self.manager.address, 2**256 - 1), self.liquidator)
         self.share = contract(net, self.token["address"], "loopscan", "ScenarioToken")  # ERC-20 view of the token
         net.chain.send(self.share.functions.approve(self.router.address, 2**256 - 1), self.liquidator)
         if self.token["kind"] != "base":
@@ -146,28 +140,13 @@ class Replay:
             account = p["credit_account"]
             if self.manager.functions.isLiquidatable(account, 10_000).call():
                 cdd = self.manager.functions.calcDebtAndCollateral(account, DEBT_COLLATERAL).call()
-                out.append((cdd[9] / cdd[6], self.manager.address.lower(), account, {"gearbox": cdd}))  # twvUSD / debtUSD
+                out.append((cdd[9] / cdd[6], self.manager.address.lower(), account, {"gearbox": True}))  # twvUSD / debtUSD
         return sorted(out)
 
-    def liquidate_credit_account(self, account: str, cdd: tuple) -> None:
-        """Pay in twice the debt in the underlying (the facade returns what is not needed), take every
-        collateral token of the account, redeem or sell the replay's token."""
-        count = self.manager.functions.collateralTokensCount().call()
-        tokens = [self.manager.functions.collateralTokenByMask(1 << i).call()[0] for i in range(1, count)]  # mask 1: the underlying
-
-        def call(fn: str, *args) -> tuple[str, bytes]:
-            return self.facade.address, bytes.fromhex(self.multicall.encode_abi(fn, args=list(args))[2:])
-
-        held = {t: contract(self.net, t, "loopscan", "ScenarioToken").functions.balanceOf(account).call() for t in tokens}
-        calls = [call("addCollateral", self.underlying.address, 2 * cdd[0] + 10**6)]
-        calls += [call("withdrawCollateral", t, amount, self.liquidator) for t, amount in held.items() if amount]
-        fn = self.facade.get_function_by_signature(LIQUIDATE)(account, self.liquidator, calls)
-        self.net.chain.send(fn, self.liquidator, "liquidateCreditAccount")
-        self.exit(held.get(self.share.address, 0))
-
     def liquidate(self, market_id: str, account: str, how: dict) -> None:
-        if "gearbox" in how:
-            self.liquidate_credit_account(account, how["gearbox"])
+        if "gearbox" in how:  # a whole credit account: the replay's token it held is redeemed or sold
+            _, held = liquidate_credit_account(self.net, account, "replay-liquidator")
+            self.exit(held.get(self.share.address, 0))
             return
         before = self.morpho.functions.position(market_id, account).call()[2]
         args = how["args"]

@@ -9,7 +9,17 @@ import asyncio
 
 import pytest
 from eth_utils import to_checksum_address
-from gearbox_devnet import ACCOUNT_DEBT, ACCOUNT_QUOTA, DEPOSIT, MIXED, SDEUSD_LT_BPS, XUSD_LT_BPS, GearboxNet, deployments, set_prices
+from gearbox_devnet import (
+    ACCOUNT_DEBT,
+    ACCOUNT_QUOTA,
+    DEPOSIT,
+    MIXED,
+    SDEUSD_LT_BPS,
+    XUSD_LT_BPS,
+    GearboxNet,
+    deployments,
+    set_prices,
+)
 
 from loopscan.model.frames import to_frame, validate_frame
 from loopscan.protocols.base import ScanContext
