@@ -49,9 +49,9 @@ def candidates(book: Book, state: CascadeState, prices: Pricer) -> list[tuple]:
         debt = state.debt[m.key]
         if not len(debt):
             continue
-        twv, owed = _health(m, state.collateral[m.key], debt, _answers(prices, m), m.credit.caps)
-        for i in np.flatnonzero((debt > 0) & m.rules.liquidatable(twv, owed)).tolist():
-            out.append((twv[i] / owed[i], "account", (m.key, i)))
+        twv, debt_usd = _health(m, state.collateral[m.key], debt, _answers(prices, m), m.credit.caps)
+        for i in np.flatnonzero((debt > 0) & m.rules.liquidatable(twv, debt_usd)).tolist():
+            out.append((twv[i] / debt_usd[i], "account", (m.key, i)))
     return out
 
 
@@ -62,8 +62,8 @@ def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int)
     cb = m.credit
     amounts, debt = state.collateral[key][i], state.debt[key].item(i)
     answers = _answers(prices, m)
-    twv, owed_usd = _health(m, amounts[None, :], np.array([debt]), answers, cb.caps[i : i + 1])
-    if not (debt > 0 and m.rules.liquidatable(twv[0], owed_usd[0])):
+    twv, debt_usd = _health(m, amounts[None, :], np.array([debt]), answers, cb.caps[i : i + 1])
+    if not (debt > 0 and m.rules.liquidatable(twv[0], debt_usd[0])):
         return None
     loan = answers[cb.underlying]
     value = float((amounts * answers).sum()) / loan if loan > 0 else 0.0
@@ -71,7 +71,7 @@ def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int)
     at_market = float(sum(a * prices.market(t) for t, a in zip(cb.tokens, amounts.tolist(), strict=True)))
     if at_market < (paid.to_pool + paid.remaining) * prices.market(m.loan):
         return None  # the liquidator would be paid less than they pay: nobody liquidates
-    seized = amounts.copy()
+    seized = amounts.copy()  # `amounts` is a view of the row zeroed below
     cols, debts = state.writable(key)
     cols[i] = 0.0
     debts[i] = 0.0
@@ -108,19 +108,19 @@ def positions_now(book: Book, pin) -> list[tuple]:
         if not len(open_):
             continue
         answers = np.array([pin.oracle(leg) for leg in cb.legs])
-        twv, owed_usd = _health(m, m.collateral_amount, m.debt, answers, cb.caps)
+        twv, debt_usd = _health(m, m.collateral_amount, m.debt, answers, cb.caps)
         market = np.array([pin.market(t) for t in cb.tokens])
         p_loan = pin.market(m.loan)
         for i in open_.tolist():
             amounts = m.collateral_amount[i]
             col_usd = float(amounts @ market)
-            liquidatable = bool(m.rules.liquidatable(twv[i], owed_usd[i]))
+            liquidatable = bool(m.rules.liquidatable(twv[i], debt_usd[i]))
             bad = max(cb.owed[i] * p_loan - col_usd, 0.0)
             if liquidatable:
                 value = float(amounts @ answers) / answers[cb.underlying]
                 bad = m.rules.liquidate_account(value, m.debt.item(i), cb.owed.item(i), m.params).loss * p_loan
             rows.append((m.key, m.protocol, m.accounts[i], "+".join(sorted(cb.held(amounts))), m.loan, m.debt.item(i) * p_loan,
-                         col_usd, float(twv[i] / owed_usd[i]), liquidatable, None, None, bad))  # fmt: skip
+                         col_usd, float(twv[i] / debt_usd[i]), liquidatable, None, None, bad))  # fmt: skip
     return rows
 
 
