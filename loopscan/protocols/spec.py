@@ -16,10 +16,14 @@ Roles:
   answer `weighted_values`, `liquidatable`, `caps`, `owed` and `liquidate_account`.
 * ``vaults``: receipt tokens minted for deposits (`vaults`, `holdings` rows).
 * ``venue``: pools that liquidations are sold into (`pools`, `pool_coins`, `ticks` rows);
-  `exit` is its exact swap maths, `None` where the solver cannot yet sell into it.
+  `venue` is the module whose `venues(pool, rows, decimals)` turns one `pools` row (with that
+  pool's rows of the other tables, by table name) into exit venues (`loopscan.solver.exits.Venue`,
+  each selling one coin for another with the pool's exact swap maths), `None` where the solver
+  cannot sell into it.
 
-A lending protocol the solver cannot apply yet (`solved=False`: Compound v3 and Euler v2) is read only when asked for by name; its markets are left
-out of the thresholds and listed as such (`Book.unsolved`).
+A lending protocol the solver cannot apply yet (`solved=False`: Compound v3 and Euler v2) is read
+only when asked for by name; its markets are left out of the thresholds and listed as such
+(`Book.unsolved`).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class ProtocolSpec:
     # -> a view that kind of contract answers, to catch an entry that points elsewhere
     rules: str | None = None  # lending: module of its liquidation rules (pure)
     margin: str | None = None  # lending: isolated, pooled or account
-    exit: str | None = None  # venue: module of its swap maths (pure)
+    venue: str | None = None  # venue: module of its `venues` builder (pure)
     devnet_contracts: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest contract
     # name -> deployments (protocol, kind)
     devnet_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest token kind -> same
@@ -52,7 +56,7 @@ class ProtocolSpec:
     solved: bool = True  # False: read only when asked for (`--protocols`); the solver leaves its markets out, saying so
 
     def load(self, what: str) -> ModuleType:
-        """The module behind `indexer`, `rules`, `exit` or `devnet`, imported now."""
+        """The module behind `indexer`, `rules`, `venue` or `devnet`, imported now."""
         path = getattr(self, what)
         if path is None:
             raise AttributeError(f"protocol {self.name} has no {what}")

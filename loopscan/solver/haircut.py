@@ -1,33 +1,36 @@
 """Depth that leaves: the Book as it would be if liquidity providers withdrew a fraction of
-their liquidity from the exit pools (issue 19, item 2).
+their liquidity from the exit venues (issue 19, item 2).
 
-`haircut(book, F)` scales each Uniswap v3 exit pool's liquidity by (1 − F) — the pool's active
-`liquidity` and every initialized tick's `liquidity_net` by the same factor, which is what
-withdrawing F of every LP position leaves (a position's liquidity L adds +L at its lower tick and
-−L at its upper tick, and to the active liquidity while the price is inside it). Prices, ticks,
-fees and everything that is not a pool are unchanged. Curve pools are not exits yet (the solver
-sells only into tick-maths pools), so they are not haircut.
+`haircut(book, F)` hands each venue of each exit to its own `Venue.haircut`: a Uniswap v3 pool
+scales its active `liquidity` and every initialized tick's `liquidity_net` by (1 − F), which is
+what withdrawing F of every LP position leaves (a position's liquidity L adds +L at its lower tick
+and −L at its upper tick, and to the active liquidity while the price is inside it). Prices,
+ticks, fees and everything that is not a venue are unchanged.
 
-Integers: a position holding L that withdraws F removes floor(L·F) (`decreaseLiquidity` takes an
-integer; rounding the removal down never withdraws more than F) and keeps L − floor(L·F). The
-Book applies that rule to each aggregate (|x| − floor(|x|·F), sign kept), so it equals the chain
-exactly when each aggregate is one position, and otherwise differs by less than one unit per
-position summed into it (floor of a sum against a sum of floors).
+Integers: a position holding L that withdraws F removes floor(L·F) and keeps L − floor(L·F)
+(`kept`). The Book applies that rule to each aggregate (|x| − floor(|x|·F), sign kept), so it
+equals the chain exactly when each aggregate is one position, and otherwise differs by less than
+one unit per position summed into it (floor of a sum against a sum of floors).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from pathlib import Path
 
 import pandas as pd
 
 from loopscan.errors import LoopscanError
-from loopscan.solver.book import Book, PoolBook
+from loopscan.protocols import registry
+from loopscan.protocols.liquidity import kept
+from loopscan.solver.book import Book
+from loopscan.solver.exits import Exit, Venue
 from loopscan.solver.thresholds import Solver
 
-__all__ = ["HAIRCUTS", "haircut", "haircut_column", "haircut_table", "kept"]
+__all__ = ["HAIRCUTS", "HaircutPlan", "read_haircut_plan", "haircut", "haircut_column", "haircut_table", "kept"]
 
 FIGURES = {"first_liquidation_frac": "d1", "cascade_frac": "dc", "bad_debt_frac": "dbd"}
 HAIRCUTS = (0.0, 0.5, 0.9)  # what the report sets side by side: none, half and nine tenths of the liquidity gone
@@ -37,31 +40,66 @@ class HaircutError(LoopscanError):
     pass
 
 
-def kept(amount: int, fraction: Fraction) -> int:
-    """What is left of a liquidity amount (or a signed `liquidity_net`) after withdrawing `fraction`
-    of it, the withdrawal rounded down."""
-    size = abs(amount)
-    left = size - size * fraction.numerator // fraction.denominator
-    return left if amount >= 0 else -left
+@dataclass(frozen=True)
+class HaircutPlan:
+    """Fractions of liquidity withdrawn per pool, per venue protocol (e.g. every Curve pool), and
+    for every other venue: a pool's own fraction wins over its venue's, its venue's over `default`."""
+
+    default: float = 0.0
+    venues: Mapping[str, float] = field(default_factory=dict)  # registered venue name -> fraction
+    pools: Mapping[str, float] = field(default_factory=dict)  # pool address -> fraction
+
+    def __post_init__(self) -> None:
+        for where, f in (("default", self.default), *self.venues.items(), *self.pools.items()):
+            if isinstance(f, bool) or not isinstance(f, int | float) or not 0.0 <= f < 1.0:
+                raise HaircutError(f"liquidity haircut {where} = {f!r}: must be a number at least 0 and below 1")
+        unknown = set(self.venues) - set(registry.names("venue"))
+        if unknown:
+            raise HaircutError(f"liquidity haircut venues: unknown {', '.join(sorted(unknown))}; venues: {', '.join(registry.names('venue'))}")
+        object.__setattr__(self, "pools", {a.lower(): f for a, f in self.pools.items()})
+
+    def fraction(self, venue: Venue) -> float:
+        return self.pools.get(venue.address.lower(), self.venues.get(venue.venue, self.default))
 
 
-def haircut(book: Book, fraction: float, pools: Iterable[str] | None = None) -> Book:
-    """A new Book whose exit pools hold (1 − `fraction`) of their liquidity; `pools` (pool
-    addresses) narrows it to those pools. `book` is not changed: the solver caches constants per
-    Book object, so a changed pool must be a new object."""
-    if not 0.0 <= fraction < 1.0:
-        raise HaircutError(f"liquidity haircut {fraction!r}: must be at least 0 and below 1")
-    f = Fraction(fraction).limit_denominator(10**12)  # 0.9 means nine tenths, not its binary float
-    chosen = None if pools is None else {p.lower() for p in pools}
+def read_haircut_plan(path: str | Path) -> HaircutPlan:
+    """A haircut plan from a TOML file: `default = F`, a `[venues]` table (venue protocol = F) and a
+    `[pools]` table ("0xpool" = F)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise HaircutError(f"liquidity haircut file {path}: {exc}") from None
+    unknown = set(data) - {"default", "venues", "pools"}
+    if unknown:
+        raise HaircutError(f"liquidity haircut file {path}: unknown key(s) {', '.join(sorted(unknown))}; "
+                           "expected default, [venues], [pools]")  # fmt: skip
+    try:
+        return HaircutPlan(data.get("default", 0.0), dict(data.get("venues", {})), dict(data.get("pools", {})))
+    except HaircutError as exc:
+        raise HaircutError(f"{path}: {exc}") from None
 
-    def cut(pool: PoolBook) -> PoolBook:
-        if f == 0 or (chosen is not None and pool.pool.lower() not in chosen):
-            return pool
-        state = pool.state
-        ticks = {t: kept(net, f) for t, net in state.ticks.items()}
-        return replace(pool, state=replace(state, liquidity=kept(state.liquidity, f), ticks=ticks))
 
-    return replace(book, pools={token: cut(p) for token, p in book.pools.items()})
+def haircut(book: Book, fraction: float | HaircutPlan, pools: Iterable[str] | None = None) -> Book:
+    """A new Book whose exit venues hold (1 − `fraction`) of their liquidity, or each venue what
+    a `HaircutPlan` leaves it; `pools` (pool addresses) narrows a single fraction to those pools.
+    `book` is not changed: the solver caches constants per Book object, so a changed venue must be
+    a new object."""
+    if isinstance(fraction, HaircutPlan):
+        plan = fraction
+    elif pools is not None:
+        plan = HaircutPlan(pools=dict.fromkeys(pools, fraction))
+    else:
+        plan = HaircutPlan(default=fraction)
+
+    def cut(venue: Venue) -> Venue:
+        f = Fraction(plan.fraction(venue)).limit_denominator(10**12)  # 0.9 means nine tenths, not its binary float
+        return venue if f == 0 else venue.haircut(f)
+
+    def cut_exit(exit_: Exit) -> Exit:
+        venues = tuple(cut(v) for v in exit_.venues)
+        return exit_ if all(a is b for a, b in zip(venues, exit_.venues, strict=True)) else replace(exit_, venues=venues)
+
+    return replace(book, exits={token: cut_exit(e) for token, e in book.exits.items()})
 
 
 def haircut_column(figure: str, fraction: float) -> str:

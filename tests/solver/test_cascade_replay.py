@@ -177,7 +177,7 @@ async def test_cascade_replayed_on_chain_ends_at_the_fixed_point(scenario, token
         def price() -> Fraction:  # relative to the start: the pool's, at most the shock's
             return min(replay.pool_price() / start, shocked)
 
-        replay.sell(shock_sale(solver.book, Shock("depeg", address, round(delta, 6))))
+        replay.sell(sum(shock_sale(solver.book, Shock("depeg", address, round(delta, 6)))))  # one venue: its part
         replay.set_feed(Fraction(net.scenario.feeds[feed]["answer"]) * price())
         liquidated = []
         while True:
