@@ -23,7 +23,7 @@ from loopscan.solver.liquidation import _exit, _write_off
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
-__all__ = ["credit_markets", "candidates", "liquidate", "hidden", "positions_now", "held", "collateral_usd"]
+__all__ = ["credit_markets", "liquidatable", "liquidate", "hidden", "positions_now", "held", "collateral_usd"]
 
 
 def credit_markets(book: Book) -> list[MarketBook]:
@@ -42,16 +42,18 @@ def _health(m: MarketBook, amounts: np.ndarray, debt: np.ndarray, answers: np.nd
     return m.rules.weighted_values(amounts * answers, m.credit.lts, capped), debt * loan
 
 
-def candidates(book: Book, state: CascadeState, prices: Pricer) -> list[tuple]:
-    """Every liquidatable credit account as (health, "account", (market key, index))."""
-    out: list[tuple] = []
+def liquidatable(book: Book, state: CascadeState, prices: Pricer) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Per credit market with any: (market key, health of each liquidatable account, their rows),
+    health = weighted value / debt (`liquidatable.candidates` orders them with every protocol's)."""
+    out = []
     for m in credit_markets(book):
         debt = state.debt[m.key]
         if not len(debt):
             continue
         twv, debt_usd = _health(m, state.collateral[m.key], debt, _answers(prices, m), m.credit.caps)
-        for i in np.flatnonzero((debt > 0) & m.rules.liquidatable(twv, debt_usd)).tolist():
-            out.append((twv[i] / debt_usd[i], "account", (m.key, i)))
+        found = np.flatnonzero((debt > 0) & m.rules.liquidatable(twv, debt_usd))
+        if len(found):
+            out.append((m.key, twv[found] / debt_usd[found], found))
     return out
 
 
