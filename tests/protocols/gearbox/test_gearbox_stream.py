@@ -162,3 +162,19 @@ def test_the_float_rules_first_liquidation_brackets_the_credit_managers_own_chec
             assert manager.functions.isLiquidatable(to_checksum_address(p.account), 10_000).call() is liquidatable
         checked += 1
     assert checked == 2
+
+
+def test_a_credit_accounts_oracle_follows_prices_that_move_within_a_cascade(stream):
+    """Losing all of xUSD's opaque backing writes off deUSD's loans against xUSD in round 1; sdeUSD's
+    book (deUSD's) falls with it, and Gearbox's sdeUSD feed (unclassified: the market price) follows
+    it, so the sdeUSD credit account is liquidated in round 2. A leg's oracle answer kept from before
+    the write-off (never forgotten) would leave it open."""
+    m = stream.manifest
+    result = analyse(_with_gearbox(stream))
+    xusd = m["tokens"]["xUSD"]["address"].lower()
+    (trader,) = [p["credit_account"].lower() for p in m["positions"]["gearbox"] if p["collateral"] == "sdeUSD"]
+    done = result.solver.cascade("backing_loss", xusd, 1.0).liquidations
+    assert done.loc[done["account"] == trader, "round"].tolist() == [2]
+    sdeusd = m["tokens"]["sdeUSD"]["address"].lower()
+    at_start = result.solver.cascade("backing_loss", xusd, 0.0)
+    assert at_start.prices[sdeusd] == pytest.approx(result.solver.book.p0[sdeusd])  # no write-off, no move
