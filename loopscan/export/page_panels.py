@@ -88,7 +88,8 @@ class Panels:
         if key in self.isolated:
             lltv = fmt.num(m.liquidation_threshold_wad)
             return f"{self.name(m.collateral_token)}/{self.name(m.loan_token)} · LLTV {fmt.pct(lltv / 1e18 if lltv is not None else None)}"
-        return f"{self.name(m.loan_token)} reserve ({m.protocol})"
+        kind = "credit manager" if registry.by_margin(m.protocol) == "account" else "reserve"
+        return f"{self.name(m.loan_token)} {kind} ({m.protocol})"
 
     def account_name(self, address: str) -> dict:
         if address in self.vault or address in self.raw_symbol:

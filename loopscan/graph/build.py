@@ -74,8 +74,8 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
                    total_supply=m.total_supply_assets, total_borrow=m.total_borrow_assets)  # fmt: skip
         _token(g, m.loan_token)
         g.add_edge(node, token_node(m.loan_token), kind="lends", token=m.loan_token, amount=m.total_supply_assets)
-        if margin == "isolated":
-            # An isolated market names its collaterals; a pooled protocol's reserves are each
+        if margin != "pooled":
+            # An isolated market (or a credit manager) names its collaterals; a pooled protocol's reserves are each
             # other's collateral, which the account edges carry.
             for c in collaterals:
                 _token(g, c.collateral_token)

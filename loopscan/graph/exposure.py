@@ -104,7 +104,7 @@ class _LookThrough:
 
     def borrowers_collateral(self, m) -> dict[tuple[str, bool], float]:
         """What a market's borrowed part rests on: (collateral token, could be valued) -> share."""
-        if registry.by_margin(m.protocol) == "isolated":
+        if registry.by_margin(m.protocol) != "pooled":  # isolated, or a credit manager
             accepted = self.collaterals[(m.protocol_address, m.market_id)]
             if len(accepted) == 1:
                 return {(accepted[0], True): 1.0}

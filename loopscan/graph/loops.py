@@ -73,7 +73,7 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
             posted = [(m, d["token"]) for _, m, d in g.out_edges(node, data=True) if d["kind"] == "collateral"]
             owed = [(m, d["token"]) for m, _, d in g.in_edges(node, data=True) if d["kind"] == "borrows"]
             for market, collateral in posted:
-                if g.nodes[market]["margin"] == "isolated":
+                if g.nodes[market]["margin"] != "pooled":
                     continue  # the market's own `secures` edge says it
                 for debt_market, debt in owed:
                     if g.nodes[debt_market]["protocol_address"] == g.nodes[market]["protocol_address"]:
@@ -120,12 +120,15 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
 
     A looper is an account that posts one of the loop's receipts and borrows one of its tokens
     in the same protocol; values are in the market's own unit (Morpho: loan-token units at the
-    market's oracle price; Aave: the pool's base currency at its oracle prices), so each loop's
+    market's oracle price; Aave: the pool's base currency at its oracle prices; a credit account:
+    loan-token units, each collateral through its own feed and the loan token's), so each loop's
     leverage is `collateral / (collateral − debt)` summed over its loopers.
     """
     symbols = dict(zip(snap.tokens["address"], snap.tokens["symbol"], strict=True))
     decimals = dict(zip(snap.tokens["address"], snap.tokens["decimals"].astype(int), strict=True))
-    markets = {(m.protocol_address, m.market_id): m for m in market_collateral(snap).itertuples()}
+    joined = list(market_collateral(snap).itertuples())
+    markets = {(m.protocol_address, m.market_id): m for m in joined}
+    feeds = {(m.protocol_address, m.market_id, m.collateral_token): m for m in joined}  # a credit account's collaterals
     by_account: dict[tuple[str, str], list] = {}
     for p in position_collateral(snap).itertuples():
         by_account.setdefault((p.protocol_address, p.account), []).append(p)
@@ -138,9 +141,18 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
             col = owed = 0.0
             for p in positions:
                 m = markets[(protocol_address, p.market_id)]
+                margin = registry.by_margin(m.protocol)
+                if margin == "account":  # each collateral through its own feed and the loan token's, to loan units
+                    c = feeds.get((protocol_address, p.market_id, p.collateral_token))
+                    if p.collateral_token in tokens and c is not None and c.oracle_price_raw is not None and m.loan_price_raw:
+                        units = 10 ** (decimals.get(m.loan_token, 18) - decimals.get(p.collateral_token, 18))
+                        col += p.collateral_amount * c.oracle_price_raw / m.loan_price_raw * units
+                    if m.loan_token in tokens:
+                        owed += p.debt_amount
+                    continue
                 if m.oracle_price_raw is None or m.oracle_price_scale is None:
                     continue
-                if registry.by_margin(m.protocol) == "isolated":
+                if margin == "isolated":
                     if p.collateral_token in tokens and m.loan_token in tokens and p.debt_amount:
                         col += p.collateral_amount * m.oracle_price_raw / m.oracle_price_scale
                         owed += p.debt_amount

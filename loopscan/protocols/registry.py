@@ -78,7 +78,7 @@ def venues(name: str, pool: Any, rows: Mapping[str, Sequence[Any]], decimals: Ma
 
 
 def by_margin(name: str) -> str:
-    """How lending protocol `name` groups positions for its health check: isolated or pooled."""
+    """How lending protocol `name` groups positions for its health check: isolated, pooled or account."""
     margin = spec(name).margin
     if margin is None:
         raise UnknownProtocolError(f"protocol {name!r} is not a lending protocol: it has no margin rule")

@@ -9,8 +9,11 @@ Roles:
 
 * ``lending``: markets and positions (`markets`, `positions` rows); `rules` is its liquidation
   maths and `margin` says how its health check groups positions: ``isolated`` (one market's
-  collateral against its own debt: Morpho Blue) or ``pooled`` (an account's collateral across
-  every reserve of the protocol contract against all its debts: Aave v3).
+  collateral against its own debt: Morpho Blue), ``pooled`` (an account's collateral across
+  every reserve of the protocol contract against all its debts: Aave v3) or ``account`` (a credit
+  account: several collaterals, each with its own oracle and threshold and protocol caps,
+  against one debt in the market's loan token: Gearbox v3). An ``account`` protocol's rules
+  answer `weighted_values`, `liquidatable`, `caps`, `owed` and `liquidate_account`.
 * ``vaults``: receipt tokens minted for deposits (`vaults`, `holdings` rows).
 * ``venue``: pools that liquidations are sold into (`pools`, `pool_coins`, `ticks` rows);
   `venue` is the module whose `venues(pool, rows, decimals)` turns one `pools` row (with that
@@ -18,9 +21,9 @@ Roles:
   each selling one coin for another with the pool's exact swap maths), `None` where the solver
   cannot sell into it.
 
-A lending protocol the solver cannot apply yet (`solved=False`: markets with several
-collaterals, Compound v3 and Euler v2) is read only when asked for by name; its markets are left
-out of the thresholds and listed as such (`Book.unsolved`).
+A lending protocol the solver cannot apply yet (`solved=False`: Compound v3 and Euler v2) is read
+only when asked for by name; its markets are left out of the thresholds and listed as such
+(`Book.unsolved`).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class ProtocolSpec:
     probes: dict[tuple[str, str], str] = field(default_factory=dict)  # deployments (protocol, kind) it reads
     # -> a view that kind of contract answers, to catch an entry that points elsewhere
     rules: str | None = None  # lending: module of its liquidation rules (pure)
-    margin: str | None = None  # lending: isolated or pooled
+    margin: str | None = None  # lending: isolated, pooled or account
     venue: str | None = None  # venue: module of its `venues` builder (pure)
     devnet_contracts: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest contract
     # name -> deployments (protocol, kind)

@@ -7,10 +7,13 @@ only arithmetic.
 Starting prices (`p0`, numeraire: USD):
 
 1. a reserve of a pooled market (Aave-like) is priced by the pool's own oracle (base currency USD);
+   a credit manager's feed of its loan token (account margin) prices only its own check, as a
+   Morpho oracle does;
 2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
    stablecoins these pyramids are built on — and `assumed_par` lists them;
 3. the collateral of an isolated market with a market oracle is priced by that oracle;
-4. a vault share is priced at its book value: reported assets per share times its asset's price.
+4. a vault share is priced at its book value: reported assets per share times its asset's price;
+5. a credit account's collateral priced by none of these is priced by its market feed.
 
 Market prices start at `p0` and move only by the shock and by sales through the token's exit
 (`exits.Exit`: its venues against priced tokens, split across them, relative to the best price
@@ -28,6 +31,7 @@ import numpy as np
 
 from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols import registry
+from loopscan.solver.book_accounts import CreditBook, credit_positions
 from loopscan.solver.exits import Exit, Venue
 
 __all__ = ["Book", "MarketBook", "VaultBook", "build_book"]
@@ -41,7 +45,8 @@ class MarketBook:
 
     key: str  # "<protocol address>:<market id>"
     protocol: str
-    margin: str  # isolated (one market's collateral against its debt) or pooled (an account across the pool)
+    margin: str  # isolated (one market's collateral against its debt), pooled (an account across the pool) or
+    # account (a credit account: several collaterals against one debt, `credit`)
     rules: ModuleType  # the protocol's liquidation rules (`registry.rules`)
     loan: str
     collateral: str
@@ -62,6 +67,7 @@ class MarketBook:
     # Loan tokens credited to lenders (supplied − borrowed) beyond what the market holds
     # (`underlying_held`), exact from the integers; None where the protocol's holdings were not read.
     shortfall: float | None = None
+    credit: CreditBook | None = None  # account margin: the collaterals, their oracles, LTs and caps (`book_accounts`)
 
 
 @dataclass
@@ -105,8 +111,8 @@ def build_book(snap: Snapshot) -> Book:
         # The protocol's own price of its loan token, from the markets the solver applies only: a
         # market it leaves out (`unsolved`) must not move the solver's figures, and its price would
         # take the token out of `assumed_par` (USDC priced through its pool against xUSD).
-        solved = f"{m.protocol_address}:{m.market_id}" in markets
-        if solved and m.loan_price_raw is not None and m.loan_price_scale:
+        solved = markets.get(f"{m.protocol_address}:{m.market_id}")
+        if solved is not None and solved.margin == "pooled" and m.loan_price_raw is not None and m.loan_price_scale:
             p0[m.loan_token] = m.loan_price_raw / m.loan_price_scale
     vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
     for m in snap.markets.itertuples():
@@ -122,6 +128,9 @@ def build_book(snap: Snapshot) -> Book:
             if v.asset in p0 and v.share_token not in p0 and v.total_supply:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
+    for leg in (leg for m in markets.values() if m.credit is not None for leg in m.credit.legs):
+        if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0):
+            p0[leg.loan] = leg.oracle0
     vaults = _vaults(snap, decimals, markets)
     exits = _exits(snap, decimals, p0, set(assumed))
     emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
@@ -161,12 +170,15 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         if not registry.spec(m.protocol).solved:
             unsolved[key] = f"{m.protocol}: the solver does not apply its rules yet; its positions are in no threshold"
             continue
+        rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
+        if margin == "account":
+            out[key] = _credit_market(m, key, rules, found, params.get(key, {}), decimals)
+            continue
         if len(found) > 1:
             unsolved[key] = (f"{m.protocol} market with {len(found)} collaterals: the solver applies one collateral per "
                              "market so far; its positions are in no threshold")  # fmt: skip
             continue
         dl = 10 ** decimals.get(m.loan_token, 18)
-        rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
         c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
         collateral = c.collateral_token if c is not None else ZERO_ADDRESS
         held = params.get(key, {}).get("underlying_held")
@@ -190,6 +202,10 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         mb = out.get(f"{address}:{market_id}")
         if mb is None:
             continue  # an unsolved market's positions
+        if mb.credit is not None:
+            credit_positions(mb, list(rows["account"]), list(rows["debt_amount"]), posted, (address, market_id), decimals)
+            mb.suppliers = {a: int(s) / 10 ** decimals.get(mb.loan, 18) for a, s in zip(rows["account"], rows["supply_amount"], strict=True) if int(s)}
+            continue
         dc = 10 ** decimals.get(mb.collateral, 18)
         dl = 10 ** decimals.get(mb.loan, 18)
         mb.accounts = list(rows["account"])
@@ -197,6 +213,27 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         mb.debt = np.array([int(x) / dl for x in rows["debt_amount"]])
         mb.suppliers = {a: int(s) / dl for a, s in zip(rows["account"], rows["supply_amount"], strict=True) if int(s)}
     return out, unsolved
+
+
+def _credit_market(m, key: str, rules, found: list, params: dict[str, int], decimals: dict[str, int]) -> MarketBook:
+    """An account-margin market (a credit manager): the market, and each collateral's oracle as a
+    leg quoted in the numeraire (`CreditBook`); its positions are filled in by `credit_positions`."""
+    legs = [MarketBook(f"{key}/{c.collateral_token}", m.protocol, "account", rules, c.collateral_token, c.collateral_token,
+                       c.oracle_kind, c.liquidation_threshold_wad / WAD, c.liquidation_incentive_wad / WAD,
+                       _oracle_price(c, decimals.get(c.collateral_token, 18), decimals.get(c.collateral_token, 18)), 0.0, 0.0,
+                       quote=c.price_quote, oracle=c.oracle if isinstance(c.oracle, str) else None) for c in found]  # fmt: skip
+    tokens = [leg.loan for leg in legs]
+    if m.loan_token not in tokens:
+        raise ValueError(f"{m.protocol} market {key}: its loan token is not among its collaterals, nothing prices its debt")
+    loan = legs[tokens.index(m.loan_token)]
+    kinds = {leg.oracle_kind for leg in legs}
+    dl = 10 ** decimals.get(m.loan_token, 18)
+    return MarketBook(
+        key, m.protocol, "account", rules, m.loan_token, "+".join(sorted(t for t in tokens if t != m.loan_token)),
+        "unknown" if "unknown" in kinds else loan.oracle_kind, 0.0, loan.incentive, loan.oracle0,
+        m.total_supply_assets / dl, m.total_borrow_assets / dl, quote="numeraire", params=params, oracle=loan.oracle,
+        credit=CreditBook(tokens, legs, tokens.index(m.loan_token)),
+    )  # fmt: skip
 
 
 def _link_shared_sources(markets: dict[str, MarketBook]) -> None:

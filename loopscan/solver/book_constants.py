@@ -35,15 +35,17 @@ class BookConstants:
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
         self.position_ids: tuple | None = None  # `liquidatable.position_ids`, worked out when first asked
+        legs = [leg for c in book.markets.values() if c.credit is not None for leg in c.credit.legs]  # credit accounts' oracles
+        for m in [*book.markets.values(), *legs]:
+            self.oracle_reads[m.key] = _oracle_reads(book, m) | {m.loan}  # and the price a pooled reserve's sales are valued at
+            for token in self.oracle_reads[m.key]:
+                self.oracle_on.setdefault(token, []).append(m.key)
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
             total = sum(m.suppliers.values())
             self.lenders[key] = (total, vaults)
             supplied = np.array(list(m.suppliers.values()), dtype=float)
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
-            self.oracle_reads[key] = _oracle_reads(book, m) | {m.loan}  # and the price a pooled reserve's sales are valued at
-            for token in self.oracle_reads[key]:
-                self.oracle_on.setdefault(token, []).append(key)
             if m.margin != "isolated":
                 continue
             borrowing = m.debt > 0
@@ -60,8 +62,9 @@ class BookConstants:
 
 def _oracle_reads(book: Book, m: MarketBook) -> set[str]:
     """The tokens whose market price or vault book `pricing._oracle` reads for this market: an
-    isolated market's two tokens; a pooled reserve's own asset, the asset whose feed it shares
-    (`tracks`), or its vault's and what the feed of the vault's asset reads."""
+    isolated market's two tokens; a pooled reserve's (or a credit account collateral's, its leg's)
+    own asset, the asset whose feed it shares (`tracks`), or its vault's and what the feed of the
+    vault's asset reads."""
     if m.margin == "isolated":
         return {m.collateral, m.loan}
     if m.oracle_kind == "fixed":

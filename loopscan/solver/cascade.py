@@ -18,6 +18,7 @@ Each round (prices: `pricing`; the protocols' rules: `liquidatable` and `liquida
    debt (100 % below HF 0.95; v3.3+ also 100 % for positions under $2,000), the bonus the
    collateral's (or its e-mode's). A liquidation only happens if the liquidator is not paid less
    than they repay at market prices; a liquidatable position nobody profits from stays open.
+   Credit accounts (several collaterals against one debt, Gearbox): see `accounts`.
 4. **Exit.** Seized vault shares are first redeemed at book from the vault's idle assets; the
    rest is sold into the token's pool, which moves its price for the next round.
 
@@ -38,6 +39,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.batch import add_in_order, frozen, liquidate_frozen
 from loopscan.solver.book import Book
 from loopscan.solver.liquidatable import candidates, positions
@@ -135,7 +137,9 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
                 volume = add_in_order(volume, block[-1])
                 break
             name = found.names[w]
-            if is_pooled:
+            if is_pooled and name not in pooled:  # a credit account (`accounts`)
+                row = accounts.liquidate(book, state, prices, name, item)
+            elif is_pooled:
                 row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
             else:
                 row = liquidate_isolated(book, state, prices, name, item)

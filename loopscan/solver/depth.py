@@ -26,6 +26,7 @@ import math
 
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 from loopscan.solver.thresholds import Solver
@@ -56,7 +57,9 @@ def liquidatable_usd(solver: Solver, token: str, shock: float) -> tuple[int, flo
     found = sorted(solver.newly_at_risk("depeg", token, shock))
     value = 0.0
     for where, account in found:
-        if where in book.markets:  # an isolated market's position
+        if where in book.markets and book.markets[where].credit is not None:  # a credit account: every token it holds
+            value += accounts.collateral_usd(book, book.markets[where], account)
+        elif where in book.markets:  # an isolated market's position
             m = book.markets[where]
             value += float(m.collateral_amount[m.accounts.index(account)]) * book.p0.get(m.collateral, 0.0)
         else:  # a pooled account: every reserve it posts

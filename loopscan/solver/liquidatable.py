@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer
@@ -22,7 +23,7 @@ class Found:
 
     names: list[str]  # market keys (isolated) and pool addresses (pooled)
     health: np.ndarray
-    pooled: np.ndarray  # bool: an account of a pooled protocol, not a position of an isolated market
+    pooled: np.ndarray  # bool: one at a time, never in a batch: an account of a pooled protocol or a credit account
     where: np.ndarray  # place in `names`
     item: np.ndarray  # row in the market's arrays, or place in the pool's `PooledAccounts.accounts`
 
@@ -41,7 +42,7 @@ def position_ids(book: Book) -> tuple[list[str], dict[str, int], np.ndarray]:
     each one's numbers start, and those starts as an array."""
     static = constants(book)
     if static.position_ids is None:
-        names = [k for k, m in book.markets.items() if m.margin == "isolated"] + list(static.pooled)
+        names = [k for k, m in book.markets.items() if m.margin in ("isolated", "account")] + list(static.pooled)
         sizes = [len(book.markets[n].accounts) if n in book.markets else len(static.pooled[n].accounts) for n in names]
         starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
         static.position_ids = (names, dict(zip(names, starts.tolist(), strict=False)), starts)
@@ -93,6 +94,9 @@ def candidates(book: Book, state: CascadeState, prices: Pricer) -> Found:
         if len(found):
             names.append(pool)
             parts.append((health[found], True, found))
+    for key, health, found in accounts.liquidatable(book, state, prices):  # credit accounts, taken as pooled ones
+        names.append(key)
+        parts.append((health, True, found))
     if not parts:
         return Found(names, np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     rank = {name: r for r, name in enumerate(sorted(names))}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import clearly_above, constants
 from loopscan.solver.pricing import Pricer
@@ -100,6 +101,7 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
             for r, value in enumerate(np.bincount(index.leg_reserve[short], weights=share, minlength=len(index.reserves)).tolist()):
                 if value:
                     hidden[index.reserves[r].key] = value
+    hidden.update(accounts.hidden(book, state, prices))
     by_market = []
     for key, m in book.markets.items():
         if key not in state.realized and not hidden.get(key):

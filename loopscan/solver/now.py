@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer
@@ -57,8 +58,9 @@ class _AtPin:
 
 def positions_now(book: Book) -> pd.DataFrame:
     """Every open position (debt > 0) as it stands at the pin. `position` is the market key (an
-    isolated market) or the protocol address (a pooled account, all its reserves at once);
-    `collateral` the token address, or addresses joined by `+` for a pooled account; `health` is
+    isolated market or a credit account's) or the protocol address (a pooled account, all its
+    reserves at once); `collateral` the token address, or addresses joined by `+` for a pooled or
+    credit account; `health` is
     the protocol's own ratio (borrow limit / debt, or the health factor): liquidatable below 1."""
     pin = _AtPin(book)
     rows: list[tuple] = []
@@ -97,6 +99,7 @@ def positions_now(book: Book) -> pd.DataFrame:
                          debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0 and not refused),
                          "+".join(sorted(set(refused.values()))) or None, "+".join(sorted(refused)) or None,
                          max(debt_usd - col_usd, 0.0)))  # fmt: skip
+    rows += accounts.positions_now(book, pin)
     return pd.DataFrame(rows, columns=NOW_COLUMNS)
 
 

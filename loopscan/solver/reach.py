@@ -4,7 +4,7 @@ A position appears under a token T only if T reaches it: its collateral is T, or
 collateral's value rests on T. "Rests on" follows the look-through graph and the prices:
 
 * a vault share rests on its asset and on the collateral of every market it lends to (a loss
-  there is a loss of its book);
+  there is a loss of its book; a credit manager's: every token its accounts hold);
 * a token priced through its exit rests on its venues' quote tokens (unless it has a price of its
   own: `Book.anchored`);
 * a pooled reserve whose oracle is another reserve's feed rests on that reserve's token.
@@ -12,6 +12,7 @@ collateral's value rests on T. "Rests on" follows the look-through graph and the
 
 from __future__ import annotations
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 
@@ -37,12 +38,14 @@ def rests_on(book: Book) -> dict[str, frozenset[str]]:
                 continue  # a market the solver leaves out (`Book.unsolved`)
             if m.margin == "isolated":
                 lent_against.add(m.collateral)
+            elif m.margin == "account":
+                lent_against |= accounts.held(m)
             else:
                 lent_against |= pooled_collateral.get(key.split(":")[0], set())
     for m in book.markets.values():
         if m.tracks is not None:
             edges.setdefault(m.loan, set()).add(book.markets[m.tracks].loan)
-    tokens = set(book.p0) | set(edges) | {m.collateral for m in book.markets.values()} | {m.loan for m in book.markets.values()}
+    tokens = set(book.p0) | set(edges) | {m.collateral for m in book.markets.values() if m.credit is None} | {m.loan for m in book.markets.values()}
     closure: dict[str, frozenset[str]] = {}
     for token in tokens:
         seen, todo = {token}, list(edges.get(token, ()))
@@ -57,9 +60,11 @@ def rests_on(book: Book) -> dict[str, frozenset[str]]:
 
 def collateral_tokens(book: Book, position: tuple[str, str]) -> frozenset[str]:
     """The tokens a position holds as collateral. `position` is (market key, account) for an
-    isolated market, (protocol address, account) for a pooled account."""
+    isolated market or a credit account, (protocol address, account) for a pooled account."""
     key, account = position
     m = book.markets.get(key)
+    if m is not None and m.credit is not None:
+        return frozenset(m.credit.held(m.collateral_amount[m.accounts.index(account)]))
     if m is not None:
         return frozenset({m.collateral})
     index = constants(book).pooled.get(key)

@@ -38,6 +38,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 from loopscan.solver.cascade import CascadeResult, run_cascade
@@ -179,6 +180,9 @@ class Solver:
         blind = sorted({self.book.symbols.get(m.collateral, m.collateral) for m in self.book.markets.values()
                         if not np.isfinite(m.oracle0) and ((m.debt > 0).any() or (m.collateral_amount > 0).any())
                         and token in self.resting.get(m.collateral, frozenset({m.collateral}))})  # fmt: skip
+        blind += sorted({self.book.symbols.get(leg.loan, leg.loan) for m in accounts.credit_markets(self.book) for leg in m.credit.legs
+                         if not np.isfinite(leg.oracle0) and leg.loan in accounts.held(m)
+                         and token in self.resting.get(leg.loan, frozenset({leg.loan}))})  # fmt: skip
         if blind:
             why = f"the oracle of a market against {', '.join(blind)} could not be read"
             reasons.update({name: why for name in (*THRESHOLDS, "bad_debt_at_100pct")})
@@ -262,7 +266,9 @@ class Solver:
     def shockable(self, kind: str) -> list[str]:
         if kind == "backing_loss":
             return [share for share, v in self.book.vaults.items() if v.opaque > 0]
-        collateral = {m.collateral if m.margin == "isolated" else m.loan for m in self.book.markets.values() if len(m.accounts)}
+        collateral = {m.collateral if m.margin == "isolated" else m.loan for m in self.book.markets.values()
+                      if len(m.accounts) and m.credit is None}  # fmt: skip
+        collateral |= {t for m in accounts.credit_markets(self.book) for t in accounts.held(m)}
         return sorted(t for t in collateral if t in self.book.p0)
 
 

@@ -163,7 +163,9 @@ def test_stream_round_trips_through_gephi_formats(stream_result, tmp_path, fmt):
     assert path == tmp_path / f"risk-graph.{fmt}"
     g = _read(fmt, path)
     assert set(g) == set(stream_result.graph)
-    assert g.number_of_edges() == stream_result.graph.number_of_edges() == 34
+    # 34 of Morpho, MetaMorpho and the vaults; 11 of Gearbox: 3 collaterals secure its market, it lends
+    # USDC, its pool supplies it, 3 accounts post collateral and borrow
+    assert g.number_of_edges() == stream_result.graph.number_of_edges() == 45
     assert Counter((u, v, d["kind"], d.get("amount")) for u, v, d in g.edges(data=True)) == _expected_edges(
         stream_result
     )
@@ -260,7 +262,7 @@ def test_stream_dot_has_every_node_and_edge(stream_result, tmp_path):
     shapes = {"token": "ellipse", "vault": "box", "market": "diamond", "account": "circle", "opaque": "octagon"}
     assert all(nodes[n]["shape"] == shapes[d["kind"]] for n, d in g.nodes(data=True))
     labels = sorted(a["label"] for n, a in nodes.items() if n.startswith("market:"))
-    assert labels == ["sdeUSD/USDC 86%", "sdeUSD/USDC 91.5%", "xUSD/USDC 86%", "xUSD/USDC 91.5%"]
+    assert labels == ["USDC gearbox", "sdeUSD/USDC 86%", "sdeUSD/USDC 91.5%", "xUSD/USDC 86%", "xUSD/USDC 91.5%"]
 
 
 def test_dot_escapes_hostile_symbols(pyramid, tmp_path):

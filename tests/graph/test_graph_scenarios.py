@@ -68,8 +68,11 @@ async def test_stream_depths_multipliers_and_loops(stream):
     assert (base.receipts_outstanding, base.base_held) == pytest.approx((560.94e6, 113.34e6))
     loops = loop_table(snap, build_graph(snap))
     lev = dict(zip(loops["loop"], loops["leverage"], strict=True))
-    assert lev["USDC → xUSD → USDC"] == pytest.approx(149.2 / 41.2, rel=1e-9)
-    assert lev["USDC → deUSD → sdeUSD → USDC"] == pytest.approx(40 / 15, rel=1e-9)
+    # Morpho's loopers (collateral at their oracles, in USDC) and Gearbox's credit accounts (each
+    # collateral at its feed over USDC's): xUSD 149.2M + 6.5M × 1.27 against 108M + 6.6M of debt;
+    # sdeUSD 40M + 4M × 1.075 against 25M + 3.5M.
+    assert lev["USDC → xUSD → USDC"] == pytest.approx((149.2 + 8.255) / (149.2 + 8.255 - 114.6), rel=1e-9)
+    assert lev["USDC → deUSD → sdeUSD → USDC"] == pytest.approx(44.3 / (44.3 - 28.5), rel=1e-9)
     assert "USDC → xUSD → deUSD → sdeUSD → USDC" in lev  # indirect: through deUSD's loan on xUSD
 
 

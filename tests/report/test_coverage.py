@@ -25,7 +25,6 @@ from loopscan.result import analyse
 from loopscan.scanner import index_async
 
 NOT_LISTED = "not listed in the deployments for this chain"
-UNSOLVED = "not solved by the solver: read only when named in --protocols"
 OFF_DEVNET = ("not on this devnet (recorded by the scenario, in no figure): $170.4M of debt against xUSD on Euler v2, Silo and "
               "Morpho markets not modelled here (source: YAM's ~$285M of direct xUSD debt (curators' post-mortems, 2025-11-04/05) "
               "less the $114.6M this devnet holds)")  # fmt: skip
@@ -42,14 +41,14 @@ def test_stream_coverage_names_what_was_read_and_why_the_rest_was_not(stream_res
     cov = stream_result.coverage
     assert cov["recorded"]
     held = {e["protocol"]: (e["markets"], e["positions"], e["vaults"], e["pools"]) for e in cov["read"]}
-    assert held == {"morpho_blue": (4, 9, 0, 0), "metamorpho": (0, 0, 1, 0), "erc4626": (0, 0, 3, 0), "uniswap_v3": (0, 0, 0, 2)}
+    assert held == {"morpho_blue": (4, 9, 0, 0), "metamorpho": (0, 0, 1, 0), "erc4626": (0, 0, 3, 0), "uniswap_v3": (0, 0, 0, 2),
+                    "gearbox": (1, 4, 0, 0)}  # three credit accounts and the pool that lends to them  # fmt: skip
     # The counts are the snapshot's own rows.
     snap = stream_result.snapshot
-    assert (len(snap.markets), len(snap.positions), len(snap.vaults), len(snap.pools)) == (4, 9, 4, 2)
+    assert (len(snap.markets), len(snap.positions), len(snap.vaults), len(snap.pools)) == (5, 13, 4, 2)
     assert {e["protocol"]: (e["reason"], e["proven_on_node"]) for e in cov["not_read"]} == {
         "aave_v3": (NOT_LISTED, True), "spark": (NOT_LISTED, True), "curve": (NOT_LISTED, False),
         "compound_v3": (NOT_LISTED, False), "euler_v2": (NOT_LISTED, False), "pendle": (NOT_LISTED, True),
-        "gearbox": (UNSOLVED, True),  # on this devnet (three credit accounts), but the solver does not apply it yet
     }  # fmt: skip
     assert cov["off_devnet"] == [{
         "lender": "Euler v2, Silo and Morpho markets not modelled here", "token": "xUSD", "token_address": snap.token_address("xUSD"),
@@ -62,9 +61,9 @@ def test_stream_coverage_names_what_was_read_and_why_the_rest_was_not(stream_res
 def test_the_report_states_coverage_before_any_figure_and_off_devnet_debt_apart(stream_result):
     lines = [line.rstrip() for line in _report(stream_result).splitlines()]
     assert lines[:4] == [
-        "coverage: read morpho_blue (4 markets, 9 positions), metamorpho (1 vault), erc4626 (3 vaults), uniswap_v3 (2 pools); "
-        f"not read: aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), euler_v2 (unproven_on_node), pendle "
-        f"({NOT_LISTED}); gearbox ({UNSOLVED})",
+        "coverage: read morpho_blue (4 markets, 9 positions), metamorpho (1 vault), erc4626 (3 vaults), uniswap_v3 (2 pools), "
+        "gearbox (1 market, 4 positions); not read: aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
+        f"euler_v2 (unproven_on_node), pendle ({NOT_LISTED})",
         "no figure rests on code not proven on a node (compound_v3, curve, euler_v2: unproven_on_node, not read)",
         OFF_DEVNET,
         "Where it breaks: further shock of each token from the state at the pin",
@@ -96,14 +95,14 @@ def test_json_and_page_carry_the_coverage(stream_result):
 
 
 @pytest.mark.devnet
-def test_a_narrowed_scan_says_what_it_left_out_and_what_it_read_but_cannot_solve(stream):
+def test_a_narrowed_scan_says_what_it_left_out(stream):
     snap = asyncio.run(index_async(stream.url, deployments=from_devnet_manifest(stream.manifest),
                                    protocols=["morpho_blue", "gearbox", "uniswap_v3"]))  # fmt: skip
     (line, *_) = coverage_lines(snap)
     assert line == (
-        "coverage: read morpho_blue (4 markets, 9 positions), uniswap_v3 (2 pools), gearbox (1 market, 3 positions, read but not "
-        "solved by the solver: in no threshold); not read: metamorpho, erc4626 (left out by --protocols); aave_v3, spark, curve "
-        f"(unproven_on_node), compound_v3 (unproven_on_node), euler_v2 (unproven_on_node), pendle ({NOT_LISTED})"
+        "coverage: read morpho_blue (4 markets, 9 positions), uniswap_v3 (2 pools), gearbox (1 market, 4 positions); not read: "
+        "metamorpho, erc4626 (left out by --protocols); aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
+        f"euler_v2 (unproven_on_node), pendle ({NOT_LISTED})"
     )  # fmt: skip
 
 
@@ -118,6 +117,14 @@ def test_coverage_survives_the_parquet_round_trip(stream_result, tmp_path):
     del document["meta"]["coverage"]
     meta_file.write_text(json.dumps(document))
     assert Snapshot.from_parquet(tmp_path / "snap").meta.coverage is None
+
+
+def test_a_protocol_read_but_not_solved_says_so():
+    """Pendle is read only when named (`solved=False`): its counts carry that it is in no threshold."""
+    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
+                        coverage={"read": {"pendle": {"pools": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
+    assert coverage_lines(Snapshot.empty(meta))[0] == (
+        "coverage: read pendle (2 pools, read but not solved by the solver: in no threshold); not read: nothing")
 
 
 def test_scenario_text_in_the_coverage_is_escaped():

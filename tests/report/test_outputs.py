@@ -29,7 +29,7 @@ async def test_json_report_matches_its_schema_and_the_thresholds(stream):
     xusd = stream.manifest["tokens"]["xUSD"]["address"].lower()
     row = result.thresholds[(result.thresholds["token"] == xusd) & (result.thresholds["shock"] == "depeg")].iloc[0]
     (entry,) = [t for t in report["tokens"] if t["address"] == xusd]
-    assert entry["first_liquidation_depeg"] == pytest.approx(row["first_liquidation_frac"]) == pytest.approx(0.125703, abs=1e-6)
+    assert entry["first_liquidation_depeg"] == pytest.approx(row["first_liquidation_frac"]) == pytest.approx(0.090156, abs=1e-6)
     sdeusd = [t for t in report["tokens"] if t["symbol"] == "sdeUSD"][0]
     assert sdeusd["cascade_depeg"] is None  # NaN in the table, null in JSON
     assert {lender["symbol"] for lender in report["lenders"]} >= {"deUSD", "cpUSDC"}
@@ -42,7 +42,7 @@ async def test_graph_exports_read_back_with_the_same_nodes_and_attributes(stream
         assert set(g.nodes) == set(result.graph.nodes)
         assert g.number_of_edges() == result.graph.number_of_edges()
         xusd = "token:" + stream.manifest["tokens"]["xUSD"]["address"].lower()
-        assert g.nodes[xusd]["symbol"] == "xUSD" and g.nodes[xusd]["first_liquidation_frac"] == pytest.approx(0.125703, abs=1e-6)
+        assert g.nodes[xusd]["symbol"] == "xUSD" and g.nodes[xusd]["first_liquidation_frac"] == pytest.approx(0.090156, abs=1e-6)
         vault = "vault:" + stream.manifest["tokens"]["xUSD"]["address"].lower()
         assert g.nodes[vault]["total_assets"] == str(253_340_000 * 10**6)  # uint256 as exact text
     data = json.loads(result.export(tmp_path, "json").read_text())

@@ -33,7 +33,7 @@ def test_the_api_and_the_cli_take_symbols(stream_result, tmp_path):
     stream_result.snapshot.to_parquet(out)
     runner = CliRunner()
     got = runner.invoke(main, ["thresholds", str(out), "--token", "xUSD", "--format", "json"])
-    assert got.exit_code == 0 and xusd in got.output and '"first_liquidation_frac":0.1257' in got.output.replace(" ", "")
+    assert got.exit_code == 0 and xusd in got.output and '"first_liquidation_frac":0.0901' in got.output.replace(" ", "")
     bad = runner.invoke(main, ["thresholds", str(out), "--token", "FOO"])
     assert bad.exit_code == 2 and "no token 'FOO' in the snapshot" in bad.output
 

@@ -2,12 +2,16 @@
 
 The replay does what the solver assumes, with the real contracts: sell the token into its pool
 down to (1 − δ) and set its feed there; then, round after round, liquidate every liquidatable
-Morpho position (worst health first, each wholly, as `full_liquidation_args` says), redeem the
-seized shares at book from their vault's idle assets, sell the rest into the pool through the
-SwapRouter, and reset the feed to the pool's price after every sale. Block timestamps are frozen
+Morpho position (worst health first, each wholly, as `full_liquidation_args` says) and every
+liquidatable Gearbox credit account (`liquidateCreditAccount`: the liquidator pays the underlying
+in and takes every collateral), redeem the seized shares at book from their vault's idle assets,
+sell the rest into the pool through the SwapRouter, and reset the feed to the token's price after
+every sale: the pool's, or (1 − δ) where the pool has no bid left to get there (the solver's
+price is the lower of the two as well). Block timestamps are frozen
 meanwhile, so no interest accrues between the snapshot and the end of the replay.
 
-Compared: the same positions are liquidated; the realised bad debt of each market and the
+Compared: the same positions are liquidated; the realised bad debt of each market (a Gearbox
+pool's: the fall of its expected liquidity) and the
 token's final price agree within 1e-4 relative (or within $1 / 1e-6 of the start when near
 zero). Why that tolerance: the solver runs in floats from the snapshot while the chain rounds
 every liquidation to the wei and the feed to 8 decimals; the pools themselves are priced with
@@ -19,6 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from chain_moves import liquidate_credit_account
 from devnet_helpers import contract, market_params, morpho, published
 
 from loopscan.chains import from_devnet_manifest
@@ -32,8 +37,13 @@ from loopscan.solver.shock import Shock, shock_sale
 pytestmark = pytest.mark.devnet
 
 _PERI = "@uniswap/v3-periphery/artifacts/contracts"
+DEBT_COLLATERAL = 3  # ICreditManagerV3 `CollateralCalcTask.DEBT_COLLATERAL`
 MIN_SQRT, MAX_SQRT = 4295128739, 1461446703485210103287273052203988822378723970342
-CASES = [("stream", "xUSD", "xUSD/USD", "xUSD/USDC"), ("minimal", "WETH", "ETH/USD", "WETH/USDC-5bp")]
+# Each case replays 2 bp past one of the token's thresholds: on stream-2025, xUSD's first liquidation
+# is a Gearbox account's (one credit account, redeemed at book) and its bad debt Morpho's cascade
+# (with Gearbox's other xUSD account in it).
+CASES = [("stream", "xUSD", "xUSD/USD", "xUSD/USDC", "first_liquidation"), ("stream", "xUSD", "xUSD/USD", "xUSD/USDC", "bad_debt"),
+         ("minimal", "WETH", "ETH/USD", "WETH/USDC-5bp", "first_liquidation")]  # fmt: skip
 
 
 class Replay:
@@ -53,6 +63,9 @@ class Replay:
             t = contract(net, self.m["tokens"][tid]["address"], "loopscan", "ScenarioToken")
             net.chain.send(t.functions.mint(self.liquidator, 10**33), net.chain.deployer)
             net.chain.send(t.functions.approve(self.morpho.address, 2**256 - 1), self.liquidator)
+        self.gearbox = net.manifest["positions"].get("gearbox", [])
+        if self.gearbox:
+            self.manager = contract(net, self.m["contracts"]["gearbox_credit_manager"], "gearbox", "CreditManagerV3")
         self.share = contract(net, self.token["address"], "loopscan", "ScenarioToken")  # ERC-20 view of the token
         net.chain.send(self.share.functions.approve(self.router.address, 2**256 - 1), self.liquidator)
         if self.token["kind"] != "base":
@@ -123,9 +136,18 @@ class Replay:
                     args = full_liquidation_args(pos, state, price, int(mk["lltv"])) if price else {"seized_assets": collateral}
                     health = collateral * price * int(mk["lltv"]) / (shares * state.total_borrow_assets / state.total_borrow_shares) if state.total_borrow_shares else 0
                     out.append((health, mk["id"], p["account"], {"params": params, "args": args}))
+        for p in self.gearbox:
+            account = p["credit_account"]
+            if self.manager.functions.isLiquidatable(account, 10_000).call():
+                cdd = self.manager.functions.calcDebtAndCollateral(account, DEBT_COLLATERAL).call()
+                out.append((cdd[9] / cdd[6], self.manager.address.lower(), account, {"gearbox": True}))  # twvUSD / debtUSD
         return sorted(out)
 
     def liquidate(self, market_id: str, account: str, how: dict) -> None:
+        if "gearbox" in how:  # a whole credit account: the replay's token it held is redeemed or sold
+            _, held = liquidate_credit_account(self.net, account, "replay-liquidator")
+            self.exit(held.get(self.share.address, 0))
+            return
         before = self.morpho.functions.position(market_id, account).call()[2]
         args = how["args"]
         fn = self.morpho.functions.liquidate(how["params"], account, args.get("seized_assets", 0), args.get("repaid_shares", 0), b"")
@@ -133,22 +155,30 @@ class Replay:
         self.exit(before - self.morpho.functions.position(market_id, account).call()[2])
 
 
-@pytest.mark.parametrize(("scenario", "token", "feed", "pool"), CASES, ids=[c[0] for c in CASES])
-async def test_cascade_replayed_on_chain_ends_at_the_fixed_point(scenario, token, feed, pool, request):
+@pytest.mark.parametrize(("scenario", "token", "feed", "pool", "threshold"), CASES, ids=[f"{c[0]}-{c[4]}" for c in CASES])
+async def test_cascade_replayed_on_chain_ends_at_the_fixed_point(scenario, token, feed, pool, threshold, request):
     net = request.getfixturevalue(scenario)
     snap = await index_async(net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"])
     solver = Solver(build_book(snap))
     address = net.manifest["tokens"][token]["address"].lower()
-    delta = solver.first_liquidation("depeg", address) + 2e-4
+    delta = getattr(solver, threshold)("depeg", address) + 2e-4
     predicted = solver.cascade("depeg", address, delta)
     net.node.rpc("anvil_setBlockTimestampInterval", [0])  # no interest accrues during the replay
     try:
         replay = Replay(net, token, feed, pool)
         supply_before = {mk["id"]: morpho(net).functions.market(mk["id"]).call()[0] for mk in net.manifest["morpho_markets"].values()}
+        if replay.gearbox:
+            pool_v3 = contract(net, net.manifest["contracts"]["gearbox_pool"], "gearbox", "PoolV3")
+            liquidity_before = pool_v3.functions.expectedLiquidity().call()
         start = replay.pool_price()
         assert start > 0
+        shocked = Fraction(1 - round(delta, 6)).limit_denominator(10**8)
+
+        def price() -> Fraction:  # relative to the start: the pool's, at most the shock's
+            return min(replay.pool_price() / start, shocked)
+
         replay.sell(sum(shock_sale(solver.book, Shock("depeg", address, round(delta, 6)))))  # one venue: its part
-        replay.set_feed(Fraction(net.scenario.feeds[feed]["answer"]) * Fraction(1 - round(delta, 6)).limit_denominator(10**8))
+        replay.set_feed(Fraction(net.scenario.feeds[feed]["answer"]) * price())
         liquidated = []
         while True:
             candidates = replay.candidates()
@@ -158,8 +188,8 @@ async def test_cascade_replayed_on_chain_ends_at_the_fixed_point(scenario, token
                 if any(c[1] == market_id and c[2] == account for c in replay.candidates()):
                     replay.liquidate(market_id, account, how)
                     liquidated.append((market_id, account.lower()))
-                    replay.set_feed(replay.pool_price() * Fraction(net.scenario.feeds[feed]["answer"]) / start)
-        final = replay.pool_price() / start
+                    replay.set_feed(price() * Fraction(net.scenario.feeds[feed]["answer"]))
+        final = price()
     finally:
         net.node.rpc("anvil_setBlockTimestampInterval", [12])
     solved = {(key.split(":")[1], account) for key, account in zip(predicted.liquidations["market"], predicted.liquidations["account"], strict=True)}
@@ -169,5 +199,10 @@ async def test_cascade_replayed_on_chain_ends_at_the_fixed_point(scenario, token
         key = f"{net.manifest['contracts']['morpho_blue'].lower()}:{mk['id']}"
         solver_bad = float(predicted.liquidations.loc[predicted.liquidations["market"] == key, "bad_debt"].sum())
         assert chain_bad == pytest.approx(solver_bad, rel=1e-4, abs=1.0), mk["id"]
+    if replay.gearbox:
+        chain_loss = (liquidity_before - pool_v3.functions.expectedLiquidity().call()) / 10 ** net.manifest["tokens"]["USDC"]["decimals"]
+        key = f"{replay.manager.address.lower()}:{replay.manager.address.lower()}"
+        solver_loss = float(predicted.liquidations.loc[predicted.liquidations["market"] == key, "bad_debt"].sum())
+        assert max(chain_loss, 0.0) == pytest.approx(solver_loss, rel=1e-4, abs=1.0)  # a profit raises it
     solver_final = predicted.prices[address] / solver.book.p0[address]
     assert float(final) == pytest.approx(solver_final, rel=1e-4, abs=1e-6)

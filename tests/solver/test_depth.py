@@ -47,9 +47,16 @@ def test_stream_unwind_table(stream_result):
     table = depth_table(stream_result.solver)
     xusd = table[table["symbol"] == "xUSD"].set_index("level_frac")
     assert list(xusd.index) == list(LEVELS)
-    # Depth only grows with the impact allowed; xUSD's loopers open between 10 % and 15 % (δ₁ 12.57 %).
+    # Depth only grows with the impact allowed; a Gearbox credit account on xUSD opens between 5 % and
+    # 10 % (δ₁ 9.02 %: all its xUSD counts), xUSD's Morpho loopers between 10 % and 15 % (12.57 %).
     assert xusd["absorbable_usd"].is_monotonic_increasing and xusd.loc[0.01, "absorbable_usd"] > 0
-    assert (xusd.loc[[0.01, 0.02, 0.05, 0.10], "liquidatable_positions"] == 0).all()
+    assert (xusd.loc[[0.01, 0.02, 0.05], "liquidatable_positions"] == 0).all()
+    book = stream_result.solver.book
+    (credit,) = [m for m in book.markets.values() if m.credit is not None]
+    weakest = min((i for i in range(len(credit.accounts)) if credit.debt[i] > 0),
+                  key=lambda i: credit.collateral_amount[i].sum() / credit.debt[i])  # fmt: skip
+    held = float(credit.collateral_amount[weakest] @ [book.p0.get(t, 0.0) for t in credit.credit.tokens])
+    assert xusd.loc[0.10, "liquidatable_positions"] == 1 and xusd.loc[0.10, "liquidatable_usd"] == held
     assert xusd.loc[0.15, "liquidatable_positions"] >= 1 and xusd.loc[0.15, "liquidatable_usd"] > 0
     ratio = xusd.loc[0.15, "liquidatable_to_absorbable"]
     assert math.isclose(ratio, xusd.loc[0.15, "liquidatable_usd"] / xusd.loc[0.15, "absorbable_usd"])

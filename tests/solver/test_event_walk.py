@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from chain_moves import (
     HEALTHY,
+    credit_account_position,
     feed_answer,
     liquidate,
     liquidate_all,
@@ -139,7 +140,9 @@ class Walk:
         solver's. Returns by account what Morpho wrote off and how far the solver's figure was
         (units of the loan token, interest since the block read added)."""
         book, now, realised = result.solver.book, result.now, {}
-        for row in now[now["liquidatable_now"] & now["position"].str.contains(":")].itertuples():
+        # Gearbox's feeds are the scenario's own, moved by no event here: no credit account is liquidatable now.
+        assert not now.loc[now["protocol"] == "gearbox", "liquidatable_now"].any(), f"{state}: a Gearbox account to check"
+        for row in now[now["liquidatable_now"] & (now["protocol"] == "morpho_blue")].itertuples():
             who = self.name(row.account)
             if row.bad_debt_now_usd == 0.0:  # then its collateral repays more than its debt: seizing it all reverts
                 with pytest.raises(TxReverted):
@@ -184,17 +187,23 @@ class Walk:
         return min(price, rate * self._usd(spec["underlying"]))
 
     def _bad_debt_hidden(self, state: str, result: ScanResult) -> dict[str, str]:
-        """Bad debt now of every Morpho position not liquidatable now: its debt above its
-        collateral at market, from chain reads (`morpho_position`, `_usd`). Returns by account
-        the figure read, where there is one."""
+        """Bad debt now of every Morpho position and Gearbox credit account not liquidatable now: its
+        debt above its collateral at market (a credit account: what the pool is owed, fees aside,
+        above every token it holds), from chain reads (`morpho_position`, `credit_account_position`,
+        `_usd`). Returns by account the figure read, where there is one."""
         now, symbol = result.now, {t["address"].lower(): s for s, t in self.net.manifest["tokens"].items()}
+        tokens = self.net.manifest["tokens"]
         hidden = {}
         for row in now[~now["liquidatable_now"] & now["position"].str.contains(":")].itertuples():
-            loan, col = symbol[row.loan], symbol[row.collateral]
-            debt, collateral = morpho_position(self.net, row.position, row.account)
-            tokens = self.net.manifest["tokens"]
+            loan = symbol[row.loan]
+            if row.protocol == "gearbox":
+                debt, balances = credit_account_position(self.net, row.account)
+                held = sum(amount / 10 ** tokens[symbol[t]]["decimals"] * self._usd(symbol[t]) for t, amount in balances.items() if amount)
+            else:
+                col = symbol[row.collateral]
+                debt, collateral = morpho_position(self.net, row.position, row.account)
+                held = collateral / 10 ** tokens[col]["decimals"] * self._usd(col)
             owed = debt / 10 ** tokens[loan]["decimals"] * self._usd(loan)
-            held = collateral / 10 ** tokens[col]["decimals"] * self._usd(col)
             assert row.bad_debt_now_usd == pytest.approx(max(owed - held, 0.0), abs=owed * UNACCRUED), (
                 f"{state}: {self.name(row.account)} bad debt now {row.bad_debt_now_usd} vs {owed - held} on chain"
             )

@@ -269,8 +269,10 @@ class GearboxIndexer:
         discounts (normal and expired) as `fees()` stores them, the debt limits and expiry, each
         token's LT ramp and quota terms (`<field>:<token>`), and each account's quotas
         (`quota:<account>:<token>`: the model has no per-position field, and quotas cap the
-        weighted value). Positions: the total debt (principal, base and quota interest, fees) and
-        every enabled token's balance, the underlying's included."""
+        weighted value) and accrued fees (`fees:<account>`: a loss counts against the debt without
+        them). Positions: the total debt (principal, base and quota interest, fees) and every
+        enabled token's balance, the underlying's included; and the pool as the market's supplier
+        of its expected liquidity."""
         markets, collaterals, params, positions, posted, accounts = [], [], [], [], [], []
         for m in raw.managers.values():
             key = {"block": block, "protocol_address": m.address, "market_id": m.address}
@@ -296,6 +298,10 @@ class GearboxIndexer:
                          "quota_increase_fee_bps", "quota_total", "quota_limit", "quota_active"),
                         (*c.ramp, *c.quota), strict=True)]  # fmt: skip
             params += [{**key, "param": name, "value": value} for name, value in fields]
+            # The pool lends to its credit managers: its liquidity providers are the lenders, and
+            # the pool (their shares) is this market's one supplier, as a loss reaches them pro rata.
+            positions.append({**key, "protocol": self.name, "account": m.pool, "debt_amount": 0,
+                              "supply_amount": m.totals[0]})  # fmt: skip
         for acc in raw.accounts:
             who = {"block": block, "protocol": self.name, "protocol_address": acc.manager, "market_id": acc.manager,
                    "account": acc.account}  # fmt: skip
@@ -306,6 +312,8 @@ class GearboxIndexer:
             posted += [{**who, "collateral_token": t, "amount": b} for t, b in acc.balances.items() if b]
             params += [{"block": block, "protocol_address": acc.manager, "market_id": acc.manager,
                         "param": f"quota:{acc.account}:{t}", "value": q} for t, q in acc.quotas.items()]  # fmt: skip
+            params.append({"block": block, "protocol_address": acc.manager, "market_id": acc.manager,
+                           "param": f"fees:{acc.account}", "value": acc.accrued_fees})  # fmt: skip
         return {"markets": markets, "market_collaterals": collaterals, "market_params": params, "positions": positions,
                 "position_collaterals": posted, "accounts": accounts}  # fmt: skip
 

@@ -12,6 +12,9 @@ debt (principal, base and quota interest, fees), both in USD.
 The float functions at the end (`weighted_value`, `liquidatable`, `payments`, `first_liquidation`)
 are the same rules for the solver: USD values and fractions, arrays of an account's tokens, no
 rounding. `tests/protocols/gearbox/test_gearbox_float_rules.py` holds them to the integer ones.
+`weighted_values`, `caps`, `owed` and `liquidate_account` are what the solver's credit-account
+margin (`loopscan.solver.accounts`) asks of an ``account``-margin protocol: the same rules over
+every account of a credit manager at once, its quotas and fees read from `market_params`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ __all__ = [
     "Payments",
     "payments",
     "first_liquidation",
+    "weighted_values",
+    "caps",
+    "owed",
+    "liquidate_account",
 ]
 
 PERCENTAGE_FACTOR = 10_000  # libraries/Constants.sol
@@ -229,7 +236,44 @@ def weighted_value(values: np.ndarray, lts: np.ndarray, quotas: np.ndarray, unde
                    lt_underlying: float) -> float:  # fmt: skip
     """`collateral_usd`'s weighted value: Σ min(value × LT, quota) over the quoted tokens (USD, LTs
     as fractions, quotas in USD), plus the underlying's value × its LT."""
-    return float(np.minimum(values * lts, quotas).sum()) + underlying_value * lt_underlying
+    return float(weighted_values(values[None, :], lts, quotas[None, :])[0]) + underlying_value * lt_underlying
+
+
+def weighted_values(values: np.ndarray, lts: np.ndarray, caps_usd: np.ndarray) -> np.ndarray:
+    """`collateral_usd`'s weighted value of many accounts: `values` (accounts × tokens, USD at the
+    oracle), `lts` per token (fractions), `caps_usd` like `values` (the quotas in USD; inf where a
+    token has no cap: the underlying). Σ over tokens of min(value × LT, cap)."""
+    return np.minimum(values * lts, caps_usd).sum(axis=1)
+
+
+def caps(params: dict[str, int], accounts: list[str], tokens: list[str], underlying: str) -> np.ndarray:
+    """Each account's quota per token (accounts × tokens, raw units of the underlying) from the
+    indexer's `quota:<account>:<token>` params; inf for the underlying (never capped,
+    CollateralLogic.sol:88-92). A quoted token with no quota read counts nothing (quota 0), as
+    the contract counts an enabled token without quota."""
+    out = np.array([[params.get(f"quota:{a}:{t}", 0) for t in tokens] for a in accounts], dtype=float).reshape(len(accounts), len(tokens))
+    out[:, [t == underlying for t in tokens]] = np.inf
+    return out
+
+
+def owed(params: dict[str, int], accounts: list[str], total_debt_raw: np.ndarray) -> np.ndarray:
+    """What the pool is owed of each account's total debt (raw units): debt and interest, the
+    total less the DAO's accrued fees (`fees:<account>`, CreditLogic.sol:86-98 counts a loss
+    against debt + interest only)."""
+    return total_debt_raw - np.array([params.get(f"fees:{a}", 0) for a in accounts], dtype=float)
+
+
+def liquidate_account(total_value: float, total_debt_: float, owed_: float, params: dict[str, int]) -> Payments:
+    """`liquidateCreditAccount` of a whole account (CreditFacadeV3.sol:327-400), values in the
+    underlying at the oracle: the pool gets the total debt plus the liquidation fee on the value,
+    out of what the liquidator pays (the value less the premium); the owner keeps the rest; the
+    shortfall against debt + interest is the pool's loss, which the loss policy lets through
+    (the devnet's `AliasedLossPolicyV3` allows it; a policy that blocks it leaves only
+    `partiallyLiquidateCreditAccount`, which must leave the account healthy, so it cannot close
+    an account under water). The normal fee and discount: an expirable manager's expired terms
+    (`fee_liquidation_expired_bps`) are not applied yet."""
+    fee, discount = params["fee_liquidation_bps"], params["liquidation_discount_bps"]
+    return payments(total_value, total_debt_, owed_, fee / PERCENTAGE_FACTOR, discount / PERCENTAGE_FACTOR)
 
 
 def liquidatable(twv: float, debt: float) -> bool:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 
+from loopscan.chains.deployments import Contract as Entry
+from loopscan.chains.deployments import Deployments
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import Chain, TxReverted
 from loopscan.devnet.node import Anvil
@@ -134,3 +136,9 @@ def liquidate(net: GearboxNet, account: str, liquidator: str, usdc_in: int, t: i
             calls.append(facade_call(g, "withdrawCollateral", token.address, balance, liquidator))
     fn = g.credit_facade.get_function_by_signature(LIQUIDATE)
     return send_at(net.chain, fn(account, liquidator, calls), liquidator, t, "liquidateCreditAccount")
+
+
+def deployments(net: GearboxNet) -> Deployments:
+    """The deployments a scan of this devnet reads: its contracts register."""
+    entry = Entry("gearbox", "contracts_register", net.gearbox.register.address, 0)
+    return Deployments("devnet", 31337, (entry,), "gearbox test deployments")

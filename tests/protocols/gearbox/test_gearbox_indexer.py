@@ -9,36 +9,39 @@ import asyncio
 
 import pytest
 from eth_utils import to_checksum_address
-from gearbox_devnet import ACCOUNT_DEBT, ACCOUNT_QUOTA, MIXED, SDEUSD_LT_BPS, XUSD_LT_BPS, GearboxNet, set_prices
+from gearbox_devnet import (
+    ACCOUNT_DEBT,
+    ACCOUNT_QUOTA,
+    DEPOSIT,
+    MIXED,
+    SDEUSD_LT_BPS,
+    XUSD_LT_BPS,
+    GearboxNet,
+    deployments,
+    set_prices,
+)
 
-from loopscan.chains.deployments import Contract as Entry
-from loopscan.chains.deployments import Deployments
 from loopscan.model.frames import to_frame, validate_frame
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.gearbox import rules
 from loopscan.protocols.gearbox.indexer import DEBT_COLLATERAL, plan
 from loopscan.result import analyse
 from loopscan.rpc import RpcClient
-from loopscan.scanner import IndexError_, index
+from loopscan.scanner import index
 
 pytestmark = pytest.mark.devnet
 WAD, MONTH = 10**18, 30 * 86400
 
 
-def _deployments(net: GearboxNet) -> Deployments:
-    entry = Entry("gearbox", "contracts_register", net.gearbox.register.address, 0)
-    return Deployments("devnet", 31337, (entry,), "gearbox test deployments")
-
-
 def _read(net: GearboxNet):
     """The raw read and the context, at the devnet's latest block, as a scan reads it."""
-    (ix,) = plan(_deployments(net), "gearbox")
+    (ix,) = plan(deployments(net), "gearbox")
 
     async def run():
         async with RpcClient(net.chain.node.url) as client:
             pin = await client.pin(None)
             header = await client.get_block(pin)
-            ctx = ScanContext(client, pin, int(header["timestamp"], 16), _deployments(net))
+            ctx = ScanContext(client, pin, int(header["timestamp"], 16), deployments(net))
             return ix, await ix.fetch(ctx), ctx
 
     return asyncio.run(run())
@@ -137,16 +140,20 @@ def test_an_unreadable_price_leaves_missing_rows_never_a_zero(gearbox_net):
     assert net.mixed_account.lower() not in {p["account"] for p in rows["positions"]}
 
 
-def test_a_scan_reads_gearbox_when_asked_and_the_solver_lists_its_market_as_unsolved(gearbox_net):
+def test_a_default_scan_reads_gearbox_and_the_solver_checks_each_account_as_the_credit_manager_does(gearbox_net):
+    """Gearbox is solved, so a default scan reads it. At the pin, each account's health (weighted
+    value over total debt, the quota capping the mixed account's xUSD, its kept USDC at the
+    underlying's LT) is the credit manager's own `calcDebtAndCollateral`; the pool is the lender."""
     net, g = gearbox_net, gearbox_net.gearbox
-    snap = index(net.chain.node.url, deployments=_deployments(net), protocols=["gearbox"])
+    snap = index(net.chain.node.url, deployments=deployments(net))
     assert snap.missing.empty
-    assert len(snap.positions) == 2 and set(snap.markets["protocol"]) == {"gearbox"}
+    assert set(snap.markets["protocol"]) == {"gearbox"}
+    assert sorted(snap.positions["account"]) == sorted([net.account.lower(), net.mixed_account.lower(), g.pool.address.lower()])
     result = analyse(snap)
+    assert result.solver.book.unsolved == {}
+    now = result.now.set_index("account")["health"]
+    for account in (net.account, net.mixed_account):
+        cdd = g.credit_manager.functions.calcDebtAndCollateral(account, DEBT_COLLATERAL).call(block_identifier=snap.meta.block_number)
+        assert now[account.lower()] == pytest.approx(cdd[9] / cdd[6], rel=1e-7)  # twvUSD / totalDebtUSD
     key = f"{g.credit_manager.address.lower()}:{g.credit_manager.address.lower()}"
-    assert result.solver.book.unsolved == {
-        key: "gearbox: the solver does not apply its rules yet; its positions are in no threshold"
-    }
-    # A default scan reads only what the solver applies: here, nothing.
-    with pytest.raises(IndexError_, match="gearbox test deployments lists no contracts for any of "):
-        index(net.chain.node.url, deployments=_deployments(net))
+    assert result.solver.book.markets[key].suppliers == {g.pool.address.lower(): pytest.approx(DEPOSIT / 10**6, rel=1e-3)}
