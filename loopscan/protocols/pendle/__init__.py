@@ -16,6 +16,7 @@ SPECS = (
         role="venue",
         indexer="loopscan.protocols.pendle.indexer",
         probes={("pendle", "market_factory"): "maxLnFeeRateRoot()"},
+        feeds="loopscan.protocols.pendle.oracles",
         solved=False,
     ),
 )

@@ -26,6 +26,7 @@ from loopscan.rpc import Call, CallResult, answer_value, encode_call
 __all__ = [
     "PtOracle",
     "classify",
+    "fetch_feed_kinds",
     "fetch_pt_oracles",
     "linear_discount_price",
     "twap_ln_implied_rate",
@@ -95,6 +96,12 @@ async def fetch_pt_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, P
                 feed, kind, answer, market=value["market()"], twap_window=value["twapDuration()"], quote=quote
             )
     return out
+
+
+async def fetch_feed_kinds(ctx: ScanContext, addresses: set[str]) -> dict[str, str]:
+    """The kind of each Pendle PT feed among `addresses` (`ProtocolSpec.feeds`): what a lender's
+    oracle built on it moves with."""
+    return {feed: o.kind for feed, o in (await fetch_pt_oracles(ctx, addresses)).items()}
 
 
 def linear_discount_price(base_discount_per_year: int, maturity: int, now: int) -> int:
