@@ -53,7 +53,7 @@ async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, Orac
     got = await ctx.read_round(reads)
     found = {o: _getters(o, [got.result((o, g)) for g in _GETTERS]) for o in oracles}
     feeds = {o: tuple(f[g] for g in _GETTERS[2:] if f[g] != ZERO_ADDRESS) if f else () for o, f in found.items()}
-    feed_kinds = await fetch_feed_kinds(ctx, {feed for fs in feeds.values() for feed in fs})
+    feed_kinds = await registry.fetch_feed_kinds(ctx, {feed for fs in feeds.values() for feed in fs})
     out: dict[str, OracleInfo] = {}
     for oracle in oracles:
         f = found[oracle]
@@ -66,16 +66,6 @@ async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, Orac
             feeds=feeds[oracle],
         )
     return out
-
-
-async def fetch_feed_kinds(ctx: ScanContext, feeds: set[str]) -> dict[str, str]:
-    """The kind of each feed a registered package publishes (`ProtocolSpec.feeds`); plain market
-    feeds are left out."""
-    kinds: dict[str, str] = {}
-    for spec in registry.all_specs().values():
-        if spec.feeds is not None and feeds:
-            kinds |= await spec.load("feeds").fetch_feed_kinds(ctx, feeds)
-    return kinds
 
 
 def _getters(oracle: str, answers: list[CallResult]) -> dict[str, str] | None:

@@ -17,6 +17,9 @@ SPECS = (
         indexer="loopscan.protocols.pendle.indexer",
         probes={("pendle", "market_factory"): "maxLnFeeRateRoot()"},
         feeds="loopscan.protocols.pendle.oracles",
+        devnet_contracts={"pendle_market_factory": ("pendle", "market_factory"), "pendle_router": ("pendle", "router")},
+        devnet="loopscan.protocols.pendle.seeding",
+        scenario_section="pendle",
         solved=False,
     ),
 )
