@@ -9,7 +9,8 @@ Starting prices (`p0`, numeraire: USD):
 1. a reserve of a pooled market (Aave-like) is priced by the pool's own oracle (base currency USD);
 2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
    stablecoins these pyramids are built on — and `assumed_par` lists them;
-3. the collateral of an isolated market with a market oracle is priced by that oracle;
+3. the collateral of an isolated market with a market oracle (or a PT's own feed) is priced by that
+   oracle;
 4. a vault share is priced at its book value: reported assets per share times its asset's price.
 
 Market prices start at `p0` and move only by the shock and by sales into the token's deepest
@@ -32,6 +33,9 @@ from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
 __all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
 
 WAD = 10**18
+# Oracle kinds whose answer is the collateral's starting price when nothing else prices it: a market
+# feed, and a PT's own feed (linear discount, AMM TWAP: the lender's own price of the PT at the pin).
+_PRICED_BY_ORACLE = ("market", "unknown", "linear_discount", "amm_twap")
 
 
 @dataclass
@@ -118,7 +122,7 @@ def build_book(snap: Snapshot) -> Book:
             assumed.append(m.loan_token)
     for _ in range(4):  # collateral priced through loan tokens, vaults through assets
         for m in markets.values():
-            if m.quote == "loan" and m.oracle_kind in ("market", "unknown") and m.collateral not in p0:
+            if m.quote == "loan" and m.oracle_kind in _PRICED_BY_ORACLE and m.collateral not in p0:
                 if m.loan in p0 and np.isfinite(m.oracle0):
                     p0[m.collateral] = m.oracle0 * p0[m.loan]
         for v in snap.vaults.itertuples():

@@ -116,12 +116,15 @@ def test_a_scan_reads_the_pt_market_beside_the_morpho_market_it_backs(pendle_net
     assert set(snap.positions["account"]) == {loop.looper.lower(), pendle_net.chain.account("morpho-lender").lower()}
     assert list(snap.market_collaterals["collateral_token"]) == [pt]
     assert Snapshot.from_parquet(snap.to_parquet(tmp_path / "snap")).pools.equals(snap.pools)
-    # The analysis finds the loop on the PT (its whole debt is lost if the PT is worth nothing).
-    # Morpho's oracle classification sees a feed and calls it a market oracle, so the first
-    # liquidation comes at a 0.55 % PT "depeg" (1 − 91 / 91.5); with the linear-discount feed no
-    # PT price move liquidates: the classification of Pendle feeds is not wired into it yet.
-    # The cascade's sales of the PT have no exit the solver can price yet (the Pendle market is
-    # read, not sold into), so the figures after sales are not computable rather than $0.
+    # The analysis finds the loop on the PT. Morpho's oracle is built on Pendle's linear-discount
+    # feed, so the market is `linear_discount`: no PT price move liquidates it (δ₁ never, nobody at
+    # risk) and the loss hides until the PT is worth less than the debt (δ_bd).
+    assert list(snap.market_collaterals["oracle_kind"]) == ["linear_discount"]
     (row,) = analyse(snap).thresholds.query("token == @pt").itertuples()
-    assert (row.shock, row.positions_at_risk) == ("depeg", 1) and row.first_liquidation_frac > 0
-    assert math.isnan(row.bad_debt_at_100pct_usd) and "no pool read to sell" in row.not_computable
+    assert (row.shock, row.positions_at_risk) == ("depeg", 0)
+    assert math.isnan(row.first_liquidation_frac) and math.isnan(row.cascade_frac)
+    # Bad debt from the PT move at which the collateral (at the oracle's starting price) falls
+    # below the debt, to the bisection's 1 bp; the whole debt at 100 %.
+    value = COLLATERAL * loop.oracle.functions.price().call() / 10**36 / USDC  # USDC
+    assert row.bad_debt_frac == pytest.approx(1 - loop.debt / USDC / value, abs=1e-4)
+    assert row.bad_debt_at_100pct_usd == pytest.approx(loop.debt / USDC, rel=1e-9)
