@@ -17,7 +17,7 @@ import pandas as pd
 from loopscan.graph import build_graph, look_through, loop_table, pyramids
 from loopscan.model import Snapshot
 from loopscan.solver import CascadeResult, Solver, build_book
-from loopscan.solver.haircut import haircut
+from loopscan.solver.haircut import HAIRCUTS, haircut, haircut_table
 
 __all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse"]
 
@@ -83,6 +83,16 @@ class ScanResult:
         from loopscan.solver.depth import depth_table
 
         return depth_table(self.solver)
+
+    @cached_property
+    def haircut_thresholds(self) -> pd.DataFrame:
+        """Per token of the depeg thresholds, its δ₁, δ_c and δ_bd with the exit pools haircut by
+        each of `HAIRCUTS` (0, 50 and 90 % of the liquidity gone): columns `d1_<pct>`, `dc_<pct>`,
+        `dbd_<pct>` (`loopscan.solver.haircut.haircut_table`). Haircuts of the chain as read, whatever
+        haircut `analyse` solved the rest with. Computed on first read (a solve per haircut) and kept:
+        the report, the JSON and the HTML page read this one table."""
+        tokens = list(self.thresholds.loc[self.thresholds["shock"] == "depeg", "token"])
+        return haircut_table(build_book(self.snapshot), HAIRCUTS, tokens or None)
 
     def curve(self, token: str, kind: str = "depeg") -> pd.DataFrame:
         """δ*(δ), the final depeg after the cascade against the initial shock, for `token` (a

@@ -25,7 +25,7 @@ from loopscan.protocols import registry
 from loopscan.protocols.base import Progress, Rows, ScanContext, merge_rows
 from loopscan.protocols.holdings import complete_vaults, position_holdings
 from loopscan.protocols.tokens import TokenIndexer
-from loopscan.rpc import Call, RetryPolicy, RpcClient, encode_call, mask_url
+from loopscan.rpc import Call, LogCache, RetryPolicy, RpcClient, encode_call, mask_url
 
 __all__ = ["index", "index_async", "resolve_deployments", "IndexError_", "plan"]
 
@@ -70,8 +70,10 @@ async def index_async(
     retry: RetryPolicy | None = None,
     max_concurrency: int = 8,
     timeout: float = 30.0,
+    log_cache: LogCache | None = None,
 ) -> Snapshot:
-    """`index` for callers already in an event loop."""
+    """`index` for callers already in an event loop. `log_cache` shares the logs read with other
+    scans of the same history at other blocks (`rpc.LogCache`: a backtest)."""
     deps = load_deployments(deployments)
     indexers = plan(deps, protocols)
     _check_planned(deps, protocols, indexers)
@@ -85,7 +87,7 @@ async def index_async(
         header = await client.get_block(pin)
         if header is None:
             raise IndexError_(f"{endpoint} does not know block {pin.number}")
-        ctx = ScanContext(client, pin, int(header["timestamp"], 16), deps)
+        ctx = ScanContext(client, pin, int(header["timestamp"], 16), deps, log_cache=log_cache)
         for name in _left_out(deps, protocols):
             ctx.miss("protocol", None, name, "--protocols", "left out by --protocols: figures that rest on it are not computable")
         await _check_contracts(ctx, deps)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from loopscan.backtest.errors import BacktestError
@@ -79,14 +80,16 @@ def run_backtest(
     retries: int = 2,
     backoff: float = 1.0,
     keep_snapshots: bool = False,
-    task: Task = scan_block,
+    task: Task | None = None,
     on_done: Callable[[BlockOutcome], None] | None = None,
     stall_timeout: float | None = STALL_TIMEOUT,
 ) -> BacktestReport:
     """Scan every block not yet stored, store each as it finishes, rebuild the alerts.
 
     If no block finishes for `stall_timeout` seconds (a hung node or worker), the blocks still
-    running are cancelled and stored as failed with that reason: a later run tries them again."""
+    running are cancelled and stored as failed with that reason: a later run tries them again.
+    `task` scans one block (default: `scan_block`, reading each worker's logs once up to the
+    range's last block)."""
 
     chain_id = deployments.chain_id
     started = time.monotonic()
@@ -95,6 +98,7 @@ def run_backtest(
         todo = [b for b in dict.fromkeys(blocks) if b not in done]
         report = BacktestReport(planned=len(set(blocks)), skipped=len(set(blocks)) - len(todo))
         if todo:
+            task = task or partial(scan_block, logs_until=max(todo))
             with dask_client(scheduler, workers) as client:
                 futures = {
                     client.submit(run_block, task, rpc_url, deployments, b, retries, backoff, pure=False): b for b in todo

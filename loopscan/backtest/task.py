@@ -20,6 +20,7 @@ from loopscan.errors import LoopscanError
 from loopscan.model import Snapshot
 from loopscan.monitor import readings
 from loopscan.result import analyse
+from loopscan.rpc import LogCache
 from loopscan.scanner import index_async
 
 __all__ = ["BlockScan", "BlockOutcome", "scan_block", "run_block"]
@@ -45,15 +46,24 @@ class BlockOutcome:
     error: str | None  # the last attempt's failure, one line
 
 
-def scan_block(rpc_url: str, deployments: Deployments, block: int) -> BlockScan:
-    """Index the chain at `block`, analyse it and compute the monitor's readings."""
+def scan_block(rpc_url: str, deployments: Deployments, block: int, logs_until: int | None = None) -> BlockScan:
+    """Index the chain at `block`, analyse it and compute the monitor's readings. With
+    `logs_until` (the backtest's last block), logs are read once up to it per worker process and
+    cut at each block (`rpc.LogCache`), instead of from the deployments at every block."""
     started = datetime.now(UTC)
-    snapshot = asyncio.run(index_async(rpc_url, deployments=deployments, block=block))
+    cache = None if logs_until is None else _log_cache(rpc_url, logs_until)
+    snapshot = asyncio.run(index_async(rpc_url, deployments=deployments, block=block, log_cache=cache))
     result = analyse(snapshot)
     return BlockScan(snapshot, readings(result), result.thresholds, result.losses, started, datetime.now(UTC))
 
 
 Task = Callable[[str, Deployments, int], BlockScan]
+
+_LOG_CACHES: dict[tuple[str, int], LogCache] = {}  # per worker process: its blocks share one history
+
+
+def _log_cache(rpc_url: str, until: int) -> LogCache:
+    return _LOG_CACHES.setdefault((rpc_url, until), LogCache(until))
 
 
 def run_block(task: Task, rpc_url: str, deployments: Deployments, block: int, retries: int, backoff: float) -> BlockOutcome:

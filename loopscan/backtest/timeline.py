@@ -126,13 +126,16 @@ def plot_timeline(thresholds: pd.DataFrame, alerts: pd.DataFrame, events: list[E
         ax.set_ylim(bottom=0)
     axes[0, 0].legend(fontsize=7, loc="upper left")
     strip = axes[-1, 0]
-    fired = alerts[alerts["event"] == "firing"]
-    rules = list(dict.fromkeys(fired["rule"]))
+    end = thresholds["time"].max()
+    rules = list(dict.fromkeys(alerts.loc[alerts["event"] == "firing", "rule"]))
     for i, rule in enumerate(rules):
-        times = pd.to_datetime(fired.loc[fired["rule"] == rule, "time"], utc=True)
-        strip.scatter(times, [i] * len(times), marker="|", s=120)
+        for start, stop, severity in _firing_spans(alerts[alerts["rule"] == rule], end):
+            # A span, not a tick: an alert that fires once and stays firing is the signal.
+            strip.broken_barh([(start, max(stop - start, pd.Timedelta(hours=12)))], (i - 0.3, 0.6),
+                              color=_SEVERITY_COLOURS.get(severity, "grey"))  # fmt: skip
     strip.set_yticks(range(len(rules)), rules, fontsize=7)
-    strip.set_title("alerts fired", fontsize=9, loc="left")
+    strip.set_ylim(-0.7, max(len(rules), 1) - 0.3)
+    strip.set_title("alerts firing (critical red, warning orange, info blue)", fontsize=9, loc="left")
     for ax in axes[:, 0]:
         for e in events:
             ax.axvline(e.time, color="red", linestyle="--", linewidth=1)
@@ -147,3 +150,22 @@ def plot_timeline(thresholds: pd.DataFrame, alerts: pd.DataFrame, events: list[E
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+_SEVERITY_COLOURS = {"critical": "tab:red", "warning": "tab:orange", "info": "tab:blue"}
+
+
+def _firing_spans(alerts: pd.DataFrame, end: pd.Timestamp) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """(from, to, severity) of each time one rule's alert fired for a subject, to its resolution or
+    the last block scanned."""
+    spans, open_at = [], {}
+    for a in alerts.itertuples():
+        time = pd.Timestamp(a.time)
+        time = time.tz_localize("UTC") if time.tzinfo is None else time
+        if a.event == "firing":
+            open_at.setdefault(a.subject, (time, a.severity))
+        elif a.event == "resolved" and a.subject in open_at:
+            start, severity = open_at.pop(a.subject)
+            spans.append((start, time, severity))
+    spans.extend((start, end, severity) for start, severity in open_at.values())
+    return spans

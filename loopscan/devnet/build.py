@@ -67,42 +67,10 @@ class CompileUnit:
         return settings
 
 
-_GEARBOX = "@gearbox-protocol/core-v3/contracts"
-
-# Ours, and Gearbox's (not registered yet: no indexer); each registered package declares its own
-# (`ProtocolSpec.devnet`), added by `units()`.
+# Ours; each registered package declares its own (`ProtocolSpec.devnet`), added by `units()`.
 UNITS: dict[str, CompileUnit] = {
     unit.name: unit
     for unit in (
-        CompileUnit(
-            name="gearbox",
-            solc="solc0823",
-            sources=tuple(
-                f"{_GEARBOX}/{path}.sol"
-                for path in (
-                    "core/AliasedLossPolicyV3",
-                    "core/BotListV3",
-                    "core/DefaultAccountFactoryV3",
-                    "core/PriceOracleV3",
-                    "credit/CreditConfiguratorV3",
-                    "credit/CreditFacadeV3",
-                    "credit/CreditManagerV3",
-                    "pool/LinearInterestRateModelV3",
-                    "pool/PoolQuotaKeeperV3",
-                    "pool/PoolV3",
-                    "pool/TumblerV3",
-                )
-            ),
-            via_ir=False,
-            runs=1000,
-            evm_version="shanghai",
-            origin="@gearbox-protocol/core-v3@1.52.1 (Gearbox-protocol/core-v3 v1.52.1 @b038597d, foundry.toml: "
-            "solc 0.8.23, shanghai, 1000 runs, bytecode_hash none), OpenZeppelin 4.9.6, @1inch/solidity-utils 2.4.0",
-            # The sources import OpenZeppelin 4.x as `@openzeppelin/contracts/`; the project's own
-            # contracts need 5.x under that name, so 4.9.6 is installed under an npm alias.
-            remappings=("@openzeppelin/contracts/=@openzeppelin/contracts-v4/",),
-            bytecode_hash="none",
-        ),
         CompileUnit(
             name="loopscan",
             solc="solc0826",

@@ -27,6 +27,7 @@ from loopscan.rpc import (
     Call,
     CallResult,
     InvalidAnswer,
+    LogCache,
     RpcClient,
     answer_value,
     checked_data,
@@ -148,6 +149,7 @@ class ScanContext:
     progress: Progress = _no_progress
     missing: list[dict[str, Any]] = field(default_factory=list)
     log_chunk_size: int = 50_000
+    log_cache: LogCache | None = None  # logs shared with other pins of the same history (a backtest)
 
     @property
     def block(self) -> int:
@@ -159,9 +161,8 @@ class ScanContext:
 
     async def logs(self, address: str | Sequence[str], topics: Sequence[Any], from_block: int | None) -> list[dict]:
         """Logs up to the pinned block, from `from_block` (a contract's deployment) or genesis."""
-        return await get_logs(
-            self.client, address, topics, from_block or 0, self.block, chunk_size=self.log_chunk_size
-        )
+        read = get_logs if self.log_cache is None else self.log_cache.get_logs
+        return await read(self.client, address, topics, from_block or 0, self.block, chunk_size=self.log_chunk_size)
 
     async def read_round(self, reads: Mapping[K, Read]) -> Answers[K]:
         """One round of reads through Multicall3 at the pinned block, its answers by the same keys."""

@@ -6,7 +6,7 @@
     >>> registry.spec("compound_v2")
     Traceback (most recent call last):
     ...
-    loopscan.protocols.registry.UnknownProtocolError: unknown protocol 'compound_v2'; known: aave_v3, compound_v3, curve, erc4626, euler_v2, metamorpho, morpho_blue, pendle, spark, uniswap_v3
+    loopscan.protocols.registry.UnknownProtocolError: unknown protocol 'compound_v2'; known: aave_v3, compound_v3, curve, erc4626, euler_v2, gearbox, metamorpho, morpho_blue, pendle, spark, uniswap_v3
 
 The solver, the graph, the exports and the reports ask this module about a protocol (its role,
 its margin, its rules) and never name one; a name nobody registered is an error, never a
@@ -25,7 +25,7 @@ from loopscan.protocols.spec import ProtocolSpec
 __all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "deployment_protocols", "devnet_entries",
            "devnet_parts", "devnet_units", "fetch_feed_kinds"]  # fmt: skip
 
-PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle")
+PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle", "gearbox")
 """The protocol packages under `loopscan.protocols`, each declaring its `SPECS`."""
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 import loopscan
 from loopscan.graph.loops import find_loops
 from loopscan.result import ScanResult
+from loopscan.solver.haircut import HAIRCUTS, haircut_column
 
 __all__ = ["SCHEMA_VERSION", "THRESHOLD_KEYS", "report_dict", "dumps"]
 
@@ -112,6 +113,11 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
     snap = result.snapshot
     info = {t.address: t for t in snap.tokens.itertuples()}
     oracle_flags = sorted({result.solver.book.markets[k].key for k in result.solver.book.unknown_oracles})
+    haircuts = {
+        r.token: [{"haircut": f, **{key: _num(getattr(r, haircut_column(short, f))) for key, short in _HAIRCUT_KEYS}}
+                  for f in HAIRCUTS]
+        for r in result.haircut_thresholds.itertuples()
+    }  # fmt: skip
     by_token: dict[str, dict] = {}
     for row in result.thresholds.itertuples():
         entry = by_token.get(row.token)
@@ -128,6 +134,7 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
                 "bad_debt_now_usd": _num(row.bad_debt_now_usd),
                 **{key: None for keys in THRESHOLD_KEYS.values() for key in keys.values()},
                 "oracle_flags": oracle_flags,
+                "depeg_when_liquidity_leaves": haircuts.get(row.token, []),
             }
         entry["shocks"].append(row.shock)
         for column, key in THRESHOLD_KEYS[row.shock].items():
@@ -151,6 +158,7 @@ def _lenders(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
     ]
 
 
+_HAIRCUT_KEYS = (("first_liquidation_depeg", "d1"), ("cascade_depeg", "dc"), ("bad_debt_depeg", "dbd"))
 _LOSS_AT = ("loss_at_first_liquidation_usd", "loss_at_cascade_usd", "loss_at_bad_debt_usd", "loss_at_100pct_usd")
 
 

@@ -1,5 +1,6 @@
 """The risk report printed after a scan: the headline first, then what is breaking now, then the
-details (pyramids, loops, losses by lender, unwind, riskiest positions).
+details (pyramids, loops, losses by lender, unwind, thresholds when liquidity leaves, riskiest
+positions).
 
 Every number carries its unit; every string that came from the chain is escaped for the
 terminal (`textsafe`). Fractions are data everywhere else; tables show them as %. How each
@@ -12,8 +13,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from loopscan.report.units import NOT_COMPUTABLE, account, pct, usd
+from loopscan.report.units import NOT_COMPUTABLE, account, not_computable_figures, pct, usd
 from loopscan.result import ScanResult
+from loopscan.solver.haircut import HAIRCUTS, haircut_column
 from loopscan.textsafe import safe_text
 
 __all__ = ["print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
@@ -21,6 +23,7 @@ __all__ = ["print_risk_report", "riskiest_positions", "headline_table", "METHODO
 METHODOLOGY = "docs/methodology.md"
 _SHOCK = {"depeg": "depeg", "backing_loss": "backing"}
 _MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
+_FIGURES = (("first_liquidation", "δ₁", "d1"), ("cascade", "δ_c", "dc"), ("bad_debt", "δ_bd", "dbd"))
 
 
 def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[str]]:
@@ -35,12 +38,9 @@ def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[st
 
     rows = []
     for r in thresholds.itertuples():
-        missing = {part.split(":")[0].strip(): part for part in (r.not_computable or "").split("; ") if part}
-        cells = []
-        for name in ("first_liquidation", "cascade", "bad_debt"):
-            reason = next((why for names, why in missing.items() if name in names.split(", ")), None)
-            cells.append(NOT_COMPUTABLE if reason else pct(getattr(r, f"{name}_frac")))
-        flags = [mark(f"n/c: {reason}") for reason in missing.values()]
+        missing = not_computable_figures(r.not_computable)
+        cells = [NOT_COMPUTABLE if name in missing else pct(getattr(r, f"{name}_frac")) for name, _, _ in _FIGURES]
+        flags = [mark(f"n/c: {reason}") for reason in dict.fromkeys(missing.values())]
         if r.oracle_flags:
             flags.append(mark("an oracle loopscan could not classify is treated as a market oracle"))
         rows.append((safe_text(str(r.symbol)), _SHOCK[r.shock], *cells, str(int(r.liquidatable_now)), usd(r.bad_debt_now_usd),
@@ -154,6 +154,7 @@ def _print_details(console: Console, result: ScanResult) -> None:
                                               x.loss_at_100pct_usd)))  # fmt: skip
         console.print(t)
     _print_unwind(console, result)
+    _print_haircuts(console, result)
     risky = riskiest_positions(result)
     if len(risky):
         t = Table(title="Riskiest positions: the further depeg that opens each", title_justify="left")
@@ -181,3 +182,23 @@ def _print_unwind(console: Console, result: ScanResult) -> None:
                   usd(r.absorbable_usd) if pooled else "no pool read", shown)  # fmt: skip
     console.print(t)
 
+
+
+def _print_haircuts(console: Console, result: ScanResult) -> None:
+    """Per token, δ₁, δ_c and δ_bd with its exit pools holding all, half and a tenth of their
+    liquidity (`ScanResult.haircut_thresholds`): what the thresholds are worth when liquidity
+    providers leave before the liquidations come."""
+    table = result.haircut_thresholds
+    if not len(table):
+        return
+    depeg = result.thresholds[result.thresholds["shock"] == "depeg"].set_index("token")["not_computable"]
+    t = Table(title="Thresholds when liquidity leaves", title_justify="left")
+    for col in ("token", "threshold", *(f"{round(f * 100)} % gone" for f in HAIRCUTS)):
+        t.add_column(col, justify="left" if col in ("token", "threshold") else "right", no_wrap=col != "token")
+    for r in table.itertuples():
+        missing = not_computable_figures(depeg.get(r.token))
+        for i, (name, label, short) in enumerate(_FIGURES):
+            cells = [NOT_COMPUTABLE if name in missing else pct(getattr(r, haircut_column(short, f))) for f in HAIRCUTS]
+            t.add_row(safe_text(str(r.symbol)) if i == 0 else "", label, *cells, end_section=i == len(_FIGURES) - 1)
+    console.print(t)
+    console.print("a depeg after LPs withdrew that share of each exit pool's liquidity", markup=False, style="dim")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["NEVER", "NOT_COMPUTABLE", "account", "pct", "usd"]
+__all__ = ["NEVER", "NOT_COMPUTABLE", "account", "not_computable_figures", "pct", "usd"]
 
 NEVER = "never"  # the condition does not hold up to a 100 % shock
 NOT_COMPUTABLE = "n/c"  # an input was not read: a footnote says which
@@ -34,6 +34,13 @@ def usd(value: object, missing: str = NOT_COMPUTABLE) -> str:
         if abs(x) >= div:
             return f"${x / div:,.1f}{suffix}"
     return f"${x:,.0f}"
+
+
+def not_computable_figures(text: object) -> dict[str, str]:
+    """A thresholds row's `not_computable` (`first_liquidation, bad_debt: why; cascade: why`) as
+    figure -> the whole note about it; {} when every figure is computable."""
+    notes = {part.split(":")[0].strip(): part for part in (text if isinstance(text, str) else "").split("; ") if part}
+    return {name: why for names, why in notes.items() for name in names.split(", ")}
 
 
 def account(address: str) -> str:

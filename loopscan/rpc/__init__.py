@@ -40,6 +40,7 @@ from .errors import (
     RpcTimeout,
     TransportError,
 )
+from .logcache import LogCache
 from .logs import get_logs
 from .multicall import MulticallLimits, multicall
 from .reads import BlockPin, block_tag
@@ -58,6 +59,7 @@ __all__ = [
     "ExecutionReverted",
     "HistoricalStateUnavailable",
     "InvalidAnswer",
+    "LogCache",
     "LogRangeTooLarge",
     "MulticallLimits",
     "NodeError",

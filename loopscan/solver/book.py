@@ -113,7 +113,11 @@ def build_book(snap: Snapshot) -> Book:
     registry.check_names(snap.pools["venue"], "snapshot pools")
     markets, unsolved = _markets(snap, decimals)
     for m in snap.markets.itertuples():
-        if m.loan_price_raw is not None and m.loan_price_scale:  # the protocol's own price of its loan token
+        # The protocol's own price of its loan token, from the markets the solver applies only: a
+        # market it leaves out (`unsolved`) must not move the solver's figures, and its price would
+        # take the token out of `assumed_par` (USDC priced through its pool against xUSD).
+        solved = f"{m.protocol_address}:{m.market_id}" in markets
+        if solved and m.loan_price_raw is not None and m.loan_price_scale:
             p0[m.loan_token] = m.loan_price_raw / m.loan_price_scale
     vault_of = {v.share_token: v for v in snap.vaults.itertuples()}
     for m in snap.markets.itertuples():

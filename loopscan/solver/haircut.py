@@ -27,9 +27,10 @@ from loopscan.errors import LoopscanError
 from loopscan.solver.book import Book, PoolBook
 from loopscan.solver.thresholds import Solver
 
-__all__ = ["haircut", "haircut_table", "kept"]
+__all__ = ["HAIRCUTS", "haircut", "haircut_column", "haircut_table", "kept"]
 
 FIGURES = {"first_liquidation_frac": "d1", "cascade_frac": "dc", "bad_debt_frac": "dbd"}
+HAIRCUTS = (0.0, 0.5, 0.9)  # what the report sets side by side: none, half and nine tenths of the liquidity gone
 
 
 class HaircutError(LoopscanError):
@@ -63,13 +64,19 @@ def haircut(book: Book, fraction: float, pools: Iterable[str] | None = None) -> 
     return replace(book, pools={token: cut(p) for token, p in book.pools.items()})
 
 
-def haircut_table(book: Book, fractions: Iterable[float] = (0.0, 0.5, 0.9), tokens: list[str] | None = None) -> pd.DataFrame:
+def haircut_column(figure: str, fraction: float) -> str:
+    """The `haircut_table` column of a figure (`d1`, `dc`, `dbd`) at a haircut: `haircut_column("d1", 0.5)`
+    is `d1_50`."""
+    return f"{figure}_{round(fraction * 100)}"
+
+
+def haircut_table(book: Book, fractions: Iterable[float] = HAIRCUTS, tokens: list[str] | None = None) -> pd.DataFrame:
     """Per token, its depeg thresholds with the exit pools haircut by each fraction, side by side:
     columns `d1_<pct>`, `dc_<pct>`, `dbd_<pct>` (fractions; NaN as in `Solver.thresholds`).
     Solves once per fraction."""
     merged: pd.DataFrame | None = None
     for f in fractions:
         table = Solver(haircut(book, f)).thresholds("depeg", tokens)
-        part = table[["token", "symbol", *FIGURES]].rename(columns={k: f"{v}_{round(f * 100)}" for k, v in FIGURES.items()})
+        part = table[["token", "symbol", *FIGURES]].rename(columns={k: haircut_column(v, f) for k, v in FIGURES.items()})
         merged = part if merged is None else merged.merge(part, on=["token", "symbol"], how="outer")
     return merged if merged is not None else pd.DataFrame(columns=["token", "symbol"])

@@ -133,7 +133,8 @@ def test_the_page_draws_the_stream_graph_offline_and_opens_a_node(stream, browse
     assert opened.title() == "xUSD"
     detail = page.locator("#detail").inner_text()
     for expected in ("Look-through exposure", "Thresholds — market depeg of xUSD", "12.57 %", "Positions with xUSD as collateral",
-                     "$253.34M", "Unwind — xUSD", "liquidatable now (at the pin)"):  # fmt: skip
+                     "$253.34M", "Unwind — xUSD", "liquidatable now (at the pin)", "Thresholds when liquidity leaves — xUSD",
+                     "90 % gone"):  # fmt: skip
         assert expected in detail
 
     # Pyramid: the base at the bottom, receipts above it by depth (cytoscape's y grows downwards).

@@ -25,6 +25,7 @@ from loopscan.protocols.aave_v3.indexer import AaveV3Indexer
 from loopscan.protocols.aave_v3.oracles import PROBES, probe_from_answers
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.erc4626.indexer import VaultIndexer
+from loopscan.protocols.gearbox.indexer import GearboxIndexer
 from loopscan.protocols.holdings import complete_vaults
 from loopscan.protocols.metamorpho import indexer as metamorpho
 from loopscan.protocols.metamorpho.indexer import MetaMorphoIndexer
@@ -109,6 +110,7 @@ INDEXERS = {
     "vaults": lambda: VaultIndexer([(_address(0x43), "erc4626", (_address(0x44),)), (_address(0x45), "backed", ())]),
     "tokens": lambda: TokenIndexer([_address(1), _address(2), _address(0xAA)]),
     "uniswap_v3": lambda: UniswapV3Indexer(_address(0x46), 0),
+    "gearbox": lambda: GearboxIndexer(_address(0x47)),
 }
 
 
@@ -142,6 +144,7 @@ test_aave_v3_survives_hostile_answers = _indexer_test("aave_v3")
 test_vaults_survive_hostile_answers = _indexer_test("vaults")
 test_tokens_survive_hostile_answers = _indexer_test("tokens")
 test_uniswap_v3_survives_hostile_answers = _indexer_test("uniswap_v3")
+test_gearbox_survives_hostile_answers = _indexer_test("gearbox")
 
 
 # -- the indexers' own decode helpers ---------------------------------------------------------

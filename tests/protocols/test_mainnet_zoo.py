@@ -149,7 +149,8 @@ NAME = "<img src=x onerror=alert(1)>\x1b]8;;https://e.vil\x07[link=https://e.vil
 
 async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(mainnet_zoo, tmp_path):
     """FRZ's symbol is read as set; then, with its feed down 30 % (its borrower liquidatable), it
-    heads the headline table, 'Now, at the pin' and the riskiest positions, escaped in each."""
+    heads the headline table, 'Now, at the pin', the thresholds when liquidity leaves and the
+    riskiest positions, escaped in each."""
     net = mainnet_zoo
     net.apply("frz-feed-down-30")
     result = analyse(await index_async(net.url, deployments=from_devnet_manifest(net.manifest)))
@@ -161,7 +162,7 @@ async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(ma
     text = console.export_text()
     shown = '=HYPERLINK("//e.vil")\\x1b[2J[bold red]<script>alert(1)</script>'  # the escape as text, markup as typed
     assert "\x1b" not in text and "\x07" not in text
-    for title in ("Where it breaks", "Now, at the pin", "Riskiest positions"):
+    for title in ("Where it breaks", "Now, at the pin", "Thresholds when liquidity leaves", "Riskiest positions"):
         section = text[text.index(title) :]
         section = section[: section.index("\u2514")]  # up to the table's bottom border
         assert shown in section, title

@@ -9,7 +9,7 @@ import faultproxy as fp
 import pytest
 from rpcnode import EMITTER, IDENTITY, TOPIC_A, TOPIC_B, Anvil, raw_rpc
 
-from loopscan.rpc import LogRangeTooLarge, RpcClient, get_logs
+from loopscan.rpc import LogCache, LogRangeTooLarge, RpcClient, get_logs
 
 
 def everything(anvil: Anvil, **extra: Any) -> list[dict[str, Any]]:
@@ -35,6 +35,23 @@ async def test_address_and_topic_filters(anvil: Anvil) -> None:
     assert only_a == everything(anvil, topics=[TOPIC_A]) and len(only_a) == 30
     assert either == everything(anvil)
 
+
+
+async def test_log_cache_reads_once_and_cuts_at_each_pin(anvil: Anvil) -> None:
+    """A backtest's pins share one history: the cache answers every pin at or below `until` as
+    get_logs would, with the node asked once; a pin above `until` goes to the node."""
+    until = anvil.log_to - 3
+    cache = LogCache(until)
+    async with RpcClient(anvil.url) as client:
+        pins = range(anvil.log_from, until + 1, 2)
+        truths = [await get_logs(client, EMITTER, [TOPIC_A], anvil.log_from, pin) for pin in pins]
+        before = client.stats.calls
+        cut = [await cache.get_logs(client, EMITTER, [TOPIC_A], anvil.log_from, pin) for pin in pins]
+        assert client.stats.calls - before == 1  # one eth_getLogs up to `until`, one chunk
+        assert cut == truths and len(cut[-1]) > len(cut[len(cut) // 2]) > 0
+        assert await cache.get_logs(client, EMITTER, [TOPIC_A], anvil.log_from, anvil.log_to) == \
+            await get_logs(client, EMITTER, [TOPIC_A], anvil.log_from, anvil.log_to)
+        assert client.stats.calls - before == 3  # above `until`: read from the node
 
 def wider_than(blocks: int) -> Any:
     def check(call: dict[str, Any]) -> bool:

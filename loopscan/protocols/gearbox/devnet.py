@@ -4,7 +4,7 @@ One market: a pool with its interest model, quota keeper and rate keeper (`Tumbl
 oracle with main and reserve feeds, a credit manager with its facade and configurator, the
 account factory, the bot list and a loss policy (`AliasedLossPolicyV3`, the package's only one);
 then collateral tokens, each quoted with a rate and a limit and given its liquidation threshold.
-Compiled with upstream's settings (`build.UNITS["gearbox"]`). The address provider, ACL and
+Compiled with upstream's settings (`UNITS`). The address provider, ACL and
 contracts register are not in the package: `contracts/gearbox/LoopscanGearboxRegister.sol` (ours)
 stands in for them.
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from loopscan.devnet.build import Artifacts
+from loopscan.devnet.build import Artifacts, CompileUnit
 from loopscan.devnet.chain import Chain
 
 __all__ = [
@@ -34,12 +34,47 @@ __all__ = [
     "supply",
     "facade_call",
     "open_credit_account",
+    "UNITS",
 ]
 
 UNIT = "gearbox"
+_SOURCES = "@gearbox-protocol/core-v3/contracts"
 NO_VERSION_CONTROL = 0
 # Chainlink heartbeats are a day at most; two days keeps devnet feeds fresh across test time jumps.
 STALENESS_PERIOD = 2 * 86400
+
+# Upstream's own compiler settings.
+UNITS = (
+    CompileUnit(
+        name=UNIT,
+        solc="solc0823",
+        sources=tuple(
+            f"{_SOURCES}/{path}.sol"
+            for path in (
+                "core/AliasedLossPolicyV3",
+                "core/BotListV3",
+                "core/DefaultAccountFactoryV3",
+                "core/PriceOracleV3",
+                "credit/CreditConfiguratorV3",
+                "credit/CreditFacadeV3",
+                "credit/CreditManagerV3",
+                "pool/LinearInterestRateModelV3",
+                "pool/PoolQuotaKeeperV3",
+                "pool/PoolV3",
+                "pool/TumblerV3",
+            )
+        ),
+        via_ir=False,
+        runs=1000,
+        evm_version="shanghai",
+        origin="@gearbox-protocol/core-v3@1.52.1 (Gearbox-protocol/core-v3 v1.52.1 @b038597d, foundry.toml: "
+        "solc 0.8.23, shanghai, 1000 runs, bytecode_hash none), OpenZeppelin 4.9.6, @1inch/solidity-utils 2.4.0",
+        # The sources import OpenZeppelin 4.x as `@openzeppelin/contracts/`; the project's own
+        # contracts need 5.x under that name, so 4.9.6 is installed under an npm alias.
+        remappings=("@openzeppelin/contracts/=@openzeppelin/contracts-v4/",),
+        bytecode_hash="none",
+    ),
+)
 
 
 def _key(text: str) -> bytes:
@@ -109,6 +144,7 @@ class GearboxDeployment:
     multicall_abi: list  # ICreditFacadeV3Multicall: the calls an account's multicall may hold
     admin: str
     treasury: str
+    staleness: int = STALENESS_PERIOD  # seconds a feed answer stays usable, for every feed it sets
 
     def addresses(self) -> dict[str, str]:
         names = (
@@ -126,8 +162,10 @@ def deploy_gearbox(
     underlying_feeds: tuple[str, str],
     credit_manager: CreditManagerParams,
     interest_model: InterestModel = InterestModel(),
+    staleness: int = STALENESS_PERIOD,
 ) -> GearboxDeployment:
-    """A Gearbox v3.1 market lending `underlying`, priced by (main, reserve) `underlying_feeds`."""
+    """A Gearbox v3.1 market lending `underlying`, priced by (main, reserve) `underlying_feeds`,
+    whose answers the price oracle takes for `staleness` seconds after they are posted."""
     admin = chain.account("gearbox-admin")
     treasury = chain.account("gearbox-treasury")
 
@@ -147,7 +185,7 @@ def deploy_gearbox(
         )
 
     oracle = deploy("PriceOracleV3", register.address)
-    _set_feeds(chain, oracle, admin, underlying, *underlying_feeds)
+    _set_feeds(chain, oracle, admin, underlying, *underlying_feeds, staleness)
     m = interest_model
     irm = deploy(
         "LinearInterestRateModelV3",
@@ -195,22 +233,21 @@ def deploy_gearbox(
     return GearboxDeployment(
         register, oracle, irm, pool, quota_keeper, rate_keeper, account_factory, bot_list, loss_policy,
         manager, facade, configurator, artifacts.compiled(UNIT, "ICreditFacadeV3Multicall").abi, admin, treasury,
+        staleness,
     )  # fmt: skip
 
 
-def _set_feeds(chain: Chain, oracle: Contract, admin: str, token: str, main: str, reserve: str) -> None:
+def _set_feeds(chain: Chain, oracle: Contract, admin: str, token: str, main: str, reserve: str, staleness: int) -> None:
     """Main and reserve feeds: without a reserve feed the safe price is 0 (`PriceOracleV3.
     _getSafePrice`) and every collateral check after a withdrawal fails."""
-    chain.send(oracle.functions.setPriceFeed(token, main, STALENESS_PERIOD), admin, f"setPriceFeed({token})")
-    chain.send(
-        oracle.functions.setReservePriceFeed(token, reserve, STALENESS_PERIOD), admin, f"setReservePriceFeed({token})"
-    )
+    chain.send(oracle.functions.setPriceFeed(token, main, staleness), admin, f"setPriceFeed({token})")
+    chain.send(oracle.functions.setReservePriceFeed(token, reserve, staleness), admin, f"setReservePriceFeed({token})")
 
 
 def add_collateral(chain: Chain, gearbox: GearboxDeployment, collateral: Collateral) -> None:
     """Price, quote and enable one collateral token in the market's credit manager."""
     admin, c = gearbox.admin, collateral
-    _set_feeds(chain, gearbox.price_oracle, admin, c.token, c.price_feed, c.reserve_price_feed)
+    _set_feeds(chain, gearbox.price_oracle, admin, c.token, c.price_feed, c.reserve_price_feed, gearbox.staleness)
     keeper = gearbox.rate_keeper.functions
     chain.send(keeper.addToken(c.token), admin, f"TumblerV3.addToken({c.token})")
     chain.send(keeper.setRate(c.token, c.quota_rate_bps), admin, f"TumblerV3.setRate({c.token})")

@@ -8,12 +8,18 @@ have no transfer fee (`_amountWithFee` is the identity outside the USDT variants
 A credit account is liquidatable when its total weighted value (each enabled quoted token
 `min(value × LT, quota)`, the underlying at `1 − premium − fee` with no cap) is below its total
 debt (principal, base and quota interest, fees), both in USD.
+
+The float functions at the end (`weighted_value`, `liquidatable`, `payments`, `first_liquidation`)
+are the same rules for the solver: USD values and fractions, arrays of an account's tokens, no
+rounding. `tests/protocols/gearbox/test_gearbox_float_rules.py` holds them to the integer ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 __all__ = [
     "PERCENTAGE_FACTOR",
@@ -33,10 +39,21 @@ __all__ = [
     "PartialLiquidation",
     "partial_liquidation",
     "threshold_price",
+    "ORACLE_QUOTE",
+    "SOCIALISES_BAD_DEBT",
+    "weighted_value",
+    "liquidatable",
+    "Payments",
+    "payments",
+    "first_liquidation",
 ]
 
 PERCENTAGE_FACTOR = 10_000  # libraries/Constants.sol
 RAY = 10**27  # libraries/Constants.sol
+ORACLE_QUOTE = "numeraire"  # PriceOracleV3 answers USD
+# pool/PoolV3.sol `repayCreditAccount`: a loss burns the treasury's shares first, then lowers the
+# pool's expected liquidity: every liquidity provider loses pro rata.
+SOCIALISES_BAD_DEBT = True
 
 
 @dataclass(frozen=True)
@@ -203,3 +220,62 @@ def threshold_price(
         mid = (low + high) // 2
         low, high = (low, mid) if healthy(mid) else (mid, high)
     return high if not healthy(low) else low
+
+
+# -- floats, for the solver ----------------------------------------------------------------------
+
+
+def weighted_value(values: np.ndarray, lts: np.ndarray, quotas: np.ndarray, underlying_value: float,
+                   lt_underlying: float) -> float:  # fmt: skip
+    """`collateral_usd`'s weighted value: Σ min(value × LT, quota) over the quoted tokens (USD, LTs
+    as fractions, quotas in USD), plus the underlying's value × its LT."""
+    return float(np.minimum(values * lts, quotas).sum()) + underlying_value * lt_underlying
+
+
+def liquidatable(twv: float, debt: float) -> bool:
+    """`is_liquidatable`: the weighted value strictly below the total debt (USD)."""
+    return twv < debt
+
+
+@dataclass(frozen=True)
+class Payments:
+    """`LiquidationPayments` in floats (units of the underlying)."""
+
+    to_pool: float
+    remaining: float
+    loss: float
+    premium: float
+
+
+def payments(total_value: float, total_debt_: float, owed: float, fee_liquidation: float, discount: float) -> Payments:
+    """`liquidation_payments` of a whole account: the pool is owed the total debt plus
+    `fee_liquidation` of the value, gets at most value × `discount` (the liquidator's price); the
+    owner keeps the rest; what falls short of `owed` (debt and interest, no fees) is lost."""
+    funds = total_value * discount
+    to_pool = min(total_debt_ + total_value * fee_liquidation, funds)
+    return Payments(to_pool, funds - to_pool, max(owed - to_pool, 0.0), total_value - funds)
+
+
+def first_liquidation(values: np.ndarray, lts: np.ndarray, quotas: np.ndarray, shocked: np.ndarray,
+                      other_weighted: float, debt: float) -> float | None:  # fmt: skip
+    """The fall δ of the `shocked` tokens' prices (all by the same fraction) at which the account
+    becomes liquidatable; 0.0 if it already is, None if no fall makes it so (the unshocked rest
+    covers the debt). `other_weighted` is the weighted value that does not move (the underlying).
+
+    The weighted value is piecewise linear in the price factor f = 1 − δ: each shocked token adds
+    value × LT × f until its quota binds at f = quota / (value × LT). Walking the breakpoints down
+    from f = 1 finds the f where it meets the debt.
+    """
+    fixed = other_weighted + float(np.minimum(values * lts, quotas)[~shocked].sum())
+    slopes, caps = (values * lts)[shocked], quotas[shocked]
+    twv = lambda f: fixed + float(np.minimum(slopes * f, caps).sum())  # noqa: E731
+    if liquidatable(twv(1.0), debt):
+        return 0.0
+    if not liquidatable(fixed, debt):
+        return None
+    ends = sorted({0.0, 1.0, *(float(b) for b in caps[slopes > 0] / slopes[slopes > 0] if b < 1.0)}, reverse=True)
+    # The first segment whose lower end is at or under the debt holds the crossing (twv(0) is
+    # `fixed`, under it); there twv is linear.
+    high, low = next((h, lo) for h, lo in zip(ends, ends[1:], strict=False) if twv(lo) <= debt)
+    at_high, at_low = twv(high), twv(low)
+    return 1.0 - (low + (debt - at_low) * (high - low) / (at_high - at_low) if at_high > at_low else low)

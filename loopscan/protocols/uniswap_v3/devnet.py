@@ -24,7 +24,7 @@ __all__ = [
     "TICK_SPACING",
     "MIN_TICK",
     "MAX_TICK",
-    "swap_router",
+    "attach_uniswap",
 ]
 
 TICK_SPACING = {100: 1, 500: 10, 3000: 60, 10000: 200}
@@ -55,9 +55,21 @@ def _published(artifacts: Artifacts, root: str, path: str) -> Artifact:
     return artifacts.published(f"{root}/{path}.sol/{name}.json")
 
 
-def swap_router(chain: Chain, artifacts: Artifacts, address: str) -> Contract:
-    """The SwapRouter deployed earlier at `address` (a cached devnet)."""
-    return chain.contract(address, _published(artifacts, _PERI, "SwapRouter").abi)
+def attach_uniswap(chain: Chain, artifacts: Artifacts, contracts: dict[str, str]) -> UniswapDeployment:
+    """The deployment made earlier (a cached devnet), at the manifest's `contracts` addresses."""
+    pool_abi = _published(artifacts, _CORE, "UniswapV3Pool").abi
+    chain.register_errors(pool_abi)
+
+    def at(name: str, root: str, path: str) -> Contract:
+        return chain.contract(contracts[f"uniswap_v3_{name}"], _published(artifacts, root, path).abi)
+
+    return UniswapDeployment(
+        at("factory", _CORE, "UniswapV3Factory"),
+        at("position_manager", _PERI, "NonfungiblePositionManager"),
+        at("swap_router", _PERI, "SwapRouter"),
+        at("quoter_v2", _PERI, "lens/QuoterV2"),
+        pool_abi,
+    )
 
 
 def deploy_uniswap(chain: Chain, artifacts: Artifacts, weth: str) -> UniswapDeployment:

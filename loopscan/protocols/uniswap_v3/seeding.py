@@ -10,20 +10,22 @@ from fractions import Fraction
 from eth_utils import to_checksum_address
 from web3.logs import DISCARD
 
+from loopscan.devnet.errors import ScenarioError
 from loopscan.devnet.part import Part
-from loopscan.devnet.scenario import Scenario, by_id
+from loopscan.devnet.scenario import Scenario, Step, by_id
 from loopscan.protocols.uniswap_v3.devnet import (
     TICK_SPACING,
+    attach_uniswap,
     deploy_uniswap,
     price_to_tick,
     raw_price,
     sqrt_price_x96,
-    swap_router,
 )
 
 __all__ = ["PART", "UNITS", "UniswapPart"]
 
 UNITS = ()  # published artifacts (`@uniswap/v3-core`, `@uniswap/v3-periphery`), nothing to compile
+UINT128_MAX = 2**128 - 1
 
 
 class UniswapPart(Part):
@@ -38,7 +40,11 @@ class UniswapPart(Part):
         },
         # A holder getting out at any price: exact input through the SwapRouter, no limit, no minimum.
         "uniswap.sell": {"pool": "pool", "from": "account", "token": "token", "amount": "amount"},
+        # Liquidity providers leaving: every position of the pool (of every pool without `pool`)
+        # withdraws `fraction` of its liquidity, as the haircut (`loopscan.solver.haircut`) assumes.
+        "uniswap.withdraw_liquidity": {"pool": "pool", "fraction": "number"},
     }
+    OPTIONAL_FIELDS = {"uniswap.withdraw_liquidity": {"pool"}}
     PROVENANCE = {
         "uniswap_v3_factory": "@uniswap/v3-core",
         "uniswap_v3_position_manager": "@uniswap/v3-periphery",
@@ -62,18 +68,23 @@ class UniswapPart(Part):
     def refs(cls, s: Scenario) -> dict[str, set[str]]:
         return {"pool": set(s.pools)}
 
+    @classmethod
+    def check_step(cls, s: Scenario, step: Step) -> None:
+        if step.action == "uniswap.withdraw_liquidity" and Decimal(str(step.args["fraction"])) > 1:
+            raise s.error(step.label, f"`fraction` {step.args['fraction']} is above 1 (all of the liquidity)")
+
     # -- seeding ------------------------------------------------------------------------------
     def __init__(self, seeder) -> None:
         super().__init__(seeder)
         self.uniswap = None  # the deployment
         self.pool: dict = {}
         self.lp_positions: list[dict] = []
+        self.account_names: dict[str, str] = {}  # address (lower case) -> name, of a devnet seeded earlier
 
     def deploy(self) -> None:
         seeder = self.seeder
         weth = seeder.chain.deploy(seeder.artifacts.compiled("loopscan", "ScenarioToken"), "Wrapped Ether (periphery stand-in)", "WETH", 18)
         self.uniswap = deploy_uniswap(seeder.chain, seeder.artifacts, weth.address)
-        self.router = self.uniswap.router
         seeder.deployed.update(self.uniswap.addresses())
         for pid, p in seeder.s.pools.items():
             self._create_pool(pid, p)
@@ -100,7 +111,11 @@ class UniswapPart(Part):
         return raw_price(1 / price_b_per_a, seeder.s.decimals(b), seeder.s.decimals(a))
 
     def attach(self, manifest: dict) -> None:
-        self.router = swap_router(self.seeder.chain, self.seeder.artifacts, manifest["contracts"]["uniswap_v3_swap_router"])
+        chain = self.seeder.chain
+        self.uniswap = attach_uniswap(chain, self.seeder.artifacts, manifest["contracts"])
+        pools = manifest["uniswap_pools"]
+        self.pool = {pid: chain.contract(p["address"], self.uniswap.pool_abi) for pid, p in pools.items()}
+        self.account_names = {address.lower(): name for name, address in manifest["accounts"].items()}
 
     def do_uniswap_sell(self, a: dict) -> None:
         seeder = self.seeder
@@ -108,7 +123,7 @@ class UniswapPart(Part):
         token = a["token"]
         other = p["token_b"] if p["token_a"] == token else p["token_a"]
         account = seeder.who(a["from"])
-        router = self.router
+        router = self.uniswap.router
         seeder.approve(token, account, router.address)
         params = (seeder.token[token].address, seeder.token[other].address, int(p["fee"]), account, 2**63,
                   seeder.units(token, a["amount"]), 0, 0)  # fmt: skip
@@ -148,6 +163,37 @@ class UniswapPart(Part):
                 "amount1": event["amount1"],
             }
         )
+
+    def do_uniswap_withdraw_liquidity(self, a: dict) -> None:
+        """Every position the NonfungiblePositionManager holds in the pool(s), found by its own
+        enumeration (so positions minted after seeding too), withdraws floor(L · fraction) of its
+        liquidity L (`decreaseLiquidity`, the removal rounded down as `haircut` rounds it) and its
+        owner takes the tokens out (`collect`). Every owner is checked before the first withdrawal."""
+        seeder, manager = self.seeder, self.uniswap.position_manager
+        fraction = Fraction(Decimal(str(a["fraction"])))
+        pools = {}
+        for pid in [a["pool"]] if "pool" in a else list(seeder.s.pools):
+            f = self.pool[pid].functions
+            pools[(f.token0().call(), f.token1().call(), f.fee().call())] = pid
+        names = self.account_names | {address.lower(): name for name, address in seeder.chain.accounts.items()}
+        withdrawals = []
+        for index in range(manager.functions.totalSupply().call()):
+            token_id = manager.functions.tokenByIndex(index).call()
+            _, _, token0, token1, fee, _, _, liquidity, *_ = manager.functions.positions(token_id).call()
+            removed = liquidity * fraction.numerator // fraction.denominator
+            if (token0, token1, fee) not in pools or removed == 0:  # the manager refuses a zero decrease
+                continue
+            owner = manager.functions.ownerOf(token_id).call()
+            if owner.lower() not in names:
+                pid = pools[(token0, token1, fee)]
+                raise ScenarioError(f"{pid}: LP position {token_id} belongs to {owner}, not a devnet account")
+            withdrawals.append((token_id, removed, names[owner.lower()]))
+        for token_id, removed, name in withdrawals:
+            account = seeder.who(name)
+            what = f"NonfungiblePositionManager.decreaseLiquidity({token_id})"
+            seeder.chain.send(manager.functions.decreaseLiquidity((token_id, removed, 0, 0, 2**63)), account, what)
+            collect = manager.functions.collect((token_id, account, UINT128_MAX, UINT128_MAX))
+            seeder.chain.send(collect, account, f"NonfungiblePositionManager.collect({token_id})")
 
     # -- what the devnet reports --------------------------------------------------------------
     def manifest(self, names: dict[str, str]) -> dict:
