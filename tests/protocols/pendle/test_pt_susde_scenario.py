@@ -6,6 +6,7 @@ the `pt-selloff` event leaving every Morpho looper healthy."""
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 from scan_helpers import seeded_snapshot
@@ -13,13 +14,14 @@ from scan_helpers import seeded_snapshot
 from loopscan import devnet
 from loopscan.devnet.chain import TxReverted
 from loopscan.protocols.morpho_blue.seeding import MorphoPart
+from loopscan.protocols.pendle.seeding import PendlePart
 from loopscan.protocols.pendle.venue import venues
 
 E = 10**18
 
 
 @pytest.fixture(scope="module")
-def net():
+def seeded():
     started = devnet.start("pt-susde-2025")
     try:
         yield started
@@ -27,9 +29,19 @@ def net():
         started.stop()
 
 
+@pytest.fixture
+def net(seeded):
+    """The devnet, reverted to its seeded state after the test."""
+    snapshot = seeded.snapshot()
+    try:
+        yield seeded
+    finally:
+        seeded.revert(snapshot)
+
+
 @pytest.fixture(scope="module")
-def snap(net):
-    return asyncio.run(seeded_snapshot(net))
+def snap(seeded):
+    return asyncio.run(seeded_snapshot(seeded))
 
 
 def test_the_lenders_price_the_pt_by_linear_discount(net, snap):
@@ -70,3 +82,25 @@ def test_a_pt_selloff_leaves_every_morpho_looper_healthy(net, snap):
         with pytest.raises(TxReverted, match="position is healthy"):
             net.chain.send(morpho.functions.liquidate(params, net.chain.account(looper), E, 0, b""),
                            net.chain.account("liquidator"), "Morpho.liquidate")  # fmt: skip
+
+
+def test_the_largest_sale_the_market_takes_liquidates_no_looper(net, snap):
+    # Every looper's lender prices the PT by a linear discount: selling all the market takes (the
+    # PT down to the curve's 96 % proportion) leaves each one healthy on Morpho and on Aave.
+    seeder = net._seeder
+    (pool,) = snap.pools[snap.pools["venue"] == "pendle"].itertuples()
+    rows = {"pool_coins": list(snap.pool_coins.itertuples()), "market_params": list(snap.market_params.itertuples())}
+    (v,) = venues(pool, rows, {})
+    seeder.part(PendlePart).do_pendle_sell_pt({"market": "PT-sUSDe", "from": "pt-dumper", "amount": str(Decimal(v._max_sale()) / E)})
+    assert v.marginal_after(v._max_sale()) < 0.8 * v.price0
+    morpho, params = seeder.morpho.morpho, seeder.part(MorphoPart).market["PT-sUSDe/USDC-91.5"]
+    liquidator = net.chain.account("liquidator")
+    for looper in ("morpho-looper-a", "morpho-looper-b", "morpho-looper-c"):
+        with pytest.raises(TxReverted, match="position is healthy"):
+            net.chain.send(morpho.functions.liquidate(params, net.chain.account(looper), E, 0, b""), liquidator)
+    t = net.manifest["tokens"]
+    for looper, debt in (("aave-looper-a", "USDC"), ("aave-looper-b", "USDT"), ("aave-looper-c", "USDe")):
+        fn = seeder.aave.pool.functions.liquidationCall(t["PT-sUSDe"]["address"], t[debt]["address"],
+                                                        net.chain.account(looper), 2**256 - 1, False)  # fmt: skip
+        with pytest.raises(TxReverted, match="45"):  # HEALTH_FACTOR_NOT_BELOW_THRESHOLD
+            net.chain.send(fn, liquidator, "Pool.liquidationCall")
