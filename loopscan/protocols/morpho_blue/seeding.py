@@ -22,8 +22,12 @@ __all__ = ["PART", "UNITS", "MorphoPart"]
 _ORACLE_SAMPLE = 10**18
 
 
-def _oracle_kind(o: dict) -> str:
-    """What the oracle tracks, by construction (loopscan must find the same from the chain)."""
+def _oracle_kind(o: dict, feeds: dict[str, dict]) -> str:
+    """What the oracle tracks, by construction (loopscan must find the same from the chain). A feed
+    another part declares with its own `oracle_kind` (a Pendle PT feed) makes the oracle that kind."""
+    own = [feeds[f]["oracle_kind"] for f in (o.get("base_feed"), o.get("quote_feed")) if f and "oracle_kind" in feeds[f]]
+    if own:
+        return own[0]
     if o.get("base_feed") or o.get("quote_feed"):
         return "market"
     return "exchange_rate" if o.get("base_vault") else "fixed"
@@ -217,12 +221,12 @@ class MorphoPart(Part):
                 "collateral_token": m["collateral"],
                 "oracle": params[2],
                 "oracle_id": m["oracle"],
-                "oracle_kind": _oracle_kind(s.oracles[m["oracle"]]),
+                "oracle_kind": _oracle_kind(s.oracles[m["oracle"]], s.feeds),
                 "irm": params[3],
                 "lltv": str(params[4]),
             }
         return {
-            "morpho_oracles": {oid: {"address": o.address, "kind": _oracle_kind(s.oracles[oid])} for oid, o in self.oracle.items()},
+            "morpho_oracles": {oid: {"address": o.address, "kind": _oracle_kind(s.oracles[oid], s.feeds)} for oid, o in self.oracle.items()},
             "morpho_markets": markets,
         }
 

@@ -75,7 +75,8 @@ class PendlePart(Part):
         for fid, f in feeds.items():
             if fid in scenario.feeds:
                 raise scenario.error(f"pendle.feeds {fid!r}", "a feed of that id is declared already")
-            scenario.feeds[fid] = {**f, "kind": _FEED_KIND, "pendle_kind": f.get("kind")}
+            # `oracle_kind`: what a lender's oracle on this feed is (the manifest says so, as a scan finds it)
+            scenario.feeds[fid] = {**f, "kind": _FEED_KIND, "pendle_kind": f.get("kind"), "oracle_kind": f.get("kind")}
 
     @classmethod
     def check(cls, s: Scenario) -> None:

@@ -48,6 +48,7 @@ def test_the_lenders_price_the_pt_by_linear_discount(net, snap):
     pt = net.manifest["tokens"]["PT-sUSDe"]["address"].lower()
     rows = snap.market_collaterals[snap.market_collaterals["collateral_token"] == pt]
     assert sorted(rows["oracle_kind"]) == ["linear_discount", "linear_discount"]
+    assert [m["oracle_kind"] for m in net.manifest["morpho_markets"].values()] == ["linear_discount"]  # as built
     assert sorted(rows["liquidation_threshold_wad"]) == [10**15, 915 * 10**15]  # Aave outside e-mode; Morpho
     (emode,) = snap.emode_categories.itertuples()
     assert (emode.liquidation_threshold_bps, emode.liquidation_bonus_bps) == (9050, 10410)
