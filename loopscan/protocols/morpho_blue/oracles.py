@@ -10,6 +10,9 @@ A feed may itself be a protocol's own price of its token rather than a market's:
 answers a linear discount or a TWAP of the PT's AMM. The packages that publish such feeds say so
 (`ProtocolSpec.feeds`, found through the registry), and an oracle built on one takes its kind
 (`linear_discount`, `amm_twap`): a PT sale moves it late or never, whatever the other feeds do.
+
+Warning: an oracle that multiplies a PT feed by a market feed of the PT's asset (USDe/USD) moves
+with that asset's market too; it is classified by its PT feed, so the solver holds it fixed.
 """
 
 from __future__ import annotations
