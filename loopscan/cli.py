@@ -178,8 +178,9 @@ def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str, li
     if fmt == "json":
         click.echo(table.to_json(orient="records", indent=2))
         return
-    from loopscan.report.risk_report import headline_table
+    from loopscan.report.risk_report import headline_table, print_coverage
 
+    print_coverage(console, snap)
     label = "market depeg" if kind == "depeg" else "loss of opaque backing"
     t, legend = headline_table(table, f"Where it breaks ({label}): further shock of each token from the state at the pin")
     console.print(t)

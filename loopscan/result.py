@@ -41,13 +41,15 @@ class ScanResult:
 
     @property
     def now(self) -> pd.DataFrame:
-        """Every open position at the pin: liquidatable now (by the oracle answers read), bad debt
-        now, health (`loopscan.solver.now`)."""
+        """Every open position at the pin: liquidatable now (by the oracle answers read), or below
+        health 1 yet blocked (`liquidation_blocked`: a paused reserve), bad debt now, health
+        (`loopscan.solver.now`)."""
         return self.solver.now
 
     @property
     def markets_now(self) -> pd.DataFrame:
-        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full."""
+        """Every market's utilisation at the pin; `lenders_stuck` where it is lent out in full;
+        `shortfall` (tokens, and `shortfall_usd`): credited to lenders but not held."""
         return self.solver.markets_now
 
     @property
@@ -55,6 +57,16 @@ class ScanResult:
         """The cascade with no further shock, what bots do to the state at the pin (`.rounds`,
         `.liquidations`, `.losses`). Every threshold is a further shock on top of it."""
         return self.solver.baseline()
+
+    @property
+    def coverage(self) -> dict:
+        """What the scan read (per protocol: markets, positions, vaults, pools) and what it did not,
+        each with why, which protocols are not proven on a node, and the debt a devnet's scenario
+        records on lenders it does not deploy (`off_devnet`, in no figure):
+        `loopscan.report.coverage.coverage`, the JSON report's `coverage`."""
+        from loopscan.report.coverage import coverage
+
+        return coverage(self.snapshot)
 
     @cached_property
     def position_thresholds(self) -> pd.DataFrame:

@@ -94,12 +94,14 @@ async def index_async(
         if progress is not None:
             ctx.progress = progress
         raws = await asyncio.gather(*(ix.fetch(ctx) for ix in indexers))
-        rows = merge_rows([ix.transform(raw, pin.number) for ix, raw in zip(indexers, raws, strict=True)])
+        read = [(ix.name, ix.transform(raw, pin.number)) for ix, raw in zip(indexers, raws, strict=True)]
+        rows = merge_rows([part for _, part in read])
         tokens = _referenced_tokens(rows)
         extra: list[Rows] = []
         for name in _wanted(protocols, "venue"):
             for dex in registry.spec(name).load("indexer").plan(deps, name, tokens=tokens):
                 extra.append(dex.transform(await dex.fetch(ctx), pin.number))
+                read.append((name, extra[-1]))
         # Token metadata last, so that the pools' other coins are described too.
         tokens |= {p[k] for part in extra for p in part.get("pools", []) for k in ("token0", "token1")}
         token_indexer = TokenIndexer(tokens)
@@ -115,10 +117,43 @@ async def index_async(
         block_hash=pin.hash.lower(),
         block_timestamp=ctx.timestamp,
         endpoint=endpoint,
+        coverage=_coverage(deps, protocols, read),
     )
     snapshot = Snapshot(meta, **{table: to_frame(table, table_rows) for table, table_rows in rows.items()})
     snapshot.validate()
     return snapshot
+
+
+_HELD = ("markets", "positions", "vaults", "pools")  # the rows a protocol read is summed up by
+
+
+def _coverage(deps: Deployments, protocols: Sequence[str] | None, read: list[tuple[str, Rows]]) -> dict:
+    """What the scan read (per protocol, how many rows of `_HELD`), every registered protocol it did
+    not read with why, and the debt the deployments record on lenders not on this chain: the
+    snapshot's `meta.coverage`, stated by every report (`loopscan.report.coverage`)."""
+    held: dict[str, dict[str, int]] = {}
+    for name, part in read:
+        counts = held.setdefault(name, dict.fromkeys(_HELD, 0))
+        for table in _HELD:
+            counts[table] += len(part.get(table, []))
+    present = {c.protocol for c in deps.contracts}
+    left_out = set(_left_out(deps, protocols))
+    not_read: dict[str, str] = {}
+    for name in registry.names():
+        spec = registry.spec(name)
+        if name in held:
+            continue
+        if name in left_out:
+            not_read[name] = "left out by --protocols"
+        elif not ({name} | {p for p, _ in spec.probes}) & present:
+            not_read[name] = "not listed in the deployments for this chain"
+        elif not spec.solved:
+            not_read[name] = "not solved by the solver: read only when named in --protocols"
+        else:
+            not_read[name] = "listed, but the deployments gave it nothing to read"
+    off = [{"lender": d.lender, "token": d.token, "token_address": d.token_address, "debt_usd": d.debt_usd, "source": d.source}
+           for d in deps.off_devnet]  # fmt: skip
+    return {"read": {n: held[n] for n in registry.names() if n in held}, "not_read": not_read, "off_devnet": off}
 
 
 def _rpc_progress(progress: Progress | None):

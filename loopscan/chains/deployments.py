@@ -28,6 +28,7 @@ __all__ = [
     "Deployments",
     "DeploymentsError",
     "HasManifest",
+    "OffDevnetDebt",
     "known_chains",
     "load_deployments",
     "parse_deployments",
@@ -67,13 +68,26 @@ class Contract:
 
 
 @dataclass(frozen=True)
+class OffDevnetDebt:
+    """Debt a devnet's scenario records on a lender the devnet does not deploy (its `[[off_devnet]]`):
+    stated beside the report's figures, never read into them."""
+
+    lender: str
+    token: str  # the token's symbol, as the scenario names it
+    token_address: str  # lower-case, as snapshots write addresses
+    debt_usd: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Deployments:
-    """The contracts known on one chain."""
+    """The contracts known on one chain, and (a devnet) the debt that sat on lenders it lacks."""
 
     chain: str
     chain_id: int
     contracts: tuple[Contract, ...]
     source: str
+    off_devnet: tuple[OffDevnetDebt, ...] = ()
 
     def find(self, protocol: str, kind: str | None = None) -> tuple[Contract, ...]:
         """All contracts of ``protocol`` (and ``kind``), in file order; may be empty."""
@@ -206,7 +220,8 @@ def from_devnet_manifest(manifest: dict, source: str = "devnet manifest") -> Dep
     """The deployments a `loopscan devnet up` manifest describes: a devnet is read like any chain.
 
     Everything starts at block 0 (the devnet's genesis). MetaMorpho vaults are not listed:
-    loopscan finds them from the factory's logs, as on mainnet.
+    loopscan finds them from the factory's logs, as on mainnet. A manifest written before
+    `off_devnet` existed has none.
     """
     named, vault_kinds = registry.devnet_entries()
     named = {"multicall3": ("multicall3", "core"), **named}
@@ -221,6 +236,8 @@ def from_devnet_manifest(manifest: dict, source: str = "devnet manifest") -> Dep
             for tid, t in manifest["tokens"].items()
             if t["kind"] in vault_kinds
         ]
-        return Deployments(f"devnet-{manifest['scenario']}", int(manifest["chain_id"]), tuple(contracts), source)
+        off_devnet = tuple(OffDevnetDebt(d["lender"], d["token"], to_checksum_address(d["token_address"]).lower(), float(d["debt_usd"]),
+                                         d["source"]) for d in manifest.get("off_devnet", []))  # fmt: skip
+        return Deployments(f"devnet-{manifest['scenario']}", int(manifest["chain_id"]), tuple(contracts), source, off_devnet)
     except (KeyError, TypeError, ValueError) as exc:
         raise DeploymentsError(f"{source}: not a loopscan devnet manifest ({exc!r})") from None

@@ -63,6 +63,9 @@ def build_manifest(seeder: Seeder, rpc_url: str, block: dict) -> dict:
         manifest |= part.manifest(names)
         positions |= part.positions(names)
     manifest |= {"accounts": dict(seeder.chain.accounts), "positions": positions, "events": sorted(s.events)}
+    # Debt the scenario records on lenders not deployed here: the scan carries it to the report as is.
+    manifest["off_devnet"] = [{"lender": d["lender"], "token": d["token"], "token_address": seeder.token[d["token"]].address,
+                               "debt_usd": float(d["debt_usd"]), "source": d["source"]} for d in s.off_devnet]  # fmt: skip
     return manifest
 
 

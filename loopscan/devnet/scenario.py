@@ -4,7 +4,9 @@ A scenario is a TOML file (`fixtures/scenarios/*.toml`). It declares tokens, pri
 vaults and stablecoins (ours: `contracts/`), a section per protocol (read by that protocol's
 devnet part, `loopscan.devnet.part`, under the section name its spec declares), then a list of
 `[[steps]]` that the seeder executes as real transactions, and named `[[events]]` (e.g. a
-manager's write-down) that are applied on request, not at seeding.
+manager's write-down) that are applied on request, not at seeding. `[[off_devnet]]` records debt
+that existed in reality on lenders the devnet does not deploy (lender, token, debt_usd, source):
+data the report states beside its figures, never read into them.
 
 Amounts and prices are written in human units (`"1250000.5"`), as decimal strings or numbers,
 and converted exactly to token units with the token's decimals. Every reference (a token, a
@@ -108,6 +110,7 @@ class Scenario:
     share_tokens: dict[str, dict] = field(default_factory=dict)  # receipt tokens the parts declare (`asset`, `decimals`)
     steps: list[Step] = field(default_factory=list)
     events: dict[str, list[Step]] = field(default_factory=dict)
+    off_devnet: list[dict] = field(default_factory=list)  # debt on lenders not deployed here (`_off_devnet`)
 
     def __getattr__(self, name: str) -> Any:  # a part's section, as it set it
         raise AttributeError(f"scenario has no {name!r}: no registered devnet part sets it")
@@ -190,8 +193,33 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         scenario.events[name] = [
             Step(i, s.get("action", ""), s, section=f"events.{name}") for i, s in enumerate(event.get("steps", []), 1)
         ]
+    scenario.off_devnet = [_off_devnet(scenario, i, item) for i, item in enumerate(data.get("off_devnet", []), 1)]
     _check(scenario)
     return scenario
+
+
+_OFF_DEVNET_FIELDS = ("lender", "token", "debt_usd", "source")
+
+
+def _off_devnet(s: Scenario, index: int, item: dict) -> dict:
+    """One `[[off_devnet]]` entry, checked: every field present, a known token, a USD amount."""
+    where = f"off_devnet[{index}]"
+    if not isinstance(item, dict):
+        raise s.error(where, "not a table")
+    for key in _OFF_DEVNET_FIELDS:
+        if key not in item:
+            raise s.error(where, f"missing field `{key}`")
+        if key != "debt_usd" and not (isinstance(item[key], str) and item[key].strip()):
+            raise s.error(where, f"`{key}` is not a non-empty string")
+    extra = set(item) - set(_OFF_DEVNET_FIELDS)
+    if extra:
+        raise s.error(where, f"unexpected field(s) {', '.join(sorted(extra))}")
+    if item["token"] not in s.all_tokens():
+        raise s.error(where, f"unknown token {item['token']!r} in `token`")
+    debt = decimal(item["debt_usd"], where, s)
+    if debt < 0:
+        raise s.error(where, "`debt_usd` is negative")
+    return {**item, "debt_usd": debt}
 
 
 def _check(s: Scenario) -> None:

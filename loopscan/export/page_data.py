@@ -13,6 +13,7 @@ import pandas as pd
 from loopscan.export import page_format as fmt
 from loopscan.export.page_layout import page_edges, place
 from loopscan.export.page_panels import TOP_POSITIONS, Panels
+from loopscan.report.coverage import coverage_lines
 
 if TYPE_CHECKING:
     from loopscan.result import ScanResult
@@ -207,6 +208,7 @@ class _Page(Panels):
         meta = self.snap.meta
         accounts = self.snap.positions["account"].nunique() if len(self.snap.positions) else 0
         notes = [
+            *coverage_lines(self.snap),  # what was read and what not, before how to read the rest
             "Pyramids by base asset: the base at the bottom, receipts above it by depth, markets to the right.",
             f"Accounts are aggregated, one node per market ({accounts:,} accounts here); click one for its "
             f"{TOP_POSITIONS} largest positions.",

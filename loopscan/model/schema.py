@@ -193,7 +193,8 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         _MARKET_ID,
         _col("param", "text", "A protocol's own raw field, named by its package (lltv_wad, fee_wad, total_borrow_shares, "
              "ltv_bps, liquidation_bonus_bps, reserve_factor_bps, emode_category, protocol_revision, paused, frozen, "
-             "debt_ceiling_cents, ...)."),
+             "debt_ceiling_cents, underlying_held, ...). A paused reserve is no leg of a liquidation; underlying_held "
+             "below supplied − borrowed is a shortfall (docs/methodology.md)."),
         _col("value", "int256", "Its value, as the contract stores it."),
     ),
     "positions": (

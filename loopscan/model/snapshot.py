@@ -37,7 +37,9 @@ class SnapshotMeta:
     """Where and when a snapshot was read.
 
     ``endpoint`` must already be masked (no API keys): it is written to disk as given.
-    ``numeraire`` is the unit of ``tokens.price``.
+    ``numeraire`` is the unit of ``tokens.price``. ``coverage`` is what the scan read and did not
+    (plain JSON, written by ``loopscan.scanner``, read by ``loopscan.report.coverage``); ``None`` where it was not
+    recorded (a snapshot read before it existed, or one kept by the history store).
     """
 
     chain_id: int
@@ -48,6 +50,7 @@ class SnapshotMeta:
     loopscan_version: str = field(default_factory=_installed_version)
     created_at: datetime = field(default_factory=_now)
     numeraire: str = "USD"
+    coverage: dict | None = None
 
     def __post_init__(self) -> None:
         for name in ("chain_id", "block_number", "block_timestamp"):
@@ -65,9 +68,10 @@ class SnapshotMeta:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> "SnapshotMeta":
-        """Inverse of ``to_dict``; raises ``SnapshotFormatError`` on missing or stray keys."""
+        """Inverse of ``to_dict``; raises ``SnapshotFormatError`` on missing or stray keys (only
+        ``coverage`` may be absent: snapshots written before it)."""
         names = {f.name for f in fields(cls)}
-        if set(data) != names:
+        if set(data) != names and set(data) != names - {"coverage"}:
             raise SnapshotFormatError(f"snapshot metadata keys {sorted(data)} differ from {sorted(names)}")
         created_at = datetime.fromisoformat(str(data["created_at"]))
         return cls(**{**data, "created_at": created_at})  # type: ignore[arg-type]

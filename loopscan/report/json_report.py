@@ -30,6 +30,7 @@ import loopscan
 from loopscan.graph.loops import find_loops
 from loopscan.result import ScanResult
 from loopscan.solver.haircut import HAIRCUTS, haircut_column
+from loopscan.solver.now import flagged
 
 __all__ = ["SCHEMA_VERSION", "THRESHOLD_KEYS", "report_dict", "dumps"]
 
@@ -101,6 +102,7 @@ def report_dict(result: ScanResult) -> dict:
         "baseline": _baseline(result),
         "missing": _missing(result),
         "unsolved_markets": [{"market": key, "reason": _text(why)} for key, why in sorted(result.solver.book.unsolved.items())],
+        "coverage": result.coverage,
     }
 
 
@@ -164,20 +166,26 @@ _LOSS_AT = ("loss_at_first_liquidation_usd", "loss_at_cascade_usd", "loss_at_bad
 
 def _now(result: ScanResult) -> dict:
     now, markets = result.now, result.markets_now
-    flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
     return {
         "positions": [
             {
                 "position": p.position, "protocol": p.protocol, "account": p.account,
                 "collateral": [c for c in p.collateral.split("+") if c], "loan": [t for t in p.loan.split("+") if t],
                 "debt_usd": _num(p.debt_usd), "collateral_usd": _num(p.collateral_usd), "health": _num(p.health),
-                "liquidatable_now": bool(p.liquidatable_now), "bad_debt_now_usd": _num(p.bad_debt_now_usd),
+                "liquidatable_now": bool(p.liquidatable_now), "liquidation_blocked": _text(p.liquidation_blocked),
+                "blocked_reserves": _text(p.blocked_reserves).split("+") if _text(p.blocked_reserves) else [],
+                "bad_debt_now_usd": _num(p.bad_debt_now_usd),
             }
-            for p in flagged.itertuples()
+            for p in flagged(now).itertuples()
         ],
         "lenders_stuck": [
             {"market": m.market, "protocol": m.protocol, "loan": m.loan, "utilisation": _num(m.utilisation_frac)}
             for m in markets.itertuples() if m.lenders_stuck
+        ],
+        "shortfalls": [
+            {"market": m.market, "protocol": m.protocol, "loan": m.loan,
+             "shortfall": _num(m.shortfall), "shortfall_usd": _num(m.shortfall_usd)}
+            for m in markets.itertuples() if m.shortfall > 0
         ],
     }  # fmt: skip
 

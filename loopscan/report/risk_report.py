@@ -1,6 +1,6 @@
-"""The risk report printed after a scan: the headline first, then what is breaking now, then the
-details (pyramids, loops, losses by lender, unwind, thresholds when liquidity leaves, riskiest
-positions).
+"""The risk report printed after a scan: what the scan read and did not (`report.coverage`), then
+the headline, then what is breaking now, then the details (pyramids, loops, losses by lender,
+unwind, thresholds when liquidity leaves, riskiest positions).
 
 Every number carries its unit; every string that came from the chain is escaped for the
 terminal (`textsafe`). Fractions are data everywhere else; tables show them as %. How each
@@ -13,12 +13,15 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from loopscan.model import Snapshot
+from loopscan.report.coverage import coverage_lines
 from loopscan.report.units import NOT_COMPUTABLE, account, not_computable_figures, pct, usd
 from loopscan.result import ScanResult
 from loopscan.solver.haircut import HAIRCUTS, haircut_column
-from loopscan.textsafe import safe_text
+from loopscan.solver.now import flagged
+from loopscan.textsafe import safe_text, terminal_safe
 
-__all__ = ["print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
+__all__ = ["print_coverage", "print_risk_report", "riskiest_positions", "headline_table", "METHODOLOGY"]
 
 METHODOLOGY = "docs/methodology.md"
 _SHOCK = {"depeg": "depeg", "backing_loss": "backing"}
@@ -73,15 +76,18 @@ def riskiest_positions(result: ScanResult, limit: int = 10) -> pd.DataFrame:
     return frame.sort_values("depeg_to_liquidation").head(limit).reset_index(drop=True)
 
 
+def print_coverage(console: Console, snapshot: Snapshot) -> None:
+    """What the scan read and what not (`report.coverage`): printed before any figure."""
+    for line in coverage_lines(snapshot):
+        console.print(line, markup=False, style="yellow" if line.startswith("not on this devnet") else "")
+
+
 def print_risk_report(console: Console, result: ScanResult) -> None:
+    print_coverage(console, result.snapshot)
     unsolved = result.solver.book.unsolved
     if unsolved:
         console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "
                       f"are in no threshold (e.g. {next(iter(unsolved.values()))})", markup=False, style="bold yellow")  # fmt: skip
-    lending = sorted(n for n, role in result.solver.book.left_out.items() if role == "lending")
-    if lending:
-        console.print(f"coverage: the scan left out {', '.join(lending)} (--protocols); no figure counts their positions",
-                      markup=False, style="bold yellow")  # fmt: skip
     table, legend = headline_table(result.thresholds, "Where it breaks: further shock of each token from the state at the pin")
     console.print(table)
     for line in ["δ₁ first liquidation, δ_c cascade feeds itself, δ_bd new bad debt; never: not up to a 100 % shock", *legend]:
@@ -92,25 +98,37 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
 
 
 def _print_now(console: Console, result: ScanResult) -> None:
-    """What is breaking before any further shock: positions liquidatable or under water at the
-    pin, markets whose lenders cannot leave, and what bots do about it (the baseline cascade)."""
-    book, now = result.solver.book, result.now
-    flagged = now[now["liquidatable_now"] | (now["bad_debt_now_usd"] > 0)] if len(now) else now
-    if len(flagged):
-        t = Table(title="Now, at the pin: positions liquidatable or under water", title_justify="left")
+    """What is breaking before any further shock: positions liquidatable, blocked from liquidation
+    (a paused reserve) or under water at the pin, markets whose lenders cannot leave or that hold
+    less than they credit, and what bots do about it (the baseline cascade)."""
+    book, shown = result.solver.book, flagged(result.now)
+    if len(shown):
+        t = Table(title="Now, at the pin: positions liquidatable, blocked or under water", title_justify="left")
         for col in ("collateral", "protocol", "account", "debt", "health", "liq.", "bad debt"):
             wraps = col in ("collateral", "protocol")  # labels fold onto a second line; figures never do
             t.add_column(col, justify="right" if col in ("debt", "health", "bad debt") else "left",
                          no_wrap=not wraps, overflow="fold" if wraps else "ellipsis", min_width=4)
-        for p in flagged.sort_values("bad_debt_now_usd", ascending=False).itertuples():
+        for p in shown.sort_values("bad_debt_now_usd", ascending=False).itertuples():
             collateral = "+".join(book.symbols.get(c, c) for c in p.collateral.split("+") if c)
-            t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}",
-                      "yes" if p.liquidatable_now else "no", usd(p.bad_debt_now_usd))  # fmt: skip
+            liq = "yes" if p.liquidatable_now else p.liquidation_blocked if isinstance(p.liquidation_blocked, str) else "no"  # why, below
+            t.add_row(safe_text(collateral), p.protocol, account(p.account), usd(p.debt_usd), f"{p.health:.3f}", liq,
+                      usd(p.bad_debt_now_usd))  # fmt: skip
         console.print(t)
+        for p in shown[shown["liquidation_blocked"].notna()].itertuples():
+            reserves = "+".join(book.symbols.get(r, r) for r in p.blocked_reserves.split("+"))
+            console.print(f"blocked: {account(p.account)} ({p.protocol}) is below health 1 but cannot be liquidated: "
+                          f"{terminal_safe(reserves)} {p.liquidation_blocked}", markup=False, style="yellow")  # fmt: skip
     stuck = result.markets_now[result.markets_now["lenders_stuck"]] if len(result.markets_now) else result.markets_now
     for m in stuck.itertuples():
         label = f"{book.symbols.get(m.collateral, m.collateral)}/{book.symbols.get(m.loan, m.loan)} ({m.protocol})"
-        console.print(f"lenders stuck: {safe_text(label)} is lent out in full (utilisation {pct(m.utilisation_frac)})", style="yellow")
+        console.print(f"lenders stuck: {terminal_safe(label)} is lent out in full (utilisation {pct(m.utilisation_frac)})",
+                      markup=False, style="yellow")  # fmt: skip
+    short = result.markets_now[result.markets_now["shortfall"] > 0] if len(result.markets_now) else result.markets_now
+    for m in short.itertuples():
+        label = f"{book.symbols.get(m.loan, m.loan)} ({m.protocol})"
+        console.print(f"shortfall: {terminal_safe(label)} holds {m.shortfall:,.6g} tokens ({usd(m.shortfall_usd)}) less than it "
+                      "credits its lenders (supplied - borrowed); they bear it (a fee-on-transfer or rebasing token)",
+                      markup=False, style="yellow")  # fmt: skip
     base = result.baseline
     if len(base.liquidation_rows) or base.bad_debt > 0:
         sold = sum(row[-1] for row in base.liquidation_rows)

@@ -62,6 +62,9 @@ class MarketBook:
     params: dict[str, int] = field(default_factory=dict)  # the protocol's own raw fields (`market_params`)
     oracle: str | None = None  # the oracle contract (pooled: the reserve's price source)
     tracks: str | None = None  # pooled: the reserve whose market price this one's oracle follows
+    # Loan tokens credited to lenders (supplied − borrowed) beyond what the market holds
+    # (`underlying_held`), exact from the integers; None where the protocol's holdings were not read.
+    shortfall: float | None = None
 
 
 @dataclass
@@ -139,7 +142,9 @@ def build_book(snap: Snapshot) -> Book:
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
     unknown = [k for k, m in markets.items() if m.oracle_kind == "unknown"]
-    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind == "market"}
+    # A pooled reserve under a feed, classified or not (unknown is treated as market), is priced by
+    # it, not through its pool partner: a pair priced through each other has no anchor.
+    anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind in ("market", "unknown")}
     left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
     return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
 
@@ -178,6 +183,8 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
         c = found[0] if found else None  # a market that takes no collateral (Morpho's idle markets) lends only
         collateral = c.collateral_token if c is not None else ZERO_ADDRESS
+        held = params.get(key, {}).get("underlying_held")
+        credited = int(m.total_supply_assets) - int(m.total_borrow_assets)
         out[key] = MarketBook(
             key, m.protocol, margin, rules, m.loan_token, collateral, c.oracle_kind if c is not None else "fixed",
             c.liquidation_threshold_wad / WAD if c is not None else 0.0,
@@ -187,6 +194,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
             quote=c.price_quote if c is not None else rules.ORACLE_QUOTE,
             params=params.get(key, {}),
             oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
+            shortfall=max(credited - held, 0) / dl if held is not None else None,
         )  # fmt: skip
     _link_shared_sources(out)
     posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)

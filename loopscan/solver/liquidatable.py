@@ -6,7 +6,7 @@ import numpy as np
 
 from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.book_constants import clearly_above, constants
-from loopscan.solver.liquidation import pooled_account
+from loopscan.solver.liquidation import pooled_account, usable_legs
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
@@ -23,7 +23,9 @@ def pooled_reserves(book: Book) -> dict[str, list[MarketBook]]:
 
 
 def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str, list[MarketBook]]) -> list[tuple]:
-    """Every liquidatable position as (health, kind, reference), health = collateral limit / debt."""
+    """Every liquidatable position as (health, kind, reference), health = collateral limit / debt.
+    A pooled account below health 1 whose every leg sits in a reserve nobody may liquidate (paused)
+    is not one: it stays open (`now` names it)."""
     out: list[tuple] = []
     static = constants(book)
     for key, m in book.markets.items():
@@ -48,6 +50,6 @@ def candidates(book: Book, state: CascadeState, prices: Pricer, pools: dict[str,
         accounts = sorted({a for m in reserves for a in m.accounts})
         for account in accounts:
             acct = pooled_account(book, state, prices, pool, account, reserves)
-            if acct is not None and acct["hf"] < 1.0:
+            if acct is not None and acct["hf"] < 1.0 and usable_legs(state, acct) is not None:
                 out.append((acct["hf"], "pooled", (pool, account)))
     return out

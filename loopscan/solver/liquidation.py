@@ -8,7 +8,7 @@ from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
-__all__ = ["pooled_account", "liquidate_pooled", "liquidate_isolated"]
+__all__ = ["pooled_account", "liquidate_pooled", "liquidate_isolated", "usable_legs"]
 
 
 def liquidate_isolated(book: Book, state: CascadeState, prices: Pricer, key: str, i: int) -> tuple | None:
@@ -50,15 +50,28 @@ def pooled_account(book: Book, state: CascadeState, prices: Pricer, pool: str, a
             "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value}  # fmt: skip
 
 
+def usable_legs(state: CascadeState, acct: dict) -> list[tuple[MarketBook, int]] | None:
+    """The legs of a pooled account (`pooled_account`) a liquidation may repay or seize: those in
+    reserves the protocol lets a liquidator touch (`rules.usable`: e.g. not paused). None when no
+    such leg holds debt or none holds collateral: whatever its health, nobody can liquidate it."""
+    legs = [(m, i) for m, i in acct["legs"] if m.rules.usable(m.params)]
+    owes = any(state.debt[m.key][i] > 0 for m, i in legs)
+    holds = any(state.collateral[m.key][i] > 0 for m, i in legs)
+    return legs if owes and holds else None
+
+
 def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple[str, str], reserves: list[MarketBook]) -> tuple | None:
-    """One liquidation of a pooled account: the largest debt against the largest collateral, the
-    repayment capped by the protocol's close factor (`rules.max_repay`), the bonus of the
-    collateral or of the account's e-mode."""
+    """One liquidation of a pooled account: the largest debt against the largest collateral among
+    the legs a liquidator may touch (`usable_legs`), the repayment capped by the protocol's close
+    factor (`rules.max_repay`), the bonus of the collateral or of the account's e-mode."""
     pool, account = ref
     acct = pooled_account(book, state, prices, pool, account, reserves)
     if acct is None or acct["hf"] >= 1.0:
         return None
-    legs, answers, category, emode = acct["legs"], acct["oracle"], acct["category"], acct["emode"]
+    legs = usable_legs(state, acct)
+    if legs is None:
+        return None
+    answers, category, emode = acct["oracle"], acct["category"], acct["emode"]
     d_m, d_i = max(legs, key=lambda leg: state.debt[leg[0].key][leg[1]] * answers[leg[0].key])
     c_m, c_i = max(legs, key=lambda leg: state.collateral[leg[0].key][leg[1]] * answers[leg[0].key])
     if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:

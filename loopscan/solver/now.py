@@ -8,7 +8,13 @@
   other position, its debt above its collateral's market value at the pin (hidden bad debt: the
   oracle keeps it open, or nobody profits from closing it). Market prices at the pin are the
   solver's starting prices, a vault share at most its book value (`pricing`).
+* **Blocked**: a pooled account below health 1 whose reserves a liquidator may not touch (the
+  rules' `refusal`: a paused reserve) is not liquidatable now; `liquidation_blocked` says why and
+  `blocked_reserves` which reserves.
 * **Lenders stuck**: a market lent out in full (utilisation 1): its lenders cannot withdraw.
+* **Shortfall**: what the lenders were credited (supplied − borrowed) beyond the loan token the
+  market actually holds (`underlying_held`, where the protocol reads it): a fee-on-transfer or
+  rebasing token took it, and the lenders bear it. Not read: missing, not zero.
 """
 
 from __future__ import annotations
@@ -18,19 +24,22 @@ import pandas as pd
 
 from loopscan.solver.book import Book
 from loopscan.solver.liquidatable import pooled_reserves
-from loopscan.solver.liquidation import pooled_account
+from loopscan.solver.liquidation import pooled_account, usable_legs
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.reach import rests_on
 from loopscan.solver.shock import Shock
 from loopscan.solver.state import initial_state
 
-__all__ = ["NOW_COLUMNS", "MARKET_NOW_COLUMNS", "positions_now", "markets_now", "under"]
+__all__ = ["NOW_COLUMNS", "MARKET_NOW_COLUMNS", "positions_now", "markets_now", "flagged", "under"]
 
 NOW_COLUMNS = [
     "position", "protocol", "account", "collateral", "loan", "debt_usd", "collateral_usd", "health",
-    "liquidatable_now", "bad_debt_now_usd",
+    "liquidatable_now", "liquidation_blocked", "blocked_reserves", "bad_debt_now_usd",
 ]  # fmt: skip
-MARKET_NOW_COLUMNS = ["market", "protocol", "loan", "collateral", "supplied", "borrowed", "utilisation_frac", "lenders_stuck"]
+MARKET_NOW_COLUMNS = [
+    "market", "protocol", "loan", "collateral", "supplied", "borrowed", "utilisation_frac", "lenders_stuck",
+    "shortfall", "shortfall_usd",
+]  # fmt: skip
 
 
 class _AtPin:
@@ -71,7 +80,7 @@ def positions_now(book: Book) -> pd.DataFrame:
                 done = m.rules.liquidate(held, owed, m.oracle0, m.lltv, m.incentive)
                 bad = done[2] * p_loan if done is not None else bad
             rows.append((key, m.protocol, m.accounts[i], m.collateral, m.loan, owed * p_loan, held * p_col,
-                         lim / owed, liquidatable, bad))  # fmt: skip
+                         lim / owed, liquidatable, None, None, bad))  # fmt: skip
     for pool, reserves in pooled_reserves(book).items():
         index = {m.key: {a: i for i, a in enumerate(m.accounts)} for m in reserves}
         for account in sorted({a for m in reserves for a in m.accounts}):
@@ -82,20 +91,39 @@ def positions_now(book: Book) -> pd.DataFrame:
             held = [m.loan for m, i in legs if m.collateral_amount[i] > 0]
             col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i in legs)
             debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i in legs)
+            refused = {}  # reserve -> why no liquidation may touch it, for an account only they keep open
+            if acct["hf"] < 1.0 and usable_legs(pin.state, acct) is None:
+                refused = {m.loan: m.rules.refusal(m.params) for m, i in legs
+                           if (m.debt[i] > 0 or m.collateral_amount[i] > 0) and not m.rules.usable(m.params)}  # fmt: skip
             rows.append((pool, reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i in legs if m.debt[i] > 0)),
-                         debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0), max(debt_usd - col_usd, 0.0)))  # fmt: skip
+                         debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0 and not refused),
+                         "+".join(sorted(set(refused.values()))) or None, "+".join(sorted(refused)) or None,
+                         max(debt_usd - col_usd, 0.0)))  # fmt: skip
     return pd.DataFrame(rows, columns=NOW_COLUMNS)
 
 
 def markets_now(book: Book) -> pd.DataFrame:
-    """Every market with lenders: its utilisation, and whether its lenders are stuck (lent out in full)."""
+    """Every market with lenders: its utilisation, whether its lenders are stuck (lent out in full),
+    and its shortfall: loan tokens credited to lenders that the market does not hold (tokens, and
+    USD at the pin's price; 0 when it holds enough, NaN where its holdings were not read)."""
+    pin = _AtPin(book)
     rows = []
     for key, m in book.markets.items():
         if m.total_supply <= 0:
             continue
         used = m.total_borrow / m.total_supply
-        rows.append((key, m.protocol, m.loan, m.collateral, m.total_supply, m.total_borrow, used, bool(used >= 1.0)))
+        short = m.shortfall if m.shortfall is not None else float("nan")
+        rows.append((key, m.protocol, m.loan, m.collateral, m.total_supply, m.total_borrow, used, bool(used >= 1.0),
+                     short, short * pin.market(m.loan)))  # fmt: skip
     return pd.DataFrame(rows, columns=MARKET_NOW_COLUMNS)
+
+
+def flagged(positions: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a `positions_now` table a reader must see: liquidatable now, kept open only by
+    a reserve nobody may liquidate (`liquidation_blocked`), or under water."""
+    if not len(positions):
+        return positions
+    return positions[positions["liquidatable_now"] | positions["liquidation_blocked"].notna() | (positions["bad_debt_now_usd"] > 0)]
 
 
 def under(book: Book, positions: pd.DataFrame, token: str, resting: dict[str, frozenset[str]] | None = None) -> pd.Series:

@@ -10,14 +10,21 @@ and one without liquidity; fee-on-transfer and rebasing tokens posted as collate
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
-from devnet_helpers import erc20, published
+from devnet_helpers import aave_pool, erc20, fund, published
 from rich.console import Console
 from scan_helpers import seeded_snapshot
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.report import units
+from loopscan.report.json_report import report_dict
 from loopscan.report.risk_report import print_risk_report
 from loopscan.result import analyse
 from loopscan.scanner import index_async
@@ -117,11 +124,97 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
     assert result.thresholds["not_computable"].isna().all()
 
 
+async def _scan(net):
+    """The zoo analysed at its latest block."""
+    return analyse(await index_async(net.url, deployments=from_devnet_manifest(net.manifest)))
+
+
+RESERVE_PAUSED = "29"  # Errors.RESERVE_PAUSED, required by ValidationLogic.validateLiquidationCall
+REPORT_SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "scan-report.schema.json").read_text())
+
+
+def _json_now(result) -> dict:
+    """The JSON report's `now`, checked against its schema."""
+    report = report_dict(result)
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
+    return report["now"]
+
+
+async def test_a_paused_reserve_blocks_the_liquidation_its_borrower_health_calls_for(mainnet_zoo):
+    """PAU's feed down 30 %: its borrower's health is 0.875, yet PAU is paused, so Aave refuses to
+    liquidate and the solver says blocked. Unpaused, Aave liquidates it as the baseline cascade does."""
+    net = mainnet_zoo
+    net.apply("pau-feed-down-30")
+    pau, usdc = _address(net, "PAU"), _address(net, "USDC")
+    borrower = net.manifest["accounts"]["paused-borrower"]
+    result = await _scan(net)
+    row = result.now.set_index("account").loc[borrower.lower()]
+    assert row["health"] == pytest.approx(0.875, rel=1e-6)  # 1M PAU x $0.70 x 75 % / $600k
+    assert (row["liquidatable_now"], row["liquidation_blocked"], row["blocked_reserves"]) == (False, "paused", pau.lower())
+    assert not [r for r in result.baseline.liquidation_rows if r[2] == borrower.lower()]
+    assert result.thresholds["liquidatable_now"].sum() == 0  # nothing a liquidator may close
+    (entry,) = [p for p in _json_now(result)["positions"] if p["account"] == borrower.lower()]
+    assert (entry["liquidatable_now"], entry["liquidation_blocked"], entry["blocked_reserves"]) == (False, "paused", [pau.lower()])
+    console = Console(record=True, width=250)
+    print_risk_report(console, result)
+    line = f"blocked: {units.account(borrower.lower())} (aave_v3) is below health 1 but cannot be liquidated: PAU paused"
+    assert line in console.export_text()
+
+    pool = aave_pool(net)
+    liquidator = fund(net, "USDC", "liquidator", 10**12 * 10**6, pool.address)
+    call = pool.functions.liquidationCall(pau, usdc, borrower, 2**256 - 1, False)
+    with pytest.raises(ContractLogicError, match=RESERVE_PAUSED):
+        call.call({"from": liquidator})
+
+    net.apply("pau-unpaused")
+    result = await _scan(net)
+    row = result.now.set_index("account").loc[borrower.lower()]
+    assert row["liquidatable_now"] and pd.isna(row["liquidation_blocked"]) and pd.isna(row["blocked_reserves"])
+    (solver,) = [r for r in result.baseline.liquidation_rows if r[2] == borrower.lower()]
+    receipt = net.chain.send(call, liquidator, "liquidationCall")
+    (event,) = pool.events.LiquidationCall().process_receipt(receipt, errors=DISCARD)
+    # HF below 0.95: all the debt, seizing debt x 1.05 / $0.70 of PAU; the solver's floats at the
+    # pin, the contract one block of interest later.
+    assert event.args.liquidatedCollateralAmount / 10**18 == pytest.approx(solver[3], rel=1e-6)
+    assert event.args.debtToCover / 10**6 == pytest.approx(solver[4], rel=1e-6)
+    assert solver[4] == pytest.approx(600_000, rel=1e-6) and solver[3] == pytest.approx(900_000, rel=1e-6)
+
+
+def _shortfalls(result) -> dict[str, tuple[float, float]]:
+    """markets_now's shortfall (tokens, USD) by reserve, where there is one."""
+    m = result.markets_now
+    return {r.loan: (r.shortfall, r.shortfall_usd) for r in m[m["shortfall"] > 0].itertuples()}
+
+
+async def test_what_fee_on_transfer_and_rebasing_reserves_hold_short_is_a_shortfall_lenders_see(mainnet_zoo):
+    """Supplied − borrowed − held, from the aToken's real balance: FOT burnt 1 % of 500,000, REB
+    rebased to 0.9, then 0.8, then 1.1 (more than credited: no shortfall). Every other reserve: 0."""
+    net = mainnet_zoo
+    fot, reb = _address(net, "FOT").lower(), _address(net, "REB").lower()
+    result = await _scan(net)
+    assert _shortfalls(result) == {fot: (5_000.0, 5_000.0), reb: (100_000.0, 100_000.0)}
+    assert (result.markets_now["shortfall"] == 0).sum() == len(result.markets_now) - 2  # read, and nothing short
+    console = Console(record=True, width=250)
+    print_risk_report(console, result)
+    text = console.export_text()
+    now = text[: text.index("New bad debt by lender")]  # the state at the pin, before the details
+    assert "shortfall: REB (aave_v3) holds 100,000 tokens ($100.0k) less than it credits its lenders" in now
+    assert "shortfall: FOT (aave_v3) holds 5,000 tokens ($5.0k) less than it credits its lenders" in now
+    assert {(m["loan"], m["shortfall"], m["shortfall_usd"]) for m in _json_now(result)["shortfalls"]} == {
+        (fot, 5_000.0, 5_000.0), (reb, 100_000.0, 100_000.0)
+    }
+
+    net.apply("reb-rebased-to-0.8")
+    assert _shortfalls(await _scan(net))[reb] == (200_000.0, 200_000.0)
+    net.apply("reb-rebased-to-1.1")
+    assert reb not in _shortfalls(await _scan(net))
+
+
 async def _frz_price_unreadable(net):
     """FRZ's feed replaced by code that reverts, then the zoo scanned at the next block."""
     net.node.rpc("anvil_setCode", [net.manifest["feeds"]["FRZ/USD"]["address"], "0x5f5ffd"])  # revert(0, 0)
     net.node.rpc("evm_mine", [])
-    return analyse(await index_async(net.url, deployments=from_devnet_manifest(net.manifest)))
+    return await _scan(net)
 
 
 async def test_an_unreadable_reserve_price_is_one_named_miss_and_no_health(mainnet_zoo):
@@ -141,6 +234,11 @@ async def test_thresholds_that_rest_on_the_unreadable_price_are_not_computable(m
     result = await _frz_price_unreadable(mainnet_zoo)
     row = result.thresholds.set_index("token").loc[_address(mainnet_zoo, "FRZ").lower()]
     assert row["not_computable"] and "could not be read" in str(row["not_computable"])
+    # The report prints it (its other rows' not_computable are NaN beside this text: no traceback).
+    console = Console(record=True, width=250)
+    print_risk_report(console, result)
+    frz_row = next(line for line in console.export_text().splitlines() if "HYPERLINK" in line)
+    assert frz_row.count("n/c") == 3  # δ₁, δ_c and δ_bd
 
 
 SYMBOL = '=HYPERLINK("//e.vil")\x1b[2J[bold red]<script>alert(1)</script>'  # FRZ's, as the scenario sets it
@@ -148,16 +246,17 @@ NAME = "<img src=x onerror=alert(1)>\x1b]8;;https://e.vil\x07[link=https://e.vil
 
 
 async def test_a_hostile_symbol_is_inert_in_the_terminal_the_csv_and_the_page(mainnet_zoo, tmp_path):
-    """FRZ's symbol is read as set; then, with its feed down 30 % (its borrower liquidatable), it
-    heads the headline table, 'Now, at the pin', the thresholds when liquidity leaves and the
-    riskiest positions, escaped in each."""
+    """FRZ's symbol is read as set. Seeded, its borrower heads the riskiest positions (a 20 % depeg
+    opens it); with FRZ's feed down 30 % the borrower is liquidatable, and FRZ heads the headline
+    table, 'Now, at the pin' and the thresholds when liquidity leaves. Both reports print to one
+    terminal, escaped in each table."""
     net = mainnet_zoo
+    console = Console(record=True, width=250, force_terminal=True, color_system=None)
+    print_risk_report(console, await _scan(net))  # no position is flagged now: its first 'Now' table is the next report's
     net.apply("frz-feed-down-30")
-    result = analyse(await index_async(net.url, deployments=from_devnet_manifest(net.manifest)))
+    result = await _scan(net)
     frz = _address(net, "FRZ").lower()
     assert tuple(result.snapshot.tokens.set_index("address").loc[frz, ["symbol", "name"]]) == (SYMBOL, NAME)
-
-    console = Console(record=True, width=250, force_terminal=True, color_system=None)
     print_risk_report(console, result)
     text = console.export_text()
     shown = '=HYPERLINK("//e.vil")\\x1b[2J[bold red]<script>alert(1)</script>'  # the escape as text, markup as typed

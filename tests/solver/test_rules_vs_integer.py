@@ -107,3 +107,12 @@ def test_markets_the_solver_cannot_apply_are_listed_not_dropped():
     book = build_book(Snapshot(meta, **{t: to_frame(t, [{"block": 10, **r} for r in rs]) for t, rs in rows.items()}))
     assert book.markets == {} and list(book.unsolved) == [f"{comet}:{base}"]
     assert book.unsolved[f"{comet}:{base}"].startswith("compound_v3: the solver does not apply its rules yet")
+
+
+def test_a_paused_or_inactive_reserve_is_no_leg_of_a_liquidation():
+    """ValidationLogic.validateLiquidationCall: both legs active (RESERVE_INACTIVE, checked first)
+    and not paused (RESERVE_PAUSED); a frozen reserve is still liquidated."""
+    assert aave.usable({"active": 1, "frozen": 1, "paused": 0})
+    assert aave.refusal({"active": 1, "paused": 1}) == "paused" and not aave.usable({"active": 1, "paused": 1})
+    assert aave.refusal({"active": 0, "paused": 1}) == "inactive"
+    assert aave.refusal({"protocol_revision": 1}) is None  # switches not read: the reserve's defaults

@@ -11,13 +11,18 @@ is checked against `Pool.liquidationCall` on the devnet (v3.0) and follows the v
   currency) the repayment is capped at half of the account's *total* debt value.
 * **Seizure** (`seize`): debt repaid × debt price × bonus / collateral price, capped at the
   collateral held (then less debt is covered).
+* **Which reserves a liquidation may touch** (`usable`, `refusal`;
+  `ValidationLogic.validateLiquidationCall`): both the collateral and the debt reserve must be
+  active (else `Errors.RESERVE_INACTIVE`, '27') and not paused (`Errors.RESERVE_PAUSED`, '29').
+  A frozen reserve can still be liquidated. The health factor still counts every reserve: an
+  account whose only legs are paused is liquidatable by health, yet nobody can close it.
 * **Bad debt** is not written off by the float solver: what an account owes beyond its
   collateral stays as the reserves' loss (hidden bad debt; v3.3's deficit), not socialised.
 """
 
 from __future__ import annotations
 
-__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "max_repay", "seize"]
+__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "max_repay", "refusal", "seize", "usable"]
 
 ORACLE_QUOTE = "numeraire"  # each reserve's price source answers in the pool's base currency
 SOCIALISES_BAD_DEBT = False
@@ -48,3 +53,20 @@ def seize(repay: float, debt_price: float, collateral_price: float, bonus: float
         seized = collateral
         repay = seized * collateral_price / bonus / debt_price
     return seized, repay
+
+
+def refusal(params: dict[str, int]) -> str | None:
+    """Why `Pool.liquidationCall` refuses a reserve as either leg, by its switches in `params`
+    (`market_params`), or None if it accepts it: 'paused' (`RESERVE_PAUSED`) or 'inactive'
+    (`RESERVE_INACTIVE`). A switch not read counts as the default (active, not paused): the
+    indexer reads both with the reserve's configuration, so they are missing only with it."""
+    if not params.get("active", 1):  # checked first, as the contract does
+        return "inactive"
+    if params.get("paused", 0):
+        return "paused"
+    return None
+
+
+def usable(params: dict[str, int]) -> bool:
+    """Whether a liquidation may repay debt of, or seize collateral from, this reserve (`refusal`)."""
+    return refusal(params) is None
