@@ -38,7 +38,7 @@ def report(scenario: str) -> None:
     print("liquidatable: collateral a depeg of that size newly opens (before feedback), and its ratio to the depth\n")
     print("| token | liquidity gone | " + " | ".join(f"{round(level * 100)} %" for level in LEVELS) + " |")
     print("|---|---:|" + "---:|" * len(LEVELS))
-    for token in sorted(set(book.pools) | shocked, key=lambda t: book.symbols.get(t, t)):
+    for token in sorted(set(book.exits) | shocked, key=lambda t: book.symbols.get(t, t)):
         for fraction in HAIRCUTS:
             cut = haircut(book, fraction)
             cells = []

@@ -35,9 +35,11 @@ def build_manifest(seeder: Seeder, rpc_url: str, block: dict) -> dict:
     s = seeder.s
     tokens = {}
     for tid, contract in seeder.token.items():
-        entry = {"address": contract.address, "decimals": s.decimals(tid), "kind": _token_kind(seeder, tid)}
         spec = s.tokens.get(tid) or s.vaults.get(tid) or s.stablecoins.get(tid) or s.share_tokens.get(tid)
-        entry.update(name=spec["name"], symbol=spec["symbol"])
+        # None where the token has none to declare (no `symbol()`, a reverting `decimals()`).
+        decimals = s.decimals(tid) if tid not in s.tokens or "decimals" in spec else None
+        entry = {"address": contract.address, "decimals": decimals, "kind": _token_kind(seeder, tid)}
+        entry.update(name=spec.get("name"), symbol=spec.get("symbol"))
         underlying = spec.get("asset") or spec.get("reserve")
         if underlying:
             entry["underlying"] = underlying
@@ -54,6 +56,7 @@ def build_manifest(seeder: Seeder, rpc_url: str, block: dict) -> dict:
         "block_hash": "0x" + bytes(block["hash"]).hex(),
         "timestamp": block["timestamp"],
         "contracts": dict(seeder.deployed),
+        "code": {cid: c["address"] for cid, c in s.code.items()},
         "tokens": tokens,
         "feeds": {fid: {"address": f.address, "decimals": int(s.feeds[fid]["decimals"]) if "decimals" in s.feeds[fid] else None,
                         "kind": s.feeds[fid].get("kind", "keeper")} for fid, f in seeder.feed.items()},  # fmt: skip

@@ -1,8 +1,9 @@
 """Scenario files: what a devnet deploys and the transactions that seed it, as data.
 
 A scenario is a TOML file (`fixtures/scenarios/*.toml`). It declares tokens, price feeds,
-vaults and stablecoins (ours: `contracts/`), a section per protocol (read by that protocol's
-devnet part, `loopscan.devnet.part`, under the section name its spec declares), then a list of
+vaults and stablecoins (ours: `contracts/`), runtime code at fixed addresses (`[[code]]`), a
+section per protocol (read by that protocol's devnet part, `loopscan.devnet.part`, under the
+section name its spec declares), then a list of
 `[[steps]]` that the seeder executes as real transactions, and named `[[events]]` (e.g. a
 manager's write-down) that are applied on request, not at seeding. `[[off_devnet]]` records debt
 that existed in reality on lenders the devnet does not deploy (lender, token, debt_usd, source):
@@ -16,6 +17,7 @@ with the file, the step and the field in the message.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -26,7 +28,7 @@ from loopscan import shipped
 from loopscan.devnet.errors import ScenarioError
 
 __all__ = ["Scenario", "Step", "load_scenario", "scenario_path", "SCENARIOS_DIR", "ACTIONS", "actions", "parts", "to_units",
-           "by_id", "decimal", "BASE_TOKEN_CONTRACTS"]  # fmt: skip
+           "by_id", "decimal", "BASE_TOKEN_CONTRACTS", "TOKEN_FIELDS"]  # fmt: skip
 
 SCENARIOS_DIR = shipped.root() / "fixtures" / "scenarios"  # in a checkout or a wheel (loopscan.shipped)
 
@@ -62,8 +64,16 @@ ACTIONS: dict[str, dict[str, str]] = {
     # A `rebasing` token's every balance times `factor` (its index set to it, from 1 at deployment).
     "token.rebase": {"token": "token", "factor": "number"},
 }
-# A base token's `kind` (default `base`) and the contract of ours that implements it.
-BASE_TOKEN_CONTRACTS = {"base": "ScenarioToken", "fee_on_transfer": "FeeOnTransferToken", "rebasing": "RebasingToken"}
+# A base token's `kind` (default `base`) and the contract of ours that implements it. The last
+# three are mainnet's odd metadata (contracts/zoo/ZooTokens.sol): nothing can be minted of them.
+BASE_TOKEN_CONTRACTS = {"base": "ScenarioToken", "fee_on_transfer": "FeeOnTransferToken", "rebasing": "RebasingToken",
+                        "bytes32_metadata": "Bytes32MetadataToken", "no_metadata": "NoMetadataToken",
+                        "reverting_decimals": "RevertingDecimalsToken"}  # fmt: skip
+# The metadata a kind's declaration gives (its contract takes it); the others' is name, symbol,
+# decimals. A token without `symbol()`/`name()` declares only decimals; one whose `decimals()`
+# reverts declares nothing (its contract fixes its name and symbol).
+TOKEN_FIELDS = {"no_metadata": ("decimals",), "reverting_decimals": ()}
+_METADATA = ("name", "symbol", "decimals")
 
 
 def parts() -> tuple[tuple[str, type], ...]:
@@ -108,6 +118,9 @@ class Scenario:
     vaults: dict[str, dict] = field(default_factory=dict)
     stablecoins: dict[str, dict] = field(default_factory=dict)
     share_tokens: dict[str, dict] = field(default_factory=dict)  # receipt tokens the parts declare (`asset`, `decimals`)
+    # Runtime code placed at a fixed address (`address`, `runtime` hex; none: an account without
+    # code), as mainnet holds contracts nobody here deploys: an oracle that reverts, say.
+    code: dict[str, dict] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     events: dict[str, list[Step]] = field(default_factory=dict)
     off_devnet: list[dict] = field(default_factory=list)  # debt on lenders not deployed here (`_off_devnet`)
@@ -181,6 +194,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     scenario.feeds = by_id(data.get("feeds", []), "feeds", scenario)
     scenario.vaults = by_id(data.get("vaults", []), "vaults", scenario)
     scenario.stablecoins = by_id(data.get("stablecoins", []), "stablecoins", scenario)
+    scenario.code = by_id(data.get("code", []), "code", scenario)
     for section, part in parts():
         part.parse(scenario, data.get(section, {}))
     for _, part in parts():
@@ -226,8 +240,22 @@ def _check(s: Scenario) -> None:
     """Check every declaration and step before anything is deployed."""
     tokens = set(s.all_tokens())
     for tid, t in s.tokens.items():
-        if t.get("kind", "base") not in BASE_TOKEN_CONTRACTS:
-            raise s.error(f"tokens {tid!r}", f"unknown kind {t['kind']!r} (known: {', '.join(BASE_TOKEN_CONTRACTS)})")
+        kind = t.get("kind", "base")
+        if kind not in BASE_TOKEN_CONTRACTS:
+            raise s.error(f"tokens {tid!r}", f"unknown kind {kind!r} (known: {', '.join(BASE_TOKEN_CONTRACTS)})")
+        fields = TOKEN_FIELDS.get(kind, _METADATA)
+        if missing := [f for f in fields if f not in t]:
+            raise s.error(f"tokens {tid!r}", f"missing field(s) {', '.join(missing)}")
+        if extra := [f for f in _METADATA if f in t and f not in fields]:
+            raise s.error(f"tokens {tid!r}", f"a {kind} token has no {', '.join(extra)}")
+        if kind == "bytes32_metadata" and any(len(t[f].encode()) > 32 for f in ("name", "symbol")):
+            raise s.error(f"tokens {tid!r}", "a bytes32 name or symbol is at most 32 bytes")
+    for cid, c in s.code.items():
+        if not isinstance(c.get("address"), str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", c["address"]):
+            raise s.error(f"code {cid!r}", f"`address` {c.get('address')!r} is not a 20-byte 0x address")
+        runtime = c.get("runtime", "0x")
+        if not isinstance(runtime, str) or not re.fullmatch(r"0x(?:[0-9a-fA-F]{2})*", runtime):
+            raise s.error(f"code {cid!r}", f"`runtime` {runtime!r} is not 0x-prefixed hex bytes")
     for section, items, fields in (
         ("vaults", s.vaults, {"asset": tokens}),
         ("stablecoins", s.stablecoins, {"reserve": set(s.tokens)}),

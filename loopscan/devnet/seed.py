@@ -21,7 +21,7 @@ from loopscan.devnet.chain import Chain, TxReverted
 from loopscan.devnet.errors import ScenarioError
 from loopscan.devnet.multicall3 import MULTICALL3, place_multicall3
 from loopscan.devnet.part import Part
-from loopscan.devnet.scenario import BASE_TOKEN_CONTRACTS, Scenario, Step, actions, parts
+from loopscan.devnet.scenario import BASE_TOKEN_CONTRACTS, TOKEN_FIELDS, Scenario, Step, actions, parts
 
 __all__ = ["Seeder", "units_down"]
 MAX_UINT = 2**256 - 1
@@ -30,6 +30,16 @@ P = TypeVar("P", bound=Part)
 
 def units_down(amount: Decimal, decimals: int) -> int:
     return int(amount.scaleb(decimals).to_integral_value(rounding=ROUND_DOWN))
+
+
+def _token_args(t: dict) -> tuple:
+    """A base token's constructor arguments: the metadata its kind declares (`TOKEN_FIELDS`)."""
+    kind = t.get("kind", "base")
+    if kind in TOKEN_FIELDS:
+        return tuple(int(t[f]) if f == "decimals" else t[f] for f in TOKEN_FIELDS[kind])
+    if kind == "bytes32_metadata":  # Bytes32MetadataToken(symbol, name, decimals), like MKR's
+        return t["symbol"].encode().ljust(32, b"\0"), t["name"].encode().ljust(32, b"\0"), int(t["decimals"])
+    return t["name"], t["symbol"], int(t["decimals"])
 
 
 class Seeder:
@@ -78,11 +88,13 @@ class Seeder:
         c, a = self.chain, self.artifacts
         place_multicall3(c.node, a)
         self.deployed["multicall3"] = MULTICALL3
+        for code in self.s.code.values():  # no transaction: the deployer's nonces, so every address, stay as they were
+            c.node.rpc("anvil_setCode", [code["address"], code.get("runtime", "0x")])
         for part in self.parts:
             part.deploy_protocol()
         for tid, t in self.s.tokens.items():
             art = a.compiled("loopscan", BASE_TOKEN_CONTRACTS[t.get("kind", "base")])
-            self.token[tid] = c.deploy(art, t["name"], t["symbol"], int(t["decimals"]))
+            self.token[tid] = c.deploy(art, *_token_args(t))
         for fid, f in self.s.feeds.items():
             if f.get("kind", "keeper") == "keeper":
                 answer = units_down(Decimal(str(f["answer"])), int(f["decimals"]))

@@ -52,7 +52,7 @@ def print_summary(console: Console, manifest: dict) -> None:
         tokens.add_column(col)
     tokens.add_column("address", no_wrap=True, min_width=42)
     for tid, t in manifest["tokens"].items():
-        tokens.add_row(safe_text(tid), safe_text(t["symbol"]), t["kind"], safe_text(t.get("underlying", "")), t["address"])
+        tokens.add_row(safe_text(tid), safe_text(t["symbol"] or ""), t["kind"], safe_text(t.get("underlying", "")), t["address"])
     console.print(tokens)
 
     counts = [words for _, part in parts() if (words := part.summary(console, manifest))]

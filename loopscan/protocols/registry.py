@@ -15,14 +15,15 @@ default.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import import_module
+from typing import Any
 
 from loopscan.errors import LoopscanError
 from loopscan.protocols.spec import ProtocolSpec
 
-__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "deployment_protocols", "devnet_entries",
+__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "venues", "deployment_protocols", "devnet_entries",
            "devnet_parts", "devnet_units", "fetch_feed_kinds"]  # fmt: skip
 
 PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle", "gearbox")
@@ -66,6 +67,14 @@ def check_names(found: Iterable[str], where: str) -> None:
 def rules(name: str):
     """The liquidation rules module of lending protocol `name`."""
     return spec(name).load("rules")
+
+
+def venues(name: str, pool: Any, rows: Mapping[str, Sequence[Any]], decimals: Mapping[str, int]) -> list:
+    """The exit venues (`loopscan.solver.exits.Venue`) of one snapshot `pools` row of venue `name`,
+    with that pool's rows of the other tables (by table name); none where the solver cannot sell
+    into that venue yet."""
+    module = spec(name).venue
+    return [] if module is None else import_module(module).venues(pool, rows, decimals)
 
 
 def by_margin(name: str) -> str:

@@ -13,7 +13,10 @@ Roles:
   every reserve of the protocol contract against all its debts: Aave v3).
 * ``vaults``: receipt tokens minted for deposits (`vaults`, `holdings` rows).
 * ``venue``: pools that liquidations are sold into (`pools`, `pool_coins`, `ticks` rows);
-  `exit` is its exact swap maths, `None` where the solver cannot yet sell into it.
+  `venue` is the module whose `venues(pool, rows, decimals)` turns one `pools` row (with that
+  pool's rows of the other tables, by table name) into exit venues (`loopscan.solver.exits.Venue`,
+  each selling one coin for another with the pool's exact swap maths), `None` where the solver
+  cannot sell into it.
 
 A lending protocol the solver cannot apply yet (`solved=False`: markets with several
 collaterals, Compound v3 and Euler v2) is read only when asked for by name; its markets are left
@@ -40,7 +43,7 @@ class ProtocolSpec:
     # -> a view that kind of contract answers, to catch an entry that points elsewhere
     rules: str | None = None  # lending: module of its liquidation rules (pure)
     margin: str | None = None  # lending: isolated or pooled
-    exit: str | None = None  # venue: module of its swap maths (pure)
+    venue: str | None = None  # venue: module of its `venues` builder (pure)
     feeds: str | None = None  # module whose `fetch_feed_kinds(ctx, addresses)` names the kind (an `OracleKind`
     # value) of the price feeds among `addresses` that this protocol publishes; a lender's oracle built on one
     # of them is of that kind (a Morpho oracle over a Pendle PT feed moves as the PT feed does)
@@ -53,7 +56,7 @@ class ProtocolSpec:
     solved: bool = True  # False: read only when asked for (`--protocols`); the solver leaves its markets out, saying so
 
     def load(self, what: str) -> ModuleType:
-        """The module behind `indexer`, `rules`, `exit`, `feeds` or `devnet`, imported now."""
+        """The module behind `indexer`, `rules`, `venue`, `feeds` or `devnet`, imported now."""
         path = getattr(self, what)
         if path is None:
             raise AttributeError(f"protocol {self.name} has no {what}")

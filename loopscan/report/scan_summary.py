@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loopscan.model import Snapshot
+from loopscan.report.units import account
 from loopscan.textsafe import safe_text
 
 __all__ = ["print_scan_summary"]
@@ -49,9 +50,28 @@ def print_scan_summary(console: Console, snap: Snapshot, seconds: float, http_re
     if left_out:
         console.print(f"left out by --protocols: {', '.join(left_out)}; figures that rest on them are not computable",
                       markup=False, style="yellow")  # fmt: skip
-    n_missing = len(snap.missing) - len(left_out)
+    failed = snap.missing[snap.missing["kind"] != "protocol"]
     console.print(
-        f"missing: {n_missing} read(s) failed" + (" — see the snapshot's `missing` table" if n_missing else ""),
+        f"missing: {len(failed)} read(s) failed" + (" — every figure that needed one is not computable" if len(failed) else ""),
         markup=False,
-        style="bold red" if n_missing else None,
+        style="bold red" if len(failed) else None,
     )
+    if len(failed):
+        _print_failed(console, failed)
+
+
+SHOWN_FAILURES = 10
+
+
+def _print_failed(console: Console, failed) -> None:
+    """The failed reads themselves (the first few; all of them are in the snapshot's `missing` table)."""
+    table = Table(title="Reads that failed", title_justify="left")
+    for col in ("kind", "contract", "key", "method", "reason"):
+        table.add_column(col, overflow="fold")
+    for m in failed.head(SHOWN_FAILURES).itertuples():
+        key = m.key if isinstance(m.key, str) else ""
+        table.add_row(safe_text(m.kind), safe_text(account(m.address)) if isinstance(m.address, str) else "",
+                      safe_text(key if len(key) <= 14 else f"{key[:10]}…"), safe_text(m.method), safe_text(m.reason))  # fmt: skip
+    console.print(table)
+    if len(failed) > SHOWN_FAILURES:
+        console.print(f"… and {len(failed) - SHOWN_FAILURES} more in the snapshot's `missing` table (--out)", markup=False)

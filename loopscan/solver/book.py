@@ -10,12 +10,14 @@ Starting prices (`p0`, numeraire: USD):
 2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
    stablecoins these pyramids are built on — and `assumed_par` lists them;
 3. the collateral of an isolated market with a market oracle (or a PT's own feed) is priced by that
-   oracle;
+   oracle; a PT with an exit (its Pendle market) starts at the price there instead: a PT feed is
+   its lender's price, not a market's;
 4. a vault share is priced at its book value: reported assets per share times its asset's price.
 
-Market prices start at `p0` and move only by the shock and by sales into the token's deepest
-Uniswap v3 pool (relative to that pool's starting price); a vault share's market price never
-stays above its book value (minting at book and selling would arbitrage it down).
+Market prices start at `p0` and move only by the shock and by sales into the token's exit
+(`exits.Exit`: its deepest pool against a priced token, relative to that pool's starting price);
+a vault share's market price never stays above its book value (minting at book and selling would
+arbitrage it down).
 """
 
 from __future__ import annotations
@@ -24,18 +26,18 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
-import pandas as pd
 
 from loopscan.model import ZERO_ADDRESS, Snapshot
 from loopscan.protocols import registry
-from loopscan.protocols.uniswap_v3.swap import PoolState, price_of
+from loopscan.solver.exits import Exit, Venue
 
-__all__ = ["Book", "MarketBook", "PoolBook", "VaultBook", "build_book"]
+__all__ = ["Book", "MarketBook", "VaultBook", "build_book"]
 
 WAD = 10**18
 # Oracle kinds whose answer is the collateral's starting price when nothing else prices it: a market
 # feed, and a PT's own feed (linear discount, AMM TWAP: the lender's own price of the PT at the pin).
-_PRICED_BY_ORACLE = ("market", "unknown", "linear_discount", "amm_twap")
+_PT_FEEDS = ("linear_discount", "amm_twap")
+_PRICED_BY_ORACLE = ("market", "unknown", *_PT_FEEDS)
 
 
 @dataclass
@@ -80,24 +82,13 @@ class VaultBook:
 
 
 @dataclass
-class PoolBook:
-    pool: str
-    token: str  # the token this pool is the exit for
-    quote: str
-    state: PoolState
-    token_is_0: bool
-    decimals: int  # of `token`, to turn a float amount into the pool's integer units
-    price0: float  # starting pool price of `token` in `quote`
-
-
-@dataclass
 class Book:
     p0: dict[str, float]
     symbols: dict[str, str]
     decimals: dict[str, int]
     markets: dict[str, MarketBook]
     vaults: dict[str, VaultBook]  # by share token
-    pools: dict[str, PoolBook]  # by token sold into it
+    exits: dict[str, Exit]  # by token sold
     emodes: dict[tuple[str, int], tuple[float, float]]  # (protocol address, category) -> (LT, incentive)
     account_emode: dict[tuple[str, str], int]
     assumed_par: list[str]
@@ -137,7 +128,12 @@ def build_book(snap: Snapshot) -> Book:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
     vaults = _vaults(snap, decimals, markets)
-    pools = _pools(snap, decimals, p0, set(assumed))
+    exits = _exits(snap, decimals, p0, set(assumed))
+    for token in {m.collateral for m in markets.values() if m.oracle_kind in _PT_FEEDS} & set(exits):
+        # A PT's own feed is its lender's price of it, not a market's: where the PT has an exit,
+        # it starts at the best price there (its quote, its SY, at that quote's price).
+        best = exits[token]
+        p0[token] = best.venues[0].price0 * best.quote_prices[0]
     emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
@@ -146,7 +142,7 @@ def build_book(snap: Snapshot) -> Book:
     # it, not through its pool partner: a pair priced through each other has no anchor.
     anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind in ("market", "unknown")}
     left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
-    return Book(p0, symbols, decimals, markets, vaults, pools, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
+    return Book(p0, symbols, decimals, markets, vaults, exits, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
 
 
 def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
@@ -239,28 +235,26 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
     return out
 
 
-def _pools(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, PoolBook]:
-    """For each token, its deepest tick-maths (Uniswap v3) pool against a priced token: where it is sold.
+def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, Exit]:
+    """For each token, its deepest pool against a priced token: where it is sold.
 
-    The numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth
-    less because the WETH it is paired with falls — and a pool against one of them is preferred.
+    Each venue protocol turns its own `pools` rows into venues (`registry.venues`). The
+    numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth less
+    because the WETH it is paired with falls — and a pool against one of them is preferred.
     """
-    ticks: dict[str, dict[int, int]] = {}
-    for t in snap.ticks.itertuples():
-        ticks.setdefault(t.pool, {})[int(t.tick)] = int(t.liquidity_net)
-    best: dict[str, PoolBook] = {}
+    rows: dict[str, dict[str, list]] = {}
+    for table in ("pool_coins", "ticks"):
+        for r in getattr(snap, table).itertuples():
+            rows.setdefault(r.pool, {}).setdefault(table, []).append(r)
+    for r in snap.market_params.itertuples():  # a venue's own fields, kept as its pool's market (Pendle's)
+        rows.setdefault(r.market_id, {}).setdefault("market_params", []).append(r)
+    best: dict[str, Venue] = {}
     for p in snap.pools.itertuples():
-        if p.sqrt_price_x96 is None or pd.isna(p.sqrt_price_x96):
-            continue  # not a concentrated-liquidity (tick maths) pool: no exit the solver can price yet
-        state = PoolState(int(p.sqrt_price_x96), int(p.tick), int(p.liquidity), int(p.fee_raw), int(p.tick_spacing), ticks.get(p.pool, {}))
-        raw = float(price_of(state.sqrt_price_x96))  # token1 units per token0 unit
-        d0, d1 = decimals.get(p.token0, 18), decimals.get(p.token1, 18)
-        for token, quote, is0 in ((p.token0, p.token1, True), (p.token1, p.token0, False)):
-            if quote not in p0 or token in numeraire:
+        for venue in registry.venues(p.venue, p, rows.get(p.pool, {}), decimals):
+            if venue.quote not in p0 or venue.token in numeraire:
                 continue
-            price = raw * 10 ** (d0 - d1) if is0 else 10 ** (d1 - d0) / raw
-            candidate = PoolBook(p.pool, token, quote, state, is0, decimals.get(token, 18), price)
-            rank = (quote in numeraire, state.liquidity)
-            if token not in best or rank > (best[token].quote in numeraire, best[token].state.liquidity):
-                best[token] = candidate
-    return best
+            rank = (venue.quote in numeraire, venue.liquidity)
+            found = best.get(venue.token)
+            if found is None or rank > (found.quote in numeraire, found.liquidity):
+                best[venue.token] = venue
+    return {token: Exit(token, (v,), (p0[v.quote],)) for token, v in best.items()}

@@ -11,15 +11,13 @@ import weakref
 
 import numpy as np
 
-from loopscan.protocols.uniswap_v3.swap import price_after_selling
-from loopscan.solver.book import Book, PoolBook
+from loopscan.solver.book import Book
 
 __all__ = ["BookConstants", "constants", "clearly_above"]
 
 
 class BookConstants:
     def __init__(self, book: Book) -> None:
-        self.pool_price = {token: _pool_price(pool) for token, pool in book.pools.items()}
         self.readers, self.unsettled = _price_readers(book)
         self.owner: dict[str, str] = {}  # vault contract -> its share token (the first)
         for share, v in book.vaults.items():
@@ -57,14 +55,14 @@ def clearly_above(value: float, bound: float) -> bool:
 
 
 def _price_readers(book: Book) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-    """Whose market price reads whose: a pooled token's reads its pool partner's (unless anchored),
+    """Whose market price reads whose: a pooled token's reads its venues' quotes' (unless anchored),
     a vault share's its asset's. Returns each token's readers, itself and transitively, and the
     tokens on a cycle of such reads or reading one: the Pricer resolves a cycle by the order it is
     asked in, so their prices are worked out anew wherever the cascade used to start afresh."""
     reads: dict[str, set[str]] = {}
-    for token, pool in book.pools.items():
+    for token, exit_ in book.exits.items():
         if token not in book.anchored:
-            reads.setdefault(token, set()).add(pool.quote)
+            reads.setdefault(token, set()).update(v.quote for v in exit_.venues)
     for share, v in book.vaults.items():
         reads.setdefault(share, set()).add(v.asset)
     reach: dict[str, set[str]] = {}
@@ -83,10 +81,6 @@ def _price_readers(book: Book) -> tuple[dict[str, tuple[str, ...]], frozenset[st
     cyclic = {t for t, seen in reach.items() if t in seen}
     unsettled = frozenset(t for t, seen in reach.items() if t in cyclic or seen & cyclic)
     return {t: tuple(r) for t, r in readers.items()}, unsettled
-
-
-def _pool_price(pool: PoolBook) -> float:
-    return float(price_after_selling(pool.state, 0 if pool.token_is_0 else 1, 0))
 
 
 _CONSTANTS: dict[int, BookConstants] = {}

@@ -126,7 +126,7 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     final = {t: prices.market(t) for t in book.p0}
     start = book.p0.get(shock.token, 0.0)
     lost = losses(book, state, prices)
-    unpriced = tuple(sorted(t for t, amount in state.sold.items() if amount > 0 and t not in book.pools and t not in book.assumed_par))
+    unpriced = tuple(sorted(t for t, amount in state.sold.items() if amount > 0 and t not in book.exits and t not in book.assumed_par))
     return CascadeResult(shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first, n, at_risk,
                          lost.total(), unpriced, rounds, liquidations, lost)  # fmt: skip
 

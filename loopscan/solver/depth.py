@@ -1,19 +1,18 @@
-"""The unwind table: for each token, what its pool can absorb within a price impact, beside the
+"""The unwind table: for each token, what its exit can absorb within a price impact, beside the
 collateral that a shock of the same size makes liquidatable — the headline figure of an unwind
 ("a 5 % depeg makes $300M liquidatable; $6M can be sold within 4 %").
 
 For each token the solver can shock and each level L (1, 2, 5, 10, 15, 25 %):
 
-* **absorbable**: the exact Uniswap v3 swap (the pool's own tick maths, from the snapshot's ticks)
-  that sells the token into its exit pool (the deepest one against a priced token, the pool the
-  cascade sells into) until its price there is (1 − L) of today's: the tokens sold, and the quote
-  tokens paid for them, in USD at the pin's prices. One pool per token: sales are not yet split
-  across venues (Curve pools are read but not sold into).
+* **absorbable**: the exact sale that brings the token's exit (`exits.Exit`, the venues the
+  cascade sells into) down to (1 − L) of its price today, each venue with its pool's own maths
+  from the snapshot (Uniswap v3 ticks): the tokens sold, and the quote tokens paid for them, in
+  USD at the pin's prices.
 * **liquidatable**: the positions that a market depeg of L makes liquidatable before any
   feedback (the protocols' own checks at the shocked prices; positions liquidatable already at
   the pin are left out: they are the pin's own), valued at the pin's prices: all the collateral of
   each such position (for a pooled account, every reserve it posts).
-* **ratio**: liquidatable / absorbable; infinite where the pool has no depth within L; None where
+* **ratio**: liquidatable / absorbable; infinite where the exit has no depth within L; None where
   nothing becomes liquidatable, or where no pool was read for the token (not computable: its
   `exit_pool` is None, and no depth is claimed for it).
 """
@@ -25,7 +24,6 @@ import math
 import pandas as pd
 
 from loopscan.solver.book import Book
-from loopscan.solver.shock import sale_to_price
 from loopscan.solver.thresholds import Solver
 
 __all__ = ["DEPTH_COLUMNS", "LEVELS", "absorbable", "depth_table", "liquidatable_usd"]
@@ -36,17 +34,15 @@ DEPTH_COLUMNS = ["token", "symbol", "level_frac", "exit_pool", "absorbable_token
 
 
 def absorbable(book: Book, token: str, impact: float) -> tuple[float, float] | None:
-    """(tokens sold, USD received) to move `token`'s exit pool price down by `impact`, exactly;
-    None if the token has no exit pool."""
-    pool = book.pools.get(token)
-    if pool is None:
+    """(tokens sold, USD received) to move `token`'s exit price down by `impact`, exactly; None if
+    the token has no exit."""
+    exit_ = book.exits.get(token)
+    if exit_ is None:
         return None
-    sale = sale_to_price(book, pool, 1.0 - impact)
-    if sale is None:
-        return 0.0, 0.0
-    sold, paid = (sale.amount0, -sale.amount1) if pool.token_is_0 else (sale.amount1, -sale.amount0)
-    quote_decimals = book.decimals.get(pool.quote, 18)
-    return sold / 10**pool.decimals, paid / 10**quote_decimals * book.p0.get(pool.quote, 0.0)
+    sales = exit_.sale_to(1.0 - impact)
+    sold = sum(taken for taken, _ in sales) / 10**exit_.decimals
+    usd = sum(paid / 10**v.quote_decimals * book.p0.get(v.quote, 0.0) for v, (_, paid) in zip(exit_.venues, sales, strict=True))
+    return sold, usd
 
 
 def liquidatable_usd(solver: Solver, token: str, shock: float) -> tuple[int, float]:
@@ -72,14 +68,14 @@ def depth_table(solver: Solver, levels: tuple[float, ...] = LEVELS) -> pd.DataFr
     book = solver.book
     rows = []
     for token in solver.shockable("depeg"):
-        pool = book.pools.get(token)
+        exit_ = book.exits.get(token)
         for level in levels:
             depth = absorbable(book, token, level)
             count, value = liquidatable_usd(solver, token, level)
             sold, usd = depth if depth is not None else (0.0, 0.0)
             ratio = None if not count or depth is None else (value / usd if usd > 0 else math.inf)
             rows.append({"token": token, "symbol": book.symbols.get(token, token), "level_frac": level,
-                         "exit_pool": pool.pool if pool is not None else None, "absorbable_tokens": sold,
+                         "exit_pool": exit_.venues[0].address if exit_ is not None else None, "absorbable_tokens": sold,
                          "absorbable_usd": usd, "liquidatable_positions": count, "liquidatable_usd": value,
                          "liquidatable_to_absorbable": ratio})  # fmt: skip
     return pd.DataFrame(rows, columns=DEPTH_COLUMNS)

@@ -1,18 +1,16 @@
 """Depth that leaves: the Book as it would be if liquidity providers withdrew a fraction of
-their liquidity from the exit pools (issue 19, item 2).
+their liquidity from the exit venues (issue 19, item 2).
 
-`haircut(book, F)` scales each Uniswap v3 exit pool's liquidity by (1 − F) — the pool's active
-`liquidity` and every initialized tick's `liquidity_net` by the same factor, which is what
-withdrawing F of every LP position leaves (a position's liquidity L adds +L at its lower tick and
-−L at its upper tick, and to the active liquidity while the price is inside it). Prices, ticks,
-fees and everything that is not a pool are unchanged. Curve pools are not exits yet (the solver
-sells only into tick-maths pools), so they are not haircut.
+`haircut(book, F)` hands each venue of each exit to its own `Venue.haircut`: a Uniswap v3 pool
+scales its active `liquidity` and every initialized tick's `liquidity_net` by (1 − F), which is
+what withdrawing F of every LP position leaves (a position's liquidity L adds +L at its lower tick
+and −L at its upper tick, and to the active liquidity while the price is inside it). Prices,
+ticks, fees and everything that is not a venue are unchanged.
 
-Integers: a position holding L that withdraws F removes floor(L·F) (`decreaseLiquidity` takes an
-integer; rounding the removal down never withdraws more than F) and keeps L − floor(L·F). The
-Book applies that rule to each aggregate (|x| − floor(|x|·F), sign kept), so it equals the chain
-exactly when each aggregate is one position, and otherwise differs by less than one unit per
-position summed into it (floor of a sum against a sum of floors).
+Integers: a position holding L that withdraws F removes floor(L·F) and keeps L − floor(L·F)
+(`kept`). The Book applies that rule to each aggregate (|x| − floor(|x|·F), sign kept), so it
+equals the chain exactly when each aggregate is one position, and otherwise differs by less than
+one unit per position summed into it (floor of a sum against a sum of floors).
 """
 
 from __future__ import annotations
@@ -24,7 +22,9 @@ from fractions import Fraction
 import pandas as pd
 
 from loopscan.errors import LoopscanError
-from loopscan.solver.book import Book, PoolBook
+from loopscan.protocols.liquidity import kept
+from loopscan.solver.book import Book
+from loopscan.solver.exits import Exit
 from loopscan.solver.thresholds import Solver
 
 __all__ = ["HAIRCUTS", "haircut", "haircut_column", "haircut_table", "kept"]
@@ -37,31 +37,21 @@ class HaircutError(LoopscanError):
     pass
 
 
-def kept(amount: int, fraction: Fraction) -> int:
-    """What is left of a liquidity amount (or a signed `liquidity_net`) after withdrawing `fraction`
-    of it, the withdrawal rounded down."""
-    size = abs(amount)
-    left = size - size * fraction.numerator // fraction.denominator
-    return left if amount >= 0 else -left
-
-
 def haircut(book: Book, fraction: float, pools: Iterable[str] | None = None) -> Book:
-    """A new Book whose exit pools hold (1 − `fraction`) of their liquidity; `pools` (pool
+    """A new Book whose exit venues hold (1 − `fraction`) of their liquidity; `pools` (pool
     addresses) narrows it to those pools. `book` is not changed: the solver caches constants per
-    Book object, so a changed pool must be a new object."""
+    Book object, so a changed venue must be a new object."""
     if not 0.0 <= fraction < 1.0:
         raise HaircutError(f"liquidity haircut {fraction!r}: must be at least 0 and below 1")
     f = Fraction(fraction).limit_denominator(10**12)  # 0.9 means nine tenths, not its binary float
     chosen = None if pools is None else {p.lower() for p in pools}
 
-    def cut(pool: PoolBook) -> PoolBook:
-        if f == 0 or (chosen is not None and pool.pool.lower() not in chosen):
-            return pool
-        state = pool.state
-        ticks = {t: kept(net, f) for t, net in state.ticks.items()}
-        return replace(pool, state=replace(state, liquidity=kept(state.liquidity, f), ticks=ticks))
+    def cut(exit_: Exit) -> Exit:
+        if f == 0 or (chosen is not None and not any(v.address.lower() in chosen for v in exit_.venues)):
+            return exit_
+        return replace(exit_, venues=tuple(v.haircut(f) if chosen is None or v.address.lower() in chosen else v for v in exit_.venues))
 
-    return replace(book, pools={token: cut(p) for token, p in book.pools.items()})
+    return replace(book, exits={token: cut(e) for token, e in book.exits.items()})
 
 
 def haircut_column(figure: str, fraction: float) -> str:

@@ -1,12 +1,11 @@
 """Prices during a cascade (steps 1 and 2 of a round, see `cascade`): each token's market price
-moved by the sales into its pool, vault book values, and what each market's oracle answers."""
+moved by the sales into its exit (`exits`), vault book values, and what each market's oracle answers."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from loopscan.protocols.uniswap_v3.swap import Seller
-from loopscan.solver.book import Book, MarketBook, PoolBook
+from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.book_constants import constants
 from loopscan.solver.shock import Shock
 from loopscan.solver.state import CascadeState
@@ -24,7 +23,7 @@ class Pricer:
     next one mostly reads others or the same few again.
     """
 
-    def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: int) -> None:
+    def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: tuple[int, ...]) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
         self.oracles: dict[str, float] = {}  # isolated market -> its oracle's answer
@@ -60,14 +59,12 @@ class Pricer:
 
     def _moves_with_sales(self, token: str) -> bool:
         """Whether a change to `token` (a sale, or its vault's book) can move its price. A sale
-        into a pool whose liquidity on that side is used up cannot (nor can one of a token without
-        a pool): once the pool is at the swap maths' price limit, every larger sale ends there.
-        A cascade's sales are bounded by the collateral (uint128 amounts), far below the int256
-        bound that `Seller` also requires."""
-        if token in self.book.vaults or token not in self.book.pools:
+        through an exit whose venues' liquidity is used up cannot (nor can one of a token without
+        an exit): once every venue is at its price limit, every larger sale ends there."""
+        if token in self.book.vaults or token not in self.book.exits:
             return token in self.book.vaults
-        seller = self.state.sellers.get(token)
-        return seller is None or not seller.exhausted
+        parts = self.state.exit_parts.get(token)
+        return parts is None or not self.book.exits[token].exhausted(parts)
 
     def book_value(self, share: str) -> float:
         v = self.book.vaults[share]
@@ -85,42 +82,34 @@ class Pricer:
         return price
 
     def _pool_factor(self, token: str) -> float:
-        """How far sales (the shock's and the liquidators') moved the token's pool, relative.
+        """How far sales (the shock's and the liquidators') moved the token's exit, relative.
 
-        A depeg shock is the sale that brings the pool to (1 − δ) of its price: what the pool
-        holds between the two prices. Liquidation sales come on top, into whatever depth is
-        left below — none, if the pool's liquidity ends above: then the price collapses.
+        A depeg shock is the sale that brings the exit to (1 − δ) of its price: what its venues
+        hold between the two prices. Liquidation sales come on top, split across the venues
+        (`Exit.split`) into whatever depth is left below — none, if the liquidity ends above:
+        then the price collapses.
         """
         shocked = self.shock.kind == "depeg" and self.shock.token == token
         target = 1.0 - self.shock.size if shocked else 1.0
-        pool = self.book.pools.get(token)
-        sold = int(self.state.sold.get(token, 0.0) * 10**pool.decimals) if pool else 0
-        if pool is None or sold == 0:
+        exit_ = self.book.exits.get(token)
+        if exit_ is None:
+            return target
+        sold = int(self.state.sold.get(token, 0.0) * 10**exit_.decimals)
+        setter = 0  # the venue whose price is the token's: the best at the pin until a sale
+        if sold == 0:
             factor = target
         else:
-            # The shock's sale stays an exact integer: one wei more can empty a range.
-            amount = sold + (self.shock_sale if shocked else 0)
-            moved = self.state.pool_moves.get((token, amount))
-            if moved is None:  # one exact swap per amount sold, resumed from the previous sale's
-                seller = self.state.sellers.get(token)
-                if seller is None:
-                    seller = self.state.sellers[token] = Seller(pool.state, pool.token_is_0)
-                # A pool sold down to its price limit at the pin (drained) takes nothing more.
-                at_limit = pool.state.sqrt_price_x96 == seller.limit
-                after = _float_price(pool, pool.state.sqrt_price_x96 if at_limit else seller.sqrt_price_after(amount))
-                moved = self.state.pool_moves[(token, amount)] = after / self.constants.pool_price[token]
-            factor = min(moved, target)
-        if pool is None or token in self.book.anchored:
+            moved = self.state.exit_moves.get((token, sold))
+            if moved is None:  # one exact split per amount sold, on top of the shock's exact sale
+                # The shock's sale stays exact integers: one wei more can empty a range.
+                parts = self.state.exit_parts[token] = exit_.split(sold, self.shock_sale if shocked and self.shock_sale else None)
+                moved = self.state.exit_moves[(token, sold)] = exit_.price(parts)
+            factor, setter = min(moved[0], target), moved[1]
+        if token in self.book.anchored:
             return factor  # an anchored token's price is its own feed's, not its pool partner's
-        quote = self.book.p0.get(pool.quote, 0.0)
-        return factor * (self.market(pool.quote) / quote if quote else 1.0)
-
-
-def _float_price(pool: PoolBook, sqrt_price_x96: int) -> float:
-    """`float(price_after_selling(...))` from the price after the sale: int / int rounds
-    correctly, as float(Fraction) does, so this is the same float without the Fraction."""
-    square = sqrt_price_x96 * sqrt_price_x96
-    return square / (1 << 192) if pool.token_is_0 else (1 << 192) / square
+        quote = exit_.venues[setter].quote
+        start = self.book.p0.get(quote, 0.0)
+        return factor * (self.market(quote) / start if start else 1.0)
 
 
 def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:

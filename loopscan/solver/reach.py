@@ -5,7 +5,7 @@ collateral's value rests on T. "Rests on" follows the look-through graph and the
 
 * a vault share rests on its asset and on the collateral of every market it lends to (a loss
   there is a loss of its book);
-* a token priced through its pool rests on the pool's other token (unless it has a price of its
+* a token priced through its exit rests on its venues' quote tokens (unless it has a price of its
   own: `Book.anchored`);
 * a pooled reserve whose oracle is another reserve's feed rests on that reserve's token.
 """
@@ -24,9 +24,9 @@ def rests_on(book: Book) -> dict[str, frozenset[str]]:
     for m in book.markets.values():
         if m.margin == "pooled" and (m.collateral_amount > 0).any():
             pooled_collateral.setdefault(m.key.split(":")[0], set()).add(m.loan)
-    for token, pool in book.pools.items():
+    for token, exit_ in book.exits.items():
         if token not in book.anchored:
-            edges.setdefault(token, set()).add(pool.quote)
+            edges.setdefault(token, set()).update(v.quote for v in exit_.venues)
     for share, v in book.vaults.items():
         lent_against = edges.setdefault(share, set())
         lent_against.add(v.asset)

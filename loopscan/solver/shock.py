@@ -1,15 +1,12 @@
-"""The shock a cascade starts from, and the sale into its token's pool that a depeg amounts to."""
+"""The shock a cascade starts from, and the sale through its token's exit that a depeg amounts to."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loopscan.protocols.uniswap_v3.maths import get_sqrt_ratio_at_tick
-from loopscan.protocols.uniswap_v3.swap import SwapResult, swap
-from loopscan.solver.book import Book, PoolBook
-from loopscan.solver.book_constants import constants
+from loopscan.solver.book import Book
 
-__all__ = ["Shock", "sale_to_price", "shock_sale"]
+__all__ = ["Shock", "shock_sale"]
 
 
 @dataclass(frozen=True)
@@ -22,29 +19,10 @@ class Shock:
     size: float
 
 
-def shock_sale(book: Book, shock: Shock) -> int:
-    """What the token's pool takes (token units) between its price and (1 − δ) of it."""
-    pool = book.pools.get(shock.token)
-    if shock.kind != "depeg" or pool is None or shock.size <= 0:
-        return 0
-    found = sale_to_price(book, pool, 1.0 - shock.size)
-    if found is None:
-        return 0
-    return found.amount0 if pool.token_is_0 else found.amount1
-
-
-def sale_to_price(book: Book, pool: PoolBook, fraction: float) -> SwapResult | None:
-    """The exact swap that sells `pool.token` until its pool price is `fraction` of today's (what
-    the pool takes and pays), or None if the price is there already."""
-    target_price = constants(book).pool_price[pool.token] * fraction  # token in quote units
-    lowest, highest = get_sqrt_ratio_at_tick(-887272), get_sqrt_ratio_at_tick(887272)
-    if target_price <= 0:
-        sqrt_target = lowest + 1 if pool.token_is_0 else highest - 1
-    else:
-        raw = target_price if pool.token_is_0 else 1.0 / target_price  # token1 per token0
-        sqrt_target = min(max(int(raw**0.5 * 2**96), lowest + 1), highest - 1)
-    zero_for_one = pool.token_is_0  # selling token0 lowers its price
-    moved = sqrt_target < pool.state.sqrt_price_x96 if zero_for_one else sqrt_target > pool.state.sqrt_price_x96
-    if not moved:
-        return None
-    return swap(pool.state, zero_for_one, 2**255 - 1, sqrt_target)
+def shock_sale(book: Book, shock: Shock) -> tuple[int, ...]:
+    """Each venue's part (token units) of the sale that brings the token's exit from its price to
+    (1 − δ) of it (`Exit.sale_to`); () for no sale (no exit, or no depeg)."""
+    exit_ = book.exits.get(shock.token)
+    if shock.kind != "depeg" or exit_ is None or shock.size <= 0:
+        return ()
+    return tuple(sold for sold, _ in exit_.sale_to(1.0 - shock.size))

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from loopscan.protocols.uniswap_v3.swap import Seller
-
 if TYPE_CHECKING:
     from loopscan.solver.book import Book
 
@@ -22,7 +20,7 @@ class CascadeState:
 
     collateral: dict[str, np.ndarray]
     debt: dict[str, np.ndarray]
-    sold: dict[str, float] = field(default_factory=dict)  # token -> amount sold into its pool
+    sold: dict[str, float] = field(default_factory=dict)  # token -> amount sold through its exit
     idle: dict[str, float] = field(default_factory=dict)  # vault share -> idle asset left
     total_assets: dict[str, float] = field(default_factory=dict)  # vault share -> reported assets
     supply: dict[str, float] = field(default_factory=dict)  # vault share -> shares outstanding
@@ -31,8 +29,9 @@ class CascadeState:
     repriced: set[str] = field(default_factory=set)  # tokens whose sales or vault book changed since last priced
     quiet: dict[str, float] = field(default_factory=dict)  # market -> oracle answer at which none of its
     # positions, unchanged since, was liquidatable
-    pool_moves: dict[tuple[str, int], float] = field(default_factory=dict)  # (token, sold) -> price moved by
-    sellers: dict[str, Seller] = field(default_factory=dict)  # token -> the sales into its pool
+    exit_moves: dict[tuple[str, int], tuple[float, int]] = field(default_factory=dict)  # (token, sold) ->
+    # its exit's price relative to the pin, and the venue setting it (`Exit.price`)
+    exit_parts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # token -> each venue's part of the last sale priced
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""

@@ -21,7 +21,7 @@ def _variant(tmp_path: Path, replace: tuple[str, str], base: str = "minimal") ->
     return path
 
 
-@pytest.mark.parametrize("name", ["minimal", "stream-2025", "susde-aave-loop", "pt-susde-2025"])
+@pytest.mark.parametrize("name", ["minimal", "stream-2025", "susde-aave-loop", "mainnet-zoo", "pt-susde-2025"])
 def test_shipped_scenarios_load(name):
     sc = load_scenario(name)
     assert sc.steps and sc.name == name
@@ -34,12 +34,35 @@ def test_shipped_scenarios_load(name):
         (('action = "morpho.supply"', 'action = "morpho.suply"'), r"steps\[2\] \(morpho.suply\): unknown action"),
         (('assets = "10000000"', 'asets = "10000000"'), r"steps\[2\] \(morpho.supply\): missing field `assets`"),
         (('amount = "1000"', 'amount = "lots"'), r"steps\[3\] \(mint\): 'lots' is not a number"),
-        (('lltv = "0.86"', 'lltv = "1.2"'), r"morpho.markets 'WETH/USDC-86': lltv 1.2 is not between 0 and 1"),
+        (('lltv = "0.86"', 'lltv = "1.2"'), r"morpho.markets 'WETH/USDC-86': lltv 1.2 is not in \[0, 1\)"),
         (('oracle = "WETH/USDC market"', 'oracle = "nope"'), r"morpho.markets 'WETH/USDC-86': unknown oracle 'nope'"),
     ],
 )
 def test_static_errors_name_file_and_step(tmp_path, replace, message):
     path = _variant(tmp_path, replace)
+    with pytest.raises(devnet.ScenarioError, match=message) as err:
+        load_scenario(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        (('kind = "no_metadata"\n', 'kind = "no_metadata"\nname = "No"\n'), r"tokens 'NOMETA': a no_metadata token has no name"),
+        (('kind = "reverting_decimals"\n', 'kind = "reverting_decimals"\ndecimals = 18\n'),
+         r"tokens 'RDEC': a reverting_decimals token has no decimals"),
+        (('name = "Maker"', 'name = "Maker' + "x" * 30 + '"'), r"tokens 'MKR': a bytes32 name or symbol is at most 32 bytes"),
+        (('id = "D0"\nname = "Decimals 0"\n', 'id = "D0"\n'), r"tokens 'D0': missing field\(s\) name"),
+        (('address = "0x00000000000000000000000000000000000a0001"', 'address = "0xa0001"'),
+         r"code 'no-code': `address` '0xa0001' is not a 20-byte 0x address"),
+        (('runtime = "0x5f5ffd"', 'runtime = "5f5ffd"'), r"code 'reverts': `runtime` '5f5ffd' is not 0x-prefixed hex bytes"),
+        (('code = "no-code"', 'code = "nope"'), r"morpho.oracles 'no code': unknown code 'nope'"),
+        (('code = "no-code"', 'code = "no-code"\nloan = "USDC"'), r"morpho.oracles 'no code': an oracle given by its code takes no"),
+        (('irm = "none"', 'irm = "fixed"'), r"morpho.markets 'idle': irm 'fixed' is not `adaptive` or `none`"),
+    ],
+)  # fmt: skip
+def test_zoo_declarations_are_checked_before_any_transaction(tmp_path, replace, message):
+    path = _variant(tmp_path, replace, base="mainnet-zoo")
     with pytest.raises(devnet.ScenarioError, match=message) as err:
         load_scenario(path)
     assert str(path) in str(err.value)

@@ -4,7 +4,8 @@ reads it, or is a named `missing` row, and what rests on an unreadable price is 
 
 The zoo: reserves frozen and paused after a borrower posted them, one in isolation mode with a debt
 ceiling, one siloed, one with stable-rate debt; pools initialised at the two ends of the tick range
-and one without liquidity; fee-on-transfer and rebasing tokens posted as collateral.
+and one without liquidity; fee-on-transfer and rebasing tokens posted as collateral. Its Morpho
+markets and odd tokens are tests/protocols/test_zoo.py's.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def _address(net, token: str) -> str:
     return net.manifest["tokens"][token]["address"]
 
 
+def _unreadable_elsewhere(net) -> set[str]:
+    """What the zoo's Morpho markets and odd tokens hold unreadable (tests/protocols/test_zoo.py):
+    the oracles that are code at fixed addresses, and the token whose `decimals()` reverts."""
+    return {a.lower() for a in net.manifest["code"].values()} | {_address(net, "RDEC").lower()}
+
+
 def _config_by_web3(net, token: str, block: int) -> dict[str, int]:
     """A reserve's switches as `AaveProtocolDataProvider` answers them (its own getters)."""
     dp = published(
@@ -61,7 +68,8 @@ async def test_every_zoo_reserve_position_and_pool_is_read_as_web3_reads_it(main
     net = mainnet_zoo
     block = net.manifest["block"]
     snap = await seeded_snapshot(net)
-    assert snap.missing.empty  # nothing here is unreadable: every hazard is legal state
+    # No Aave or Uniswap read fails: every hazard of theirs is legal state.
+    assert set(snap.missing["address"]) <= _unreadable_elsewhere(net)
 
     params = snap.market_params.set_index(["market_id", "param"])["value"]
     for token in net.manifest["aave_reserves"]:
@@ -220,7 +228,8 @@ async def _frz_price_unreadable(net):
 async def test_an_unreadable_reserve_price_is_one_named_miss_and_no_health(mainnet_zoo):
     result = await _frz_price_unreadable(mainnet_zoo)
     snap, frz = result.snapshot, _address(mainnet_zoo, "FRZ").lower()
-    misses = [(m["kind"], m["address"], m["key"], m["method"], m["reason"]) for m in snap.missing.to_dict("records")]
+    misses = [(m["kind"], m["address"], m["key"], m["method"], m["reason"])
+              for m in snap.missing.to_dict("records") if m["address"] not in _unreadable_elsewhere(mainnet_zoo)]  # fmt: skip
     oracle = mainnet_zoo.manifest["contracts"]["aave_oracle"].lower()
     assert misses == [("oracle", oracle, frz, "getAssetPrice(address)", "reverted without data")]
     assert pd.isna(snap.markets.set_index("market_id").loc[frz, "loan_price_raw"])  # not a zero

@@ -15,7 +15,6 @@ from test_swap_truth import check_exact_input
 from loopscan.protocols.uniswap_v3.swap import price_of
 from loopscan.solver import Solver, build_book
 from loopscan.solver.depth import LEVELS, absorbable, depth_table
-from loopscan.solver.shock import sale_to_price
 
 pytestmark = pytest.mark.devnet
 
@@ -23,24 +22,25 @@ pytestmark = pytest.mark.devnet
 def test_absorbable_depth_is_what_the_pool_does(dex_pool: DexPool):
     book = build_book(asyncio.run(seeded_snapshot(dex_pool.net)))
     address = dex_pool.pool.address.lower()
-    sold = [(t, p) for t, p in book.pools.items() if p.pool == address]
+    sold = [(t, v) for t, e in book.exits.items() for v in e.venues if v.address == address]
     assert sold, "every seeded pool is some token's exit"
-    for token, pool in sold:
+    for token, venue in sold:
         for level in (0.01, 0.05):
-            sale = sale_to_price(book, pool, 1.0 - level)
-            paid_in = sale.amount0 if pool.token_is_0 else sale.amount1
+            sale = venue.swap_to(venue.marginal_after(0) * (1.0 - level))
+            paid_in, received = venue.sale_to(venue.marginal_after(0) * (1.0 - level))
             # QuoterV2 and a real swap of that amount, limited at the sale's end price, do the same.
             before = dex_pool.net.snapshot()
-            mine = check_exact_input(dex_pool, pool.token_is_0, paid_in, sale.sqrt_price_x96_after)
+            mine = check_exact_input(dex_pool, venue.token_is_0, paid_in, sale.sqrt_price_x96_after)
             dex_pool.net.revert(before)
             assert (mine.amount0, mine.amount1) == (sale.amount0, sale.amount1)
+            assert (paid_in, -received) == ((sale.amount0, sale.amount1) if venue.token_is_0 else (sale.amount1, sale.amount0))
             # ... and never push the price past (1 − L) of today's: the sale is within the impact.
-            after, start = (float(price_of(x)) for x in (sale.sqrt_price_x96_after, pool.state.sqrt_price_x96))
-            if not pool.token_is_0:  # the token's price is the inverse of the pool's
+            after, start = (float(price_of(x)) for x in (sale.sqrt_price_x96_after, venue.state.sqrt_price_x96))
+            if not venue.token_is_0:  # the token's price is the inverse of the pool's
                 after, start = 1 / after, 1 / start
             assert after >= start * (1 - level) * (1 - 1e-9)
-            tokens, usd = absorbable(book, token, level)
-            assert tokens == paid_in / 10**pool.decimals
+            assert absorbable(book, token, level) == (paid_in / 10**venue.decimals,
+                                                      received / 10**venue.quote_decimals * book.p0[venue.quote])  # fmt: skip
 
 
 def test_stream_unwind_table(stream_result):

@@ -9,20 +9,27 @@ import pytest
 
 from loopscan.errors import LoopscanError
 from loopscan.protocols.uniswap_v3.swap import price_after_selling
-from loopscan.solver.book import Book, PoolBook
+from loopscan.protocols.uniswap_v3.venue import UniswapV3Venue
+from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
+from loopscan.solver.exits import Exit
 from loopscan.solver.haircut import haircut, kept
 from tests.solver.test_swap_math import enc, pool
 
 E18 = 10**18
 
 
-def book_of(*pools: PoolBook) -> Book:
-    return Book({}, {}, {}, {}, {}, {p.token: p for p in pools}, {}, {}, [], [])
+def book_of(*pools: UniswapV3Venue) -> Book:
+    return Book({}, {}, {}, {}, {}, {p.token: Exit(p.token, (p,), (1.0,)) for p in pools}, {}, {}, [], [])
 
 
-def exit_pool(name: str, positions: list[tuple[int, int, int]]) -> PoolBook:
-    return PoolBook(name, "0xtoken" + name, "0xquote", pool(500, 10, enc(1, 1), positions), True, 18, 1.0)
+def exit_pool(name: str, positions: list[tuple[int, int, int]]) -> UniswapV3Venue:
+    return UniswapV3Venue(name, "0xtoken" + name, "0xquote", 18, 18, pool(500, 10, enc(1, 1), positions), True)
+
+
+def venue(book: Book, token: str) -> UniswapV3Venue:
+    (found,) = book.exits[token].venues
+    return found
 
 
 def test_kept_worked_by_hand() -> None:
@@ -41,9 +48,9 @@ def test_haircut_is_what_per_position_withdrawals_leave(fraction: float, exact: 
     book = book_of(original)
     cut = haircut(book, fraction)
     withdrawn = [(lo, up, lq - lq * exact.numerator // exact.denominator) for lo, up, lq in POSITIONS]
-    assert cut.pools[original.token].state == exit_pool("a", withdrawn).state
-    assert cut.pools[original.token].state.sqrt_price_x96 == original.state.sqrt_price_x96
-    assert book.pools[original.token] is original and original.state.liquidity == 3 * E18 + 7  # not changed
+    assert venue(cut, original.token).state == exit_pool("a", withdrawn).state
+    assert venue(cut, original.token).state.sqrt_price_x96 == original.state.sqrt_price_x96
+    assert venue(book, original.token) is original and original.state.liquidity == 3 * E18 + 7  # not changed
     assert cut is not book and constants(cut) is not constants(book)
 
 
@@ -51,7 +58,7 @@ def test_half_the_depth_moves_the_price_as_twice_the_sale() -> None:
     """Within one range the amounts are linear in liquidity: selling x into half the liquidity moves
     the price as selling 2x into all of it (to the swap's integer rounding)."""
     even = [(-600, 600, 4 * E18)]
-    original, cut = exit_pool("a", even), haircut(book_of(exit_pool("a", even)), 0.5).pools["0xtokena"]
+    original, cut = exit_pool("a", even), venue(haircut(book_of(exit_pool("a", even)), 0.5), "0xtokena")
     assert cut.state.liquidity == 2 * E18
     before = price_after_selling(original.state, 0, 2 * 10**16)
     after = price_after_selling(cut.state, 0, 10**16)
@@ -62,8 +69,8 @@ def test_only_the_pools_named_and_no_haircut_is_the_same_pools() -> None:
     a, b = exit_pool("a", POSITIONS), exit_pool("b", POSITIONS)
     book = book_of(a, b)
     cut = haircut(book, 0.9, pools=["A"])
-    assert cut.pools[b.token] is b and cut.pools[a.token].state.liquidity == kept(a.state.liquidity, Fraction(9, 10))
-    assert haircut(book, 0.0).pools == book.pools
+    assert venue(cut, b.token) is b and venue(cut, a.token).state.liquidity == kept(a.state.liquidity, Fraction(9, 10))
+    assert haircut(book, 0.0).exits == book.exits
 
 
 @pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5])

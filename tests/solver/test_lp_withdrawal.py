@@ -67,10 +67,11 @@ def test_lps_leaving_leave_what_the_haircut_predicted(scenario: str, fraction: f
         predicted = haircut(before, fraction)
         net.apply(f"lps-leave-{round(fraction * 100)}")
         after = _book(net)
-    assert after.pools.keys() == predicted.pools.keys() and after.pools
-    for token, pool in after.pools.items():
-        assert pool == predicted.pools[token], f"{before.symbols[token]}: the chain after is not the haircut's"
-        assert pool.state.liquidity < before.pools[token].state.liquidity  # the event did withdraw
+    assert after.exits.keys() == predicted.exits.keys() and after.exits
+    for token, exit_ in after.exits.items():
+        assert exit_ == predicted.exits[token], f"{before.symbols[token]}: the chain after is not the haircut's"
+        for venue, was in zip(exit_.venues, before.exits[token].venues, strict=True):
+            assert venue.state.liquidity < was.state.liquidity  # the event did withdraw
     pd.testing.assert_frame_equal(_thresholds(after), _thresholds(predicted), check_exact=True)
     absorbable = _absorbable(after)
     pd.testing.assert_series_equal(absorbable, _absorbable(predicted), check_exact=True)
@@ -97,8 +98,8 @@ def test_lps_sharing_ticks_keep_at_most_a_unit_each_less(susde) -> None:
         susde.apply("lps-leave-50")
         after = _book(susde)
     address = susde.manifest["uniswap_pools"][pid]["address"].lower()
-    token = next(t for t, p in after.pools.items() if p.pool == address)  # the exit of USDe and of sUSDe: one state
-    chain, cut = after.pools[token].state, predicted.pools[token].state
+    token = next(t for t, e in after.exits.items() if e.venues[0].address == address)  # USDe's and sUSDe's: one state
+    chain, cut = after.exits[token].venues[0].state, predicted.exits[token].venues[0].state
     tick = chain.tick
     active = sum(lo <= tick < up for lo, up in positions)
     assert 0 <= cut.liquidity - chain.liquidity < active

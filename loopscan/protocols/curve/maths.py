@@ -27,7 +27,7 @@ from loopscan.errors import LoopscanError
 
 __all__ = [
     "A_PRECISION", "FEE_DENOMINATOR", "PRECISION", "CurveError", "StableSwapPool", "Exchange", "rates_for",
-    "amp_at", "get_D", "get_y", "get_y_for_D", "get_dy", "exchange", "spot_price", "price_after_selling",
+    "amp_at", "get_D", "get_y", "get_y_for_D", "get_dy", "exchange", "spot_price", "spot_price_at", "price_after_selling",
 ]  # fmt: skip
 
 A_PRECISION = 100
@@ -206,12 +206,19 @@ def spot_price(pool: StableSwapPool, i: int, j: int, with_fee: bool = False) -> 
     It is the derivative of the real-valued curve at the pool's D, as curvesim's `dydx`; no
     contract computes it. With `with_fee` the fee is taken off, as curvesim's `dydxfee`.
     """
-    xp, n = pool.xp(), pool.n
-    d_pow = get_D(xp, pool.amp) ** (n + 1)
-    a_pow = Fraction(pool.amp * n ** (n + 1), A_PRECISION)
-    x_prod = prod(xp)
-    price = Fraction(xp[j]) * (xp[i] * a_pow * x_prod + d_pow) / (xp[i] * (xp[j] * a_pow * x_prod + d_pow))
+    xp = pool.xp()
+    price = spot_price_at(xp, pool.amp, get_D(xp, pool.amp), i, j)
     return price * (1 - Fraction(pool.fee, FEE_DENOMINATOR)) if with_fee else price
+
+
+def spot_price_at(xp: Sequence[int], amp: int, d: int, i: int, j: int) -> Fraction:
+    """`spot_price` (fee excluded, 18-decimal units) on the curve of invariant `d`: the classic and
+    NG pools share the curve and differ only in how they round D."""
+    n = len(xp)
+    d_pow = d ** (n + 1)
+    a_pow = Fraction(amp * n ** (n + 1), A_PRECISION)
+    x_prod = prod(xp)
+    return Fraction(xp[j]) * (xp[i] * a_pow * x_prod + d_pow) / (xp[i] * (xp[j] * a_pow * x_prod + d_pow))
 
 
 def price_after_selling(pool: StableSwapPool, i: int, j: int, dx: int) -> Fraction:

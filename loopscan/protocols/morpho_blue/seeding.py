@@ -23,8 +23,12 @@ _ORACLE_SAMPLE = 10**18
 
 
 def _oracle_kind(o: dict, feeds: dict[str, dict]) -> str:
-    """What the oracle tracks, by construction (loopscan must find the same from the chain). A feed
-    another part declares with its own `oracle_kind` (a Pendle PT feed) makes the oracle that kind."""
+    """What the oracle tracks, by construction (loopscan must find the same from the chain);
+    one that is only code placed at an address (`[[code]]`) tracks nothing loopscan can tell. A
+    feed another part declares with its own `oracle_kind` (a Pendle PT feed) makes the oracle that
+    kind."""
+    if "code" in o:
+        return "unknown"
     own = [feeds[f]["oracle_kind"] for f in (o.get("base_feed"), o.get("quote_feed")) if f and "oracle_kind" in feeds[f]]
     if own:
         return own[0]
@@ -56,22 +60,31 @@ class MorphoPart(Part):
     @classmethod
     def check(cls, s: Scenario) -> None:
         tokens = set(s.all_tokens())
+        # An oracle is ours (MorphoFeedOracle over feeds or a vault), or the code at a `[[code]]`
+        # address, as anyone may name on mainnet; a market without `oracle` has address(0) (idle).
+        ours = {k: v for k, v in s.oracles.items() if "code" not in v}
         for section, items, fields in (
-            ("morpho.oracles", s.oracles, {"collateral": tokens, "loan": tokens}),
-            ("morpho.markets", s.markets, {"collateral": tokens, "loan": tokens, "oracle": set(s.oracles)}),
+            ("morpho.oracles", ours, {"collateral": tokens, "loan": tokens}),
+            ("morpho.oracles", {k: v for k, v in s.oracles.items() if "code" in v}, {"code": set(s.code)}),
+            ("morpho.markets", s.markets, {"collateral": tokens, "loan": tokens}),
+            ("morpho.markets", {k: v for k, v in s.markets.items() if "oracle" in v}, {"oracle": set(s.oracles)}),
         ):
             for item_id, item in items.items():
                 for key, allowed in fields.items():
                     if item.get(key) not in allowed:
                         raise s.error(f"{section} {item_id!r}", f"unknown {key} {item.get(key)!r}")
         for oracle_id, oracle in s.oracles.items():
+            if "code" in oracle and set(oracle) - {"id", "code"}:
+                raise s.error(f"morpho.oracles {oracle_id!r}", "an oracle given by its code takes no other field")
             for key, allowed in (("base_vault", s.vaults), ("base_feed", s.feeds), ("quote_feed", s.feeds)):
                 if key in oracle and oracle[key] not in allowed:
                     raise s.error(f"morpho.oracles {oracle_id!r}", f"unknown {key} {oracle[key]!r}")
         for market_id_, market in s.markets.items():
             lltv = decimal(market.get("lltv"), f"morpho.markets {market_id_!r}", s)
-            if not 0 < lltv < 1:
-                raise s.error(f"morpho.markets {market_id_!r}", f"lltv {lltv} is not between 0 and 1")
+            if not 0 <= lltv < 1:  # 0 is legal: Morpho's owner enabled it on mainnet (idle markets)
+                raise s.error(f"morpho.markets {market_id_!r}", f"lltv {lltv} is not in [0, 1)")
+            if market.get("irm", "adaptive") not in ("adaptive", "none"):
+                raise s.error(f"morpho.markets {market_id_!r}", f"irm {market['irm']!r} is not `adaptive` or `none`")
 
     @classmethod
     def refs(cls, s: Scenario) -> dict[str, set[str]]:
@@ -100,7 +113,7 @@ class MorphoPart(Part):
     # -- seeding ------------------------------------------------------------------------------
     def __init__(self, seeder) -> None:
         super().__init__(seeder)
-        self.oracle: dict = {}
+        self.oracle: dict[str, str] = {}  # oracle id -> address
         self.market: dict[str, tuple] = {}  # market id -> MarketParams tuple
         # The seeded truth, accumulated from the steps' amounts (token units).
         self.seeded: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -114,9 +127,12 @@ class MorphoPart(Part):
     def deploy(self) -> None:
         seeder, s = self.seeder, self.seeder.s
         for oid, o in s.oracles.items():
+            if "code" in o:  # placed by the seeder before any part deploys
+                self.oracle[oid] = seeder.chain.w3.to_checksum_address(s.code[o["code"]]["address"])
+                continue
             self.oracle[oid] = seeder.chain.deploy(
                 seeder.artifacts.compiled("loopscan", "MorphoFeedOracle"), self._side(o, "base"), self._side(o, "quote")
-            )
+            ).address
         morpho, owner = seeder.morpho.morpho, seeder.morpho.owner
         enabled: set[int] = set()
         for mid, m in s.markets.items():
@@ -125,9 +141,8 @@ class MorphoPart(Part):
                 seeder.chain.send(morpho.functions.enableLltv(lltv), owner, f"Morpho.enableLltv({m['lltv']})")
                 enabled.add(lltv)
             irm = seeder.morpho.irm.address if m.get("irm", "adaptive") == "adaptive" else ZERO_ADDRESS
-            params = market_params(
-                seeder.token[m["loan"]].address, seeder.token[m["collateral"]].address, self.oracle[m["oracle"]].address, irm, lltv
-            )
+            oracle = self.oracle[m["oracle"]] if "oracle" in m else ZERO_ADDRESS
+            params = market_params(seeder.token[m["loan"]].address, seeder.token[m["collateral"]].address, oracle, irm, lltv)
             seeder.chain.send(morpho.functions.createMarket(params), owner, f"Morpho.createMarket({mid})")
             self.market[mid] = params
 
@@ -220,13 +235,13 @@ class MorphoPart(Part):
                 "loan_token": m["loan"],
                 "collateral_token": m["collateral"],
                 "oracle": params[2],
-                "oracle_id": m["oracle"],
-                "oracle_kind": _oracle_kind(s.oracles[m["oracle"]], s.feeds),
+                "oracle_id": m.get("oracle"),  # None: address(0), an idle market
+                "oracle_kind": _oracle_kind(s.oracles[m["oracle"]], s.feeds) if "oracle" in m else None,
                 "irm": params[3],
                 "lltv": str(params[4]),
             }
         return {
-            "morpho_oracles": {oid: {"address": o.address, "kind": _oracle_kind(s.oracles[oid], s.feeds)} for oid, o in self.oracle.items()},
+            "morpho_oracles": {oid: {"address": a, "kind": _oracle_kind(s.oracles[oid], s.feeds)} for oid, a in self.oracle.items()},
             "morpho_markets": markets,
         }
 
@@ -250,7 +265,7 @@ class MorphoPart(Part):
                 loan = decimals[m["loan_token"]]
                 supplied = sum(int(p.get("supply_assets", 0)) for p in rows)
                 borrowed = sum(int(p.get("borrow_assets", 0)) for p in rows)
-                markets.add_row(safe_text(mid), f"{int(m['lltv']) / 1e16:.1f} %", m["oracle_kind"],
+                markets.add_row(safe_text(mid), f"{int(m['lltv']) / 1e16:.1f} %", m["oracle_kind"] or "none",
                                 human(supplied, loan), human(borrowed, loan))  # fmt: skip
             console.print(markets)
         return f"{len(manifest['positions']['morpho'])} Morpho"

@@ -1,5 +1,6 @@
 """Uniswap v3: pools of the tokens a scan found, every initialised tick; its exact swap maths
-(`maths`: TickMath/SqrtPriceMath, `swap`: the pool's swap loop) and the devnet deployer."""
+(`maths`: TickMath/SqrtPriceMath, `swap`: the pool's swap loop), the pool as an exit venue (`venue`)
+and the devnet deployer."""
 
 from loopscan.protocols.spec import ProtocolSpec
 
@@ -9,7 +10,7 @@ SPECS = (
         role="venue",
         indexer="loopscan.protocols.uniswap_v3.indexer",
         probes={("uniswap_v3", "factory"): "owner()"},
-        exit="loopscan.protocols.uniswap_v3.swap",
+        venue="loopscan.protocols.uniswap_v3.venue",
         devnet_contracts={"uniswap_v3_factory": ("uniswap_v3", "factory"), "uniswap_v3_quoter_v2": ("uniswap_v3", "quoter_v2")},
         devnet="loopscan.protocols.uniswap_v3.seeding",
         scenario_section="uniswap",
