@@ -87,7 +87,7 @@ def _index(rpc_url: str, block: int | None, deps, protocols: list[str] | None):
         )  # fmt: skip
 
 
-def _analyse(snapshot, liquidity_haircut: float = 0.0):
+def _analyse(snapshot, liquidity_haircut=0.0):
     from loopscan.result import analyse
 
     with _progress() as bar:
@@ -96,6 +96,22 @@ def _analyse(snapshot, liquidity_haircut: float = 0.0):
 
 
 _HAIRCUT_HELP = "Solve as if liquidity providers had withdrawn this fraction (0 to <1) of every exit pool's liquidity."
+_HAIRCUT_FILE_HELP = ("A TOML file of haircuts per pool and per venue: default = F, [venues] curve = F, "
+                      '[pools] "0x…" = F (a pool\'s own wins over its venue\'s, its venue\'s over default).')
+
+
+def _haircut_of(fraction: float, path: Path | None):
+    """The haircut the solver applies: `--liquidity-haircut F`, or the plan of `--liquidity-haircut-file`."""
+    if path is None:
+        return fraction
+    if fraction:
+        raise click.UsageError("--liquidity-haircut and --liquidity-haircut-file: give one of them")
+    from loopscan.solver.haircut import HaircutError, read_haircut_plan
+
+    try:
+        return read_haircut_plan(path)
+    except HaircutError as exc:
+        raise click.BadParameter(str(exc), param_hint="--liquidity-haircut-file") from None
 
 
 def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
@@ -129,11 +145,15 @@ def _report(result, fmt: str, seconds: float, out: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--index-only", is_flag=True, help="Only read the chain (and write the snapshot with --out); no graph or solver.")
 @click.option("--liquidity-haircut", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help=_HAIRCUT_HELP)
+@click.option("--liquidity-haircut-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help=_HAIRCUT_FILE_HELP)
 def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path | None, protocols: list[str] | None,
-         out: Path | None, fmt: str, index_only: bool, liquidity_haircut: float) -> None:  # fmt: skip
+         out: Path | None, fmt: str, index_only: bool, liquidity_haircut: float,
+         liquidity_haircut_file: Path | None) -> None:  # fmt: skip
     """Index lending, vault and DEX positions at one block, then graph, solve and report."""
     from loopscan.scanner import resolve_deployments
 
+    cut = _haircut_of(liquidity_haircut, liquidity_haircut_file)
     deps = resolve_deployments(rpc_url, chain=chain, deployments=deployments, devnet_manifest=DEFAULT_STATE_DIR / "devnet.json")
     started = time.monotonic()
     snapshot = _index(rpc_url, block, deps, protocols)
@@ -144,7 +164,7 @@ def scan(rpc_url: str, block: int | None, chain: str | None, deployments: Path |
         if out is not None:
             console.print(f"snapshot written to {snapshot.to_parquet(out)}", markup=False)
         return
-    result = _analyse(snapshot, liquidity_haircut)
+    result = _analyse(snapshot, cut)
     _report(result, fmt, time.monotonic() - started, out)
 
 
@@ -162,17 +182,21 @@ def _load_snapshot(path: Path):
 @click.option("--token", "tokens", multiple=True, help="Token address or symbol (repeatable; default: every one the shock can reach).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--liquidity-haircut", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True, help=_HAIRCUT_HELP)
-def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str, liquidity_haircut: float) -> None:
+@click.option("--liquidity-haircut-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help=_HAIRCUT_FILE_HELP)
+def thresholds(snapshot: Path, shock: str, tokens: tuple[str, ...], fmt: str, liquidity_haircut: float,
+               liquidity_haircut_file: Path | None) -> None:
     """δ₁, δ_c and δ_bd of a saved snapshot (no node needed)."""
     from loopscan.solver import Solver, build_book
     from loopscan.solver.haircut import haircut
 
+    cut = _haircut_of(liquidity_haircut, liquidity_haircut_file)
     snap = _load_snapshot(snapshot)
     try:
         chosen = [snap.token_address(t) for t in tokens] or None
     except LookupError as exc:  # an unknown or ambiguous token is bad usage
         raise click.BadParameter(str(exc), param_hint="--token") from None
-    solver = Solver(haircut(build_book(snap), liquidity_haircut))
+    solver = Solver(haircut(build_book(snap), cut))
     kind = shock.replace("-", "_")
     table = solver.thresholds(kind, chosen)
     if fmt == "json":

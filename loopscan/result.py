@@ -17,7 +17,7 @@ import pandas as pd
 from loopscan.graph import build_graph, look_through, loop_table, pyramids
 from loopscan.model import Snapshot
 from loopscan.solver import CascadeResult, Solver, build_book
-from loopscan.solver.haircut import HAIRCUTS, haircut, haircut_table
+from loopscan.solver.haircut import HAIRCUTS, HaircutPlan, haircut, haircut_table
 
 __all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse"]
 
@@ -125,11 +125,12 @@ class ScanResult:
         return plot(self, what, token=token, path=path, **options)
 
 
-def analyse(snapshot: Snapshot, tokens: list[str] | None = None, liquidity_haircut: float = 0.0) -> ScanResult:
+def analyse(snapshot: Snapshot, tokens: list[str] | None = None, liquidity_haircut: float | HaircutPlan = 0.0) -> ScanResult:
     """Graph, exposure, pyramids, loops and thresholds of a snapshot (pure: no node). `tokens`
     narrows the depeg thresholds to these tokens (symbols or addresses: `Snapshot.token_address`).
-    `liquidity_haircut` solves on exit pools that hold (1 − it) of their liquidity
-    (`loopscan.solver.haircut`): thresholds, losses and the depth table."""
+    `liquidity_haircut` solves on exit pools that hold (1 − it) of their liquidity, or what a
+    `HaircutPlan` (per pool and venue) leaves each (`loopscan.solver.haircut`): thresholds, losses
+    and the depth table."""
     tokens = [snapshot.token_address(t) for t in tokens] if tokens else None
     graph = build_graph(snapshot)
     exposure = look_through(snapshot)

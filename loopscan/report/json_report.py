@@ -137,8 +137,11 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
                 **{key: None for keys in THRESHOLD_KEYS.values() for key in keys.values()},
                 "oracle_flags": oracle_flags,
                 "depeg_when_liquidity_leaves": haircuts.get(row.token, []),
+                "unproven_on_node": [],
             }
         entry["shocks"].append(row.shock)
+        if isinstance(row.unproven_on_node, str):  # venues a figure rests on that no node has checked
+            entry["unproven_on_node"] = sorted(set(entry["unproven_on_node"]) | set(row.unproven_on_node.split(",")))
         for column, key in THRESHOLD_KEYS[row.shock].items():
             value = getattr(row, column)
             entry[key] = _int(value) if column == "positions_at_risk" else _text(value) if column == "not_computable" else _num(value)
@@ -198,6 +201,7 @@ def _depth(result: ScanResult) -> list[dict]:
             "liquidatable_positions": int(d.liquidatable_positions), "liquidatable_usd": _num(d.liquidatable_usd),
             "liquidatable_to_absorbable": _num(d.liquidatable_to_absorbable),
             "no_depth": bool(isinstance(d.exit_pool, str) and d.liquidatable_positions and not d.absorbable_usd),
+            "unproven_on_node": d.unproven_on_node.split(",") if isinstance(d.unproven_on_node, str) else [],
         }
         for d in result.depth.itertuples()
     ]  # fmt: skip

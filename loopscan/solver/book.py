@@ -14,8 +14,9 @@ Starting prices (`p0`, numeraire: USD):
    its lender's price, not a market's;
 4. a vault share is priced at its book value: reported assets per share times its asset's price.
 
-Market prices start at `p0` and move only by the shock and by sales into the token's exit
-(`exits.Exit`: its deepest pool against a priced token, relative to that pool's starting price);
+Market prices start at `p0` and move only by the shock and by sales through the token's exit
+(`exits.Exit`: its venues against priced tokens, split across them, relative to the best price
+at the pin);
 a vault share's market price never stays above its book value (minting at book and selling would
 arbitrage it down).
 """
@@ -236,11 +237,15 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
 
 
 def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, Exit]:
-    """For each token, its deepest pool against a priced token: where it is sold.
+    """For each token, every venue selling it against a priced token (its `Exit`), the best price
+    at the pin (in the numeraire) first: where it is sold.
 
     Each venue protocol turns its own `pools` rows into venues (`registry.venues`). The
     numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth less
-    because the WETH it is paired with falls — and a pool against one of them is preferred.
+    because the WETH it is paired with falls. A pool of several coins sells a token for one of
+    them (the numeraire's first, then in coin order): its coins share one curve, so selling it
+    for two would count the same depth twice. A venue with no depth at the pin (`liquidity` 0: a
+    price nobody trades at) is a token's exit only if it has no other, and then only the best one.
     """
     rows: dict[str, dict[str, list]] = {}
     for table in ("pool_coins", "ticks"):
@@ -248,13 +253,19 @@ def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
             rows.setdefault(r.pool, {}).setdefault(table, []).append(r)
     for r in snap.market_params.itertuples():  # a venue's own fields, kept as its pool's market (Pendle's)
         rows.setdefault(r.market_id, {}).setdefault("market_params", []).append(r)
-    best: dict[str, Venue] = {}
+    found: dict[str, dict[str, Venue]] = {}  # token -> pool -> venue
     for p in snap.pools.itertuples():
         for venue in registry.venues(p.venue, p, rows.get(p.pool, {}), decimals):
             if venue.quote not in p0 or venue.token in numeraire:
                 continue
-            rank = (venue.quote in numeraire, venue.liquidity)
-            found = best.get(venue.token)
-            if found is None or rank > (found.quote in numeraire, found.liquidity):
-                best[venue.token] = venue
-    return {token: Exit(token, (v,), (p0[v.quote],)) for token, v in best.items()}
+            pools = found.setdefault(venue.token, {})
+            kept = pools.get(venue.address)
+            if kept is None or (venue.quote in numeraire and kept.quote not in numeraire):
+                pools[venue.address] = venue
+    exits: dict[str, Exit] = {}
+    for token, pools in found.items():
+        deep = [v for v in pools.values() if v.liquidity > 0]
+        venues = deep or [max(pools.values(), key=lambda v: (v.quote in numeraire, v.liquidity))]
+        venues.sort(key=lambda v: (v.price0 * p0[v.quote], v.quote in numeraire, v.liquidity), reverse=True)
+        exits[token] = Exit(token, tuple(venues), tuple(p0[v.quote] for v in venues))
+    return exits

@@ -5,9 +5,12 @@ collateral that a shock of the same size makes liquidatable — the headline fig
 For each token the solver can shock and each level L (1, 2, 5, 10, 15, 25 %):
 
 * **absorbable**: the exact sale that brings the token's exit (`exits.Exit`, the venues the
-  cascade sells into) down to (1 − L) of its price today, each venue with its pool's own maths
-  from the snapshot (Uniswap v3 ticks): the tokens sold, and the quote tokens paid for them, in
-  USD at the pin's prices.
+  cascade sells into) down to (1 − L) of its best price today, split across its venues as a
+  router with that price limit would (each venue sold down to that price on its own: the split
+  the cascade's greedy slices approach), each with its pool's own maths from the snapshot
+  (Uniswap v3 ticks, Curve balances and A): the tokens sold, and the quote tokens paid for them,
+  each quote in USD at the pin's prices. `exit_pool` lists the venues (best price first);
+  `unproven_on_node` those whose maths no node has checked (Curve).
 * **liquidatable**: the positions that a market depeg of L makes liquidatable before any
   feedback (the protocols' own checks at the shocked prices; positions liquidatable already at
   the pin are left out: they are the pin's own), valued at the pin's prices: all the collateral of
@@ -30,7 +33,7 @@ __all__ = ["DEPTH_COLUMNS", "LEVELS", "absorbable", "depth_table", "liquidatable
 
 LEVELS = (0.01, 0.02, 0.05, 0.10, 0.15, 0.25)
 DEPTH_COLUMNS = ["token", "symbol", "level_frac", "exit_pool", "absorbable_tokens", "absorbable_usd",
-                 "liquidatable_positions", "liquidatable_usd", "liquidatable_to_absorbable"]  # fmt: skip
+                 "liquidatable_positions", "liquidatable_usd", "liquidatable_to_absorbable", "unproven_on_node"]  # fmt: skip
 
 
 def absorbable(book: Book, token: str, impact: float) -> tuple[float, float] | None:
@@ -75,7 +78,8 @@ def depth_table(solver: Solver, levels: tuple[float, ...] = LEVELS) -> pd.DataFr
             sold, usd = depth if depth is not None else (0.0, 0.0)
             ratio = None if not count or depth is None else (value / usd if usd > 0 else math.inf)
             rows.append({"token": token, "symbol": book.symbols.get(token, token), "level_frac": level,
-                         "exit_pool": exit_.venues[0].address if exit_ is not None else None, "absorbable_tokens": sold,
+                         "exit_pool": ",".join(v.address for v in exit_.venues) if exit_ is not None else None, "absorbable_tokens": sold,
                          "absorbable_usd": usd, "liquidatable_positions": count, "liquidatable_usd": value,
-                         "liquidatable_to_absorbable": ratio})  # fmt: skip
+                         "liquidatable_to_absorbable": ratio,
+                         "unproven_on_node": ",".join(exit_.unproven_on_node) or None if exit_ is not None else None})  # fmt: skip
     return pd.DataFrame(rows, columns=DEPTH_COLUMNS)

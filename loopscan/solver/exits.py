@@ -37,6 +37,7 @@ SLICES = 100  # a split sale goes in this many equal slices: the venues end with
 class Venue(Protocol):
     """One pool selling `token` for `quote`, from its state at the pin."""
 
+    venue: str  # the registered venue protocol that trades it
     address: str  # the pool
     token: str  # what is sold
     quote: str  # what is received
@@ -106,14 +107,14 @@ class Exit:
         """The venues (pool addresses) whose maths no node has checked."""
         return tuple(v.address for v in self.venues if not v.proven_on_node)
 
-    def _relative(self, k: int, amount: int) -> float:
+    def relative(self, k: int, amount: int) -> float:
         """Venue k's marginal price after selling `amount` into it, relative to the exit's best at the pin."""
         return self.venues[k].marginal_after(amount) / self.pins[k] * self.weights[k]
 
     def price(self, parts: Sequence[int]) -> tuple[float, int]:
         """The token's price after each venue k sold `parts[k]`, relative to the best at the pin
         (the best venue's marginal price then), and which venue sets it."""
-        found = [self._relative(k, a) for k, a in enumerate(parts)]
+        found = [self.relative(k, a) for k, a in enumerate(parts)]
         best = max(range(len(found)), key=found.__getitem__)
         return found[best], best
 
@@ -124,13 +125,13 @@ class Exit:
         if len(self.venues) == 1:
             return (parts[0] + amount,)
         size = -(-amount // SLICES)
-        now = [self._relative(k, a) for k, a in enumerate(parts)]
+        now = [self.relative(k, a) for k, a in enumerate(parts)]
         left = amount
         while left > 0:
             k = max(range(len(now)), key=now.__getitem__)  # the first of equals: the best at the pin
             parts[k] += min(size, left)
             left -= min(size, left)
-            now[k] = self._relative(k, parts[k])
+            now[k] = self.relative(k, parts[k])
         return tuple(parts)
 
     def sale_to(self, fraction: float) -> tuple[tuple[int, int], ...]:

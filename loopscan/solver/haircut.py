@@ -15,19 +15,22 @@ one unit per position summed into it (floor of a sum against a sum of floors).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from pathlib import Path
 
 import pandas as pd
 
 from loopscan.errors import LoopscanError
+from loopscan.protocols import registry
 from loopscan.protocols.liquidity import kept
 from loopscan.solver.book import Book
-from loopscan.solver.exits import Exit
+from loopscan.solver.exits import Exit, Venue
 from loopscan.solver.thresholds import Solver
 
-__all__ = ["HAIRCUTS", "haircut", "haircut_column", "haircut_table", "kept"]
+__all__ = ["HAIRCUTS", "HaircutPlan", "read_haircut_plan", "haircut", "haircut_column", "haircut_table", "kept"]
 
 FIGURES = {"first_liquidation_frac": "d1", "cascade_frac": "dc", "bad_debt_frac": "dbd"}
 HAIRCUTS = (0.0, 0.5, 0.9)  # what the report sets side by side: none, half and nine tenths of the liquidity gone
@@ -37,21 +40,66 @@ class HaircutError(LoopscanError):
     pass
 
 
-def haircut(book: Book, fraction: float, pools: Iterable[str] | None = None) -> Book:
-    """A new Book whose exit venues hold (1 − `fraction`) of their liquidity; `pools` (pool
-    addresses) narrows it to those pools. `book` is not changed: the solver caches constants per
-    Book object, so a changed venue must be a new object."""
-    if not 0.0 <= fraction < 1.0:
-        raise HaircutError(f"liquidity haircut {fraction!r}: must be at least 0 and below 1")
-    f = Fraction(fraction).limit_denominator(10**12)  # 0.9 means nine tenths, not its binary float
-    chosen = None if pools is None else {p.lower() for p in pools}
+@dataclass(frozen=True)
+class HaircutPlan:
+    """Fractions of liquidity withdrawn per pool, per venue protocol (e.g. every Curve pool), and
+    for every other venue: a pool's own fraction wins over its venue's, its venue's over `default`."""
 
-    def cut(exit_: Exit) -> Exit:
-        if f == 0 or (chosen is not None and not any(v.address.lower() in chosen for v in exit_.venues)):
-            return exit_
-        return replace(exit_, venues=tuple(v.haircut(f) if chosen is None or v.address.lower() in chosen else v for v in exit_.venues))
+    default: float = 0.0
+    venues: Mapping[str, float] = field(default_factory=dict)  # registered venue name -> fraction
+    pools: Mapping[str, float] = field(default_factory=dict)  # pool address -> fraction
 
-    return replace(book, exits={token: cut(e) for token, e in book.exits.items()})
+    def __post_init__(self) -> None:
+        for where, f in (("default", self.default), *self.venues.items(), *self.pools.items()):
+            if isinstance(f, bool) or not isinstance(f, int | float) or not 0.0 <= f < 1.0:
+                raise HaircutError(f"liquidity haircut {where} = {f!r}: must be a number at least 0 and below 1")
+        unknown = set(self.venues) - set(registry.names("venue"))
+        if unknown:
+            raise HaircutError(f"liquidity haircut venues: unknown {', '.join(sorted(unknown))}; venues: {', '.join(registry.names('venue'))}")
+        object.__setattr__(self, "pools", {a.lower(): f for a, f in self.pools.items()})
+
+    def fraction(self, venue: Venue) -> float:
+        return self.pools.get(venue.address.lower(), self.venues.get(venue.venue, self.default))
+
+
+def read_haircut_plan(path: str | Path) -> HaircutPlan:
+    """A haircut plan from a TOML file: `default = F`, a `[venues]` table (venue protocol = F) and a
+    `[pools]` table ("0xpool" = F)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise HaircutError(f"liquidity haircut file {path}: {exc}") from None
+    unknown = set(data) - {"default", "venues", "pools"}
+    if unknown:
+        raise HaircutError(f"liquidity haircut file {path}: unknown key(s) {', '.join(sorted(unknown))}; "
+                           "expected default, [venues], [pools]")  # fmt: skip
+    try:
+        return HaircutPlan(data.get("default", 0.0), dict(data.get("venues", {})), dict(data.get("pools", {})))
+    except HaircutError as exc:
+        raise HaircutError(f"{path}: {exc}") from None
+
+
+def haircut(book: Book, fraction: float | HaircutPlan, pools: Iterable[str] | None = None) -> Book:
+    """A new Book whose exit venues hold (1 − `fraction`) of their liquidity, or each venue what
+    a `HaircutPlan` leaves it; `pools` (pool addresses) narrows a single fraction to those pools.
+    `book` is not changed: the solver caches constants per Book object, so a changed venue must be
+    a new object."""
+    if isinstance(fraction, HaircutPlan):
+        plan = fraction
+    elif pools is not None:
+        plan = HaircutPlan(pools=dict.fromkeys(pools, fraction))
+    else:
+        plan = HaircutPlan(default=fraction)
+
+    def cut(venue: Venue) -> Venue:
+        f = Fraction(plan.fraction(venue)).limit_denominator(10**12)  # 0.9 means nine tenths, not its binary float
+        return venue if f == 0 else venue.haircut(f)
+
+    def cut_exit(exit_: Exit) -> Exit:
+        venues = tuple(cut(v) for v in exit_.venues)
+        return exit_ if all(a is b for a, b in zip(venues, exit_.venues, strict=True)) else replace(exit_, venues=venues)
+
+    return replace(book, exits={token: cut_exit(e) for token, e in book.exits.items()})
 
 
 def haircut_column(figure: str, fraction: float) -> str:

@@ -53,7 +53,7 @@ THRESHOLDS = ("first_liquidation", "cascade", "bad_debt")
 THRESHOLD_COLUMNS = [
     "token", "symbol", "shock", "first_liquidation_frac", "cascade_frac", "bad_debt_frac",
     "liquidatable_now", "bad_debt_now_usd", "positions_at_risk", "bad_debt_at_100pct_usd",
-    "not_computable", "oracle_flags",
+    "not_computable", "oracle_flags", "unproven_on_node",
 ]  # fmt: skip
 _COLUMN = {**{name: f"{name}_frac" for name in THRESHOLDS}, "bad_debt_at_100pct": "bad_debt_at_100pct_usd"}
 LOSS_COLUMNS = [
@@ -216,12 +216,20 @@ class Solver:
                     "positions_at_risk": len(self.newly_at_risk(kind, token, 1.0)),
                     "not_computable": "; ".join(f"{', '.join(names)}: {why}" for why, names in notes.items()) or None,
                     "oracle_flags": ",".join(sorted({self.book.markets[k].key for k in self.book.unknown_oracles})) or None,
+                    "unproven_on_node": ",".join(self.unproven_on_node(token)) or None,
                 }
             )  # fmt: skip
         table = pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
         floats = [c for c in THRESHOLD_COLUMNS if c.endswith(("_frac", "_usd"))]
         table[floats] = table[floats].astype(float)  # never happens / not computable: NaN (`not_computable` tells which)
         return table
+
+    def unproven_on_node(self, token: str) -> list[str]:
+        """The venues (pool addresses) a shock of `token` can sell into whose maths no node has
+        checked (`Venue.proven_on_node`): the exits of `token` and of every token resting on it
+        (the collateral its shock reaches)."""
+        reached = [t for t, on in self.resting.items() if token in on and t in self.book.exits]
+        return sorted({a for t in reached for a in self.book.exits[t].unproven_on_node})
 
     def losses(self, thresholds: pd.DataFrame) -> pd.DataFrame:
         """New bad debt by lender (over the baseline), one row per (token, shock, lender), one

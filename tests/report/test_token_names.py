@@ -36,3 +36,19 @@ def test_the_api_and_the_cli_take_symbols(stream_result, tmp_path):
     assert got.exit_code == 0 and xusd in got.output and '"first_liquidation_frac":0.1257' in got.output.replace(" ", "")
     bad = runner.invoke(main, ["thresholds", str(out), "--token", "FOO"])
     assert bad.exit_code == 2 and "no token 'FOO' in the snapshot" in bad.output
+
+
+
+def test_a_haircut_file_is_the_same_solve_as_the_flag(stream_result, tmp_path):
+    out = tmp_path / "snap"
+    stream_result.snapshot.to_parquet(out)
+    plan = tmp_path / "haircut.toml"
+    plan.write_text("default = 0.9\n")
+    runner = CliRunner()
+    flag = runner.invoke(main, ["thresholds", str(out), "--liquidity-haircut", "0.9", "--format", "json"])
+    by_file = runner.invoke(main, ["thresholds", str(out), "--liquidity-haircut-file", str(plan), "--format", "json"])
+    assert flag.exit_code == by_file.exit_code == 0 and flag.output == by_file.output and "0.1257" in flag.output
+    both = runner.invoke(main, ["thresholds", str(out), "--liquidity-haircut", "0.5", "--liquidity-haircut-file", str(plan)])
+    plan.write_text("[venues]\nmorpho_blue = 0.5\n")
+    wrong = runner.invoke(main, ["thresholds", str(out), "--liquidity-haircut-file", str(plan)])
+    assert both.exit_code == wrong.exit_code == 2 and "unknown morpho_blue; venues:" in wrong.output

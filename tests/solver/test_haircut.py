@@ -13,7 +13,7 @@ from loopscan.protocols.uniswap_v3.venue import UniswapV3Venue
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 from loopscan.solver.exits import Exit
-from loopscan.solver.haircut import haircut, kept
+from loopscan.solver.haircut import HaircutPlan, haircut, kept, read_haircut_plan
 from tests.solver.test_swap_math import enc, pool
 
 E18 = 10**18
@@ -77,3 +77,30 @@ def test_only_the_pools_named_and_no_haircut_is_the_same_pools() -> None:
 def test_a_fraction_outside_0_to_1_is_refused(fraction: float) -> None:
     with pytest.raises(LoopscanError, match="liquidity haircut"):
         haircut(book_of(), fraction)
+
+
+def test_a_plan_cuts_each_pool_by_its_own_then_its_venues_then_the_default() -> None:
+    a, b, c = exit_pool("a", POSITIONS), exit_pool("b", POSITIONS), exit_pool("c", POSITIONS)
+    book = book_of(a, b, c)
+    plan = HaircutPlan(default=0.2, venues={"uniswap_v3": 0.5}, pools={"A": 0.9})
+    cut = haircut(book, plan)
+    assert venue(cut, a.token).state.liquidity == kept(a.state.liquidity, Fraction(9, 10))  # its own
+    assert venue(cut, b.token).state.liquidity == kept(b.state.liquidity, Fraction(1, 2))  # its venue's
+    assert haircut(book, HaircutPlan(default=0.2)).exits == haircut(book, 0.2).exits  # the default: every pool
+    assert haircut(book, HaircutPlan(pools={"a": 0.9})).exits == haircut(book, 0.9, pools=["a"]).exits
+    assert venue(haircut(book, HaircutPlan(pools={"a": 0.9})), c.token) is c  # unnamed, no default: untouched
+
+
+def test_a_plan_file_and_its_errors(tmp_path) -> None:
+    path = tmp_path / "haircut.toml"
+    path.write_text('default = 0.5\n[venues]\ncurve = 0.8\n[pools]\n"0xAB" = 0.9\n')
+    assert read_haircut_plan(path) == HaircutPlan(0.5, {"curve": 0.8}, {"0xab": 0.9})
+    for text, message in [
+        ("defualt = 0.5\n", r"unknown key\(s\) defualt; expected default, \[venues\], \[pools\]"),
+        ('[pools]\n"0xab" = 1.0\n', r'0xab = 1.0: must be a number at least 0 and below 1'),
+        ("[venues]\naave_v3 = 0.5\n", r"unknown aave_v3; venues: uniswap_v3, curve"),
+        ("default = \n", r"haircut.toml: "),
+    ]:
+        path.write_text(text)
+        with pytest.raises(LoopscanError, match=message):
+            read_haircut_plan(path)

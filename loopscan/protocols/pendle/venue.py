@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from loopscan.protocols.pendle.logexp import PendleMathError
 from loopscan.protocols.pendle.maths import ONE, MarketState, pt_to_asset_rate, swap_exact_pt_for_sy
@@ -28,6 +28,7 @@ __all__ = ["PendleVenue", "venues"]
 class PendleVenue:
     """Selling `token` (a PT) for `quote` (its SY) into one Pendle market, from its state at the pin."""
 
+    venue: ClassVar[str] = "pendle"
     address: str
     token: str
     quote: str

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from loopscan.protocols.liquidity import kept
 from loopscan.protocols.uniswap_v3.maths import I256, MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
@@ -25,6 +25,7 @@ __all__ = ["UniswapV3Venue", "venues"]
 class UniswapV3Venue:
     """Selling `token` for `quote` into one pool, from its state at the pin."""
 
+    venue: ClassVar[str] = "uniswap_v3"
     address: str
     token: str
     quote: str
