@@ -46,7 +46,7 @@ def _market_pt_to_sy(net) -> int:
 def test_the_venue_is_the_markets_pt_for_sy(pendle_net):
     v = _venue(pendle_net)
     m = pendle_net.market
-    assert (v.address, v.token, v.quote) == (m.market.address.lower(), m.pt.address.lower(), m.sy.address.lower())
+    assert (v.venue, v.address, v.token, v.quote) == ("pendle", m.market.address.lower(), m.pt.address.lower(), m.sy.address.lower())
     assert v.proven_on_node and v.liquidity == m.market.functions.readState(pendle_net.core.router.address).call()[1]
     assert v.price0 == pytest.approx(_market_pt_to_sy(pendle_net) / E, rel=1e-15)
 
