@@ -21,13 +21,16 @@ For each size it measures:
 * (a) sequential web3.py: ``eth_getLogs`` for the accounts, then one ``Morpho.position`` /
   ``AaveProtocolDataProvider.getUserReserveData`` ``eth_call`` per position, one at a time;
 * (b) web3.py with Multicall3: the same reads in 40-call ``aggregate3`` batches, one at a time;
-* the node's floor: loopscan's own ``eth_getLogs`` queries and its position reads packed
+* the node's floor: loopscan's own ``eth_getLogs`` queries and its position reads (the minimal
+  set: no stable debt read for an account no stable debt token was minted to) packed
   1,000 per ``aggregate3``, each request sent alone over one keep-alive connection, bodies
   prepared beforehand, timed from send to the last byte of the answer (no JSON parsing).
 
 (a) and (b) time the reads on a sample (``--sample-a`` calls, ``--sample-b`` batches) and
 extrapolate to every position when the sample is smaller (marked ``~``); their ``eth_getLogs``
 are timed in full. Results are printed as a table and written to ``bench/results-index.json``.
+``--compare TREE`` also runs another checkout's loopscan on the same node, in alternation, and
+checks that both read the same snapshot, table for table.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import asyncio
 import http.client
 import json
 import os
+import pickle
 import platform
 import resource
 import statistics
@@ -55,7 +59,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: import loopscan from this checkout
     sys.path.insert(0, str(HERE.parent))
 RESULTS = HERE / "results-index.json"
-PROTOCOLS = ("morpho_blue", "aave_v3")  # what is benchmarked (`--protocols`); both are always seeded
+PROTOCOLS = ("morpho_blue", "aave_v3")  # what is benchmarked (`--protocols`); both are seeded unless `--seed-only`
 BLOCK_GAS_LIMIT = 30_000_000
 GAS_TARGET = 27_000_000  # what one seeding transaction aims at, under the block gas limit
 SEED_TX_GAS = 29_900_000  # gas given to each seeding transaction (explicit: no eth_estimateGas run)
@@ -216,14 +220,14 @@ def _units(amounts: np.ndarray, token: str) -> list[int]:
     return [max(1, int(m) * scale // 10**6) for m in micro]
 
 
-def plan_positions(rows: int, seed: int) -> list[Job]:
+def plan_positions(rows: int, seed: int, protocols: tuple[str, ...] = ("morpho_blue", "aave_v3")) -> list[Job]:
     """`rows` snapshot rows: half Morpho (80 % borrowers, 10 % collateral only, 10 % supply
     only; 60 % WETH market, 40 % WBTC), half Aave (90 % of rows from borrowers, each a
     collateral row in WETH or WBTC and a USDC debt row; the rest USDC lenders and WETH
-    collateral-only accounts)."""
+    collateral-only accounts); all of one protocol when `protocols` names only it."""
     rng = np.random.default_rng(seed)
     jobs: list[Job] = []
-    morpho_rows = rows // 2
+    morpho_rows = (rows // 2 if "aave_v3" in protocols else rows) if "morpho_blue" in protocols else 0
     aave_rows = rows - morpho_rows
     borrowers = round(morpho_rows * 0.8)
     collateral_only = round(morpho_rows * 0.1)
@@ -280,7 +284,7 @@ class BenchDevnet:
     """anvil with --prune-history, deployed and seeded the way `loopscan.devnet.run.start` does
     (without its state cache), plus a PositionSeeder that opens positions on demand."""
 
-    def __init__(self, workdir: Path, anvil_args: tuple[str, ...]) -> None:
+    def __init__(self, workdir: Path, anvil_args: tuple[str, ...], seeded: tuple[str, ...]) -> None:
         from loopscan.devnet.build import Artifacts
         from loopscan.devnet.chain import Chain
         from loopscan.devnet.manifest import build_manifest
@@ -291,6 +295,7 @@ class BenchDevnet:
         path = workdir / "bench-index.toml"
         path.write_text(SCENARIO)
         self.workdir = workdir
+        self.seeded = seeded
         self.node = Anvil(extra_args=anvil_args).start()
         try:
             started = time.perf_counter()
@@ -327,11 +332,14 @@ class BenchDevnet:
 
     def grow_to(self, rows: int) -> None:
         """Open positions until the seeder has opened `rows` snapshot rows."""
+        from loopscan.protocols.morpho_blue.seeding import MorphoPart
+
         add = rows - self.rows
         if add <= 0:
             return
-        jobs = plan_positions(add, seed=rows)
+        jobs = plan_positions(add, seed=rows, protocols=self.seeded)
         s, w3 = self.seeder, self.chain.w3
+        markets = s.part(MorphoPart).market  # scenario market id -> MarketParams
         need: dict[str, int] = {"USDC": 0, "WETH": 0, "WBTC": 0}
         for job in jobs:
             if job.protocol == "morpho":
@@ -354,7 +362,7 @@ class BenchDevnet:
                 part = {k: v[at : at + size] for k, v in job.args.items()}
                 if job.protocol == "morpho":
                     fn = self.contract.functions.openMorpho(
-                        s.market[MORPHO_MARKETS[job.fixed[0]]], part["collateral"], part["borrowed"], part["supplied"]
+                        markets[MORPHO_MARKETS[job.fixed[0]]], part["collateral"], part["borrowed"], part["supplied"]
                     )
                 else:
                     coll, debt = job.fixed
@@ -406,8 +414,9 @@ class BenchDevnet:
 
 
 # -- loopscan, in a fresh process per run ----------------------------------------------------------
-def worker(url: str, manifest_path: str, profile: str | None) -> None:
-    """One `index_async` run; prints its figures as JSON on the last line of stdout."""
+def worker(url: str, manifest_path: str, profile: str | None, snapshot_path: str | None) -> None:
+    """One `index_async` run; prints its figures as JSON on the last line of stdout (and pickles
+    the snapshot to `snapshot_path` if given, for `--compare`)."""
     import loopscan.scanner as ix
     from loopscan.chains import from_devnet_manifest
 
@@ -451,6 +460,8 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
         stats.sort_stats("tottime").print_stats(22)
         print("--- by cumulative time ---")
         stats.sort_stats("cumulative").print_stats(30)
+    if snapshot_path:
+        Path(snapshot_path).write_bytes(pickle.dumps(snapshot))
     positions = snapshot.positions
     posted = set(zip(snapshot.position_collaterals["market_id"], snapshot.position_collaterals["account"], strict=True))
     coll = [(m, a) in posted for m, a in zip(positions["market_id"], positions["account"], strict=True)]
@@ -471,25 +482,59 @@ def worker(url: str, manifest_path: str, profile: str | None) -> None:
     }))  # fmt: skip
 
 
-def run_loopscan(url: str, manifest: Path, repeat: int, profile: bool) -> dict:
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--worker", url, str(manifest), "--protocols", ",".join(PROTOCOLS)],
-                             capture_output=True, text=True)  # fmt: skip
-        if out.returncode != 0:
-            raise RuntimeError(f"loopscan worker failed:\n{out.stderr[-3000:]}")
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+def _worker_command(url: str, manifest: Path, tree: Path | None) -> list[str]:
+    command = [sys.executable, __file__, "--worker", url, str(manifest), "--protocols", ",".join(PROTOCOLS)]
+    return command + (["--worker-tree", str(tree)] if tree else [])
+
+
+def run_worker(url: str, manifest: Path, tree: Path | None, snapshot: Path | None = None) -> dict:
+    """One loopscan run in a fresh process (`tree`: another checkout's loopscan)."""
+    command = _worker_command(url, manifest, tree) + (["--worker-snapshot", str(snapshot)] if snapshot else [])
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"loopscan worker failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def summarise_runs(runs: list[dict]) -> dict:
     walls = [r["wall_s"] for r in runs]
     best = min(runs, key=lambda r: r["wall_s"])
-    result = {**best, "wall_s": statistics.median(walls), "wall_min_s": min(walls), "walls_s": walls,
-              "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-              "max_rss_mib": max(r["max_rss_mib"] for r in runs)}  # fmt: skip
+    return {**best, "wall_s": statistics.median(walls), "wall_min_s": min(walls), "walls_s": walls,
+            "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+            "max_rss_mib": max(r["max_rss_mib"] for r in runs)}  # fmt: skip
+
+
+def run_loopscan(url: str, manifest: Path, repeat: int, profile: bool, compare: Path | None, workdir: Path) -> dict:
+    """`repeat` runs of this checkout's loopscan (and of `compare`'s, in alternation, on the same
+    node); with `compare`, the first run of each pickles its snapshot and they are compared."""
+    trees = [None, compare] if compare else [None]
+    runs: dict[Path | None, list[dict]] = {t: [] for t in trees}
+    for k in range(repeat):
+        for t in trees:
+            snapshot = workdir / f"snapshot-{'compare' if t else 'this'}.pkl" if compare and k == 0 else None
+            runs[t].append(run_worker(url, manifest, t, snapshot))
+    result = summarise_runs(runs[None])
+    if compare:
+        result["compare"] = {**summarise_runs(runs[compare]), "tree": str(compare)}
+        result["snapshots"] = compare_snapshots(workdir / "snapshot-this.pkl", workdir / "snapshot-compare.pkl")
     if profile:
-        out = subprocess.run([sys.executable, __file__, "--worker", url, str(manifest), "--protocols", ",".join(PROTOCOLS),
-                              "--worker-profile", "cprofile"],
+        out = subprocess.run(_worker_command(url, manifest, None) + ["--worker-profile", "cprofile"],
                              capture_output=True, text=True)  # fmt: skip
         result["profile"] = "\n".join(out.stdout.splitlines()[:-1])
     return result
+
+
+def compare_snapshots(this: Path, other: Path) -> dict:
+    """Whether two pickled snapshots are equal: what the metadata says was read (not when, nor by
+    which version), then table for table (values and dtypes)."""
+    a, b = pickle.loads(this.read_bytes()), pickle.loads(other.read_bytes())
+    ta, tb = a.tables(), b.tables()
+    tables = {name: bool(name in tb and ta[name].equals(tb[name]) and list(ta[name].dtypes) == list(tb[name].dtypes))
+              for name in ta}  # fmt: skip
+    same_read = ("chain_id", "block_number", "block_hash", "block_timestamp", "endpoint", "numeraire")
+    meta = all(getattr(a.meta, f) == getattr(b.meta, f) for f in same_read) and list(ta) == list(tb)
+    return {"identical": meta and all(tables.values()), "meta": meta, "tables": tables,
+            "rows": sum(len(f) for f in ta.values())}  # fmt: skip
 
 
 # -- what loopscan reads, found the way it finds it ------------------------------------------------
@@ -506,7 +551,7 @@ def log_queries(manifest: dict, block: int) -> dict[str, dict]:
     from loopscan.protocols.morpho_blue.indexer import BORROW, CREATE_MARKET, SUPPLY, SUPPLY_COLLATERAL
 
     morpho, pool = manifest["contracts"]["morpho_blue"], manifest["contracts"]["aave_pool"]
-    a_tokens = [r["a_token"] for r in manifest["aave_reserves"].values()]
+    tokens = [r[k] for r in manifest["aave_reserves"].values() for k in ("a_token", "stable_debt_token")]
     span = {"fromBlock": "0x0", "toBlock": hex(block)}
     queries = {}
     if "morpho_blue" in PROTOCOLS:
@@ -514,7 +559,7 @@ def log_queries(manifest: dict, block: int) -> dict[str, dict]:
         queries["morpho accounts"] = {"address": morpho, "topics": [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], **span}
     if "aave_v3" in PROTOCOLS:
         queries["aave pool"] = {"address": pool, "topics": [list(POOL_EVENTS)], **span}
-        queries["aave atokens"] = {"address": a_tokens, "topics": [TRANSFER], **span}
+        queries["aave transfers"] = {"address": tokens, "topics": [TRANSFER], **span}
     return queries
 
 
@@ -525,6 +570,7 @@ class Reads:
     morpho: list[tuple[str, str]] = field(default_factory=list)  # (market id, account)
     aave: list[tuple[str, str]] = field(default_factory=list)  # (asset, account)
     aave_users: list[str] = field(default_factory=list)
+    aave_stable: set[tuple[str, str]] = field(default_factory=set)  # (asset, account) minted stable debt
 
 
 def accounts_from_logs(logs: dict[str, list[dict]], manifest: dict) -> Reads:
@@ -533,21 +579,25 @@ def accounts_from_logs(logs: dict[str, list[dict]], manifest: dict) -> Reads:
     from loopscan.protocols.morpho_blue.indexer import _ON_BEHALF_TOPIC
 
     by_a_token = {r["a_token"].lower(): r["asset"].lower() for r in manifest["aave_reserves"].values()}
+    by_stable = {r["stable_debt_token"].lower(): r["asset"].lower() for r in manifest["aave_reserves"].values()}
+    transfers = logs.get("aave transfers", [])
     morpho = {
         (log["topics"][1], topic_address(log["topics"][_ON_BEHALF_TOPIC[log["topics"][0]]]))
         for log in logs.get("morpho accounts", [])
     }
     aave = {(topic_address(log["topics"][1]), topic_address(log["topics"][2])) for log in logs.get("aave pool", [])}
-    aave |= {
-        (by_a_token[log["address"].lower()], topic_address(log["topics"][2])) for log in logs.get("aave atokens", [])
-    }
+    aave |= {(by_a_token[log["address"].lower()], topic_address(log["topics"][2]))
+             for log in transfers if log["address"].lower() in by_a_token}  # fmt: skip
     aave = {p for p in aave if p[1] != ZERO_ADDRESS}
-    return Reads(sorted(morpho), sorted(aave), sorted({u for _, u in aave}))
+    stable = {(by_stable[log["address"].lower()], topic_address(log["topics"][2]))
+              for log in transfers if log["address"].lower() in by_stable}  # fmt: skip
+    return Reads(sorted(morpho), sorted(aave), sorted({u for _, u in aave}), stable)
 
 
 def loopscan_calls(reads: Reads, manifest: dict):
     """The position reads loopscan makes (Morpho `position`; Aave, per user, configuration and
-    e-mode, per pair the aToken and both debt tokens' `balanceOf`), as Multicall3 calls."""
+    e-mode, per pair the aToken's and the variable debt token's `balanceOf`, and the stable debt
+    token's for a pair it was minted to), as Multicall3 calls."""
     from loopscan.rpc import Call, encode_call
 
     morpho, pool = manifest["contracts"]["morpho_blue"], manifest["contracts"]["aave_pool"]
@@ -557,10 +607,8 @@ def loopscan_calls(reads: Reads, manifest: dict):
     calls += [Call(pool, encode_call("getUserEMode(address)", u)) for u in reads.aave_users]
     for asset, user in reads.aave:
         r = reserves[asset]
-        calls += [
-            Call(t, encode_call("balanceOf(address)", user))
-            for t in (r["a_token"], r["variable_debt_token"], r["stable_debt_token"])
-        ]
+        tokens = ("a_token", "variable_debt_token") + (("stable_debt_token",) if (asset, user) in reads.aave_stable else ())
+        calls += [Call(r[t], encode_call("balanceOf(address)", user)) for t in tokens]
     return calls
 
 
@@ -747,23 +795,27 @@ def _fmt_s(seconds: float, approx: bool = False) -> str:
 
 
 def print_table(results: list[dict]) -> None:
-    head = ("positions", "seed s", "loopscan s", "(min)", "pos/s", "HTTP/1k", "RSS MiB",
+    head = ("code", "positions", "seed s", "loopscan s", "(min)", "pos/s", "HTTP/1k", "RSS MiB",
             "(a) web3 s", "(b) mc40 s", "floor s", "/floor", "a/loopscan", "b/loopscan", "anvil MiB")  # fmt: skip
     rows = []
     for r in results:
-        ls, a, b, fl = r["loopscan"], r["web3_sequential"], r["web3_multicall40"], r["floor"]
-        rows.append((
-            f"{ls['positions']:,}", _fmt_s(r["seed_s"]), _fmt_s(ls["wall_s"]), _fmt_s(ls["wall_min_s"]),
-            f"{ls['positions'] / ls['wall_s']:,.0f}", f"{ls['http_requests'] / ls['positions'] * 1000:.2f}",
-            f"{ls['max_rss_mib']:,.0f}", _fmt_s(a["total_s"], a["extrapolated"]), _fmt_s(b["total_s"], b["extrapolated"]),
-            _fmt_s(fl["total_s"]), f"{ls['wall_s'] / fl['total_s']:.2f}x", f"{a['total_s'] / ls['wall_s']:,.0f}x",
-            f"{b['total_s'] / ls['wall_s']:,.1f}x", f"{r['anvil_memory'].get('VmHWM', 0):,.0f}",
-        ))  # fmt: skip
+        a, b, fl = r["web3_sequential"], r["web3_multicall40"], r["floor"]
+        runs = [("this", r["loopscan"])] + ([("compare", r["loopscan"]["compare"])] if "compare" in r["loopscan"] else [])
+        for code, ls in runs:
+            rows.append((
+                code, f"{ls['positions']:,}", _fmt_s(r["seed_s"]), _fmt_s(ls["wall_s"]), _fmt_s(ls["wall_min_s"]),
+                f"{ls['positions'] / ls['wall_s']:,.0f}", f"{ls['http_requests'] / ls['positions'] * 1000:.2f}",
+                f"{ls['max_rss_mib']:,.0f}",
+                _fmt_s(a["total_s"], a["extrapolated"]) if a else "-", _fmt_s(b["total_s"], b["extrapolated"]) if b else "-",
+                _fmt_s(fl["total_s"]), f"{ls['wall_s'] / fl['total_s']:.2f}x",
+                f"{a['total_s'] / ls['wall_s']:,.0f}x" if a else "-", f"{b['total_s'] / ls['wall_s']:,.1f}x" if b else "-",
+                f"{r['anvil_memory'].get('VmHWM', 0):,.0f}",
+            ))  # fmt: skip
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-    print("(~ = extrapolated from a timed sample; (a) and (b) include their eth_getLogs, timed in full)")
+    print("(~ = extrapolated from a timed sample; (a) and (b) include their eth_getLogs, timed in full; - = not run)")
     for r in results:
         ls, fl = r["loopscan"], r["floor"]
         n = ls["positions"]
@@ -771,18 +823,27 @@ def print_table(results: list[dict]) -> None:
             "<= 3 s": ls["wall_s"] <= 3.0,
             "<= 2x floor": ls["wall_s"] <= 2 * fl["total_s"],
             "<= 1 HTTP/1k": ls["http_requests"] / n * 1000 <= 1.0,
-            ">= 100x (a)": r["web3_sequential"]["total_s"] >= 100 * ls["wall_s"],
-            ">= 10x (b)": r["web3_multicall40"]["total_s"] >= 10 * ls["wall_s"],
         }
+        if r["web3_sequential"]:
+            checks[">= 100x (a)"] = r["web3_sequential"]["total_s"] >= 100 * ls["wall_s"]
+            checks[">= 10x (b)"] = r["web3_multicall40"]["total_s"] >= 10 * ls["wall_s"]
         marks = "  ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())
         print(f"goals at {n:,}: {marks}")
         print(f"  floor: {fl['logs']:,} logs ({fl['getlogs_bytes'] / 1e6:.0f} MB of JSON; orjson parses it in "
               f"{fl['getlogs_orjson_parse_s']:.2f} s, not counted) in {fl['getlogs_requests']} eth_getLogs {fl['getlogs_s']:.2f} s; "
               f"{fl['calls']:,} reads in {fl['aggregate3_requests']} aggregate3 of {fl['calls_per_aggregate3']:,} "
-              f"{fl['aggregate3_s']:.2f} s (slowest {fl['slowest_aggregate3_s'] * 1e3:.0f} ms)")  # fmt: skip
-        stages = ", ".join(f"{s} {t:.2f}" for s, _, t in ls["stages"])
-        print(f"  loopscan: CPU {ls['cpu_s']:.2f} s of its wall {ls['wall_s']:.2f} s; {ls['http_requests']} HTTP requests, {ls['rpc_calls']} JSON-RPC calls, runs {', '.join(f'{w:.2f}' for w in ls['walls_s'])} s; "
-              f"progress at (s): {stages}")  # fmt: skip
+              f"{fl['aggregate3_s']:.2f} s (slowest {fl['slowest_aggregate3_s'] * 1e3:.0f} ms); runs {', '.join(f'{t:.2f}' for t in fl['totals_s'])} s")  # fmt: skip
+        for code, run in [("this", ls)] + ([("compare", ls["compare"])] if "compare" in ls else []):
+            stages = ", ".join(f"{s} {t:.2f}" for s, _, t in run["stages"] if not s.startswith("rpc:"))
+            print(f"  loopscan ({code}): CPU {run['cpu_s']:.2f} s of its wall {run['wall_s']:.2f} s; {run['http_requests']} HTTP requests, "
+                  f"{run['rpc_calls']} JSON-RPC calls, runs {', '.join(f'{w:.2f}' for w in run['walls_s'])} s; "
+                  f"progress at (s): {stages}")  # fmt: skip
+        if "snapshots" in ls:
+            snaps = ls["snapshots"]
+            differ = [t for t, same in snaps["tables"].items() if not same] + ([] if snaps["meta"] else ["meta"])
+            print(f"  snapshots of this and compare ({ls['compare']['tree']}): "
+                  + (f"identical, table for table ({len(snaps['tables'])} tables, {snaps['rows']:,} rows)"
+                     if snaps["identical"] else f"DIFFERENT in {', '.join(differ)}"))  # fmt: skip
 
 
 def main() -> None:
@@ -808,6 +869,17 @@ def main() -> None:
         help="what loopscan, (a), (b) and the floor read: morpho_blue,aave_v3 (default) or one of them; both are seeded",
     )
     parser.add_argument("--no-prune", action="store_true", help="start anvil without --prune-history")
+    parser.add_argument("--no-web3", action="store_true", help="skip (a) and (b)")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="seed only the positions of --protocols (default: both protocols, half each)")  # fmt: skip
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="TREE",
+        help="also run another checkout's loopscan (e.g. `git archive main`), alternating with this one on the "
+        "same node, and check that both read the same snapshot, table for table",
+    )
     parser.add_argument(
         "--json",
         type=Path,
@@ -816,12 +888,16 @@ def main() -> None:
     )
     parser.add_argument("--worker", nargs=2, metavar=("URL", "MANIFEST"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-profile", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-tree", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-snapshot", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     PROTOCOLS = tuple(p for p in ("morpho_blue", "aave_v3") if p in args.protocols.split(","))
     if not PROTOCOLS:
         parser.error("--protocols names neither morpho_blue nor aave_v3")
     if args.worker:
-        worker(*args.worker, args.worker_profile)
+        if args.worker_tree:  # before anything imports loopscan
+            sys.path.insert(0, args.worker_tree)
+        worker(*args.worker, args.worker_profile, args.worker_snapshot)
         return
     sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(","))
     # A fixed base fee of 0: with full seeding blocks, EIP-1559 would raise it 12.5 % a block
@@ -831,7 +907,7 @@ def main() -> None:
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="loopscan-bench-") as tmp:
         print(f"deploying Morpho Blue + Aave v3 on anvil {' '.join(anvil_args)} ...", flush=True)
-        net = BenchDevnet(Path(tmp), anvil_args)
+        net = BenchDevnet(Path(tmp), anvil_args, PROTOCOLS if args.seed_only else ("morpho_blue", "aave_v3"))
         try:
             print(f"  deployed in {net.deploy_s:.1f} s at {net.url}", flush=True)
             for n in sizes:
@@ -844,7 +920,8 @@ def main() -> None:
                 manifest = net.manifest_file()
                 load = os.getloadavg()
                 print("  loopscan ...", flush=True)
-                ls = run_loopscan(net.url, manifest, args.repeat, args.profile)
+                compare = args.compare.resolve() if args.compare else None
+                ls = run_loopscan(net.url, manifest, args.repeat, args.profile, compare, Path(tmp))
                 print(
                     f"  loopscan {ls['wall_s']:.2f} s (runs {', '.join(f'{w:.2f}' for w in ls['walls_s'])}); node floor ...",
                     flush=True,
@@ -853,10 +930,13 @@ def main() -> None:
                 reads = floors[0][1]
                 floor = sorted((f for f, _ in floors), key=lambda f: f["total_s"])[len(floors) // 2]  # the median run
                 floor["totals_s"] = [f["total_s"] for f, _ in floors]
-                print(f"  floor {floor['total_s']:.2f} s; (a) sequential web3.py ...", flush=True)
-                a = web3_sequential(net.url, net.manifest, reads, block, args.sample_a)
-                print(f"  (a) {a['total_s']:.1f} s; (b) web3.py + Multicall3 x40 ...", flush=True)
-                b = web3_multicall(net.url, net.manifest, reads, block, args.sample_b)
+                print(f"  floor {floor['total_s']:.2f} s", flush=True)
+                a = b = None
+                if not args.no_web3:
+                    print("  (a) sequential web3.py ...", flush=True)
+                    a = web3_sequential(net.url, net.manifest, reads, block, args.sample_a)
+                    print(f"  (a) {a['total_s']:.1f} s; (b) web3.py + Multicall3 x40 ...", flush=True)
+                    b = web3_multicall(net.url, net.manifest, reads, block, args.sample_b)
                 result = {
                     "size": n, "seeded_rows": net.rows, "seed_s": net.seed_s, "seed_txs": net.txs, "seed_gas": net.gas,
                     "block": block, "load_average_before": load, "loopscan": ls, "floor": floor,

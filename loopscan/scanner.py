@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -60,6 +62,30 @@ def plan(deployments: Deployments, protocols: Sequence[str] | None = None) -> li
     return out
 
 
+def _collector_paused(scan):
+    """Run `scan` with Python's cyclic garbage collector paused (restored after).
+
+    A scan holds millions of small acyclic objects until it ends (at 100k positions, ~200k parsed
+    logs of a dozen strings each, then the reads and rows): reference counting frees them, the
+    cyclic collector can free none of them, yet it walks them again at every full collection,
+    which took ~0.6–1 s of a 100k scan's CPU here. Warning: the pause is process-wide for the
+    scan's duration; cyclic garbage made meanwhile elsewhere is collected once it ends.
+    """
+
+    @functools.wraps(scan)
+    async def run(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return await scan(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return run
+
+
+@_collector_paused
 async def index_async(
     rpc_url: str,
     *,

@@ -32,13 +32,15 @@ from loopscan.rpc import (
     answer_value,
     checked_data,
     decode_answer,
+    decode_answers,
     encode_call,
+    encode_calls,
     failure_reason,
     get_logs,
     multicall,
 )
 
-__all__ = ["ScanContext", "Read", "Answers", "read", "dynamic", "Indexer", "Rows", "Progress", "merge_rows",
+__all__ = ["ScanContext", "Read", "ReadMany", "Answers", "read", "read_many", "dynamic", "Indexer", "Rows", "Progress", "merge_rows",
            "topic_address", "word_address"]  # fmt: skip
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -67,6 +69,34 @@ def read(kind: str, target: str, signature: str, *args: Any, types: Decoding = "
     return Read(kind, target, signature, encode_call(signature, *args), types, key)
 
 
+@dataclass(frozen=True, slots=True)
+class ReadMany:
+    """Same-shape reads: one method and answer layout (integer words), a target, calldata and
+    `missing` key each. Encoded and decoded as one batch (`read_many`, `rpc.decode_answers`), so a
+    read costs no object of its own; taking it from `Answers` gives the values in order."""
+
+    kind: str
+    targets: Sequence[str]
+    method: str
+    datas: Sequence[bytes]
+    types: str | tuple[str, ...]
+    keys: Sequence[str | None]
+
+    def __len__(self) -> int:
+        return len(self.datas)
+
+
+def read_many(kind: str, targets: str | Sequence[str], signature: str, rows: Sequence[Sequence[Any]], *,
+              types: str | tuple[str, ...] = "uint256", keys: Sequence[str | None]) -> ReadMany:  # fmt: skip
+    """`read(kind, target, signature, *row, types=types, key=key)` for every row, as one `ReadMany`
+    (`targets`: one contract for all, or one per row)."""
+    datas = encode_calls(signature, rows)
+    targets = [targets] * len(datas) if isinstance(targets, str) else targets
+    if not len(targets) == len(keys) == len(datas):
+        raise ValueError(f"{signature}: {len(datas)} rows, {len(targets)} targets, {len(keys)} keys")
+    return ReadMany(kind, targets, signature, datas, types, keys)
+
+
 def dynamic(kind: str | Sequence[str]) -> Callable[[bytes], Any]:
     """A decoder of a struct or dynamic answer (Comet's and the EVK's getters: `rpc.answer_value`)."""
 
@@ -83,17 +113,36 @@ class Answers(Generic[K]):
     """The answers of one round by key. Taking one checks it; an unusable one is None and a
     `missing` row, recorded when taken, so a read the indexer ends up not needing is no miss."""
 
-    def __init__(self, ctx: ScanContext, reads: Mapping[K, Read], results: Sequence[CallResult]) -> None:
+    def __init__(self, ctx: ScanContext, reads: Mapping[K, Read | ReadMany], results: Sequence[CallResult]) -> None:
         self._ctx = ctx
-        self._got = {key: (r, result) for (key, r), result in zip(reads.items(), results, strict=True)}
+        self._got: dict[K, tuple[Any, Any]] = {}
+        at = 0
+        for key, r in reads.items():
+            if isinstance(r, ReadMany):
+                self._got[key] = (r, results[at : at + len(r)])
+                at += len(r)
+            else:
+                self._got[key] = (r, results[at])
+                at += 1
+        if at != len(results):
+            raise ValueError(f"{len(results)} answers for {at} reads")
 
     def __getitem__(self, key: K) -> Any:
         r, result = self._got[key]
+        if isinstance(r, ReadMany):
+            return self._take_many(r, result)
         try:
             return checked(result, r.target, r.method, r.types)
         except InvalidAnswer as exc:
             self._ctx.miss(r.kind, r.address or r.target, r.key, r.method, exc.reason)
             return None
+
+    def _take_many(self, r: ReadMany, results: Sequence[CallResult]) -> list[Any]:
+        """The values of a `ReadMany`, None where unusable, each of those a `missing` row, in order."""
+        values, reasons = decode_answers(results, r.targets, r.method, r.types)
+        for index, reason in reasons.items():
+            self._ctx.miss(r.kind, r.targets[index], r.keys[index], r.method, reason)
+        return values
 
     def each(self, keys: Iterable[K]) -> list[Any] | None:
         """The answers of `keys` in order, or None at the first unusable one (only it recorded):
@@ -134,6 +183,11 @@ def checked(result: CallResult, address: str, method: str, types: Decoding) -> A
         raise InvalidAnswer(f"undecodable answer: {exc}", contract=address, method=method) from None
 
 
+LOG_PIECES = 8  # a short range is cut into this many chunks
+LOG_IN_FLIGHT = 2  # of which this many are sent at a time
+LOG_MIN_CHUNK = 16  # blocks: below that, more requests cost more than the overlap saves
+
+
 def _no_progress(stage: str, done: int) -> None:
     return None
 
@@ -160,13 +214,32 @@ class ScanContext:
         return await multicall(self.client, calls, self.pin)
 
     async def logs(self, address: str | Sequence[str], topics: Sequence[Any], from_block: int | None) -> list[dict]:
-        """Logs up to the pinned block, from `from_block` (a contract's deployment) or genesis."""
-        read = get_logs if self.log_cache is None else self.log_cache.get_logs
-        return await read(self.client, address, topics, from_block or 0, self.block, chunk_size=self.log_chunk_size)
+        """Logs up to the pinned block, from `from_block` (a contract's deployment) or genesis;
+        through `log_cache` when there is one.
 
-    async def read_round(self, reads: Mapping[K, Read]) -> Answers[K]:
-        """One round of reads through Multicall3 at the pinned block, its answers by the same keys."""
-        return Answers(self, reads, await self.calls([Call(r.target, r.data) for r in reads.values()]))
+        A range shorter than `LOG_PIECES` chunks is cut into that many (of at least
+        `LOG_MIN_CHUNK` blocks), `LOG_IN_FLIGHT` sent at a time, so that each answer is parsed
+        while the node works on the next: one range in one request would leave the node idle
+        while its answer is parsed, and the scan idle while the node builds it. Two in flight
+        are enough for that, and leave the client's other slots to the read rounds."""
+        read = get_logs if self.log_cache is None else self.log_cache.get_logs
+        start = from_block or 0
+        span = self.block - start + 1
+        options = {"chunk_size": self.log_chunk_size}
+        if span < LOG_PIECES * self.log_chunk_size:
+            options = {"chunk_size": max(LOG_MIN_CHUNK, -(-span // LOG_PIECES)), "concurrency": LOG_IN_FLIGHT}
+        return await read(self.client, address, topics, start, self.block, **options)
+
+    async def read_round(self, reads: Mapping[K, Read | ReadMany]) -> Answers[K]:
+        """One round of reads through Multicall3 at the pinned block, its answers by the same keys
+        (a `ReadMany`'s: its values in order)."""
+        calls: list[Call] = []
+        for r in reads.values():
+            if isinstance(r, ReadMany):
+                calls += map(Call._make, zip(r.targets, r.datas, strict=True))
+            else:
+                calls.append(Call(r.target, r.data))
+        return Answers(self, reads, await self.calls(calls))
 
     def answer(self, result: CallResult, kind: str, address: str, key: str | None, method: str,
                types: Decoding) -> Any:  # fmt: skip

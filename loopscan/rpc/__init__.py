@@ -17,10 +17,11 @@ from .abi import (
     decode_uint,
     describe_size,
     encode_call,
+    encode_calls,
     selector,
 )
 from .aggregate3 import decode_aggregate3, encode_aggregate3
-from .answers import answer_value, checked_data, decode_answer, failure_reason
+from .answers import answer_value, checked_data, decode_answer, decode_answers, failure_reason
 from .calls import Call, CallResult
 from .client import RpcClient, RpcStats
 from .endpoint import check_url, mask_url
@@ -79,6 +80,7 @@ __all__ = [
     "decode_address",
     "answer_value",
     "decode_answer",
+    "decode_answers",
     "decode_aggregate3",
     "decode_bool",
     "decode_int",
@@ -88,6 +90,7 @@ __all__ = [
     "describe_size",
     "encode_aggregate3",
     "encode_call",
+    "encode_calls",
     "failure_reason",
     "get_logs",
     "mask_url",

@@ -25,7 +25,9 @@ __all__ = [
     "decode_uint",
     "describe_size",
     "encode_call",
+    "encode_calls",
     "selector",
+    "static_bits",
 ]
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -84,6 +86,18 @@ def encode_call(fn: str | bytes, *args: int | bool | str | bytes) -> bytes:
     return b"".join(out)
 
 
+def encode_calls(signature: str, rows: Sequence[tuple[int | bool | str | bytes, ...]]) -> list[bytes]:
+    """``encode_call(signature, *row)`` for every row, as one batch: the selector is found once
+    and each distinct row encoded once (a user's calldata recurs across its tokens' reads).
+
+    >>> encode_calls("balanceOf(address)", [("0x" + "11" * 20,)]) == [encode_call("balanceOf(address)", "0x" + "11" * 20)]
+    True
+    """
+    head = selector(signature)
+    encoded = {row: encode_call(head, *row) for row in set(rows)}
+    return [encoded[row] for row in rows]
+
+
 def describe_size(size: int, expected: int) -> str:
     """Why an answer of ``size`` bytes is not the ``expected`` one, for a ``missing`` row."""
     if size == 0:
@@ -124,6 +138,18 @@ def decode_bool(data: bytes, index: int = 0) -> bool:
     return value == 1
 
 
+def static_bits(abi_type: str) -> tuple[bool, int]:
+    """Whether an integer ABI type is unsigned, and its width: ``static_bits("uint128") == (True, 128)``."""
+    unsigned = abi_type.startswith("uint")
+    try:
+        bits = int(abi_type[4 if unsigned else 3 :] or 256)
+    except ValueError:
+        bits = 0
+    if not (abi_type.startswith(("uint", "int")) and 8 <= bits <= 256 and bits % 8 == 0):
+        raise ValueError(f"{abi_type!r} is not a static ABI type decode_static knows")
+    return unsigned, bits
+
+
 def _checker(abi_type: str) -> Callable[[bytes, int], Any]:
     """The decoder of one static word of ``abi_type``, checking that the value fits the type."""
     if abi_type == "address":
@@ -132,11 +158,8 @@ def _checker(abi_type: str) -> Callable[[bytes, int], Any]:
         return lambda data, i: decode_bool(data, i)
     if abi_type == "bytes32":
         return _word
-    signed = abi_type.startswith("int")
-    bits = int(abi_type[3 if signed else 4 :] or 256)
-    if not (abi_type.startswith(("uint", "int")) and 8 <= bits <= 256 and bits % 8 == 0):
-        raise ValueError(f"{abi_type!r} is not a static ABI type decode_static knows")
-    if signed:
+    unsigned, bits = static_bits(abi_type)
+    if not unsigned:
         low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
         def decode_signed(data: bytes, i: int) -> int:

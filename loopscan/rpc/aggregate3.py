@@ -49,21 +49,21 @@ def encode_aggregate3(calls: Sequence[tuple[bytes, bool, bytes]]) -> bytes:
     heads: list[bytes] = []
     tails: list[bytes] = []
     offset = 32 * n
+    # The four words before a call's data depend only on (target, allowFailure, length): a
+    # scan's calls share a few dozen of them, so each is built once per chunk.
+    prefixes: dict[tuple[bytes, bool, int], bytes] = {}
     for target, allow_failure, data in calls:
-        if len(target) != 20:
-            raise ValueError(f"target must be 20 bytes, got {len(target)}")
         length = len(data)
+        prefix = prefixes.get((target, allow_failure, length))
+        if prefix is None:
+            if len(target) != 20:
+                raise ValueError(f"target must be 20 bytes, got {len(target)}")
+            flag = _ALLOW_FAILURE if allow_failure else _DENY_FAILURE
+            prefix = _ADDRESS_PAD + target + flag + _WORD_0X60 + length.to_bytes(32, "big")
+            prefixes[target, allow_failure, length] = prefix
         pad = -length % 32
         heads.append(offset.to_bytes(32, "big"))
-        tails += (
-            _ADDRESS_PAD,
-            target,
-            _ALLOW_FAILURE if allow_failure else _DENY_FAILURE,
-            _WORD_0X60,
-            length.to_bytes(32, "big"),
-            data,
-            _PADDING[pad],
-        )
+        tails += (prefix, data, _PADDING[pad])
         offset += 128 + length + pad
     return b"".join((AGGREGATE3_SELECTOR, _WORD_0X20, n.to_bytes(32, "big"), *heads, *tails))
 

@@ -20,11 +20,11 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 
-from .abi import decode_static
+from .abi import decode_static, static_bits
 from .calls import CallResult
 from .errors import InvalidAnswer
 
-__all__ = ["answer_value", "checked_data", "decode_answer", "failure_reason"]
+__all__ = ["answer_value", "checked_data", "decode_answer", "decode_answers", "failure_reason"]
 
 
 def checked_data(result: CallResult, contract: str, method: str) -> bytes:
@@ -44,6 +44,46 @@ def decode_answer(result: CallResult, contract: str, method: str, types: str | S
         return decode_static(data, types)
     except InvalidAnswer as exc:
         raise InvalidAnswer(exc.reason, contract=contract, method=method) from None
+
+
+def decode_answers(
+    results: Sequence[CallResult], contracts: Sequence[str], method: str, types: str | Sequence[str]
+) -> tuple[list[Any], dict[int, str]]:
+    """Same-shape answers (one `method`, `types` integer words) decoded as one batch: the values, None
+    where unusable, and by index the reason each unusable one has (`decode_answer`'s, word for word).
+
+    The checks are `decode_answer`'s, made column by column over the batch (the size of every
+    answer, then each word's range), so a read costs a slice and an ``int.from_bytes``; an answer
+    that fails any check goes through `decode_answer` alone for its reason.
+    """
+    single = isinstance(types, str)
+    bits = [static_bits(t) for t in ((types,) if single else types)]
+    size = 32 * len(bits)
+    usable = [r.success and len(r.return_data) == size for r in results]
+    datas = [r.return_data if ok else bytes(size) for r, ok in zip(results, usable, strict=True)]
+    columns = []
+    for i, (unsigned, width) in enumerate(bits):
+        start, end = 32 * i, 32 * i + 32
+        column = [int.from_bytes(d[start:end], "big", signed=not unsigned) for d in datas]
+        if unsigned and width < 256 and max(column, default=0) >> width:
+            usable = [ok and not v >> width for ok, v in zip(usable, column, strict=True)]
+        elif not unsigned and width < 256:
+            low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
+            if column and not low <= min(column) <= max(column) <= high:
+                usable = [ok and low <= v <= high for ok, v in zip(usable, column, strict=True)]
+        columns.append(column)
+    values: list[Any] = columns[0] if single else list(zip(*columns, strict=True))
+    reasons: dict[int, str] = {}
+    for index, ok in enumerate(usable):
+        if not ok:
+            values[index] = None
+            try:
+                decode_answer(results[index], contracts[index], method, types)
+            except InvalidAnswer as exc:
+                reasons[index] = exc.reason
+            else:
+                raise AssertionError(f"{method}: answer {index} failed a batch check but decodes alone")
+    return values, reasons
 
 
 def answer_value(result: CallResult, kind: str | Sequence[str]) -> Any | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = ["Call", "CallResult"]
@@ -15,9 +14,10 @@ class Call(NamedTuple):
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
-    """The outcome of one call; ``reason`` says why it failed (decoded revert) when it did."""
+class CallResult(NamedTuple):
+    """The outcome of one call; ``reason`` says why it failed (decoded revert) when it did.
+
+    A tuple rather than a frozen dataclass: a scan makes one per read, hundreds of thousands."""
 
     success: bool
     return_data: bytes

@@ -35,15 +35,18 @@ class LogCache:
         to_block: int,
         *,
         chunk_size: int = 2_000,
+        concurrency: int = 8,
     ) -> list[dict[str, Any]]:
         """`rpc.get_logs` with the same arguments, answered from the cache when `to_block` is
         at or below `until`."""
         if to_block > self.until or from_block > to_block:
-            return await get_logs(client, address, topics, from_block, to_block, chunk_size=chunk_size)
+            return await get_logs(client, address, topics, from_block, to_block, chunk_size=chunk_size,
+                                  concurrency=concurrency)  # fmt: skip
         key = (client.endpoint, _addresses(address), _topics(topics), from_block)
         if key not in self._found:
-            logs = await get_logs(client, address, topics, from_block, self.until, chunk_size=chunk_size)
-            # get_logs returns them ordered by block (it checked every block number)
+            logs = await get_logs(client, address, topics, from_block, self.until, chunk_size=chunk_size,
+                                  concurrency=concurrency)  # fmt: skip
+            # get_logs returns them ordered by block (its chunks in block order, each as the node orders it)
             self._found[key] = ([int(entry["blockNumber"], 16) for entry in logs], logs)
         blocks, logs = self._found[key]
         return logs[: bisect_right(blocks, to_block)]

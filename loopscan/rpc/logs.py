@@ -7,6 +7,10 @@ is walked in chunks of ``chunk_size`` blocks; a refused chunk is bisected, and t
 is remembered so later chunks are cut before they are sent instead of each being refused once.
 The span only shrinks: after a dense region the rest of the scan asks in smaller steps, which
 costs requests but never correctness.
+
+Chunks travel ``concurrency`` at a time, and each answer is parsed as it arrives, while the node
+works on the others. The result is the chunks' answers joined in block order, each as the node
+ordered it (by block, then log index: what every node does), without a sort of the whole list.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ async def get_logs(
     if topics is not None:
         base["topics"] = [t if t is None or isinstance(t, str) else list(t) for t in topics]
     todo = deque((lo, min(lo + chunk_size - 1, to_block)) for lo in range(from_block, to_block + 1, chunk_size))
-    found: list[dict[str, Any]] = []
+    found: dict[int, list[dict[str, Any]]] = {}  # first block of a chunk -> its logs
     span = [chunk_size]  # the largest span not yet refused, shared by the workers
 
     async def worker() -> None:
@@ -74,7 +78,7 @@ async def get_logs(
             if not isinstance(part, list):
                 raise BadResponse(f"expected a list of logs, got {str(part):.100}",
                                   method="eth_getLogs", endpoint=client.endpoint)
-            found.extend(part)
+            found[lo] = part
 
     workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(todo)))]
     try:
@@ -84,12 +88,4 @@ async def get_logs(
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         raise
-    return sorted(found, key=lambda entry: _position(entry, client.endpoint))
-
-
-def _position(entry: Any, endpoint: str) -> tuple[int, int]:
-    try:
-        return int(entry["blockNumber"], 16), int(entry["logIndex"], 16)
-    except (TypeError, KeyError, ValueError):
-        raise BadResponse(f"log without block number or index: {str(entry):.200}",
-                          method="eth_getLogs", endpoint=endpoint) from None
+    return [entry for lo in sorted(found) for entry in found[lo]]

@@ -65,6 +65,7 @@ class BlockReads:
 
     endpoint: str
     block_pin: BlockPin | None = None
+    pin_gas_limit: int | None = None  # the pinned block's gas limit
     request: Callable[..., Awaitable[Any]]
     _routes: dict[str, Route] | None = None
 
@@ -75,6 +76,14 @@ class BlockReads:
         if tag not in self._routes:
             self._routes[tag] = await detect_route(self, tag)
         return self._routes[tag]
+
+    def call_gas(self, tag: str) -> int:
+        """The gas an ``eth_call`` at block ``tag`` may spend: the pinned block's gas limit (what
+        anvil gives a call that names no gas, and geth and erigon up to their 50M default
+        ``rpc.gascap``), at most 50M; 25M, under every common cap, for another block."""
+        if self.block_pin is not None and self.block_pin.tag == tag and self.pin_gas_limit:
+            return min(self.pin_gas_limit, 50_000_000)
+        return 25_000_000
 
     async def block_number(self) -> int:
         """The node's head block number."""
@@ -120,6 +129,8 @@ class BlockReads:
         if found is None or not isinstance(found.get("hash"), str):
             raise BadResponse(f"block {number} not found", method="eth_getBlockByNumber", endpoint=self.endpoint)
         self.block_pin = BlockPin(number, found["hash"])
+        gas_limit = found.get("gasLimit")
+        self.pin_gas_limit = _hex_int(gas_limit, "eth_getBlockByNumber", self.endpoint) if gas_limit is not None else None
         await self.multicall_route(self.block_pin.tag)
         return self.block_pin
 

@@ -11,7 +11,8 @@ import weakref
 
 import numpy as np
 
-from loopscan.solver.book import Book
+from loopscan.solver.book import Book, MarketBook
+from loopscan.solver.pooled import PooledAccounts, pooled_accounts
 
 __all__ = ["BookConstants", "constants", "clearly_above"]
 
@@ -25,19 +26,26 @@ class BookConstants:
         self.trigger: dict[str, float] = {}  # isolated market -> max debt / (collateral · LLTV)
         self.ltv: dict[str, float] = {}  # isolated market -> max debt / collateral
         self.constant: set[str] = set()  # isolated markets whose oracle never moves, above every trigger
+        self.scanned: list[tuple[str, MarketBook, bool, float]] = []  # isolated markets with positions:
+        # (key, market, in `constant`, the least oracle answer clearly above its trigger)
         self.lenders: dict[str, tuple[float, list[tuple[str, float]]]] = {}  # market -> (supply, vaults' supply)
-        self.isolated_on: dict[str, list[str]] = {}  # token -> isolated markets lending or taking it as collateral
+        self.oracle_on: dict[str, list[str]] = {}  # token -> markets whose oracle answer (or loan) reads its price or vault book
+        self.oracle_reads: dict[str, set[str]] = {}  # market -> those tokens (`oracle_on` the other way)
+        self.pin: tuple[dict[str, float], dict[str, float]] | None = None  # `Pricer`: market prices and oracle answers at the pin
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
+        self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
+        self.position_ids: tuple | None = None  # `liquidatable.position_ids`, worked out when first asked
         for key, m in book.markets.items():
             vaults = [(self.owner[a], s) for a, s in m.suppliers.items() if a in self.owner]
             total = sum(m.suppliers.values())
             self.lenders[key] = (total, vaults)
             supplied = np.array(list(m.suppliers.values()), dtype=float)
             self.shares[key] = supplied / total if total else np.zeros(len(supplied))
+            self.oracle_reads[key] = _oracle_reads(book, m) | {m.loan}  # and the price a pooled reserve's sales are valued at
+            for token in self.oracle_reads[key]:
+                self.oracle_on.setdefault(token, []).append(key)
             if m.margin != "isolated":
                 continue
-            for token in {m.collateral, m.loan}:
-                self.isolated_on.setdefault(token, []).append(key)
             borrowing = m.debt > 0
             debt, col = m.debt[borrowing], m.collateral_amount[borrowing]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -46,6 +54,23 @@ class BookConstants:
             fixed = m.oracle_kind == "fixed" or (m.oracle_kind == "exchange_rate" and m.collateral not in book.vaults)
             if fixed and m.tracks is None and np.isfinite(m.oracle0) and clearly_above(m.oracle0, self.trigger[key]):
                 self.constant.add(key)
+            if len(m.accounts):  # what `liquidatable.candidates` scans, with the bound `clearly_above` sets
+                self.scanned.append((key, m, key in self.constant, self.trigger[key] * (1 + 1e-9)))
+
+
+def _oracle_reads(book: Book, m: MarketBook) -> set[str]:
+    """The tokens whose market price or vault book `pricing._oracle` reads for this market: an
+    isolated market's two tokens; a pooled reserve's own asset, the asset whose feed it shares
+    (`tracks`), or its vault's and what the feed of the vault's asset reads."""
+    if m.margin == "isolated":
+        return {m.collateral, m.loan}
+    if m.oracle_kind == "fixed":
+        return {book.markets[m.tracks].loan} if m.tracks is not None else set()
+    if m.oracle_kind == "exchange_rate" and m.loan in book.vaults:
+        pool, asset = m.key.split(":")[0], book.vaults[m.loan].asset
+        under = next((r for r in book.markets.values() if r.key.split(":")[0] == pool and r.loan == asset), None)
+        return {m.loan} | (_oracle_reads(book, under) if under is not None else set())
+    return {m.loan}
 
 
 def clearly_above(value: float, bound: float) -> bool:

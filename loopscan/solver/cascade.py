@@ -35,19 +35,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
+from loopscan.solver.batch import add_in_order, frozen, liquidate_frozen
 from loopscan.solver.book import Book
-from loopscan.solver.liquidatable import candidates, pooled_reserves
+from loopscan.solver.liquidatable import candidates, positions
 from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
 from loopscan.solver.losses import Losses, losses
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
 from loopscan.solver.state import initial_state
 
-__all__ = ["CascadeResult", "run_cascade", "MAX_ROUNDS"]
+__all__ = ["CascadeResult", "LiquidationLog", "run_cascade", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 10_000
+FROZEN_EVERY = 32  # a round's liquidations between two checks that the rest can be done together (`batch.frozen`)
 
 
 @dataclass
@@ -60,20 +63,35 @@ class CascadeResult:
     final_depeg: float  # 1 − final market price / starting price, of the shocked token
     liquidatable_at_start: int  # positions liquidatable in the first round (before any feedback)
     rounds_run: int
-    at_risk: tuple[tuple[str, str], ...]  # (market key or pool, account) liquidatable at the start
+    at_risk_ids: np.ndarray  # the positions liquidatable at the start, numbered (`liquidatable.position_ids`)
     bad_debt: float  # realised and hidden, USD, over every lender: the sum of `losses`
     unpriced_sales: tuple[str, ...]  # tokens sold with no pool read and no unit price: their sales moved nothing
     round_rows: list[dict] = field(repr=False)
-    liquidation_rows: list[tuple] = field(repr=False)
+    log: LiquidationLog = field(repr=False)
     market_losses: Losses = field(repr=False)
+    book: Book = field(repr=False)
+
+    @cached_property
+    def at_risk(self) -> tuple[tuple[str, str], ...]:
+        """The positions liquidatable at the start, as (market key or pool, account), worst first."""
+        return tuple(positions(self.book, self.at_risk_ids))
 
     @cached_property
     def rounds(self) -> pd.DataFrame:
         return pd.DataFrame(self.round_rows)
 
+    @property
+    def liquidation_count(self) -> int:
+        return len(self.log)
+
+    @cached_property
+    def liquidation_rows(self) -> list[tuple]:
+        """Each liquidation as (round, market, account, seized, repaid, bad debt, seized USD)."""
+        return self.log.rows()
+
     @cached_property
     def liquidations(self) -> pd.DataFrame:
-        return pd.DataFrame(self.liquidation_rows, columns=_LIQ_COLUMNS)
+        return self.log.frame()
 
     @cached_property
     def losses(self) -> pd.DataFrame:
@@ -86,7 +104,8 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
 
     A round finds every position liquidatable at its starting prices, worst health first, then
     liquidates them one after another, each at the prices the previous sales left (liquidators
-    race: each sees the pool the last one sold into).
+    race: each sees the pool the last one sold into) — and the rest of the round together, as
+    arrays, from the point where none of them can move a price any of them reads (`batch`).
     """
     state = initial_state(book)
     if shock.kind == "backing_loss":
@@ -94,29 +113,38 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     elif shock.kind != "depeg":
         raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
     sale = shock_sale(book, shock)
-    pools = pooled_reserves(book)
     prices = Pricer(book, state, shock, sale)
-    rounds, liquidations = [], []
-    first, at_risk = 0, ()
+    pooled = prices.constants.pooled
+    rounds, log = [], LiquidationLog(book)
+    first, at_risk = 0, np.zeros(0, dtype=np.int64)
     n = 0
     for n in range(1, max_rounds + 1):
         prices.refresh()
-        found = sorted(candidates(book, state, prices, pools))
+        found = candidates(book, state, prices)
         if n == 1:
-            first = len(found)
-            at_risk = tuple((ref[0], book.markets[ref[0]].accounts[ref[1]]) if kind == "isolated" else ref
-                            for _, kind, ref in found)  # fmt: skip
+            first, at_risk = len(found), found.ids(book)
         done, volume = 0, 0.0
-        for _, kind, ref in found:
+        left = np.bincount(found.where, minlength=len(found.names))  # the round's liquidations left, by market or pool
+        pooled_left = int(found.pooled.sum())
+        for j, (w, is_pooled, item) in enumerate(zip(found.where.tolist(), found.pooled.tolist(), found.item.tolist(), strict=True)):
             prices.refresh()
-            if kind == "isolated":
-                row = liquidate_isolated(book, state, prices, *ref)
+            if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
+                block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
+                log.add_block(n, found.names, *block)
+                done += len(block[1])
+                volume = add_in_order(volume, block[-1])
+                break
+            name = found.names[w]
+            if is_pooled:
+                row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
             else:
-                row = liquidate_pooled(book, state, prices, ref, pools[ref[0]])
+                row = liquidate_isolated(book, state, prices, name, item)
             if row is not None:
-                liquidations.append((n, *row))
+                log.add(n, row)
                 done += 1
                 volume += row[-1]
+            left[w] -= 1
+            pooled_left -= is_pooled
         prices.refresh()
         rounds.append({"round": n, "liquidatable": len(found), "liquidations": done,
                        "price": prices.market(shock.token), "volume_usd": volume})  # fmt: skip
@@ -128,7 +156,63 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     lost = losses(book, state, prices)
     unpriced = tuple(sorted(t for t, amount in state.sold.items() if amount > 0 and t not in book.exits and t not in book.assumed_par))
     return CascadeResult(shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first, n, at_risk,
-                         lost.total(), unpriced, rounds, liquidations, lost)  # fmt: skip
+                         lost.total(), unpriced, rounds, log, lost, book)  # fmt: skip
+
+
+class LiquidationLog:
+    """A cascade's liquidations, kept as columns: 100,000 positions can make millions of
+    liquidations over a threshold search, too many to keep as a tuple each. One-at-a-time
+    liquidations are gathered as rows, a round's batch (`batch.liquidate_frozen`) as arrays of
+    market and row numbers, named only when read."""
+
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self.blocks: list[tuple] = []  # (round, markets, accounts, seized, repaid, bad debt, seized USD): columns
+        self.pending: list[tuple] = []  # rows not yet in a block
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, n: int, row: tuple) -> None:
+        self.pending.append((n, *row))
+        self.count += 1
+
+    def add_block(self, n: int, names: list[str], where: np.ndarray, rows: np.ndarray, *values: np.ndarray) -> None:
+        """A batch of isolated markets' liquidations: market `names[where]`, row `rows` of it."""
+        self._flush()
+        if len(rows):
+            self.blocks.append((n, names, where, rows, *values))
+            self.count += len(rows)
+
+    def _flush(self) -> None:
+        if self.pending:
+            columns = list(zip(*self.pending, strict=True))
+            self.blocks.append((np.array(columns[0], dtype=np.int64), list(columns[1]), list(columns[2]),
+                                *(np.array(c, dtype=float) for c in columns[3:])))  # fmt: skip
+            self.pending = []
+
+    def columns(self) -> list:
+        self._flush()
+        blocks = [b if len(b) == len(_LIQ_COLUMNS) else self._named(*b) for b in self.blocks]
+        return [np.concatenate([b[k] for b in blocks]) if k not in (1, 2) else [x for b in blocks for x in b[k]]
+                for k in range(len(_LIQ_COLUMNS))]  # fmt: skip
+
+    def _named(self, n: int, names: list[str], where: np.ndarray, rows: np.ndarray, *values: np.ndarray) -> tuple:
+        markets = [names[w] for w in where.tolist()]
+        accounts = [self.book.markets[k].accounts[i] for k, i in zip(markets, rows.tolist(), strict=True)]
+        return (np.full(len(rows), n, dtype=np.int64), markets, accounts, *values)
+
+    def rows(self) -> list[tuple]:
+        if not self.count:
+            return []
+        columns = self.columns()
+        return list(zip(columns[0].tolist(), columns[1], columns[2], *(c.tolist() for c in columns[3:]), strict=True))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.count:
+            return pd.DataFrame([], columns=_LIQ_COLUMNS)
+        return pd.DataFrame(dict(zip(_LIQ_COLUMNS, self.columns(), strict=True)))
 
 
 _LIQ_COLUMNS = ["round", "market", "account", "seized", "repaid", "bad_debt", "seized_usd"]

@@ -27,6 +27,7 @@ import math
 import pandas as pd
 
 from loopscan.solver.book import Book
+from loopscan.solver.book_constants import constants
 from loopscan.solver.thresholds import Solver
 
 __all__ = ["DEPTH_COLUMNS", "LEVELS", "absorbable", "depth_table", "liquidatable_usd"]
@@ -59,9 +60,8 @@ def liquidatable_usd(solver: Solver, token: str, shock: float) -> tuple[int, flo
             m = book.markets[where]
             value += float(m.collateral_amount[m.accounts.index(account)]) * book.p0.get(m.collateral, 0.0)
         else:  # a pooled account: every reserve it posts
-            for m in book.markets.values():
-                if m.margin == "pooled" and m.key.startswith(f"{where}:") and account in m.accounts:
-                    value += float(m.collateral_amount[m.accounts.index(account)]) * book.p0.get(m.loan, 0.0)
+            for m, i, *_ in constants(book).pooled[where].legs(account):
+                value += float(m.collateral_amount[i]) * book.p0.get(m.loan, 0.0)
     return len(found), value
 
 

@@ -9,8 +9,10 @@ A token's **exit** (`Exit`) is every venue selling it against a priced quote tok
 at the pin first (each quote valued at its price at the pin, `Book.p0`).
 
 **The split** (one venue takes a sale whole): a sale through several venues goes by **greedy
-slices of a stated size, not an optimal router**: the amount is cut into `SLICES` equal slices
-(rounded up; the last one takes what is left), and each slice goes, in turn, to the venue whose
+slices of a stated size, not an optimal router**: the amount is cut into slices of 1/`SLICES` of
+everything sold into the exit so far, this sale included (rounded up; the last one takes what is
+left), in the order the sales come (a cascade's liquidators sell one after another), and each
+slice goes, in turn, to the venue whose
 marginal price after what it has taken so far is the best in the numeraire. The venues that took
 something end within one slice of the same marginal price, and none left out is above it. The
 token's market price after the sale is the marginal price the split leaves: the best of the
@@ -120,11 +122,12 @@ class Exit:
 
     def split(self, amount: int, start: Sequence[int] | None = None) -> tuple[int, ...]:
         """Each venue's part of a sale of `amount` token units made after `start` (each venue's
-        part of an earlier sale; none by default), by greedy slices (module docstring)."""
+        part of the earlier sales; none by default), by greedy slices of 1/`SLICES` of all sold into
+        the exit so far (module docstring): a small sale on top of large ones takes a few slices."""
         parts = list(start) if start is not None else [0] * len(self.venues)
         if len(self.venues) == 1:
             return (parts[0] + amount,)
-        size = -(-amount // SLICES)
+        size = -(-(sum(parts) + amount) // SLICES)
         now = [self.relative(k, a) for k, a in enumerate(parts)]
         left = amount
         while left > 0:

@@ -8,7 +8,7 @@ from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
-__all__ = ["pooled_account", "liquidate_pooled", "liquidate_isolated", "usable_legs"]
+__all__ = ["liquidate_pooled", "liquidate_isolated"]
 
 
 def liquidate_isolated(book: Book, state: CascadeState, prices: Pricer, key: str, i: int) -> tuple | None:
@@ -32,68 +32,44 @@ def liquidate_isolated(book: Book, state: CascadeState, prices: Pricer, key: str
     return key, m.accounts[i], seized, repaid, bad, seized * p_col
 
 
-def pooled_account(book: Book, state: CascadeState, prices: Pricer, pool: str, account: str, reserves: list[MarketBook]) -> dict | None:
-    """`GenericLogic.calculateUserAccountData` at the cascade's oracle prices (floats)."""
-    legs = [(m, m.accounts.index(account)) for m in reserves if account in m.accounts]
-    if not legs:
-        return None
-    answers = {m.key: prices.oracle(m) for m, _ in legs}
-    emode = book.account_emode.get((pool, account), 0)
-    category = book.emodes.get((pool, emode)) if emode else None
-    col_value = sum(state.collateral[m.key][i] * answers[m.key] for m, i in legs)
-    weighted = sum(state.collateral[m.key][i] * answers[m.key] * (category[0] if category and _emode(m) == emode else m.lltv)
-                   for m, i in legs)  # fmt: skip
-    debt_value = sum(state.debt[m.key][i] * answers[m.key] for m, i in legs)
-    if debt_value <= 0:
-        return None
-    return {"legs": legs, "oracle": answers, "emode": emode, "category": category,
-            "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value}  # fmt: skip
-
-
-def usable_legs(state: CascadeState, acct: dict) -> list[tuple[MarketBook, int]] | None:
-    """The legs of a pooled account (`pooled_account`) a liquidation may repay or seize: those in
-    reserves the protocol lets a liquidator touch (`rules.usable`: e.g. not paused). None when no
-    such leg holds debt or none holds collateral: whatever its health, nobody can liquidate it."""
-    legs = [(m, i) for m, i in acct["legs"] if m.rules.usable(m.params)]
-    owes = any(state.debt[m.key][i] > 0 for m, i in legs)
-    holds = any(state.collateral[m.key][i] > 0 for m, i in legs)
-    return legs if owes and holds else None
-
-
-def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple[str, str], reserves: list[MarketBook]) -> tuple | None:
+def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple[str, str]) -> tuple | None:
     """One liquidation of a pooled account: the largest debt against the largest collateral among
-    the legs a liquidator may touch (`usable_legs`), the repayment capped by the protocol's close
-    factor (`rules.max_repay`), the bonus of the collateral or of the account's e-mode."""
+    the legs a liquidator may touch (`PooledAccounts.of_legs`: not in a paused reserve), the
+    repayment capped by the protocol's close factor (`rules.max_repay`), the bonus of the
+    collateral or of the account's e-mode (`PooledAccounts`)."""
     pool, account = ref
-    acct = pooled_account(book, state, prices, pool, account, reserves)
+    index = prices.constants.pooled[pool]
+    # What decides it — the account's legs, their oracle answers, their assets' market prices — is
+    # unchanged since it was last declined: it is declined again. Not where prices are on a cycle:
+    # there the order in which they are asked for can change them (`BookConstants.unsettled`).
+    legs, changes = index.legs(account), prices.changes
+    seen = tuple([changes.get(leg[3], 0) for leg in legs])
+    if state.declined.get(ref) == seen:
+        return None
+    if not prices.constants.unsettled:
+        state.declined[ref] = seen
+    acct = index.of_legs(state, prices, legs)
     if acct is None or acct["hf"] >= 1.0:
         return None
-    legs = usable_legs(state, acct)
-    if legs is None:
-        return None
-    answers, category, emode = acct["oracle"], acct["category"], acct["emode"]
-    d_m, d_i = max(legs, key=lambda leg: state.debt[leg[0].key][leg[1]] * answers[leg[0].key])
-    c_m, c_i = max(legs, key=lambda leg: state.collateral[leg[0].key][leg[1]] * answers[leg[0].key])
+    if not acct["liquidable"]:
+        return None  # no leg a liquidator may touch owes, or none holds collateral
+    answers = acct["oracle"]
+    (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
     if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
         return None
     rules = d_m.rules
     debt = state.debt[d_m.key][d_i]
     collateral = state.collateral[c_m.key][c_i]
     repay = rules.max_repay(acct["hf"], d_m.params, debt, debt * answers[d_m.key], collateral * answers[c_m.key], acct["debt_value"])
-    bonus = category[1] if category and _emode(c_m) == emode else c_m.incentive
-    seized, repay = rules.seize(repay, answers[d_m.key], answers[c_m.key], bonus, collateral)
+    seized, repay = rules.seize(repay, answers[d_m.key], answers[c_m.key], index.bonus.item(c_k), collateral)
     p_col = prices.market(c_m.loan)
     if seized * p_col < repay * prices.market(d_m.loan):
         return None
+    state.declined.pop(ref, None)
     state.writable(c_m.key)[0][c_i] -= seized
     state.writable(d_m.key)[1][d_i] -= repay
     _exit(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
-
-
-def _emode(m: MarketBook) -> int:
-    """The e-mode category of a pooled reserve (0: none), as its protocol records it."""
-    return m.params.get("emode_category", 0)
 
 
 def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:

@@ -14,7 +14,6 @@ import pandas as pd
 
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import clearly_above, constants
-from loopscan.solver.liquidatable import pooled_reserves
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
@@ -86,19 +85,25 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
                 continue  # every position's collateral is worth more than its debt: no hidden bad debt
             value = state.collateral[key] * prices.market(m.collateral)
             hidden[key] = float(np.maximum(state.debt[key] * prices.market(m.loan) - value, 0.0).sum())
-    for reserves in pooled_reserves(book).values():
+    for index in static.pooled.values():
         # A pooled account's shortfall (debt over all its collateral, at market) falls on the
         # reserves it owes, in proportion to what it owes each.
-        for account in sorted({a for m in reserves for a in m.accounts}):
-            legs = [(m, m.accounts.index(account)) for m in reserves if account in m.accounts]
-            col = sum(state.collateral[m.key][i] * prices.market(m.loan) for m, i in legs)
-            owed = {m.key: state.debt[m.key][i] * prices.market(m.loan) for m, i in legs if state.debt[m.key][i] > 0}
-            debt = sum(owed.values())
-            if debt > col:
-                for key, value in owed.items():
-                    hidden[key] = hidden.get(key, 0.0) + (debt - col) * value / debt
+        price = np.array([prices.market(m.loan) for m in index.reserves])[index.leg_reserve]
+        col = index.per_account(index.gather(state.collateral) * price)
+        debt = index.gather(state.debt)
+        owed = np.where(debt > 0, debt * price, 0.0)
+        total = index.per_account(owed)
+        short = (total > col)[index.leg_account] & (debt > 0)
+        if short.any():
+            a = index.leg_account[short]
+            share = (total[a] - col[a]) * owed[short] / total[a]
+            for r, value in enumerate(np.bincount(index.leg_reserve[short], weights=share, minlength=len(index.reserves)).tolist()):
+                if value:
+                    hidden[index.reserves[r].key] = value
     by_market = []
     for key, m in book.markets.items():
+        if key not in state.realized and not hidden.get(key):
+            continue  # no loss (its loan token's price, finite, times 0)
         realized = state.realized.get(key, 0.0) * prices.market(m.loan)
         if realized or hidden.get(key):
             shares = static.shares[key]

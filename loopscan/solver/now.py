@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book
-from loopscan.solver.liquidatable import pooled_reserves
-from loopscan.solver.liquidation import pooled_account, usable_legs
+from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.reach import rests_on
 from loopscan.solver.shock import Shock
@@ -81,21 +80,20 @@ def positions_now(book: Book) -> pd.DataFrame:
                 bad = done[2] * p_loan if done is not None else bad
             rows.append((key, m.protocol, m.accounts[i], m.collateral, m.loan, owed * p_loan, held * p_col,
                          lim / owed, liquidatable, None, None, bad))  # fmt: skip
-    for pool, reserves in pooled_reserves(book).items():
-        index = {m.key: {a: i for i, a in enumerate(m.accounts)} for m in reserves}
-        for account in sorted({a for m in reserves for a in m.accounts}):
-            acct = pooled_account(book, pin.state, pin, pool, account, reserves)
+    for pool, index in constants(book).pooled.items():
+        for account in index.accounts:
+            acct = index.account(pin.state, pin, account)
             if acct is None:
                 continue
-            legs = [(m, index[m.key][account]) for m in reserves if account in index[m.key]]
-            held = [m.loan for m, i in legs if m.collateral_amount[i] > 0]
-            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i in legs)
-            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i in legs)
+            legs = acct["legs"]
+            held = [m.loan for m, i, *_ in legs if m.collateral_amount[i] > 0]
+            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i, *_ in legs)
+            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i, *_ in legs)
             refused = {}  # reserve -> why no liquidation may touch it, for an account only they keep open
-            if acct["hf"] < 1.0 and usable_legs(pin.state, acct) is None:
-                refused = {m.loan: m.rules.refusal(m.params) for m, i in legs
+            if acct["hf"] < 1.0 and not acct["liquidable"]:
+                refused = {m.loan: m.rules.refusal(m.params) for m, i, *_ in legs
                            if (m.debt[i] > 0 or m.collateral_amount[i] > 0) and not m.rules.usable(m.params)}  # fmt: skip
-            rows.append((pool, reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i in legs if m.debt[i] > 0)),
+            rows.append((pool, index.reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i, *_ in legs if m.debt[i] > 0)),
                          debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0 and not refused),
                          "+".join(sorted(set(refused.values()))) or None, "+".join(sorted(refused)) or None,
                          max(debt_usd - col_usd, 0.0)))  # fmt: skip
@@ -130,4 +128,6 @@ def under(book: Book, positions: pd.DataFrame, token: str, resting: dict[str, fr
     """Which of `positions` (a `positions_now` table) a shock of `token` reaches: their collateral
     is `token` or rests on it (`reach`)."""
     resting = resting if resting is not None else rests_on(book)
-    return positions["collateral"].map(lambda c: any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t))
+    held = positions["collateral"]
+    reached = [c for c in held.unique() if any(token in resting.get(t, frozenset({t})) for t in c.split("+") if t)]
+    return held.isin(reached)  # a few collateral sets among many positions: each decided once

@@ -8,7 +8,7 @@ import numpy as np
 from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.book_constants import constants
 from loopscan.solver.shock import Shock
-from loopscan.solver.state import CascadeState
+from loopscan.solver.state import CascadeState, initial_state
 
 __all__ = ["Pricer"]
 
@@ -23,18 +23,41 @@ class Pricer:
     next one mostly reads others or the same few again.
     """
 
-    def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: tuple[int, ...]) -> None:
+    def __init__(self, book: Book, state: CascadeState, shock: Shock, shock_sale: tuple[int, ...], from_pin: bool = True) -> None:
         self.book, self.state, self.shock, self.shock_sale = book, state, shock, shock_sale
         self.memo: dict[str, float] = {}
-        self.oracles: dict[str, float] = {}  # isolated market -> its oracle's answer
+        self.oracles: dict[str, float] = {}  # market -> its oracle's answer
+        # market -> how often its oracle answer, or a market price its liquidations read, was
+        # forgotten: while it stays the same, so do they (`liquidation.liquidate_pooled`)
+        self.changes: dict[str, int] = {}
         self.constants = constants(book)
+        if from_pin:
+            self._start_from_pin()
+
+    def _start_from_pin(self) -> None:
+        """Start from the pin's prices and oracle answers (worked out once per Book) wherever the
+        shock does not move them: a price that neither is the shocked token's nor reads it (a depeg
+        moves its price, a backing loss its vault's book), and is on no cycle of prices; an oracle
+        answer that reads none of those. Each is the float this Pricer would work out, and is
+        forgotten as any other when what it reads changes."""
+        static = self.constants
+        if static.pin is None:
+            pin = Pricer(self.book, initial_state(self.book), Shock("depeg", "", 0.0), (), from_pin=False)
+            tokens = set(self.book.p0) | set(self.book.vaults) | {t for m in self.book.markets.values() for t in (m.collateral, m.loan)}
+            static.pin = ({t: pin.market(t) for t in sorted(tokens)}, {k: pin.oracle(m) for k, m in self.book.markets.items()})
+        prices, answers = static.pin
+        moved = set(static.readers.get(self.shock.token, (self.shock.token,))) | static.unsettled
+        self.memo = {t: p for t, p in prices.items() if t not in moved}
+        self.oracles = {k: a for k, a in answers.items() if moved.isdisjoint(static.oracle_reads[k])}
 
     def refresh(self) -> None:
         """Forget the prices that changed since the last refresh (and those on a cycle), and the
-        isolated markets' oracle answers that read them."""
+        oracle answers that read them."""
+        if not self.state.repriced and not self.constants.unsettled:
+            return  # nothing to forget: most calls, between two liquidations
         readers = self.constants.readers
         for token in self.state.repriced:
-            if self._moves_with_sales(token):
+            if self.moves_with_sales(token):
                 for t in readers.get(token, (token,)):
                     self._forget(t)
         self.state.repriced.clear()
@@ -43,28 +66,28 @@ class Pricer:
 
     def _forget(self, token: str) -> None:
         self.memo.pop(token, None)
-        for key in self.constants.isolated_on.get(token, ()):
+        for key in self.constants.oracle_on.get(token, ()):
             self.oracles.pop(key, None)
+            self.changes[key] = self.changes.get(key, 0) + 1
 
     def oracle(self, m: MarketBook) -> float:
-        """The market's oracle answer now (`_oracle`), memoised for isolated markets: their oracle
-        reads the prices (or, for an exchange rate, the vault book) of the market's two tokens only,
-        so it is forgotten with them."""
+        """The market's oracle answer now (`_oracle`), memoised: it reads the prices (or, for an
+        exchange rate, the vault book) of a few tokens only (`BookConstants.oracle_on`: an
+        isolated market's two tokens, a pooled reserve's asset or the feed it shares), so it is
+        forgotten with them."""
         if m.key in self.oracles:
             return self.oracles[m.key]
-        answer = _oracle(self.book, m, self)
-        if m.margin == "isolated":
-            self.oracles[m.key] = answer
+        answer = self.oracles[m.key] = _oracle(self.book, m, self)
         return answer
 
-    def _moves_with_sales(self, token: str) -> bool:
+    def moves_with_sales(self, token: str) -> bool:
         """Whether a change to `token` (a sale, or its vault's book) can move its price. A sale
         through an exit whose venues' liquidity is used up cannot (nor can one of a token without
         an exit): once every venue is at its price limit, every larger sale ends there."""
         if token in self.book.vaults or token not in self.book.exits:
             return token in self.book.vaults
-        parts = self.state.exit_parts.get(token)
-        return parts is None or not self.book.exits[token].exhausted(parts)
+        found = self.state.exit_parts.get(token)
+        return found is None or not self.book.exits[token].exhausted(found[1:])
 
     def book_value(self, share: str) -> float:
         v = self.book.vaults[share]
@@ -102,7 +125,13 @@ class Pricer:
             moved = self.state.exit_moves.get((token, sold))
             if moved is None:  # one exact split per amount sold, on top of the shock's exact sale
                 # The shock's sale stays exact integers: one wei more can empty a range.
-                parts = self.state.exit_parts[token] = exit_.split(sold, self.shock_sale if shocked and self.shock_sale else None)
+                # Sales only add up: each new amount is split on top of the last one's parts.
+                before, *last = self.state.exit_parts.get(token, (0,))
+                if last and sold >= before:
+                    parts = exit_.split(sold - before, last)
+                else:
+                    parts = exit_.split(sold, self.shock_sale if shocked and self.shock_sale else None)
+                self.state.exit_parts[token] = (sold, *parts)
                 moved = self.state.exit_moves[(token, sold)] = exit_.price(parts)
             factor, setter = min(moved[0], target), moved[1]
         if token in self.book.anchored:

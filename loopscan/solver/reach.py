@@ -13,6 +13,7 @@ collateral's value rests on T. "Rests on" follows the look-through graph and the
 from __future__ import annotations
 
 from loopscan.solver.book import Book
+from loopscan.solver.book_constants import constants
 
 __all__ = ["rests_on", "collateral_tokens"]
 
@@ -61,9 +62,5 @@ def collateral_tokens(book: Book, position: tuple[str, str]) -> frozenset[str]:
     m = book.markets.get(key)
     if m is not None:
         return frozenset({m.collateral})
-    held = set()
-    for r in book.markets.values():
-        if r.margin == "pooled" and r.key.split(":")[0] == key and account in r.accounts:
-            if r.collateral_amount[r.accounts.index(account)] > 0:
-                held.add(r.loan)
-    return frozenset(held)
+    index = constants(book).pooled.get(key)
+    return frozenset(r.loan for r, i, *_ in index.legs(account) if r.collateral_amount[i] > 0) if index else frozenset()

@@ -31,7 +31,9 @@ class CascadeState:
     # positions, unchanged since, was liquidatable
     exit_moves: dict[tuple[str, int], tuple[float, int]] = field(default_factory=dict)  # (token, sold) ->
     # its exit's price relative to the pin, and the venue setting it (`Exit.price`)
-    exit_parts: dict[str, tuple[int, ...]] = field(default_factory=dict)  # token -> each venue's part of the last sale priced
+    exit_parts: dict[str, tuple[int, int, ...]] = field(default_factory=dict)  # token -> (sold, each venue's part of it)
+    declined: dict[tuple[str, str], tuple] = field(default_factory=dict)  # pooled account -> `Pricer.changes` of its
+    # reserves when a liquidation of it last came to nothing (`liquidation.liquidate_pooled`)
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""

@@ -39,7 +39,9 @@ import numpy as np
 import pandas as pd
 
 from loopscan.solver.book import Book
+from loopscan.solver.book_constants import constants
 from loopscan.solver.cascade import CascadeResult, run_cascade
+from loopscan.solver.liquidatable import position_ids, positions
 from loopscan.solver.now import markets_now, positions_now, under
 from loopscan.solver.reach import rests_on
 from loopscan.solver.shock import Shock
@@ -109,23 +111,28 @@ class Solver:
 
     def newly_at_risk(self, kind: str, token: str, size: float) -> set[tuple[str, str]]:
         """Positions liquidatable before feedback at this shock that are not in the baseline."""
-        return set(self.cascade(kind, token, size).at_risk) - set(self.baseline(kind, token).at_risk)
+        ids = self.cascade(kind, token, size).at_risk_ids
+        return set(positions(self.book, ids[~np.isin(ids, self.baseline(kind, token).at_risk_ids)]))
 
     def new_bad_debt(self, kind: str, token: str, size: float) -> float:
         """Bad debt (USD) this shock adds over the baseline (`Losses.new_since`)."""
         return self.cascade(kind, token, size).market_losses.new_since(self.baseline(kind, token).market_losses)
 
     def first_liquidation(self, kind: str, token: str) -> float | None:
-        base = set(self.baseline(kind, token).at_risk)
-        return self._first(kind, token, lambda r: not base.issuperset(r.at_risk))
+        base = self.baseline(kind, token).at_risk_ids
+        return self._first(kind, token, lambda r: not np.isin(r.at_risk_ids, base).all())
 
     def first_liquidation_by_position(self, kind: str, token: str) -> dict[tuple[str, str], float]:
         """For each position the shock can reach and the baseline does not liquidate at once: the
         least δ at which it is liquidatable before any feedback. Keys are (market key, account) —
         for a pooled protocol, (pool, account)."""
         found = {}
+        _, start, _ = position_ids(self.book)
         for position in sorted(self.newly_at_risk(kind, token, 1.0)):
-            delta = self._first(kind, token, lambda r, p=position: p in r.at_risk)
+            where, account = position
+            index = constants(self.book).pooled.get(where)
+            number = start[where] + (index.index[account] if index else self.book.markets[where].accounts.index(account))
+            delta = self._first(kind, token, lambda r, p=number: bool((r.at_risk_ids == p).any()))
             if delta is not None:
                 found[position] = delta
         return found

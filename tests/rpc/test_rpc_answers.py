@@ -21,12 +21,15 @@ from loopscan.rpc import (
     decode_address,
     decode_aggregate3,
     decode_answer,
+    decode_answers,
     decode_bool,
     decode_int,
     decode_revert,
     decode_static,
     decode_uint,
     encode_aggregate3,
+    encode_call,
+    encode_calls,
 )
 
 EXAMPLES = 400
@@ -157,6 +160,62 @@ def test_decode_answer_reasons_worked_by_hand() -> None:
     assert reason(CallResult(True, (256).to_bytes(32, "big")), "uint8") == "word 0 = 256 is out of uint8's range"
     assert reason(CallResult(True, b"\x01" * 32), "address") == "word 0 is not an address: 0x" + "01" * 32
     assert decode_answer(CallResult(True, (7).to_bytes(32, "big")), CONTRACT, "price()", "uint256") == 7
+
+
+# -- same-shape answers as one batch: decode_answer's values and reasons, answer for answer ------
+
+INT_TYPES = [t for t in TYPES if "int" in t]
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[list[str], list[CallResult]]:
+    """Answers of one integer layout: valid ones, words out of range, wrong sizes, reverts."""
+    types = draw(st.lists(st.sampled_from(INT_TYPES), min_size=1, max_size=3))
+    size = 32 * len(types)
+    answer = st.one_of(
+        st.tuples(*(_value(t) for t in types)).map(lambda v: CallResult(True, abi_encode(types, list(v)))),
+        st.binary(min_size=size, max_size=size).map(lambda b: CallResult(True, b)),  # often out of range
+        st.binary(max_size=size + 40).map(lambda b: CallResult(True, b)),
+        st.binary(max_size=40).map(lambda b: CallResult(False, b, decode_revert(b))),
+    )
+    return types, draw(st.lists(answer, max_size=12))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(batches(), st.booleans())
+def test_decode_answers_is_decode_answer_answer_by_answer(case, one_type: bool) -> None:
+    types, results = case
+    kind = types[0] if one_type else types
+    if one_type:
+        results = [r if len(r.return_data) != 32 * len(types) else CallResult(r.success, r.return_data[:32], r.reason)
+                   for r in results]  # fmt: skip
+    contracts = [f"0x{i:040x}" for i in range(len(results))]
+    values, reasons = decode_answers(results, contracts, "get()", kind)
+    for i, result in enumerate(results):
+        try:
+            expected = decode_answer(result, contracts[i], "get()", kind)
+        except InvalidAnswer as exc:
+            assert values[i] is None and reasons[i] == exc.reason
+        else:
+            assert values[i] == expected and i not in reasons
+
+
+def test_decode_answers_worked_by_hand() -> None:
+    word = (5).to_bytes(32, "big")
+    results = [CallResult(True, word + word), CallResult(True, word), CallResult(False, b"", "boom"),
+               CallResult(True, (2**128).to_bytes(32, "big") + word)]  # fmt: skip
+    values, reasons = decode_answers(results, [CONTRACT] * 4, "position()", ("uint128", "uint256"))
+    assert values == [(5, 5), None, None, None]
+    assert reasons == {1: "answered 32 bytes, short of the 64 expected", 2: "boom",
+                       3: "word 0 = 340282366920938463463374607431768211456 is out of uint128's range"}  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
+                          st.integers(0, 2**256 - 1), st.booleans()), max_size=10))  # fmt: skip
+def test_encode_calls_is_encode_call_row_by_row(rows) -> None:
+    signature = "f(address,uint256,bool)"
+    assert encode_calls(signature, rows) == [encode_call(signature, *row) for row in rows]
 
 
 # -- aggregate3: malformed answers are an error or the exact original, never something else -----

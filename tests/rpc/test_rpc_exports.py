@@ -12,6 +12,8 @@ EXPORTED = [
     "BadEndpoint", "NodeUnreachable", "check_url", "encode_call", "get_logs", "mask_url",
     "answer_value", "failure_reason",  # struct and list answers (Comet, EVK getters), read by the indexers
     "multicall", "selector",
+    "decode_answers", "encode_calls",  # same-shape reads encoded and decoded as one batch (issue 14)
+    "LogCache",  # logs read once for the pins of a backtest (issue 16)
 ]
 
 

@@ -55,8 +55,21 @@ def test_greedy_slices_leave_the_venues_within_one_slice() -> None:
     assert exit_.price(parts) == (max(final), final.index(max(final)))
     # The split pays more than the deepest venue alone, and each part is that venue's own swap.
     assert sum(v.quote_out(p) for v, p in zip(exit_.venues, parts, strict=True)) > deep.quote_out(amount)
-    # A sale made on top of an earlier one starts from its parts.
+    # A sale made on top of an earlier one starts from its parts, in slices of 1/SLICES of all
+    # sold so far: a sale of one slice's size or less goes whole to the best venue.
     assert sum(exit_.split(E18, parts)) == amount + E18
+    small = -(-(amount + 10**16) // SLICES)
+    after = exit_.split(10**16, parts)
+    assert 10**16 <= small and sum(a != b for a, b in zip(after, parts, strict=True)) == 1
+    best = max(range(2), key=lambda k: exit_.relative(k, parts[k]))
+    assert after[best] == parts[best] + 10**16
+    # Sold in many small sales, the venues still end within one slice of the same price.
+    parts = (0, 0)
+    for _ in range(40):
+        parts = exit_.split(amount // 40, parts)
+    size = -(-sum(parts) // SLICES)
+    final = [exit_.relative(k, p) for k, p in enumerate(parts)]
+    assert all(exit_.relative(k, p - size) >= max(final) for k, p in enumerate(parts) if p)
 
 
 def test_a_venue_priced_below_the_best_waits_until_the_best_comes_down() -> None:

@@ -9,7 +9,8 @@ aToken's `Transfer` recipient (aTokens can be received without a `Supply`); the 
 configuration bitmaps add any (user, reserve) pair the events missed.
 
 Reads go out in four Multicall3 rounds (pool; reserves; oracle, totals and every user; price
-sources and e-mode categories) and two log scans. Versions: v3.0–v3.1 and v3.2+ differ in
+sources and e-mode categories) and two log scans (the pool's events; the aTokens' and stable debt
+tokens' `Transfer`s: stable debt is read only for accounts a stable debt token was minted to). Versions: v3.0–v3.1 and v3.2+ differ in
 stable debt (gone from v3.2) and e-mode membership (a bitmap per category from v3.2); the pool
 is told apart by whether it answers `getEModeCategoryCollateralBitmap` — see `aave_v3_config`
 for what was verified across versions.
@@ -44,8 +45,8 @@ from loopscan.protocols.aave_v3.oracles import (
     classify_sources,
     probe_from_answers,
 )
-from loopscan.protocols.base import Answers, Read, Rows, ScanContext, read, topic_address
-from loopscan.rpc import InvalidAnswer, describe_size, encode_call
+from loopscan.protocols.base import Read, ReadMany, Rows, ScanContext, read, read_many, topic_address
+from loopscan.rpc import InvalidAnswer, describe_size
 
 _BPS_TO_WAD = 10**14  # 10,000 bps = 1e18
 
@@ -157,12 +158,23 @@ class AaveV3Indexer:
         oracle = got["oracle"] if provider is not None else None
         ctx.progress(f"{self.name}: reserves", len(raw.reserves))
 
-        # Accounts: pool events, then every aToken's Transfer recipients.
+        # Accounts: pool events, then every aToken's Transfer recipients. The stable debt tokens'
+        # Transfer recipients, in the same scan, are the only accounts that can hold stable debt:
+        # the token cannot be transferred, and every mint emits Transfer(0, user) (StableDebtToken
+        # v3.0–3.1 `mint`, and `burn` when the accrued interest exceeds the repayment). Its
+        # total supply cannot tell the same: `burn` sets it to 0 when a repayment reaches it,
+        # other borrowers or not (see bench/README.md).
         by_a_token = {r.a_token: a for a, r in raw.reserves.items()}
+        by_stable = {t: a for a, r in raw.reserves.items() if (t := self._stable_token(raw, r))}
         pairs = {(topic_address(log["topics"][2]), topic_address(log["topics"][1])) for log in pool_logs}
+        stable_holders: set[Pair] = set()
         if by_a_token:
-            for log in await ctx.logs(list(by_a_token), [TRANSFER], self.start_block):
-                pairs.add((topic_address(log["topics"][2]), by_a_token[log["address"].lower()]))
+            for log in await ctx.logs([*by_a_token, *by_stable], [TRANSFER], self.start_block):
+                token, holder = log["address"].lower(), topic_address(log["topics"][2])
+                if token in by_a_token:
+                    pairs.add((holder, by_a_token[token]))
+                else:
+                    stable_holders.add((holder, by_stable[token]))
         pairs = {pr for pr in pairs if pr[1] in raw.reserves and pr[0] != ZERO_ADDRESS}
         users = sorted({account for account, _ in pairs})
         ctx.progress(f"{self.name}: accounts", len(users))
@@ -180,11 +192,13 @@ class AaveV3Indexer:
             for t in self._tokens(raw, r):
                 reads["total", a, t] = read("market", t, "totalSupply()", key=a)
             reads["held", a] = read("token", a, "balanceOf(address)", r.a_token, key=r.a_token)
-        for u in users:
-            reads["config", u] = read("account", p, "getUserConfiguration(address)", u, key=u)
-        for u in users:
-            reads["emode", u] = read("account", p, "getUserEMode(address)", u, key=u)
-        reads |= self._balance_reads(raw, sorted(pairs))
+        by_user = [(u,) for u in users]
+        reads["configs"] = read_many("account", p, "getUserConfiguration(address)", by_user, keys=users)
+        # The pool keeps a user's category as a uint8 (`_usersEModeCategory`); anything wider is no pool's.
+        reads["emodes"] = read_many("account", p, "getUserEMode(address)", by_user, types="uint8", keys=users)
+        found = sorted(pairs)
+        found_tokens = self._pair_tokens(raw, found, stable_holders)
+        reads["balances"] = self._balance_reads(found, found_tokens)
         got = await ctx.read_round(reads)
         if oracle is not None:
             raw.base_currency_unit = got["unit"]
@@ -199,12 +213,12 @@ class AaveV3Indexer:
                 raw.totals[a] = (supplied, sum(debts))
             if (held := got["held", a]) is not None:
                 raw.held[a] = held
-        for u in users:
-            if (bits := got["config", u]) is not None:
+        for u, bits, emode in zip(users, got["configs"], got["emodes"], strict=True):
+            if bits is not None:
                 raw.user_configs[u] = bits
-            if (emode := got["emode", u]) is not None:
+            if emode is not None:
                 raw.user_emodes[u] = emode
-        self._store_balances(raw, sorted(pairs), got)
+        self._store_balances(raw, found, found_tokens, got["balances"])
 
         # Round 4: the price sources, the e-mode categories in use, and any pair a user's
         # configuration shows that no event did (none if the events are complete).
@@ -223,7 +237,9 @@ class AaveV3Indexer:
         if raw.emode_bitmaps:
             for c in sorted(categories):
                 reads["bits", c] = read("emode", p, "getEModeCategoryCollateralBitmap(uint8)", c, types="uint128", key=str(c))
-        reads |= self._balance_reads(raw, extra)
+        # Pairs the events missed: their stable debt is read whatever the Transfer logs say.
+        extra_tokens = self._pair_tokens(raw, extra, None)
+        reads["balances"] = self._balance_reads(extra, extra_tokens)
         got = await ctx.read_round(reads)
         raw.probes = {s: probe_from_answers({g: got.result(("probe", s, g)) for g in PROBES}) for s in sources}
         # A source another package publishes (a Pendle PT feed, or a USD feed over one) is of its kind.
@@ -236,32 +252,45 @@ class AaveV3Indexer:
                     continue
                 category = replace(category, collateral_bitmap=bits)
             raw.emodes[c] = category
-        self._store_balances(raw, extra, got)
+        self._store_balances(raw, extra, extra_tokens, got["balances"])
         ctx.progress(f"{self.name}: positions", len(raw.balances))
         return raw
 
     @staticmethod
-    def _tokens(raw: AaveRaw, r: ReserveData) -> list[str]:
-        """aToken, variable debt token, and the stable debt token where stable debt exists (< v3.2)."""
-        stable = [r.stable_debt_token] if r.stable_debt_token and not raw.emode_bitmaps else []
-        return [r.a_token, r.variable_debt_token, *stable]
+    def _stable_token(raw: AaveRaw, r: ReserveData) -> str | None:
+        """The reserve's stable debt token where stable debt exists (< v3.2)."""
+        return r.stable_debt_token if r.stable_debt_token and not raw.emode_bitmaps else None
 
-    def _balance_reads(self, raw: AaveRaw, pairs: Sequence[Pair]) -> dict[Hashable, Read]:
+    def _tokens(self, raw: AaveRaw, r: ReserveData) -> list[str]:
+        """aToken, variable debt token, and the stable debt token where stable debt exists (< v3.2)."""
+        stable = self._stable_token(raw, r)
+        return [r.a_token, r.variable_debt_token, *([stable] if stable else [])]
+
+    def _pair_tokens(self, raw: AaveRaw, pairs: Sequence[Pair], stable_holders: set[Pair] | None) -> list[list[str]]:
+        """The tokens whose balance makes each pair's position: aToken and variable debt token, and
+        the stable debt token for a pair in `stable_holders` (None: for every pair)."""
+        both = {a: [r.a_token, r.variable_debt_token] for a, r in raw.reserves.items()}
+        every = {a: self._tokens(raw, r) for a, r in raw.reserves.items()}
+        return [every[a] if stable_holders is None or (u, a) in stable_holders else both[a] for u, a in pairs]
+
+    @staticmethod
+    def _balance_reads(pairs: Sequence[Pair], tokens: Sequence[list[str]]) -> ReadMany:
         # AToken / VariableDebtToken / StableDebtToken.balanceOf: the balance with the reserve's
         # index accrued to the block (ScaledBalanceTokenBase.balanceOf · getNormalizedIncome/Debt).
-        # The calldata depends only on the user, and the tokens only on the reserve: each is built
-        # once, not once per read (150k reads at 100k positions).
-        calldata = {u: encode_call("balanceOf(address)", u) for u in {u for u, _ in pairs}}
-        tokens = {a: self._tokens(raw, r) for a, r in raw.reserves.items()}
-        return {("balance", u, a, t): Read("position", t, "balanceOf(address)", calldata[u], key=f"{a}:{u}")
-                for u, a in pairs for t in tokens[a]}  # fmt: skip
+        return read_many("position", [t for ts in tokens for t in ts], "balanceOf(address)",
+                         [(u,) for (u, _), ts in zip(pairs, tokens, strict=True) for _ in ts],
+                         keys=[f"{a}:{u}" for (u, a), ts in zip(pairs, tokens, strict=True) for _ in ts])  # fmt: skip
 
-    def _store_balances(self, raw: AaveRaw, pairs: Sequence[Pair], got: Answers) -> None:
-        for u, a in pairs:
-            answers = [got["balance", u, a, t] for t in self._tokens(raw, raw.reserves[a])]
-            if all(x is not None for x in answers):
-                supplied, variable, *stable = answers
-                raw.balances[u, a] = (supplied, variable, stable[0] if stable else 0)
+    @staticmethod
+    def _store_balances(raw: AaveRaw, pairs: Sequence[Pair], tokens: Sequence[list[str]], values: list[Any]) -> None:
+        """Each pair's (aToken, variable, stable) balances from `_balance_reads`' values, where all
+        were read (an unread stable balance is 0: the account never received stable debt)."""
+        answers = iter(values)
+        for pair, ts in zip(pairs, tokens, strict=True):
+            got = [next(answers) for _ in ts]
+            if all(x is not None for x in got):
+                supplied, variable, *stable = got
+                raw.balances[pair] = (supplied, variable, stable[0] if stable else 0)
 
     def transform(self, raw: AaveRaw, block: int) -> Rows:
         """Rows of `markets` (one per reserve, priced by its own price source: `AaveOracle.getAssetPrice`

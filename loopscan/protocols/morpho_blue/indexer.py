@@ -12,7 +12,7 @@ from eth_utils import keccak
 
 from loopscan.chains import Deployments
 from loopscan.model import ZERO_ADDRESS
-from loopscan.protocols.base import Read, Rows, ScanContext, read, topic_address, word_address
+from loopscan.protocols.base import Read, Rows, ScanContext, read, read_many, topic_address, word_address
 from loopscan.protocols.morpho_blue.maths import (
     MarketState,
     accrue_interest,
@@ -86,13 +86,12 @@ class MorphoBlueIndexer:
         raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
         pairs = sorted(a for a in accounts if a[0] in raw.states)
-        got = await ctx.read_round({
-            (i, acct): read("position", self.address, "position(bytes32,address)", bytes.fromhex(i[2:]), acct,
-                            types=("uint256", "uint128", "uint128"), key=f"{i}:{acct}")
-            for i, acct in pairs
-        })  # fmt: skip
-        for pair in pairs:
-            if (shares := got[pair]) is not None:
+        ids = {i: bytes.fromhex(i[2:]) for i in raw.states}
+        got = await ctx.read_round({"positions": read_many(
+            "position", self.address, "position(bytes32,address)", [(ids[i], acct) for i, acct in pairs],
+            types=("uint256", "uint128", "uint128"), keys=[f"{i}:{acct}" for i, acct in pairs])})  # fmt: skip
+        for pair, shares in zip(pairs, got["positions"], strict=True):
+            if shares is not None:
                 raw.positions[pair] = shares
         ctx.progress("morpho_blue: positions", len(raw.positions))
         return raw

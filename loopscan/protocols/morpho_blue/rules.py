@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "borrow_limit", "liquidate"]
+__all__ = ["ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "borrow_limit", "liquidate", "liquidate_many"]
 
 ORACLE_QUOTE = "loan"  # the oracle answers collateral's price in loan tokens
 SOCIALISES_BAD_DEBT = True
@@ -36,3 +36,19 @@ def liquidate(collateral: float, debt: float, oracle: float, lltv: float, incent
     repaid = seized * oracle / incentive
     bad = debt - repaid if seized >= collateral else 0.0
     return seized, repaid, bad
+
+
+def liquidate_many(
+    collateral: np.ndarray, debt: np.ndarray, oracle: float, lltv: float, incentive: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """`liquidate` of each position at one oracle answer, element by element the same floats:
+    (liquidatable, collateral seized, debt repaid, bad debt written off); zeros where healthy."""
+    ok = (debt > 0) & (debt > collateral * oracle * lltv)
+    if oracle > 0:
+        most = debt * incentive / oracle
+        seized = np.where(most < collateral, most, collateral)  # min(collateral, most), as Python picks it
+    else:
+        seized = collateral.copy()
+    repaid = seized * oracle / incentive
+    bad = np.where(seized >= collateral, debt - repaid, 0.0)
+    return ok, np.where(ok, seized, 0.0), np.where(ok, repaid, 0.0), np.where(ok, bad, 0.0)

@@ -120,8 +120,13 @@ def set_prices(net: GearboxNet, prices: dict[str, int], t: int) -> None:
 def liquidate(net: GearboxNet, account: str, liquidator: str, usdc_in: int, t: int) -> dict:
     """Liquidate `account` at time `t`: pay `usdc_in` into it, take all its xUSD and sdeUSD."""
     g = net.gearbox
-    net.chain.send(net.usdc.functions.mint(liquidator, usdc_in), net.chain.deployer, "mint USDC")
-    net.chain.send(net.usdc.functions.approve(g.credit_manager.address, usdc_in), liquidator, "approve")
+    # Mined before `t`, at the next second: a call pinned to `t` (`evm_setNextBlockTimestamp`)
+    # leaves the next block at t, and on a busy machine the one after at t + 1, after which the
+    # liquidation itself could not be mined at `t`.
+    for call, sender, what in ((net.usdc.functions.mint(liquidator, usdc_in), net.chain.deployer, "mint USDC"),
+                               (net.usdc.functions.approve(g.credit_manager.address, usdc_in), liquidator, "approve")):  # fmt: skip
+        net.chain.node.rpc("evm_setNextBlockTimestamp", [min(net.chain.block()["timestamp"] + 1, t)])
+        net.chain.send(call, sender, what)
     calls = [facade_call(g, "addCollateral", net.usdc.address, usdc_in)]
     for token in (net.xusd, net.sdeusd):
         balance = token.functions.balanceOf(account).call()

@@ -169,13 +169,15 @@ def test_partial_liquidation_pays_and_seizes_what_the_rules_say(gearbox_net):
     t = net.chain.block()["timestamp"] + 14 * 86400
     price = 80_000_000  # sdeUSD at $0.80: below its ≈ $0.83 threshold
     set_prices(net, {"sdeUSD": price}, t - 60)
+    # The liquidator's USDC is minted and approved before t: a block mined after `t` is set would
+    # take t or later (a second later on a busy machine), and the liquidation must be mined at t.
+    net.chain.send(net.usdc.functions.mint(liquidator, 300_000 * E6), net.chain.deployer, "mint USDC")
+    net.chain.send(net.usdc.functions.approve(g.credit_manager.address, 300_000 * E6), liquidator, "approve")
     debt, _, _, _, interest, fees, *_ = _debt_collateral_at(net, net.mixed_account, t, DEBT_ONLY)
     tokens, usdc, _ = _positions(net, net.mixed_account)
     _, fee_liquidation, discount, *_ = g.credit_manager.functions.fees().call()
 
     def partially_liquidate(amount: int) -> dict:
-        net.chain.send(net.usdc.functions.mint(liquidator, amount), net.chain.deployer, "mint USDC")
-        net.chain.send(net.usdc.functions.approve(g.credit_manager.address, amount), liquidator, "approve")
         call = g.credit_facade.functions.partiallyLiquidateCreditAccount(
             net.mixed_account, net.sdeusd.address, amount, 0, liquidator, []
         )

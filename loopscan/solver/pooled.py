@@ -1,0 +1,163 @@
+"""The accounts of a pooled-margin protocol (Aave-like), indexed once per Book.
+
+An account of such a protocol is one position across every reserve of its pool: its health
+factor sums its legs (collateral × oracle answer × liquidation threshold over debt × oracle
+answer, `GenericLogic.calculateUserAccountData`). `PooledAccounts` keeps, for each account (in
+sorted order), its legs as integer arrays — which reserve, which row of that reserve's arrays,
+the liquidation threshold and bonus that apply (the account's e-mode category's, where the
+reserve is in it) — so that the health of every account at once is a few numpy operations, and
+one account's legs are a slice instead of a search through every reserve's accounts.
+
+Sums over an account's legs are taken in the order of its reserves, one addition after another
+(`np.bincount` adds its weights in order), as a Python `sum` over the legs would: the same floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from loopscan.solver.book import Book, MarketBook
+
+__all__ = ["PooledAccounts", "pooled_accounts"]
+
+
+@dataclass(frozen=True)
+class PooledAccounts:
+    """One pooled protocol contract's reserves and accounts; legs sorted by (account, reserve)."""
+
+    pool: str  # the protocol contract's address
+    reserves: tuple[MarketBook, ...]
+    accounts: tuple[str, ...]  # sorted
+    index: dict[str, int]  # account -> its place in `accounts`
+    start: np.ndarray  # the legs of account a are start[a]:start[a + 1]
+    leg_account: np.ndarray
+    leg_reserve: np.ndarray  # place in `reserves`
+    leg_row: np.ndarray  # row in that reserve's arrays (`MarketBook.accounts`)
+    threshold: np.ndarray  # per leg: the liquidation threshold that applies (its e-mode's or the reserve's)
+    bonus: np.ndarray  # per leg: the liquidation incentive that applies
+    by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
+    leg_lists: list[list[tuple[MarketBook, int, int, str, float, bool]]]  # per account: its legs (`legs`)
+    usable: np.ndarray  # per leg: its reserve lets a liquidation repay or seize it (`rules.usable`: not paused)
+    ask_order: tuple[int, ...]  # the reserves with legs, in the order the accounts, one by one, first reach them
+
+    def legs(self, account: str) -> list[tuple[MarketBook, int, int, str, float, bool]]:
+        """The account's legs as (reserve, row in its arrays, leg number, reserve key, liquidation
+        threshold that applies, usable by a liquidation), in the reserves' order."""
+        a = self.index.get(account)
+        return self.leg_lists[a] if a is not None else []
+
+    def account(self, state, prices, account: str) -> dict | None:
+        """`GenericLogic.calculateUserAccountData` of one account (`of_legs`)."""
+        return self.of_legs(state, prices, self.legs(account))
+
+    @staticmethod
+    def of_legs(state, prices, legs: list[tuple[MarketBook, int, int, str, float, bool]]) -> dict | None:
+        """`GenericLogic.calculateUserAccountData` of an account with these legs at `prices.oracle`'s
+        answers (floats); None if it owes nothing. Also, among the legs a liquidation may touch
+        (`usable`), those of largest debt and largest collateral value (the first of equals), and
+        whether one of them owes and one holds collateral (`liquidable`: else nobody can liquidate
+        it, whatever its health). `state` holds the positions (`CascadeState`)."""
+        if not legs:
+            return None
+        answers: dict[str, float] = {}
+        col_value = weighted = debt_value = 0
+        debt_leg = col_leg = most_debt = most_col = None
+        owes = holds = False
+        for leg in legs:
+            m, i, _, key, threshold, usable = leg
+            answer = answers[key] = prices.oracle(m)
+            col, debt = state.collateral[key][i], state.debt[key][i]
+            held, owed = col * answer, debt * answer
+            col_value += held
+            weighted += held * threshold
+            debt_value += owed
+            if usable:
+                owes, holds = owes or debt > 0, holds or col > 0
+                if most_debt is None or owed > most_debt:
+                    debt_leg, most_debt = leg, owed
+                if most_col is None or held > most_col:
+                    col_leg, most_col = leg, held
+        if debt_value <= 0:
+            return None
+        return {"legs": legs, "oracle": answers, "col_value": col_value, "debt_value": debt_value, "hf": weighted / debt_value,
+                "debt_leg": debt_leg, "collateral_leg": col_leg, "liquidable": owes and holds}  # fmt: skip
+
+    def gather(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """Per leg, the value of its row in its reserve's array (`arrays`: market key -> array)."""
+        out = np.empty(len(self.leg_row))
+        for m, (places, rows) in zip(self.reserves, self.by_reserve, strict=True):
+            out[places] = arrays[m.key][rows]
+        return out
+
+    def per_account(self, values: np.ndarray) -> np.ndarray:
+        """Per account, the sum of its legs' `values`, added in the order of its reserves."""
+        return np.bincount(self.leg_account, weights=values, minlength=len(self.accounts))
+
+    def health(self, state, prices) -> tuple[np.ndarray, np.ndarray]:
+        """Every account's health factor at `prices.oracle`'s answers, as `account` works them out
+        one by one (NaN where it owes nothing), and whether a liquidation may touch it (`of_legs`'
+        `liquidable`)."""
+        answers = np.full(len(self.reserves), np.nan)
+        for r in self.ask_order:  # as accounts one by one would first ask (prices on a cycle depend on it)
+            answers[r] = prices.oracle(self.reserves[r])
+        answers = answers[self.leg_reserve]
+        col, debt = self.gather(state.collateral), self.gather(state.debt)
+        weighted = self.per_account(col * answers * self.threshold)
+        debt_value = self.per_account(debt * answers)
+        owes = self.per_account((self.usable & (debt > 0)).astype(float)) > 0
+        holds = self.per_account((self.usable & (col > 0)).astype(float)) > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(debt_value > 0, weighted / debt_value, np.nan), owes & holds
+
+
+def pooled_accounts(book: Book) -> dict[str, PooledAccounts]:
+    """The accounts of each pooled-margin protocol contract of the book (by its address)."""
+    grouped: dict[str, list[MarketBook]] = {}
+    for m in book.markets.values():
+        if m.margin == "pooled":
+            grouped.setdefault(m.key.split(":")[0], []).append(m)
+    return {pool: _index(book, pool, reserves) for pool, reserves in grouped.items()}
+
+
+def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
+    names = sorted({a for m in reserves for a in m.accounts})
+    index = {a: i for i, a in enumerate(names)}
+    accounts, which, rows = [], [], []
+    for r, m in enumerate(reserves):
+        places = np.fromiter((index[a] for a in m.accounts), dtype=np.int64, count=len(m.accounts))
+        places, first = np.unique(places, return_index=True)  # an account's first row, as `list.index` finds it
+        accounts.append(places)
+        which.append(np.full(len(places), r, dtype=np.int64))
+        rows.append(first.astype(np.int64))
+    leg_account, leg_reserve, leg_row = (np.concatenate(x) if x else np.zeros(0, dtype=np.int64) for x in (accounts, which, rows))
+    order = np.lexsort((leg_reserve, leg_account))
+    leg_account, leg_reserve, leg_row = leg_account[order], leg_reserve[order], leg_row[order]
+    start = np.searchsorted(leg_account, np.arange(len(names) + 1))
+    emode = np.array([book.account_emode.get((pool, a), 0) for a in names], dtype=np.int64)
+    categories = {c: book.emodes.get((pool, c)) for c in set(emode.tolist()) if c}
+    threshold, bonus = np.empty(len(leg_row)), np.empty(len(leg_row))
+    for r, m in enumerate(reserves):
+        mine = leg_reserve == r
+        category = _emode(m)
+        in_emode = (emode[leg_account[mine]] == category) & (category != 0) & (categories.get(category) is not None)
+        own = categories.get(category) or (m.lltv, m.incentive)
+        threshold[mine] = np.where(in_emode, own[0], m.lltv)
+        bonus[mine] = np.where(in_emode, own[1], m.incentive)
+    by_reserve = tuple((np.flatnonzero(leg_reserve == r), leg_row[leg_reserve == r]) for r in range(len(reserves)))
+    usable = np.array([m.rules.usable(m.params) for m in reserves], dtype=bool)[leg_reserve]
+    legs = [(reserves[r], row, k, reserves[r].key, t, u) for k, (r, row, t, u) in
+            enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), threshold.tolist(), usable.tolist(), strict=True))]  # fmt: skip
+    bounds = start.tolist()
+    leg_lists = [legs[bounds[a]:bounds[a + 1]] for a in range(len(names))]
+    first = {}
+    for r in leg_reserve.tolist():  # legs are sorted by account, then reserve
+        first.setdefault(r, len(first))
+    return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,
+                          by_reserve, leg_lists, usable, tuple(first))  # fmt: skip
+
+
+def _emode(m: MarketBook) -> int:
+    """The e-mode category of a pooled reserve (0: none), as its protocol records it."""
+    return m.params.get("emode_category", 0)
