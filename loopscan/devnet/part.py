@@ -64,8 +64,16 @@ class Part:
     def deploy_protocol(self) -> None:
         """The protocol's own contracts that the scenario's tokens need (before them)."""
 
+    def deploy_tokens(self) -> None:
+        """Tokens and feeds this part issues over the scenario's vaults, which other parts'
+        sections may name (Pendle's PTs and PT feeds): after the vaults, before any `deploy`."""
+
     def deploy(self) -> None:
         """This part's section, after the scenario's tokens and feeds."""
+
+    def attach_tokens(self, manifest: dict) -> None:
+        """Rebind the tokens and feeds of `deploy_tokens` on a devnet deployed earlier (before any
+        part's `attach`, which may name them)."""
 
     def attach(self, manifest: dict) -> None:
         """Rebind to a devnet deployed earlier (a cached state), so events can still be applied."""

@@ -79,6 +79,8 @@ class Seeder:
             self.feed[fid] = c.contract(f["address"], a.compiled("loopscan", name).abi)
         self.deployed.update(manifest["contracts"])
         for part in self.parts:
+            part.attach_tokens(manifest)
+        for part in self.parts:
             part.attach(manifest)
 
     # -- deployment --------------------------------------------------------------------------
@@ -105,6 +107,8 @@ class Seeder:
                 self.feed[fid] = c.deploy(
                     a.compiled("loopscan", "ExchangeRateFeed"), self.token[f["vault"]].address, self.feed[f["asset_feed"]].address
                 )
+        for part in self.parts:
+            part.deploy_tokens()
         for part in self.parts:
             part.deploy()
 

@@ -69,6 +69,8 @@ class OracleKind(StrEnum):
     EXCHANGE_RATE = "exchange_rate"
     FIXED = "fixed"
     UNKNOWN = "unknown"
+    LINEAR_DISCOUNT = "linear_discount"  # a PT at 1 − discount × time left: moves with time only
+    AMM_TWAP = "amm_twap"  # a PT at its AMM's time-weighted implied rate: follows the market a window late
 
 
 class Column(NamedTuple):
@@ -102,7 +104,8 @@ _MARKET_ID = _col(
 )
 _ORACLE = (
     _col("oracle", "address", "Oracle contract; null if none.", null=True),
-    _enum("oracle_kind", OracleKind, "market, exchange_rate, fixed or unknown: whether a market depeg moves it."),
+    _enum("oracle_kind", OracleKind, "market, exchange_rate, fixed, unknown, or for a Pendle PT linear_discount (time only) or amm_twap "
+          "(the PT's AMM, a window late): whether a market depeg moves it."),
     _col("oracle_price_raw", "uint256", "Oracle answer as returned, unscaled; null if unread.", null=True),
     _col("oracle_price_scale", "uint256", "Divide oracle_price_raw by this to get the price in price_quote units per whole token "
          "(Morpho: 1e36 adjusted by decimals; Aave: the base currency unit).", null=True),

@@ -24,7 +24,7 @@ from loopscan.errors import LoopscanError
 from loopscan.protocols.spec import ProtocolSpec
 
 __all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "venues", "deployment_protocols", "devnet_entries",
-           "devnet_parts", "devnet_units"]  # fmt: skip
+           "devnet_parts", "devnet_units", "fetch_feed_kinds"]  # fmt: skip
 
 PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle", "gearbox")
 """The protocol packages under `loopscan.protocols`, each declaring its `SPECS`."""
@@ -114,3 +114,14 @@ def devnet_parts() -> tuple[tuple[str, type], ...]:
 def devnet_units() -> tuple:
     """The compile units (`loopscan.devnet.build.CompileUnit`) the packages' devnet parts deploy."""
     return tuple(unit for s in all_specs().values() if s.devnet for unit in s.load("devnet").UNITS)
+
+
+async def fetch_feed_kinds(ctx, feeds: set[str]) -> dict[str, str]:
+    """The kind of each feed among `feeds` that a registered package publishes (`ProtocolSpec.feeds`,
+    e.g. a PT feed: `linear_discount`); plain market feeds are left out. `ctx` is the scan's
+    `ScanContext` (a lender's indexer asks, so no protocol names another)."""
+    kinds: dict[str, str] = {}
+    for s in all_specs().values():
+        if s.feeds is not None and feeds:
+            kinds |= await s.load("feeds").fetch_feed_kinds(ctx, feeds)
+    return kinds

@@ -47,6 +47,9 @@ class ProtocolSpec:
     rules: str | None = None  # lending: module of its liquidation rules (pure)
     margin: str | None = None  # lending: isolated, pooled or account
     venue: str | None = None  # venue: module of its `venues` builder (pure)
+    feeds: str | None = None  # module whose `fetch_feed_kinds(ctx, addresses)` names the kind (an `OracleKind`
+    # value) of the price feeds among `addresses` that this protocol publishes; a lender's oracle built on one
+    # of them is of that kind (a Morpho oracle over a Pendle PT feed moves as the PT feed does)
     devnet_contracts: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest contract
     # name -> deployments (protocol, kind)
     devnet_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest token kind -> same
@@ -56,7 +59,7 @@ class ProtocolSpec:
     solved: bool = True  # False: read only when asked for (`--protocols`); the solver leaves its markets out, saying so
 
     def load(self, what: str) -> ModuleType:
-        """The module behind `indexer`, `rules`, `venue` or `devnet`, imported now."""
+        """The module behind `indexer`, `rules`, `venue`, `feeds` or `devnet`, imported now."""
         path = getattr(self, what)
         if path is None:
             raise AttributeError(f"protocol {self.name} has no {what}")

@@ -11,7 +11,9 @@ Starting prices (`p0`, numeraire: USD):
    Morpho oracle does;
 2. a loan token with no such price is the numeraire's unit (1.0) when it is a base token — the
    stablecoins these pyramids are built on — and `assumed_par` lists them;
-3. the collateral of an isolated market with a market oracle is priced by that oracle;
+3. the collateral of an isolated market with a market oracle (or a PT's own feed) is priced by that
+   oracle; a PT with an exit (its Pendle market) starts at the price there instead: a PT feed is
+   its lender's price, not a market's;
 4. a vault share is priced at its book value: reported assets per share times its asset's price;
 5. a credit account's collateral priced by none of these is priced by its market feed.
 
@@ -37,6 +39,10 @@ from loopscan.solver.exits import Exit, Venue
 __all__ = ["Book", "MarketBook", "VaultBook", "build_book"]
 
 WAD = 10**18
+# Oracle kinds whose answer is the collateral's starting price when nothing else prices it: a market
+# feed, and a PT's own feed (linear discount, AMM TWAP: the lender's own price of the PT at the pin).
+_PT_FEEDS = ("linear_discount", "amm_twap")
+_PRICED_BY_ORACLE = ("market", "unknown", *_PT_FEEDS)
 
 
 @dataclass
@@ -121,7 +127,7 @@ def build_book(snap: Snapshot) -> Book:
             assumed.append(m.loan_token)
     for _ in range(4):  # collateral priced through loan tokens, vaults through assets
         for m in markets.values():
-            if m.quote == "loan" and m.oracle_kind in ("market", "unknown") and m.collateral not in p0:
+            if m.quote == "loan" and m.oracle_kind in _PRICED_BY_ORACLE and m.collateral not in p0:
                 if m.loan in p0 and np.isfinite(m.oracle0):
                     p0[m.collateral] = m.oracle0 * p0[m.loan]
         for v in snap.vaults.itertuples():
@@ -133,6 +139,11 @@ def build_book(snap: Snapshot) -> Book:
             p0[leg.loan] = leg.oracle0
     vaults = _vaults(snap, decimals, markets)
     exits = _exits(snap, decimals, p0, set(assumed))
+    for token in {m.collateral for m in markets.values() if m.oracle_kind in _PT_FEEDS} & set(exits):
+        # A PT's own feed is its lender's price of it, not a market's: where the PT has an exit,
+        # it starts at the best price there (its quote, its SY, at that quote's price).
+        best = exits[token]
+        p0[token] = best.venues[0].price0 * best.quote_prices[0]
     emodes = {(e.protocol_address, int(e.category)): (e.liquidation_threshold_bps / 1e4, e.liquidation_bonus_bps / 1e4)
               for e in snap.emode_categories.itertuples()}  # fmt: skip
     account_emode = {(a.protocol_address, a.account): int(a.emode_category) for a in snap.accounts.itertuples()}
@@ -277,6 +288,8 @@ def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
     for table in ("pool_coins", "ticks"):
         for r in getattr(snap, table).itertuples():
             rows.setdefault(r.pool, {}).setdefault(table, []).append(r)
+    for r in snap.market_params.itertuples():  # a venue's own fields, kept as its pool's market (Pendle's)
+        rows.setdefault(r.market_id, {}).setdefault("market_params", []).append(r)
     found: dict[str, dict[str, Venue]] = {}  # token -> pool -> venue
     for p in snap.pools.itertuples():
         for venue in registry.venues(p.venue, p, rows.get(p.pool, {}), decimals):

@@ -12,6 +12,8 @@ from loopscan.solver.state import CascadeState, initial_state
 
 __all__ = ["Pricer"]
 
+_PT_FEEDS = ("linear_discount", "amm_twap")  # `OracleKind` values of a PT's own feeds
+
 
 class Pricer:
     """Market and book prices of every token during one cascade, memoised.
@@ -149,6 +151,13 @@ def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
     if m.oracle_kind == "fixed":
         if m.tracks is not None:  # priced with another reserve's feed: follows that asset
             return m.oracle0 * _moved(book, prices, book.markets[m.tracks].loan)
+        return m.oracle0
+    if m.oracle_kind in _PT_FEEDS:
+        # A Pendle PT feed does not see a cascade. A linear discount moves with time only. A TWAP
+        # of window W averages the AMM's ln implied rate over [t − W, t]; a cascade happens at one
+        # instant t, where a sale's new rate has weight 0: the answer is the pin's until time
+        # passes (docs/methodology.md, "PT oracles"). Either way a PT sell-off liquidates nobody
+        # and its loss is hidden bad debt (`losses`: debt above the collateral at market).
         return m.oracle0
     if m.oracle_kind == "exchange_rate":
         ratio = 1.0

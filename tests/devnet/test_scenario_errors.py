@@ -21,7 +21,7 @@ def _variant(tmp_path: Path, replace: tuple[str, str], base: str = "minimal") ->
     return path
 
 
-@pytest.mark.parametrize("name", ["minimal", "stream-2025", "susde-aave-loop", "mainnet-zoo"])
+@pytest.mark.parametrize("name", ["minimal", "stream-2025", "susde-aave-loop", "mainnet-zoo", "pt-susde-2025"])
 def test_shipped_scenarios_load(name):
     sc = load_scenario(name)
     assert sc.steps and sc.name == name

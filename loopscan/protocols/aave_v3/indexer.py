@@ -28,6 +28,7 @@ from eth_utils import keccak
 
 from loopscan.chains import Deployments
 from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols import registry
 from loopscan.protocols.aave_v3.config import (
     EModeData,
     ReserveData,
@@ -89,6 +90,7 @@ class AaveRaw:
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # asset -> (supplied, borrowed)
     held: dict[str, int] = field(default_factory=dict)  # asset -> its balance of the aToken (the cash)
     probes: dict[str, SourceProbe] = field(default_factory=dict)
+    feed_kinds: dict[str, str] = field(default_factory=dict)  # source -> kind, where a package publishes it
     emodes: dict[int, EModeData] = field(default_factory=dict)
     user_configs: dict[str, int] = field(default_factory=dict)  # getUserConfiguration bitmap
     user_emodes: dict[str, int] = field(default_factory=dict)
@@ -240,6 +242,8 @@ class AaveV3Indexer:
         reads["balances"] = self._balance_reads(extra, extra_tokens)
         got = await ctx.read_round(reads)
         raw.probes = {s: probe_from_answers({g: got.result(("probe", s, g)) for g in PROBES}) for s in sources}
+        # A source another package publishes (a Pendle PT feed, or a USD feed over one) is of its kind.
+        raw.feed_kinds = await registry.fetch_feed_kinds(ctx, set(sources))
         for c in sorted(categories):
             if (category := got["cat", c]) is None:
                 continue
@@ -308,7 +312,7 @@ class AaveV3Indexer:
             source = raw.sources.get(a)
             key = {"block": block, "protocol_address": raw.pool, "market_id": a}
             oracle = {
-                "oracle": source if source and source != ZERO_ADDRESS else None, "oracle_kind": kinds[a].value,
+                "oracle": source if source and source != ZERO_ADDRESS else None, "oracle_kind": raw.feed_kinds.get(source or "", kinds[a].value),
                 "oracle_price_raw": price, "oracle_price_scale": raw.base_currency_unit if price is not None else None,
             }  # fmt: skip
             markets.append(

@@ -5,6 +5,14 @@ A market liquidates on a market depeg only if its oracle follows the market. Mor
 (`market`); a base vault alone is the vault's exchange rate, its book value (`exchange_rate`);
 neither is a constant (`fixed`). An oracle without those getters cannot be classified here:
 it is `unknown`, which the solver treats as a market oracle and flags.
+
+A feed may itself be a protocol's own price of its token rather than a market's: a Pendle PT feed
+answers a linear discount or a TWAP of the PT's AMM. The packages that publish such feeds say so
+(`ProtocolSpec.feeds`, found through the registry), and an oracle built on one takes its kind
+(`linear_discount`, `amm_twap`): a PT sale moves it late or never, whatever the other feeds do.
+
+Warning: an oracle that multiplies a PT feed by a market feed of the PT's asset (USDe/USD) moves
+with that asset's market too; it is classified by its PT feed, so the solver holds it fixed.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopscan.model import ZERO_ADDRESS
+from loopscan.protocols import registry
 from loopscan.protocols.base import ScanContext, read
 from loopscan.rpc import CallResult, InvalidAnswer, decode_answer
 
@@ -24,7 +33,7 @@ _GETTERS = ("BASE_VAULT()", "QUOTE_VAULT()", "BASE_FEED_1()", "BASE_FEED_2()", "
 class OracleInfo:
     address: str
     price: int | None  # `price()` at the pin; None if unreadable (reverted, no code...: recorded as missing)
-    kind: str  # market | exchange_rate | fixed | unknown
+    kind: str  # market | exchange_rate | fixed | unknown | linear_discount | amm_twap
     vaults: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
 
@@ -45,16 +54,19 @@ async def fetch_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, Orac
     reads = {(o, "price()"): read("oracle", o, "price()") for o in oracles}
     reads |= {(o, g): read("oracle", o, g) for o in oracles for g in _GETTERS}
     got = await ctx.read_round(reads)
+    found = {o: _getters(o, [got.result((o, g)) for g in _GETTERS]) for o in oracles}
+    feeds = {o: tuple(f[g] for g in _GETTERS[2:] if f[g] != ZERO_ADDRESS) if f else () for o, f in found.items()}
+    feed_kinds = await registry.fetch_feed_kinds(ctx, {feed for fs in feeds.values() for feed in fs})
     out: dict[str, OracleInfo] = {}
     for oracle in oracles:
-        price = got[oracle, "price()"]
-        found = _getters(oracle, [got.result((oracle, g)) for g in _GETTERS])
+        f = found[oracle]
+        own = [feed_kinds[feed] for feed in feeds[oracle] if feed in feed_kinds]
         out[oracle] = OracleInfo(
             address=oracle,
-            price=price,
-            kind=classify(found),
-            vaults=tuple(found[g] for g in _GETTERS[:2] if found[g] != ZERO_ADDRESS) if found else (),
-            feeds=tuple(found[g] for g in _GETTERS[2:] if found[g] != ZERO_ADDRESS) if found else (),
+            price=got[oracle, "price()"],
+            kind=own[0] if own else classify(f),
+            vaults=tuple(f[g] for g in _GETTERS[:2] if f[g] != ZERO_ADDRESS) if f else (),
+            feeds=feeds[oracle],
         )
     return out
 

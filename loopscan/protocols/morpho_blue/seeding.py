@@ -22,11 +22,16 @@ __all__ = ["PART", "UNITS", "MorphoPart"]
 _ORACLE_SAMPLE = 10**18
 
 
-def _oracle_kind(o: dict) -> str:
+def _oracle_kind(o: dict, feeds: dict[str, dict]) -> str:
     """What the oracle tracks, by construction (loopscan must find the same from the chain);
-    one that is only code placed at an address (`[[code]]`) tracks nothing loopscan can tell."""
+    one that is only code placed at an address (`[[code]]`) tracks nothing loopscan can tell. A
+    feed another part declares with its own `oracle_kind` (a Pendle PT feed) makes the oracle that
+    kind."""
     if "code" in o:
         return "unknown"
+    own = [feeds[f]["oracle_kind"] for f in (o.get("base_feed"), o.get("quote_feed")) if f and "oracle_kind" in feeds[f]]
+    if own:
+        return own[0]
     if o.get("base_feed") or o.get("quote_feed"):
         return "market"
     return "exchange_rate" if o.get("base_vault") else "fixed"
@@ -231,12 +236,12 @@ class MorphoPart(Part):
                 "collateral_token": m["collateral"],
                 "oracle": params[2],
                 "oracle_id": m.get("oracle"),  # None: address(0), an idle market
-                "oracle_kind": _oracle_kind(s.oracles[m["oracle"]]) if "oracle" in m else None,
+                "oracle_kind": _oracle_kind(s.oracles[m["oracle"]], s.feeds) if "oracle" in m else None,
                 "irm": params[3],
                 "lltv": str(params[4]),
             }
         return {
-            "morpho_oracles": {oid: {"address": a, "kind": _oracle_kind(s.oracles[oid])} for oid, a in self.oracle.items()},
+            "morpho_oracles": {oid: {"address": a, "kind": _oracle_kind(s.oracles[oid], s.feeds)} for oid, a in self.oracle.items()},
             "morpho_markets": markets,
         }
 

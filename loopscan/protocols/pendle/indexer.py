@@ -16,11 +16,16 @@ is the one the factory logged; the anchor a trade uses is derived from the state
 Every market the factory created is read, expired ones included (their rows say so through
 `expiry`); a market with any read failed is left out whole, with a `missing` row per failure.
 
+Each market's SY is also read as a vault over its yield token (`yieldToken()`, `totalSupply()`,
+the yield token's balance of the SY): so the graph and the solver look through PT → SY → sUSDe →
+USDe, and an SY is valued at its exchange rate times its asset's price.
+
 Rows: one `pools` row per market (venue `pendle`, token0 the PT, token1 the SY, the ln fee rate
 root as `fee_raw` over 1e18), its `pool_coins` (PT and SY balances as the market accounts them; the
 SY's `rate` is its exchange rate, 1e18 = one asset per SY), and its own fields in `market_params`
 under (the factory, the market): the schema has no Pendle columns, and those rows name their
-fields as Pendle does.
+fields as Pendle does (plus `pin_timestamp`, the block time the state is read at: a venue prices its
+sales at it); `vaults` and `holdings` rows for each SY.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from loopscan.protocols.base import Rows, ScanContext, topic_address
 from loopscan.protocols.pendle.maths import MarketState
 from loopscan.rpc import Call, decode_static, encode_call
 
-__all__ = ["CREATE_NEW_MARKET", "PendleMarketRaw", "PendleRaw", "PendleIndexer", "plan"]
+__all__ = ["CREATE_NEW_MARKET", "PendleMarketRaw", "PendleRaw", "PendleIndexer", "SyRaw", "plan"]
 
 CREATE_NEW_MARKET = "0x" + keccak(text="CreateNewMarket(address,address,int256,int256,uint256)").hex()
 READ_STATE = "readState(address)"
@@ -64,10 +69,22 @@ class PendleMarketRaw:
         return max(self.sy_exchange_rate, self.py_index_stored)
 
 
+@dataclass(frozen=True)
+class SyRaw:
+    """An SY as a vault: it holds its yield token 1:1 for its shares (ours, and Pendle's ERC-4626 SYs)."""
+
+    sy: str
+    yield_token: str
+    total_supply: int
+    held: int  # the yield token's `balanceOf(sy)`
+
+
 @dataclass
 class PendleRaw:
     factory: str
     markets: dict[str, PendleMarketRaw] = field(default_factory=dict)
+    sys: dict[str, SyRaw] = field(default_factory=dict)
+    timestamp: int = 0  # the pin's block time: what the market's swaps are priced at
 
 
 def plan(deployments: Deployments, name: str, tokens: set[str] = frozenset()) -> list[PendleIndexer]:
@@ -131,7 +148,27 @@ class PendleIndexer:
                 total_lp, anchors[market][1], rate, stored,
             )  # fmt: skip
         ctx.progress("pendle: markets read", len(raw.markets))
+        raw.timestamp = ctx.timestamp
+        await self._fetch_sys(ctx, raw)
         return raw
+
+    async def _fetch_sys(self, ctx: ScanContext, raw: PendleRaw) -> None:
+        """Each market's SY as a vault over its yield token: `yieldToken()`, `totalSupply()`, then
+        the yield token's balance of the SY (what backs it). An SY whose reads fail is no vault row
+        (a `missing` row each); its market is still read."""
+        sys = sorted({m.sy for m in raw.markets.values()})
+        got = await ctx.calls([Call(sy, encode_call(g)) for sy in sys for g in ("yieldToken()", "totalSupply()")])
+        found: dict[str, tuple[str, int]] = {}
+        for k, sy in enumerate(sys):
+            token = ctx.answer(got[2 * k], "vault", sy, None, "yieldToken()", "address")
+            supply = ctx.answer(got[2 * k + 1], "vault", sy, None, "totalSupply()", "uint256")
+            if token is not None and supply is not None:
+                found[sy] = (token, supply)
+        held = await ctx.calls([Call(token, encode_call("balanceOf(address)", sy)) for sy, (token, _) in found.items()])
+        for (sy, (token, supply)), answer in zip(found.items(), held, strict=True):
+            balance = ctx.answer(answer, "vault", token, sy, "balanceOf(address)", "uint256")
+            if balance is not None:
+                raw.sys[sy] = SyRaw(sy, token, supply, balance)
 
     def transform(self, raw: PendleRaw, block: int) -> Rows:
         pools, coins, params = [], [], []
@@ -151,9 +188,17 @@ class PendleIndexer:
                 "ln_fee_rate_root": s.ln_fee_rate_root, "reserve_fee_percent": s.reserve_fee_percent,
                 "last_ln_implied_rate": s.last_ln_implied_rate, "total_lp": m.total_lp,
                 "sy_exchange_rate": m.sy_exchange_rate, "py_index_stored": m.py_index_stored,
+                "pin_timestamp": raw.timestamp,
             }  # fmt: skip
             params += [
                 {"block": block, "protocol_address": raw.factory, "market_id": market, "param": k, "value": v}
                 for k, v in fields.items()
             ]
-        return {"pools": pools, "pool_coins": coins, "market_params": params}
+        vaults, holdings = [], []
+        for y in raw.sys.values():
+            vaults.append({"block": block, "vault": y.sy, "share_token": y.sy, "asset": y.yield_token, "kind": "pendle_sy",
+                           "total_assets": y.held, "total_supply": y.total_supply, "visible_assets": y.held,
+                           "opaque_assets": 0})  # fmt: skip
+            holdings.append({"block": block, "vault": y.sy, "holder": y.sy, "token": y.yield_token, "protocol": None,
+                             "protocol_address": None, "market_id": None, "amount": y.held, "read_method": "balanceOf"})  # fmt: skip
+        return {"pools": pools, "pool_coins": coins, "market_params": params, "vaults": vaults, "holdings": holdings}

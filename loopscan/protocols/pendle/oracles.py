@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from loopscan.model import ZERO_ADDRESS
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.pendle.maths import ONE, pt_to_asset_rate
 from loopscan.rpc import Call, CallResult, answer_value, encode_call
@@ -26,6 +27,7 @@ from loopscan.rpc import Call, CallResult, answer_value, encode_call
 __all__ = [
     "PtOracle",
     "classify",
+    "fetch_feed_kinds",
     "fetch_pt_oracles",
     "linear_discount_price",
     "twap_ln_implied_rate",
@@ -41,6 +43,7 @@ _TYPES = {
 }  # fmt: skip
 _ORACLE_TYPES = ("pt_to_sy", "pt_to_asset", "lp_to_sy", "lp_to_asset")  # PendleOracleType, IPChainlinkOracle.sol
 _ROUND = "latestRoundData()"
+_PT_FEED = "PT_FEED()"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,18 @@ async def fetch_pt_oracles(ctx: ScanContext, addresses: set[str]) -> dict[str, P
                 feed, kind, answer, market=value["market()"], twap_window=value["twapDuration()"], quote=quote
             )
     return out
+
+
+async def fetch_feed_kinds(ctx: ScanContext, addresses: set[str]) -> dict[str, str]:
+    """The kind of each Pendle PT feed among `addresses` (`ProtocolSpec.feeds`): what a lender's
+    oracle built on it moves with. A feed over one (`PT_FEED()`: our USD adapter for Aave,
+    contracts/pendle/LoopscanPtUsdFeed.sol) is of that feed's kind."""
+    kinds = {feed: o.kind for feed, o in (await fetch_pt_oracles(ctx, addresses)).items()}
+    rest = sorted(a.lower() for a in addresses if a.lower() not in kinds)
+    inner = [answer_value(r, "address") for r in await ctx.calls([Call(a, encode_call(_PT_FEED)) for a in rest])]
+    wrapped = {a: f for a, f in zip(rest, inner, strict=True) if f is not None and f != ZERO_ADDRESS}
+    found = await fetch_pt_oracles(ctx, set(wrapped.values())) if wrapped else {}
+    return kinds | {a: found[f].kind for a, f in wrapped.items() if f in found}
 
 
 def linear_discount_price(base_discount_per_year: int, maturity: int, now: int) -> int:

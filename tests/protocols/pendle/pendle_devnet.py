@@ -13,8 +13,11 @@ from loopscan.chains.deployments import Deployments
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import Chain
 from loopscan.devnet.node import Anvil
+from loopscan.model import ZERO_ADDRESS
 from loopscan.protocols.base import ScanContext
+from loopscan.protocols.morpho_blue.devnet import market_params
 from loopscan.protocols.pendle.devnet import PendleCore, PendleMarket, add_market, deploy_pendle, provide_liquidity
+from loopscan.protocols.pendle.devnet_feeds import linear_discount_oracle
 from loopscan.protocols.pendle.maths import MarketState
 from loopscan.rpc import RpcClient
 
@@ -90,3 +93,54 @@ def read_at_latest(net: PendleNet, read):
             return await read(ctx), ctx
 
     return asyncio.run(run())
+
+
+USDC = 10**6
+LLTV = 915 * 10**15
+DISCOUNT = 12 * 10**16
+COLLATERAL = 10_000_000 * E  # PT
+DUMP = 30_000_000 * E  # PT sold into the market by others
+LOAN_LTV = 91  # % of the oracle value borrowed
+
+
+@dataclass
+class PtLoop:
+    morpho: Contract
+    oracle: Contract
+    params: tuple
+    looper: str
+    debt: int  # USDC units
+
+
+def pt_loop_on_morpho(net, feed: Contract | None = None) -> PtLoop:
+    """Morpho Blue with a PT-sUSDe/USDC market (no IRM: no interest moves the figures), 50M USDC
+    supplied, and a looper holding COLLATERAL PT and owing LOAN_LTV % of its oracle value. The
+    oracle's one feed is `feed` (a Pendle PT feed, answering in USDe), by default Spark's linear
+    discount of DISCOUNT a year."""
+    chain, artifacts, m = net.chain, Artifacts(), net.market
+    owner, lender, looper = (chain.account(f"morpho-{who}") for who in ("owner", "lender", "looper"))
+    morpho = chain.deploy(artifacts.compiled("morpho-blue", "Morpho"), owner)
+    usdc = chain.deploy(artifacts.compiled("loopscan", "ScenarioToken"), "USD Coin", "USDC", 6)
+    if feed is None:
+        feed = linear_discount_oracle(chain, artifacts, net.core, m.pt.address, DISCOUNT)
+    # PT priced at the feed's answer in USDe, USDe at $1 = 1 USDC: Morpho's 1e36 scale.
+    oracle = chain.deploy(
+        artifacts.compiled("loopscan", "MorphoFeedOracle"),
+        (ZERO_ADDRESS, 0, feed.address, ZERO_ADDRESS, 18),
+        (ZERO_ADDRESS, 0, ZERO_ADDRESS, ZERO_ADDRESS, 6),
+    )
+    params = market_params(usdc.address, m.pt.address, oracle.address, ZERO_ADDRESS, LLTV)
+    chain.send(morpho.functions.enableIrm(ZERO_ADDRESS), owner)
+    chain.send(morpho.functions.enableLltv(LLTV), owner)
+    chain.send(morpho.functions.createMarket(params), owner)
+
+    supply = 50_000_000 * USDC
+    chain.send(usdc.functions.mint(lender, supply), chain.deployer)
+    chain.send(usdc.functions.approve(morpho.address, supply), lender)
+    chain.send(morpho.functions.supply(params, supply, 0, lender, b""), lender)
+    chain.send(m.pt.functions.transfer(looper, COLLATERAL), net.seller)
+    chain.send(m.pt.functions.approve(morpho.address, COLLATERAL), looper)
+    chain.send(morpho.functions.supplyCollateral(params, COLLATERAL, looper, b""), looper)
+    debt = COLLATERAL * oracle.functions.price().call() // 10**36 * LOAN_LTV // 100
+    chain.send(morpho.functions.borrow(params, debt, 0, looper, looper), looper)
+    return PtLoop(morpho, oracle, params, looper, debt)

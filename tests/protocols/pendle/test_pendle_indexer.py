@@ -55,6 +55,13 @@ def test_markets_are_read_as_the_contracts_answer(pendle_net):
     params = {p["param"]: p["value"] for p in rows["market_params"]}
     assert params["last_ln_implied_rate"] == state[8] and params["expiry"] == m.expiry
     registry.check_names([pool["venue"]], "pendle rows")
+    # The SY as a vault over sUSDe: it holds one sUSDe share per SY.
+    held = pendle_net.susde.functions.balanceOf(m.sy.address).call()
+    (vault,) = rows["vaults"]
+    assert (vault["vault"], vault["asset"], vault["kind"]) == (read.sy, pendle_net.susde.address.lower(), "pendle_sy")
+    assert (vault["total_assets"], vault["total_supply"], vault["opaque_assets"]) == (held, m.sy.functions.totalSupply().call(), 0)
+    assert [(h["holder"], h["token"], h["amount"]) for h in rows["holdings"]] == [(read.sy, vault["asset"], held)]
+    assert params["pin_timestamp"] == ctx.timestamp
 
     # What was read is enough to price the next sale to the wei.
     sale = sell_pt(pendle_net.chain, m, pendle_net.seller, 6_000_000 * E)
