@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        net = _bench_devnet()(Path(tmp), ("--base-fee", "0"))
+        net = _bench_devnet()(Path(tmp), ("--base-fee", "0"), ("morpho_blue", "aave_v3"))  # both seeded, as index.py does
         try:
             net.grow_to(args.positions)
             first = net.node.block_number() + 1
