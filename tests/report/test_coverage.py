@@ -120,11 +120,12 @@ def test_coverage_survives_the_parquet_round_trip(stream_result, tmp_path):
 
 
 def test_a_protocol_read_but_not_solved_says_so():
-    """Pendle is read only when named (`solved=False`): its counts carry that it is in no threshold."""
+    """Euler v2 is read only when named (`solved=False`): its counts carry that it is in no threshold."""
     meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
-                        coverage={"read": {"pendle": {"pools": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
+                        coverage={"read": {"euler_v2": {"markets": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
     assert coverage_lines(Snapshot.empty(meta))[0] == (
-        "coverage: read pendle (2 pools, read but not solved by the solver: in no threshold); not read: nothing")
+        "coverage: read euler_v2 (2 markets, read but not solved by the solver: in no threshold, unproven_on_node); "
+        "not read: nothing")
 
 
 def test_scenario_text_in_the_coverage_is_escaped():
