@@ -15,6 +15,8 @@ borrows       market → account       the account owes `token` to the market
 supplies      account → market       the account lends `token` to the market
 lends         market → token         the market lends out `token` (its loan token)
 secures       token → market         the token is the market's collateral
+redeems       token → token          a principal token (kind `pt`) redeems, at expiry,
+                                     into that token (the other coin of its market)
 ============  =====================  ==================================================
 
     >>> g = build_graph(snapshot)                       # doctest: +SKIP
@@ -31,7 +33,7 @@ import networkx as nx
 from loopscan.model import Snapshot
 from loopscan.protocols import registry
 
-__all__ = ["build_graph", "token_node", "vault_node", "market_node", "account_node", "opaque_node"]
+__all__ = ["build_graph", "redemptions", "token_node", "vault_node", "market_node", "account_node", "opaque_node"]
 
 
 def token_node(address: str) -> str:
@@ -60,6 +62,9 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     for t in snap.tokens.itertuples():
         g.add_node(token_node(t.address), kind="token", address=t.address, symbol=t.symbol, decimals=int(t.decimals),
                    token_kind=t.kind)  # fmt: skip
+    for pt, underlying in redemptions(snap).items():
+        _token(g, underlying)
+        g.add_edge(token_node(pt), token_node(underlying), kind="redeems", token=underlying)
     accepted: dict[tuple[str, str], list] = defaultdict(list)
     for c in snap.market_collaterals.itertuples():
         accepted[c.protocol_address, c.market_id].append(c)
@@ -119,3 +124,15 @@ def _token(g: nx.MultiDiGraph, address: str) -> None:
     node = token_node(address)
     if node not in g:
         g.add_node(node, kind="token", address=address, symbol=None, decimals=None, token_kind=None)
+
+
+def redemptions(snap: Snapshot) -> dict[str, str]:
+    """Each principal token (token kind `pt`) and what it redeems into at expiry: the other coin of
+    the pool it trades in (a PT's market pairs it with the yield token's SY)."""
+    pts = set(snap.tokens.loc[snap.tokens["kind"] == "pt", "address"])
+    out: dict[str, str] = {}
+    for pool in snap.pools.itertuples():
+        for token, other in ((pool.token0, pool.token1), (pool.token1, pool.token0)):
+            if token in pts and other not in pts:
+                out.setdefault(token, other)
+    return out

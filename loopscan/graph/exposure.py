@@ -4,6 +4,7 @@ A vault's reported assets are split by what backs them, and each part is followe
 
 * a balance of a base token (one no vault in the snapshot issues) rests on that base token;
 * a balance of a receipt token rests on whatever that receipt's vault rests on;
+* a principal token (kind `pt`) rests on what it redeems into at expiry (`build.redemptions`);
 * a supply position in a lending market rests on the market: its idle part on the loan token,
   its lent-out part on the borrowers' collateral (a Morpho market's one collateral token; for
   a pooled market such as an Aave reserve, each borrower's collateral, weighted by their debt
@@ -28,6 +29,7 @@ from collections import defaultdict
 
 import pandas as pd
 
+from loopscan.graph.build import redemptions
 from loopscan.model import Snapshot
 from loopscan.model.views import market_collateral, position_collateral
 from loopscan.protocols import registry
@@ -54,8 +56,11 @@ class _LookThrough:
         for p in position_collateral(snap).itertuples():
             self.positions[p.protocol_address].append(p)
         self.memo: dict[str, Exposure] = {}
+        self.redeems = redemptions(snap)
 
     def token(self, token: str, stack: tuple[str, ...]) -> Exposure:
+        if token in self.redeems:  # a principal token rests on what it redeems into
+            return self.token(self.redeems[token], stack)
         vault = self.issuer.get(token)
         return self.vault(vault, stack) if vault else {("base", token): 1.0}
 

@@ -55,6 +55,9 @@ def token_projection(g: nx.MultiDiGraph) -> nx.DiGraph:
     for node, data in g.nodes(data=True):
         if data["kind"] == "token":
             p.add_node(data["address"])
+            for _, _, d in g.out_edges(node, data=True):
+                if d["kind"] == "redeems":  # the token a principal token is split from mints it
+                    link(d["token"], data["address"], "mints", node)
         elif data["kind"] == "vault":
             issued = [d["token"] for _, _, d in g.out_edges(node, data=True) if d["kind"] == "issues"]
             for receipt in issued:

@@ -15,6 +15,7 @@ from loopscan import devnet
 from loopscan.chains import from_devnet_manifest
 from loopscan.devnet.build import Artifacts
 from loopscan.devnet.chain import TxReverted
+from loopscan.graph.exposure import _LookThrough
 from loopscan.protocols.morpho_blue.devnet import market_id
 from loopscan.protocols.morpho_blue.maths import to_assets_up
 from loopscan.protocols.morpho_blue.seeding import MorphoPart
@@ -86,6 +87,21 @@ def test_the_magnitudes_the_file_cites(net, snap):
     cost = 1 - paid / (6_000_000 * E * v.price0)
     assert 0.015 < cost < 0.025, cost
 
+
+
+def test_the_pt_looks_through_to_its_sy_and_the_aave_loop_is_found(net, snap):
+    """PT → SY-sUSDe → sUSDe → USDe: the PT redeems into its market's SY (graph edge `redeems`),
+    so the look-through follows it, and the Aave looper borrowing USDe against PTs is a loop."""
+    tokens = {name: net.manifest["tokens"][name]["address"].lower() for name in ("PT-sUSDe", "USDe")}
+    (sy,) = snap.pools.loc[snap.pools["venue"] == "pendle", "token1"]
+    result = analyse(snap)
+    assert [(u, v) for u, v, d in result.graph.edges(data=True) if d["kind"] == "redeems"] == [
+        (f"token:{tokens['PT-sUSDe']}", f"token:{sy}")]
+    (loop,) = result.loops.itertuples()
+    assert loop.loop == "USDe → sUSDe → SY-sUSDe → PT-sUSDe-3FEB2026 → USDe" and loop.loopers == 1
+    assert loop.leverage == pytest.approx(5.0, rel=1e-3)  # the 5× Aave looper, the one borrowing USDe
+    lt = _LookThrough(snap)
+    assert lt.token(tokens["PT-sUSDe"], ()) == lt.token(sy, ()) and ("base", tokens["USDe"]) in lt.token(sy, ())
 
 def test_a_pt_selloff_leaves_every_morpho_looper_healthy(net, snap):
     net.apply("pt-selloff")
