@@ -165,8 +165,12 @@ def _print_details(console: Console, result: ScanResult) -> None:
         console.print(t)
     if len(result.losses):
         t = Table(title="New bad debt by lender, one basis point past each threshold", title_justify="left")
-        for col in ("token", "shock", "lender", "at δ₁", "at δ_c", "at δ_bd", "at 100 %"):
-            t.add_column(col, justify="left" if col in ("token", "shock", "lender") else "right", no_wrap=col != "lender")
+        # An address as a lender (`0x30ef…a1b2`) is kept whole; a long token symbol gives way first.
+        t.add_column("token", overflow="ellipsis", no_wrap=True, max_width=14)
+        t.add_column("shock", no_wrap=True)
+        t.add_column("lender", no_wrap=True, min_width=11)
+        for col in ("at δ₁", "at δ_c", "at δ_bd", "at 100 %"):
+            t.add_column(col, justify="right", no_wrap=True)
         for x in result.losses.itertuples():
             lender = x.lender_symbol if isinstance(x.lender_symbol, str) else account(x.lender)
             t.add_row(safe_text(symbols.get(x.token, x.token)), _SHOCK[x.shock], safe_text(lender),
