@@ -5,7 +5,7 @@ which an account becomes liquidatable must agree, so the two cannot drift apart.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from loopscan.protocols.gearbox import rules
@@ -55,6 +55,7 @@ def test_payments_are_the_integer_ones(value, debt, interest, fees):
 
 
 @given(tokens, st.integers(0, 10**6), st.integers(1, 99))
+@example([(1030928, 50000000, 9700, 1)], 0, 1)  # the integer threshold at 1 feed unit, the float's at 1.0
 def test_the_first_liquidation_is_the_integer_threshold_price(raw, underlying_held, debt_pct):
     """One token shocked, the rest fixed: the fall the float rule finds is the one the integer
     bisection finds over the token's feed answers (to the feed's resolution)."""
@@ -70,8 +71,8 @@ def test_the_first_liquidation_is_the_integer_threshold_price(raw, underlying_he
     delta = rules.first_liquidation(values, lts, quotas, shocked, underlying_held * LT_UNDERLYING / 1e4, debt / E6)
     if threshold is None:  # no price is healthy: the quota caps the token
         assert delta == 0.0
-    elif threshold <= 1:  # healthy even at a zero price: the rest covers the debt
-        assert delta is None
+    elif threshold <= 1:  # healthy down to the feed's last unit: the rest covers the debt, or nearly
+        assert delta is None or (1 - delta) * token.price <= 2 + 1e-7 * token.price
     else:
         assert delta is not None
         assert abs((1 - delta) * token.price - threshold) <= 2 + 1e-7 * token.price
