@@ -106,7 +106,8 @@ def _haircut_of(fraction: float, path: Path | None):
         return fraction
     if fraction:
         raise click.UsageError("--liquidity-haircut and --liquidity-haircut-file: give one of them")
-    from loopscan.solver.haircut import HaircutError, read_haircut_plan
+    from loopscan.result import read_haircut_plan
+    from loopscan.solver.haircut import HaircutError
 
     try:
         return read_haircut_plan(path)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,10 +17,11 @@ import pandas as pd
 
 from loopscan.graph import build_graph, look_through, loop_table, pyramids
 from loopscan.model import Snapshot
+from loopscan.protocols import registry
 from loopscan.solver import CascadeResult, Solver, build_book
-from loopscan.solver.haircut import HAIRCUTS, HaircutPlan, haircut, haircut_table
+from loopscan.solver.haircut import HAIRCUTS, HaircutError, HaircutPlan, haircut, haircut_table
 
-__all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse"]
+__all__ = ["POSITION_THRESHOLDS_LIMIT", "ScanResult", "analyse", "read_haircut_plan"]
 
 POSITION_THRESHOLDS_LIMIT = 40  # positions a depeg may reach for its per-position δ₁ to be solved (one bisection each)
 
@@ -131,6 +133,8 @@ def analyse(snapshot: Snapshot, tokens: list[str] | None = None, liquidity_hairc
     `liquidity_haircut` solves on exit pools that hold (1 − it) of their liquidity, or what a
     `HaircutPlan` (per pool and venue) leaves each (`loopscan.solver.haircut`): thresholds, losses
     and the depth table."""
+    if isinstance(liquidity_haircut, HaircutPlan):
+        _check_venues(liquidity_haircut)
     tokens = [snapshot.token_address(t) for t in tokens] if tokens else None
     graph = build_graph(snapshot)
     exposure = look_through(snapshot)
@@ -142,3 +146,29 @@ def analyse(snapshot: Snapshot, tokens: list[str] | None = None, liquidity_hairc
     thresholds = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
     return ScanResult(snapshot, graph, exposure, vaults, bases, loop_table(snapshot, graph), thresholds, solver.losses(thresholds), solver)
 
+
+
+def read_haircut_plan(path: str | Path) -> HaircutPlan:
+    """A haircut plan from a TOML file: `default = F`, a `[venues]` table (venue protocol = F) and a
+    `[pools]` table ("0xpool" = F)."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise HaircutError(f"liquidity haircut file {path}: {exc}") from None
+    unknown = set(data) - {"default", "venues", "pools"}
+    if unknown:
+        raise HaircutError(f"liquidity haircut file {path}: unknown key(s) {', '.join(sorted(unknown))}; "
+                           "expected default, [venues], [pools]")  # fmt: skip
+    try:
+        return _check_venues(HaircutPlan(data.get("default", 0.0), dict(data.get("venues", {})), dict(data.get("pools", {}))))
+    except HaircutError as exc:
+        raise HaircutError(f"{path}: {exc}") from None
+
+
+def _check_venues(plan: HaircutPlan) -> HaircutPlan:
+    """A plan naming a venue nobody registered is a typo, not a venue with no pools here."""
+    known = registry.names("venue")
+    unknown = set(plan.venues) - set(known)
+    if unknown:
+        raise HaircutError(f"liquidity haircut venues: unknown {', '.join(sorted(unknown))}; venues: {', '.join(known)}")
+    return plan

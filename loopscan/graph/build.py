@@ -33,7 +33,7 @@ import networkx as nx
 from loopscan.model import Snapshot
 from loopscan.protocols import registry
 
-__all__ = ["build_graph", "redemptions", "token_node", "vault_node", "market_node", "account_node", "opaque_node"]
+__all__ = ["build_graph", "margins", "redemptions", "token_node", "vault_node", "market_node", "account_node", "opaque_node"]
 
 
 def token_node(address: str) -> str:
@@ -65,12 +65,13 @@ def build_graph(snap: Snapshot) -> nx.MultiDiGraph:
     for pt, underlying in redemptions(snap).items():
         _token(g, underlying)
         g.add_edge(token_node(pt), token_node(underlying), kind="redeems", token=underlying)
+    margin_of = margins(snap)
     accepted: dict[tuple[str, str], list] = defaultdict(list)
     for c in snap.market_collaterals.itertuples():
         accepted[c.protocol_address, c.market_id].append(c)
     for m in snap.markets.itertuples():
         node = market_node(m.protocol_address, m.market_id)
-        margin = registry.by_margin(m.protocol)
+        margin = margin_of[m.protocol_address, m.market_id]
         collaterals = accepted[m.protocol_address, m.market_id]
         g.add_node(node, kind="market", protocol=m.protocol, margin=margin, protocol_address=m.protocol_address,
                    market_id=m.market_id, loan_token=m.loan_token,
@@ -136,3 +137,9 @@ def redemptions(snap: Snapshot) -> dict[str, str]:
             if token in pts and other not in pts:
                 out.setdefault(token, other)
     return out
+
+
+def margins(snap: Snapshot) -> dict[tuple[str, str], str]:
+    """Each market's margin rule, by (protocol address, market id): isolated, pooled or account.
+    The graph's one question to the protocol registry."""
+    return {(m.protocol_address, m.market_id): registry.by_margin(m.protocol) for m in snap.markets.itertuples()}

@@ -29,10 +29,9 @@ from collections import defaultdict
 
 import pandas as pd
 
-from loopscan.graph.build import redemptions
+from loopscan.graph.build import margins, redemptions
 from loopscan.model import Snapshot
 from loopscan.model.views import market_collateral, position_collateral
-from loopscan.protocols import registry
 
 __all__ = ["look_through", "Exposure"]
 
@@ -57,6 +56,7 @@ class _LookThrough:
             self.positions[p.protocol_address].append(p)
         self.memo: dict[str, Exposure] = {}
         self.redeems = redemptions(snap)
+        self.margins = margins(snap)
 
     def token(self, token: str, stack: tuple[str, ...]) -> Exposure:
         if token in self.redeems:  # a principal token rests on what it redeems into
@@ -109,7 +109,7 @@ class _LookThrough:
 
     def borrowers_collateral(self, m) -> dict[tuple[str, bool], float]:
         """What a market's borrowed part rests on: (collateral token, could be valued) -> share."""
-        if registry.by_margin(m.protocol) != "pooled":  # isolated, or a credit manager
+        if self.margins[m.protocol_address, m.market_id] != "pooled":  # isolated, or a credit manager
             accepted = self.collaterals[(m.protocol_address, m.market_id)]
             if len(accepted) == 1:
                 return {(accepted[0], True): 1.0}

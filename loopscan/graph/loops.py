@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import networkx as nx
 import pandas as pd
 
+from loopscan.graph.build import margins
 from loopscan.model import ZERO_ADDRESS
 from loopscan.model.views import market_collateral, position_collateral
-from loopscan.protocols import registry
 
 __all__ = ["Loop", "token_projection", "find_loops", "loop_table"]
 
@@ -132,6 +132,7 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
     joined = list(market_collateral(snap).itertuples())
     markets = {(m.protocol_address, m.market_id): m for m in joined}
     feeds = {(m.protocol_address, m.market_id, m.collateral_token): m for m in joined}  # a credit account's collaterals
+    margin_of = margins(snap)
     by_account: dict[tuple[str, str], list] = {}
     for p in position_collateral(snap).itertuples():
         by_account.setdefault((p.protocol_address, p.account), []).append(p)
@@ -144,7 +145,7 @@ def loop_table(snap, g: nx.MultiDiGraph) -> pd.DataFrame:
             col = owed = 0.0
             for p in positions:
                 m = markets[(protocol_address, p.market_id)]
-                margin = registry.by_margin(m.protocol)
+                margin = margin_of[protocol_address, p.market_id]
                 if margin == "account":  # each collateral through its own feed and the loan token's, to loan units
                     c = feeds.get((protocol_address, p.market_id, p.collateral_token))
                     if p.collateral_token in tokens and c is not None and c.oracle_price_raw is not None and m.loan_price_raw:

@@ -8,29 +8,25 @@ and −L at its upper tick, and to the active liquidity while the price is insid
 ticks, fees and everything that is not a venue are unchanged.
 
 Integers: a position holding L that withdraws F removes floor(L·F) and keeps L − floor(L·F)
-(`kept`). The Book applies that rule to each aggregate (|x| − floor(|x|·F), sign kept), so it
+(`loopscan.protocols.liquidity.kept`). The Book applies that rule to each aggregate (|x| − floor(|x|·F), sign kept), so it
 equals the chain exactly when each aggregate is one position, and otherwise differs by less than
 one unit per position summed into it (floor of a sum against a sum of floors).
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from pathlib import Path
 
 import pandas as pd
 
 from loopscan.errors import LoopscanError
-from loopscan.protocols import registry
-from loopscan.protocols.liquidity import kept
 from loopscan.solver.book import Book
 from loopscan.solver.exits import Exit, Venue
 from loopscan.solver.thresholds import Solver
 
-__all__ = ["HAIRCUTS", "HaircutPlan", "read_haircut_plan", "haircut", "haircut_column", "haircut_table", "kept"]
+__all__ = ["HAIRCUTS", "HaircutError", "HaircutPlan", "haircut", "haircut_column", "haircut_table"]
 
 FIGURES = {"first_liquidation_frac": "d1", "cascade_frac": "dc", "bad_debt_frac": "dbd"}
 HAIRCUTS = (0.0, 0.5, 0.9)  # what the report sets side by side: none, half and nine tenths of the liquidity gone
@@ -43,7 +39,8 @@ class HaircutError(LoopscanError):
 @dataclass(frozen=True)
 class HaircutPlan:
     """Fractions of liquidity withdrawn per pool, per venue protocol (e.g. every Curve pool), and
-    for every other venue: a pool's own fraction wins over its venue's, its venue's over `default`."""
+    for every other venue: a pool's own fraction wins over its venue's, its venue's over `default`.
+    Venue names are checked against the registry where a plan comes in (`loopscan.result`)."""
 
     default: float = 0.0
     venues: Mapping[str, float] = field(default_factory=dict)  # registered venue name -> fraction
@@ -53,30 +50,10 @@ class HaircutPlan:
         for where, f in (("default", self.default), *self.venues.items(), *self.pools.items()):
             if isinstance(f, bool) or not isinstance(f, int | float) or not 0.0 <= f < 1.0:
                 raise HaircutError(f"liquidity haircut {where} = {f!r}: must be a number at least 0 and below 1")
-        unknown = set(self.venues) - set(registry.names("venue"))
-        if unknown:
-            raise HaircutError(f"liquidity haircut venues: unknown {', '.join(sorted(unknown))}; venues: {', '.join(registry.names('venue'))}")
         object.__setattr__(self, "pools", {a.lower(): f for a, f in self.pools.items()})
 
     def fraction(self, venue: Venue) -> float:
         return self.pools.get(venue.address.lower(), self.venues.get(venue.venue, self.default))
-
-
-def read_haircut_plan(path: str | Path) -> HaircutPlan:
-    """A haircut plan from a TOML file: `default = F`, a `[venues]` table (venue protocol = F) and a
-    `[pools]` table ("0xpool" = F)."""
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise HaircutError(f"liquidity haircut file {path}: {exc}") from None
-    unknown = set(data) - {"default", "venues", "pools"}
-    if unknown:
-        raise HaircutError(f"liquidity haircut file {path}: unknown key(s) {', '.join(sorted(unknown))}; "
-                           "expected default, [venues], [pools]")  # fmt: skip
-    try:
-        return HaircutPlan(data.get("default", 0.0), dict(data.get("venues", {})), dict(data.get("pools", {})))
-    except HaircutError as exc:
-        raise HaircutError(f"{path}: {exc}") from None
 
 
 def haircut(book: Book, fraction: float | HaircutPlan, pools: Iterable[str] | None = None) -> Book:

@@ -8,12 +8,14 @@ from fractions import Fraction
 import pytest
 
 from loopscan.errors import LoopscanError
+from loopscan.protocols.liquidity import kept
 from loopscan.protocols.uniswap_v3.swap import price_after_selling
 from loopscan.protocols.uniswap_v3.venue import UniswapV3Venue
+from loopscan.result import read_haircut_plan
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
 from loopscan.solver.exits import Exit
-from loopscan.solver.haircut import HaircutPlan, haircut, kept, read_haircut_plan
+from loopscan.solver.haircut import HaircutPlan, haircut
 from tests.solver.test_swap_math import enc, pool
 
 E18 = 10**18
