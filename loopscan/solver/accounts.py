@@ -8,8 +8,8 @@ liquidated by their protocol's rules (`MarketBook.rules`, from the registry), ea
 * **Liquidation**: the whole account (`rules.liquidate_account`): the pool is paid, the owner keeps
   the rest, the liquidator takes every collateral for what it pays; it happens only if the
   collateral is worth at market at least what the liquidator pays. Seized tokens other than the
-  loan token leave by the same exit as every protocol's (`liquidation._exit`); the pool's loss
-  (what it is owed beyond what it is paid) is written off its lenders (`liquidation._write_off`).
+  loan token leave by the same exit as every protocol's (`liquidation.exit_collateral`); the pool's loss
+  (what it is owed beyond what it is paid) is written off its lenders (`liquidation.write_off`).
 * **Hidden bad debt**: an open account whose collateral's market value is below what the pool is
   owed.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from loopscan.solver.book import Book, MarketBook
-from loopscan.solver.liquidation import _exit, _write_off
+from loopscan.solver.liquidation import exit_collateral, write_off
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
@@ -78,10 +78,10 @@ def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int)
     cols[i] = 0.0
     debts[i] = 0.0
     if paid.loss > 0:
-        _write_off(prices, m, paid.loss)
+        write_off(prices, m, paid.loss)
     for token, amount in zip(cb.tokens, seized.tolist(), strict=True):
         if amount > 0 and token != m.loan:  # the loan token is what the liquidator pays with
-            _exit(book, state, token, amount)
+            exit_collateral(book, state, token, amount)
     return key, m.accounts[i], value, paid.to_pool, paid.loss, at_market
 
 

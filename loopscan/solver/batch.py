@@ -94,7 +94,7 @@ def add_in_order(start: float, values: np.ndarray) -> float:
 
 
 def _write_off(prices: Pricer, key: str, where: np.ndarray, bad: np.ndarray, written: dict) -> None:
-    """`liquidation._write_off` of each of a market's bad debts: the market's realised sum now, each
+    """`liquidation.write_off` of each of a market's bad debts: the market's realised sum now, each
     lending vault's loss kept by place in the round (`written`), to be subtracted in that order."""
     state = prices.state
     state.realized[key] = add_in_order(state.realized.get(key, 0.0), bad)

@@ -8,7 +8,7 @@ from loopscan.solver.book import Book, MarketBook
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.state import CascadeState
 
-__all__ = ["liquidate_pooled", "liquidate_isolated"]
+__all__ = ["liquidate_pooled", "liquidate_isolated", "exit_collateral", "write_off"]
 
 
 def liquidate_isolated(book: Book, state: CascadeState, prices: Pricer, key: str, i: int) -> tuple | None:
@@ -27,8 +27,8 @@ def liquidate_isolated(book: Book, state: CascadeState, prices: Pricer, key: str
     cols[i] = col - seized
     debts[i] = 0.0 if bad else debt - repaid
     if bad:
-        _write_off(prices, m, bad)
-    _exit(book, state, m.collateral, seized)
+        write_off(prices, m, bad)
+    exit_collateral(book, state, m.collateral, seized)
     return key, m.accounts[i], seized, repaid, bad, seized * p_col
 
 
@@ -68,11 +68,11 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     state.declined.pop(ref, None)
     state.writable(c_m.key)[0][c_i] -= seized
     state.writable(d_m.key)[1][d_i] -= repay
-    _exit(book, state, c_m.loan, seized)
+    exit_collateral(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
 
 
-def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:
+def exit_collateral(book: Book, state: CascadeState, token: str, amount: float) -> None:
     """Seized collateral leaves: redeemed at book from its vault's idle assets, the rest sold."""
     if token in book.vaults:
         per_share = state.total_assets[token] / state.supply[token] if state.supply[token] else 0.0
@@ -87,7 +87,7 @@ def _exit(book: Book, state: CascadeState, token: str, amount: float) -> None:
     state.repriced.add(token)
 
 
-def _write_off(prices: Pricer, m: MarketBook, bad: float) -> None:
+def write_off(prices: Pricer, m: MarketBook, bad: float) -> None:
     """Realised bad debt. Where the protocol socialises it (Morpho writes it off the market's
     supply), each supplier loses pro rata, and a vault among them loses it from its reported assets."""
     state = prices.state
