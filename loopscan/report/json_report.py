@@ -102,6 +102,7 @@ def report_dict(result: ScanResult) -> dict:
         "baseline": _baseline(result),
         "missing": _missing(result),
         "unsolved_markets": [{"market": key, "reason": _text(why)} for key, why in sorted(result.solver.book.unsolved.items())],
+        "unpriced_pools": [{"pool": pool, "reason": _text(why)} for pool, why in sorted(result.solver.book.unpriced_pools.items())],
         "coverage": result.coverage,
     }
 

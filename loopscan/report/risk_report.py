@@ -90,6 +90,9 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
     if unsolved:
         console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "
                       f"are in no threshold (e.g. {next(iter(unsolved.values()))})", markup=False, style="bold yellow")  # fmt: skip
+    for pool, why in sorted(result.solver.book.unpriced_pools.items()):
+        console.print(f"no exit: pool {pool} was read but cannot be priced at the pin ({why}); its depth is in no figure",
+                      markup=False, style="bold yellow")  # fmt: skip
     table, legend = headline_table(result.thresholds, "Where it breaks: further shock of each token from the state at the pin")
     console.print(table)
     for line in ["δ₁ first liquidation, δ_c cascade feeds itself, δ_bd new bad debt; never: not up to a 100 % shock", *legend]:

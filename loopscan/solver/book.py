@@ -103,6 +103,7 @@ class Book:
     anchored: set[str] = field(default_factory=set)  # priced by their own market feed or the numeraire
     unsolved: dict[str, str] = field(default_factory=dict)  # market key -> why the solver leaves it out
     left_out: dict[str, str] = field(default_factory=dict)  # protocol the scan left out (--protocols) -> its role
+    unpriced_pools: dict[str, str] = field(default_factory=dict)  # pool read but no exit -> why (its maths cannot price it)
 
 
 def build_book(snap: Snapshot) -> Book:
@@ -138,7 +139,7 @@ def build_book(snap: Snapshot) -> Book:
         if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0):
             p0[leg.loan] = leg.oracle0
     vaults = _vaults(snap, decimals, markets)
-    exits = _exits(snap, decimals, p0, set(assumed))
+    exits, unpriced = _exits(snap, decimals, p0, set(assumed))
     for token in {m.collateral for m in markets.values() if m.oracle_kind in _PT_FEEDS} & set(exits):
         # A PT's own feed is its lender's price of it, not a market's: where the PT has an exit,
         # it starts at the best price there (its quote, its SY, at that quote's price).
@@ -152,7 +153,7 @@ def build_book(snap: Snapshot) -> Book:
     # it, not through its pool partner: a pair priced through each other has no anchor.
     anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind in ("market", "unknown")}
     left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
-    return Book(p0, symbols, decimals, markets, vaults, exits, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
+    return Book(p0, symbols, decimals, markets, vaults, exits, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out, unpriced)
 
 
 def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
@@ -273,9 +274,10 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
     return out
 
 
-def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, Exit]:
+def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> tuple[dict[str, Exit], dict[str, str]]:
     """For each token, every venue selling it against a priced token (its `Exit`), the best price
-    at the pin (in the numeraire) first: where it is sold.
+    at the pin (in the numeraire) first: where it is sold; and the pools no venue can price at the
+    pin, with why (their depth is in no figure: the report lists them).
 
     Each venue protocol turns its own `pools` rows into venues (`registry.venues`). The
     numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth less
@@ -291,8 +293,14 @@ def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
     for r in snap.market_params.itertuples():  # a venue's own fields, kept as its pool's market (Pendle's)
         rows.setdefault(r.market_id, {}).setdefault("market_params", []).append(r)
     found: dict[str, dict[str, Venue]] = {}  # token -> pool -> venue
+    unpriced: dict[str, str] = {}
     for p in snap.pools.itertuples():
-        for venue in registry.venues(p.venue, p, rows.get(p.pool, {}), decimals):
+        try:
+            pool_venues = registry.venues(p.venue, p, rows.get(p.pool, {}), decimals)
+        except registry.VenueUnpriced as exc:
+            unpriced[p.pool] = f"{p.venue}: {exc}"
+            continue
+        for venue in pool_venues:
             if venue.quote not in p0 or venue.token in numeraire:
                 continue
             pools = found.setdefault(venue.token, {})
@@ -305,4 +313,4 @@ def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
         venues = deep or [max(pools.values(), key=lambda v: (v.quote in numeraire, v.liquidity))]
         venues.sort(key=lambda v: (v.price0 * p0[v.quote], v.quote in numeraire, v.liquidity), reverse=True)
         exits[token] = Exit(token, tuple(venues), tuple(p0[v.quote] for v in venues))
-    return exits
+    return exits, unpriced
