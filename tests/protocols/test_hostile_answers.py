@@ -22,7 +22,7 @@ from loopscan.model import to_frame
 from loopscan.protocols.aave_v3 import indexer as aave_v3
 from loopscan.protocols.aave_v3.config import decode_emode_category, decode_reserve_data, decode_string
 from loopscan.protocols.aave_v3.indexer import AaveV3Indexer
-from loopscan.protocols.aave_v3.oracles import PROBES, probe_from_answers
+from loopscan.protocols.price_sources import PROBES, probe_from_answers
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.erc4626.indexer import VaultIndexer
 from loopscan.protocols.gearbox.indexer import GearboxIndexer

@@ -39,7 +39,7 @@ from loopscan.protocols.aave_v3.config import (
     is_using_as_collateral,
     reserve_ids_in_use,
 )
-from loopscan.protocols.aave_v3.oracles import (
+from loopscan.protocols.price_sources import (
     PROBES,
     SourceProbe,
     classify_sources,

@@ -11,8 +11,9 @@ and their credit accounts at the pin. Getters as published in `@gearbox-protocol
    pool's `expectedLiquidity()`, `creditManagerBorrowed(cm)`, `interestRateModel()` and
    `lastBaseInterestUpdate()`, and its accounts (`creditAccounts(offset, limit)`, in pages);
 4. per collateral token: `ltParams` (the ramp), the quota keeper's `getTokenQuotaParams` (rate,
-   limit, total quoted), the price oracle's `getPrice` and `priceFeedParams` (the decimals it
-   prices with);
+   limit, total quoted), the price oracle's `getPrice` and `priceFeedParams` (the feed and the
+   decimals it prices with); each feed probed for what kind of price it gives
+   (`loopscan.protocols.price_sources`, as Aave's sources: a vault's exchange rate, a market feed);
 5. per account: `calcDebtAndCollateral(account, DEBT_COLLATERAL)` (debt, base and quota interest,
    fees, and the contract's own total and weighted values in USD), then each enabled token's
    `balanceOf` and the account's quota (`getQuota`).
@@ -24,11 +25,13 @@ every account read checks the rules, as Euler's does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from loopscan.chains import Deployments
 from loopscan.protocols.base import Answers, Read, Rows, ScanContext, dynamic, read
+from loopscan.protocols.price_sources import fetch_source_kinds
 from loopscan.protocols.gearbox.rules import (
     PERCENTAGE_FACTOR,
     TokenPosition,
@@ -67,6 +70,8 @@ class CollateralToken:
     quota: tuple[int, int, int, int, bool] | None = None  # rate bps, increase fee bps, total quoted, limit, active
     price: int | None = None  # getPrice, USD with 8 decimals
     decimals: int | None = None  # as the price oracle converts it
+    feed: str | None = None  # its main price feed (`priceFeedParams`)
+    kind: str = "unknown"  # what kind of price that feed gives (`price_sources`)
 
 
 @dataclass
@@ -134,6 +139,7 @@ class GearboxIndexer:
         managers = await self._managers(ctx, list(dict.fromkeys(a.lower() for a in found)))
         await self._details(ctx, managers)
         await self._tokens(ctx, managers)
+        await self._feed_kinds(ctx, managers)
         raw.managers = {m.address: m for m in managers}
         ctx.progress("gearbox: credit managers", len(raw.managers))
         raw.accounts = await self._accounts(ctx, managers)
@@ -221,7 +227,7 @@ class GearboxIndexer:
         for m in list(managers):
             for t, c in m.tokens.items():
                 if (priced := got.each([(m.address, t, "price"), (m.address, t, "feed")])) is not None:
-                    c.price, c.decimals = priced[0], priced[1][3]
+                    c.price, c.decimals, c.feed = priced[0], priced[1][3], priced[1][0]
                 if t == m.underlying:
                     continue
                 if (terms := got.each([(m.address, t, "ramp"), (m.address, t, "quota")])) is None:
@@ -230,6 +236,15 @@ class GearboxIndexer:
                 c.ramp = terms[0]
                 rate, _index, increase_fee, total_quoted, limit, active = terms[1]
                 c.quota = (rate, increase_fee, total_quoted, limit, active)
+
+    async def _feed_kinds(self, ctx: ScanContext, managers: list[CreditManager]) -> None:
+        """What kind of price each token's feed gives (a vault's exchange rate, a market feed...),
+        as Aave's sources are classified: a manager's feeds are probed together, since one feed
+        pricing two of its tokens is fixed for the one it does not name."""
+        found = await asyncio.gather(*(fetch_source_kinds(ctx, {t: c.feed for t, c in m.tokens.items()}) for m in managers))
+        for m, kinds in zip(managers, found, strict=True):
+            for t, c in m.tokens.items():
+                c.kind = kinds[t]
 
     async def _accounts(self, ctx: ScanContext, managers: list[CreditManager]) -> list[CreditAccount]:
         got = await ctx.read_round({
@@ -278,7 +293,7 @@ class GearboxIndexer:
             key = {"block": block, "protocol_address": m.address, "market_id": m.address}
             underlying = m.tokens[m.underlying]
             markets.append({**key, "protocol": self.name, "loan_token": m.underlying, "loan_oracle": m.price_oracle,
-                            "loan_oracle_kind": "unknown", "loan_price_raw": underlying.price,
+                            "loan_oracle_kind": underlying.kind, "loan_price_raw": underlying.price,
                             "loan_price_scale": PRICE_SCALE if underlying.price is not None else None, "irm": m.irm,
                             "total_supply_assets": m.totals[0], "total_borrow_assets": m.totals[1],
                             "last_update": m.last_update})  # fmt: skip
@@ -289,7 +304,7 @@ class GearboxIndexer:
                 collaterals.append({
                     **key, "collateral_token": t, "liquidation_threshold_wad": c.lt_bps * _BPS_TO_WAD,
                     "max_ltv_wad": c.lt_bps * _BPS_TO_WAD, "liquidation_incentive_wad": incentive,
-                    "oracle": m.price_oracle, "oracle_kind": "unknown", "oracle_price_raw": c.price,
+                    "oracle": m.price_oracle, "oracle_kind": c.kind, "oracle_price_raw": c.price,
                     "oracle_price_scale": PRICE_SCALE if c.price is not None else None, "price_quote": "numeraire",
                 })  # fmt: skip
                 if c.ramp is not None and c.quota is not None:

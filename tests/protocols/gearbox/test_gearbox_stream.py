@@ -166,7 +166,7 @@ def test_the_float_rules_first_liquidation_brackets_the_credit_managers_own_chec
 
 def test_a_credit_accounts_oracle_follows_prices_that_move_within_a_cascade(stream):
     """Losing all of xUSD's opaque backing writes off deUSD's loans against xUSD in round 1; sdeUSD's
-    book (deUSD's) falls with it, and Gearbox's sdeUSD feed (unclassified: the market price) follows
+    book (deUSD's) falls with it, and Gearbox's sdeUSD feed (the vault's rate × deUSD's price) follows
     it, so the sdeUSD credit account is liquidated in round 2. A leg's oracle answer kept from before
     the write-off (never forgotten) would leave it open."""
     m = stream.manifest
