@@ -39,13 +39,13 @@ from loopscan.protocols.aave_v3.config import (
     is_using_as_collateral,
     reserve_ids_in_use,
 )
+from loopscan.protocols.base import Read, ReadMany, Rows, ScanContext, read, read_many, topic_address
 from loopscan.protocols.price_sources import (
     PROBES,
     SourceProbe,
     classify_sources,
     probe_from_answers,
 )
-from loopscan.protocols.base import Read, ReadMany, Rows, ScanContext, read, read_many, topic_address
 from loopscan.rpc import InvalidAnswer, describe_size
 
 _BPS_TO_WAD = 10**14  # 10,000 bps = 1e18

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 from loopscan.chains import Deployments
 from loopscan.protocols.base import Answers, Read, Rows, ScanContext, dynamic, read
-from loopscan.protocols.price_sources import fetch_source_kinds
 from loopscan.protocols.gearbox.rules import (
     PERCENTAGE_FACTOR,
     TokenPosition,
@@ -40,6 +39,7 @@ from loopscan.protocols.gearbox.rules import (
     convert_to_usd,
     total_debt,
 )
+from loopscan.protocols.price_sources import fetch_source_kinds
 
 __all__ = ["CreditManager", "CreditAccount", "GearboxRaw", "GearboxIndexer", "plan", "DEBT_COLLATERAL", "PRICE_SCALE"]
 
