@@ -42,10 +42,10 @@ def test_stream_coverage_names_what_was_read_and_why_the_rest_was_not(stream_res
     assert cov["recorded"]
     held = {e["protocol"]: (e["markets"], e["positions"], e["vaults"], e["pools"]) for e in cov["read"]}
     assert held == {"morpho_blue": (4, 9, 0, 0), "metamorpho": (0, 0, 1, 0), "erc4626": (0, 0, 3, 0), "uniswap_v3": (0, 0, 0, 2),
-                    "gearbox": (1, 4, 0, 0)}  # three credit accounts and the pool that lends to them  # fmt: skip
+                    "gearbox": (1, 4, 1, 0)}  # three credit accounts, and the pool (a vault) that lends to them  # fmt: skip
     # The counts are the snapshot's own rows.
     snap = stream_result.snapshot
-    assert (len(snap.markets), len(snap.positions), len(snap.vaults), len(snap.pools)) == (5, 13, 4, 2)
+    assert (len(snap.markets), len(snap.positions), len(snap.vaults), len(snap.pools)) == (5, 13, 5, 2)
     assert {e["protocol"]: (e["reason"], e["proven_on_node"]) for e in cov["not_read"]} == {
         "aave_v3": (NOT_LISTED, True), "spark": (NOT_LISTED, True), "curve": (NOT_LISTED, False),
         "compound_v3": (NOT_LISTED, False), "euler_v2": (NOT_LISTED, False), "pendle": (NOT_LISTED, True),
@@ -62,7 +62,7 @@ def test_the_report_states_coverage_before_any_figure_and_off_devnet_debt_apart(
     lines = [line.rstrip() for line in _report(stream_result).splitlines()]
     assert lines[:4] == [
         "coverage: read morpho_blue (4 markets, 9 positions), metamorpho (1 vault), erc4626 (3 vaults), uniswap_v3 (2 pools), "
-        "gearbox (1 market, 4 positions); not read: aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
+        "gearbox (1 market, 4 positions, 1 vault); not read: aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
         f"euler_v2 (unproven_on_node), pendle ({NOT_LISTED})",
         "no figure rests on code not proven on a node (compound_v3, curve, euler_v2: unproven_on_node, not read)",
         OFF_DEVNET,
@@ -100,7 +100,7 @@ def test_a_narrowed_scan_says_what_it_left_out(stream):
                                    protocols=["morpho_blue", "gearbox", "uniswap_v3"]))  # fmt: skip
     (line, *_) = coverage_lines(snap)
     assert line == (
-        "coverage: read morpho_blue (4 markets, 9 positions), uniswap_v3 (2 pools), gearbox (1 market, 4 positions); not read: "
+        "coverage: read morpho_blue (4 markets, 9 positions), uniswap_v3 (2 pools), gearbox (1 market, 4 positions, 1 vault); not read: "
         "metamorpho, erc4626 (left out by --protocols); aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
         f"euler_v2 (unproven_on_node), pendle ({NOT_LISTED})"
     )  # fmt: skip
