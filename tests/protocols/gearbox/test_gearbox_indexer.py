@@ -22,10 +22,10 @@ from gearbox_devnet import (
 )
 
 from loopscan.model.frames import to_frame, validate_frame
-from loopscan.protocols.holdings import complete_vaults, position_holdings
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.gearbox import rules
 from loopscan.protocols.gearbox.indexer import DEBT_COLLATERAL, plan
+from loopscan.protocols.holdings import complete_vaults, position_holdings
 from loopscan.result import analyse
 from loopscan.rpc import RpcClient
 from loopscan.scanner import index
