@@ -74,6 +74,7 @@ class MarketBook:
     # (`underlying_held`), exact from the integers; None where the protocol's holdings were not read.
     shortfall: float | None = None
     credit: CreditBook | None = None  # account margin: the collaterals, their oracles, LTs and caps (`book_accounts`)
+    proven_on_node: bool = True  # False: its protocol's rules were never checked against its contracts on a node
 
 
 @dataclass
@@ -184,6 +185,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
         if margin == "account":
             out[key] = _credit_market(m, key, rules, found, params.get(key, {}), decimals)
+            out[key].proven_on_node = registry.spec(m.protocol).proven_on_node
             continue
         if len(found) > 1:
             unsolved[key] = (f"{m.protocol} market with {len(found)} collaterals: the solver applies one collateral per "
@@ -204,6 +206,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
             params=params.get(key, {}),
             oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
             shortfall=max(credited - held, 0) / dl if held is not None else None,
+            proven_on_node=registry.spec(m.protocol).proven_on_node,
         )  # fmt: skip
     _link_shared_sources(out)
     posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)
@@ -234,8 +237,15 @@ def _credit_market(m, key: str, rules, found: list, params: dict[str, int], deci
                        _oracle_price(c, decimals.get(c.collateral_token, 18), decimals.get(c.collateral_token, 18)), 0.0, 0.0,
                        quote=c.price_quote, oracle=c.oracle if isinstance(c.oracle, str) else None) for c in found]  # fmt: skip
     tokens = [leg.loan for leg in legs]
-    if m.loan_token not in tokens:
-        raise ValueError(f"{m.protocol} market {key}: its loan token is not among its collaterals, nothing prices its debt")
+    if m.loan_token not in tokens:  # a column no account holds, priced by the market's own feed of its loan token
+        if not isinstance(m.loan_oracle, str):
+            raise ValueError(f"{m.protocol} market {key}: its loan token is neither a collateral nor priced by a feed, "
+                             "nothing prices its debt")  # fmt: skip
+        scale = m.loan_price_scale if m.loan_price_raw is not None and m.loan_price_scale else None
+        legs.append(MarketBook(f"{key}/{m.loan_token}", m.protocol, "account", rules, m.loan_token, m.loan_token,
+                               m.loan_oracle_kind, 0.0, 1.0, m.loan_price_raw / scale if scale else float("nan"), 0.0, 0.0,
+                               quote="numeraire", oracle=m.loan_oracle))  # fmt: skip
+        tokens.append(m.loan_token)
     loan = legs[tokens.index(m.loan_token)]
     kinds = {leg.oracle_kind for leg in legs}
     dl = 10 ** decimals.get(m.loan_token, 18)

@@ -128,6 +128,16 @@ def test_a_protocol_read_but_not_solved_says_so():
         "not read: nothing")
 
 
+def test_a_protocol_solved_but_not_proven_on_a_node_says_so():
+    """Compound v3 is solved (its accounts are in the thresholds) on rules no node has run: read by
+    default, its counts carry only `unproven_on_node`, and the next line says what that means."""
+    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
+                        coverage={"read": {"compound_v3": {"markets": 1, "positions": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
+    first, second = coverage_lines(Snapshot.empty(meta))
+    assert first == "coverage: read compound_v3 (1 market, 2 positions, unproven_on_node); not read: nothing"
+    assert second.startswith("unproven_on_node: figures resting on compound_v3 follow published code no package here deploys")
+
+
 def test_scenario_text_in_the_coverage_is_escaped():
     evil = "xUSD\x1b[2J\u202e"
     meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test", coverage={
