@@ -75,8 +75,10 @@ def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int)
         return None
     loan = answers[cb.underlying]
     values = amounts * answers
-    done = m.rules.liquidate_account(values, loan, cb.tokens, debt, cb.owed.item(i), m.params, cb.lts)
+    done = m.rules.liquidate_account(values, loan, cb.tokens, debt, _owed(m, state.debt[key], i).item(), m.params, cb.lts)
     taken = amounts * done.taken
+    if done.repaid == 0 and not taken.any():
+        return None  # nothing to take and no debt to clear (Euler's empty account whose vault does not socialise)
     at_market = float(sum(a * prices.market(t) for t, a in zip(cb.tokens, taken.tolist(), strict=True)))
     if not done.forced and at_market < done.paid * prices.market(m.loan):
         return None  # the liquidator would be paid less than they pay: nobody liquidates
@@ -91,6 +93,12 @@ def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int)
             exit_collateral(book, state, token, amount)
     value = float((values * done.taken).sum()) / loan if loan > 0 else 0.0
     return key, m.accounts[i], value, done.to_pool, lost, at_market
+
+
+def _owed(m: MarketBook, debt: np.ndarray, rows) -> np.ndarray:
+    """What the lenders are owed of accounts `rows` now: their share of the pin's (`CreditBook.owed`)
+    left after partial liquidations (Euler's), in proportion to the debt left (a debt never grows)."""
+    return m.credit.owed[rows] * (debt[rows] / m.debt[rows])
 
 
 def _beyond_reserves(state: CascadeState, m: MarketBook, loss: float) -> float:
@@ -114,7 +122,7 @@ def hidden(book: Book, state: CascadeState, prices: Pricer) -> dict[str, float]:
             continue
         market = np.array([prices.market(t) for t in m.credit.tokens])
         value = state.collateral[m.key][open_] @ market
-        short = np.maximum(m.credit.owed[open_] * prices.market(m.loan) - value, 0.0).sum()
+        short = np.maximum(_owed(m, state.debt[m.key], open_) * prices.market(m.loan) - value, 0.0).sum()
         if short > 0:
             out[m.key] = float(short)
     return out

@@ -135,9 +135,11 @@ def build_book(snap: Snapshot) -> Book:
             if v.asset in p0 and v.share_token not in p0 and v.total_supply:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
-    for leg in (leg for m in markets.values() if m.credit is not None for leg in m.credit.legs):
-        if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0):
-            p0[leg.loan] = leg.oracle0
+    for m in (m for m in markets.values() if m.credit is not None):
+        unit = p0.get(m.loan, float("nan")) if m.credit.in_loan else 1.0  # legs quoted in the loan token: to the numeraire
+        for leg in m.credit.legs:
+            if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0 * unit):
+                p0[leg.loan] = leg.oracle0 * unit
     vaults = _vaults(snap, decimals, markets)
     exits = _exits(snap, decimals, p0, set(assumed))
     for token in {m.collateral for m in markets.values() if m.oracle_kind in _PT_FEEDS} & set(exits):
@@ -230,30 +232,42 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
 
 
 def _credit_market(m, key: str, rules, found: list, params: dict[str, int], decimals: dict[str, int]) -> MarketBook:
-    """An account-margin market (a credit manager): the market, and each collateral's oracle as a
-    leg quoted in the numeraire (`CreditBook`); its positions are filled in by `credit_positions`."""
+    """An account-margin market (a credit manager, a Comet, an Euler vault): the market, and each
+    collateral's oracle as a leg (`CreditBook`); its positions are filled in by `credit_positions`.
+
+    A leg is quoted in the market's unit: the numeraire (Gearbox's and Comet's feeds answer USD), or
+    the loan token at the pin where the protocol's answers are in the loan token (`price_quote`
+    ``loan``: Euler's quotes over the debt's quote). Each leg's answer moves with its own token's
+    market price, so within one market the units cancel in the health check."""
+    quotes = {c.price_quote for c in found}
+    if len(quotes) > 1:
+        raise ValueError(f"{m.protocol} market {key}: its collaterals are quoted in {sorted(quotes)}, one unit is needed")
+    in_loan = quotes == {"loan"}
+    dl = decimals.get(m.loan_token, 18)
     legs = [MarketBook(f"{key}/{c.collateral_token}", m.protocol, "account", rules, c.collateral_token, c.collateral_token,
                        c.oracle_kind, c.liquidation_threshold_wad / WAD, c.liquidation_incentive_wad / WAD,
-                       _oracle_price(c, decimals.get(c.collateral_token, 18), decimals.get(c.collateral_token, 18)), 0.0, 0.0,
-                       quote=c.price_quote, oracle=c.oracle if isinstance(c.oracle, str) else None) for c in found]  # fmt: skip
+                       _oracle_price(c, dl, decimals.get(c.collateral_token, 18)), 0.0, 0.0,
+                       quote="numeraire", oracle=c.oracle if isinstance(c.oracle, str) else None) for c in found]  # fmt: skip
     tokens = [leg.loan for leg in legs]
-    if m.loan_token not in tokens:  # a column no account holds, priced by the market's own feed of its loan token
-        if not isinstance(m.loan_oracle, str):
+    if m.loan_token not in tokens:  # a column no account holds, priced as the market's unit or by its feed of the loan token
+        if in_loan:
+            price = 1.0
+        elif isinstance(m.loan_oracle, str):
+            price = m.loan_price_raw / m.loan_price_scale if m.loan_price_raw is not None and m.loan_price_scale else float("nan")
+        else:
             raise ValueError(f"{m.protocol} market {key}: its loan token is neither a collateral nor priced by a feed, "
                              "nothing prices its debt")  # fmt: skip
-        scale = m.loan_price_scale if m.loan_price_raw is not None and m.loan_price_scale else None
         legs.append(MarketBook(f"{key}/{m.loan_token}", m.protocol, "account", rules, m.loan_token, m.loan_token,
-                               m.loan_oracle_kind, 0.0, 1.0, m.loan_price_raw / scale if scale else float("nan"), 0.0, 0.0,
-                               quote="numeraire", oracle=m.loan_oracle))  # fmt: skip
+                               m.loan_oracle_kind, 0.0, 1.0, price, 0.0, 0.0, quote="numeraire",
+                               oracle=m.loan_oracle if isinstance(m.loan_oracle, str) else None))  # fmt: skip
         tokens.append(m.loan_token)
     loan = legs[tokens.index(m.loan_token)]
     kinds = {leg.oracle_kind for leg in legs}
-    dl = 10 ** decimals.get(m.loan_token, 18)
     return MarketBook(
         key, m.protocol, "account", rules, m.loan_token, "+".join(sorted(t for t in tokens if t != m.loan_token)),
         "unknown" if "unknown" in kinds else loan.oracle_kind, 0.0, loan.incentive, loan.oracle0,
-        m.total_supply_assets / dl, m.total_borrow_assets / dl, quote="numeraire", params=params, oracle=loan.oracle,
-        credit=CreditBook(tokens, legs, tokens.index(m.loan_token)),
+        m.total_supply_assets / 10**dl, m.total_borrow_assets / 10**dl, quote="numeraire", params=params, oracle=loan.oracle,
+        credit=CreditBook(tokens, legs, tokens.index(m.loan_token), in_loan=in_loan),
     )  # fmt: skip
 
 
