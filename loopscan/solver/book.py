@@ -15,7 +15,9 @@ Starting prices (`p0`, numeraire: USD):
    oracle; a PT with an exit (its Pendle market) starts at the price there instead: a PT feed is
    its lender's price, not a market's;
 4. a vault share is priced at its book value: reported assets per share times its asset's price;
-5. a credit account's collateral priced by none of these is priced by its market feed.
+5. a credit account's collateral priced by none of these is priced by its market feed; where the
+   market prices its loan token itself (a Comet's base feed, whose unit may be ETH; Euler's quotes
+   in the loan token), through the loan token's price: feed × p0(loan) / the loan's own answer.
 
 Market prices start at `p0` and move only by the shock and by sales through the token's exit
 (`exits.Exit`: its venues against priced tokens, split across them, relative to the best price
@@ -136,7 +138,11 @@ def build_book(snap: Snapshot) -> Book:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
     for m in (m for m in markets.values() if m.credit is not None):
-        unit = p0.get(m.loan, float("nan")) if m.credit.in_loan else 1.0  # legs quoted in the loan token: to the numeraire
+        # Legs of a market that prices its loan token itself (Comet's base feed, Euler's unit: no
+        # collateral) answer in that feed's unit (a Comet's may be ETH): to the numeraire through
+        # the loan token's price. Gearbox's loan token is a collateral: its feeds answer USD.
+        own = m.credit.legs[m.credit.underlying].oracle0
+        unit = p0.get(m.loan, float("nan")) / own if m.credit.loan_priced_apart and own > 0 else 1.0
         for leg in m.credit.legs:
             if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0 * unit):
                 p0[leg.loan] = leg.oracle0 * unit
@@ -261,13 +267,14 @@ def _credit_market(m, key: str, rules, found: list, params: dict[str, int], deci
                                m.loan_oracle_kind, 0.0, 1.0, price, 0.0, 0.0, quote="numeraire",
                                oracle=m.loan_oracle if isinstance(m.loan_oracle, str) else None))  # fmt: skip
         tokens.append(m.loan_token)
+    apart = len(tokens) > len(found)
     loan = legs[tokens.index(m.loan_token)]
     kinds = {leg.oracle_kind for leg in legs}
     return MarketBook(
         key, m.protocol, "account", rules, m.loan_token, "+".join(sorted(t for t in tokens if t != m.loan_token)),
         "unknown" if "unknown" in kinds else loan.oracle_kind, 0.0, loan.incentive, loan.oracle0,
         m.total_supply_assets / 10**dl, m.total_borrow_assets / 10**dl, quote="numeraire", params=params, oracle=loan.oracle,
-        credit=CreditBook(tokens, legs, tokens.index(m.loan_token), in_loan=in_loan),
+        credit=CreditBook(tokens, legs, tokens.index(m.loan_token), loan_priced_apart=apart),
     )  # fmt: skip
 
 

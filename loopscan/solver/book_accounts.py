@@ -33,7 +33,7 @@ class CreditBook:
     lts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per token, fractions
     caps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # accounts × tokens, loan tokens (inf: no cap)
     owed: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per account: debt + interest, loan tokens
-    in_loan: bool = False  # the legs answer in the loan token at the pin (Euler), not in the numeraire
+    loan_priced_apart: bool = False  # the loan token is no collateral: its column is the market's own price of it
     reserves: float = 0.0  # the protocol's own money that absorbs a loss before its lenders (loan tokens, `rules.reserves`)
 
     def held(self, amounts: np.ndarray) -> list[str]:

@@ -30,17 +30,18 @@ WETH_PRICE, WBTC_PRICE = 1_000 * 10**8, 60_000 * 10**8
 KEY = f"{COMET}:{USDC}"
 
 
-def _snapshot(reserves_usdc: int, borrowers: tuple[str, ...] = (ALICE,)) -> tuple[Snapshot, list]:
+def _snapshot(reserves_usdc: int, borrowers: tuple[str, ...] = (ALICE,), unit: int = 10**8) -> tuple[Snapshot, list]:
     """A USDC Comet with WETH (liquidateCF 0.9, liquidationFactor 0.95) and WBTC (0.77, 0.90); each
     borrower owes 1 000 USDC of principal (1 100 at the borrow index) against 1 WETH and 0.01 WBTC
-    (1 000 + 600 USD: weighted 900 + 462 = 1 362, healthy); Bob supplies 2 000 of principal (2 100)."""
+    (1 000 + 600 USD: weighted 900 + 462 = 1 362, healthy); Bob supplies 2 000 of principal (2 100).
+    `unit` is the feeds' price of one USDC (1e8: they answer USD)."""
     chain = EncodedChain(NOW)
     n = len(borrowers)
     answer_comet(chain, COMET, USDC, BASE_FEED, [
-        Asset(WETH, WETH_FEED, 10**18, 825 * 10**15, 9 * 10**17, 95 * 10**16, 10**24, WETH_PRICE, n * 10**18),
-        Asset(WBTC, WBTC_FEED, 10**8, 7 * 10**17, 77 * 10**16, 9 * 10**17, 10**12, WBTC_PRICE, n * 10**6),
+        Asset(WETH, WETH_FEED, 10**18, 825 * 10**15, 9 * 10**17, 95 * 10**16, 10**24, WETH_PRICE * unit // 10**8, n * 10**18),
+        Asset(WBTC, WBTC_FEED, 10**8, 7 * 10**17, 77 * 10**16, 9 * 10**17, 10**12, WBTC_PRICE * unit // 10**8, n * 10**6),
     ], indices=(SUPPLY_INDEX, BORROW_INDEX), totals=(2_000 * 10**6, n * 1_000 * 10**6), last_accrual=NOW, utilization=U,
-        rates=(10**9, 2 * 10**9), reserves=reserves_usdc * 10**6, target_reserves=10**12)  # fmt: skip
+        rates=(10**9, 2 * 10**9), reserves=reserves_usdc * 10**6, target_reserves=10**12, base_price=unit)  # fmt: skip
     topic = "0x" + keccak(text="Supply(address,address,uint256)").hex()
     for who in (*borrowers, BOB):
         borrower = who != BOB
@@ -122,3 +123,12 @@ def test_thresholds_include_the_comet_and_say_it_is_unproven_on_node():
     assert row.unproven_on_node == KEY
     assert row.not_computable.endswith("no pool read to sell WBTC, WETH into")  # none read here: what follows sales is not computed
     assert solver.shockable("depeg") == sorted([WETH, WBTC])
+
+
+def test_feeds_in_another_unit_price_the_collateral_through_the_base_token():
+    """A Comet's feeds answer in its own unit (cWETHv3's in ETH): here one USDC is 0.0004 of it and
+    WETH 0.4. The collateral starts at feed × the base token's price / the base feed (WETH 1 000 USD,
+    USDC the numeraire's unit), and the cascade is the same as with USD feeds."""
+    usd, other = (Solver(build_book(_snapshot(30, unit=u)[0])) for u in (10**8, 40_000))
+    assert other.book.p0[WETH] == pytest.approx(1_000.0, rel=1e-12) and other.book.p0[WBTC] == pytest.approx(60_000.0, rel=1e-12)
+    assert other.cascade("depeg", WETH, 0.5).liquidation_rows == usd.cascade("depeg", WETH, 0.5).liquidation_rows
