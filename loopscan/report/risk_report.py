@@ -47,7 +47,7 @@ def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[st
         if r.oracle_flags:
             flags.append(mark("an oracle loopscan could not classify is treated as a market oracle"))
         if isinstance(r.unproven_on_node, str):
-            flags.append(mark("rests on venues whose maths is not proven on a node (unproven_on_node)"))
+            flags.append(mark("rests on venues or lending markets whose maths is not proven on a node (unproven_on_node)"))
         rows.append((safe_text(str(r.symbol)), _SHOCK[r.shock], *cells, str(int(r.liquidatable_now)), usd(r.bad_debt_now_usd),
                      "".join(dict.fromkeys(flags))))  # fmt: skip
     t = Table(title=title, title_justify="left")

@@ -18,6 +18,7 @@ from loopscan.cli import main
 from loopscan.devnet.scenario import SCENARIOS_DIR, load_scenario
 from loopscan.export.page_data import page_data
 from loopscan.model import Snapshot, SnapshotMeta
+from loopscan.protocols import registry
 from loopscan.report.coverage import coverage_lines
 from loopscan.report.json_report import report_dict
 from loopscan.report.risk_report import print_risk_report
@@ -119,13 +120,28 @@ def test_coverage_survives_the_parquet_round_trip(stream_result, tmp_path):
     assert Snapshot.from_parquet(tmp_path / "snap").meta.coverage is None
 
 
-def test_a_protocol_read_but_not_solved_says_so():
-    """Euler v2 is read only when named (`solved=False`): its counts carry that it is in no threshold."""
+def test_a_protocol_read_but_not_solved_says_so(monkeypatch):
+    """A lending package the solver does not apply yet (`solved=False`: none is, since Euler v2 and
+    Compound v3 were solved; Euler stands in for the next) is read only when named: its counts carry
+    that it is in no threshold."""
+    specs = dict(registry.all_specs())
+    specs["euler_v2"] = dataclasses.replace(specs["euler_v2"], solved=False)
+    monkeypatch.setattr(registry, "all_specs", lambda: specs)
     meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
                         coverage={"read": {"euler_v2": {"markets": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
     assert coverage_lines(Snapshot.empty(meta))[0] == (
         "coverage: read euler_v2 (2 markets, read but not solved by the solver: in no threshold, unproven_on_node); "
         "not read: nothing")
+
+
+def test_a_protocol_solved_but_not_proven_on_a_node_says_so():
+    """Compound v3 is solved (its accounts are in the thresholds) on rules no node has run: read by
+    default, its counts carry only `unproven_on_node`, and the next line says what that means."""
+    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
+                        coverage={"read": {"compound_v3": {"markets": 1, "positions": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
+    first, second = coverage_lines(Snapshot.empty(meta))
+    assert first == "coverage: read compound_v3 (1 market, 2 positions, unproven_on_node); not read: nothing"
+    assert second.startswith("unproven_on_node: figures resting on compound_v3 follow published code no package here deploys")
 
 
 def test_scenario_text_in_the_coverage_is_escaped():

@@ -27,9 +27,15 @@ M = 10**6
 DEBT_COLLATERAL = 3
 
 
+def _deployable() -> list[str]:
+    """The solved protocols a devnet can deploy: one with no deployable package (`proven_on_node`
+    False: Compound v3, Euler v2, Curve) is in no devnet manifest, and naming it would be an error."""
+    return [n for n in registry.names() if registry.spec(n).solved and registry.spec(n).proven_on_node]
+
+
 def _with_gearbox(net):
     """stream-2025 at its seeded block, read with every solved protocol it deploys (Gearbox among them)."""
-    asked = [n for n in registry.names() if registry.spec(n).solved and n not in ("aave_v3", "spark")]
+    asked = [n for n in _deployable() if n not in ("aave_v3", "spark")]
     return asyncio.run(
         index_async(
             net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"], protocols=asked
@@ -111,7 +117,7 @@ def test_gearbox_prices_only_its_own_check_and_adds_its_accounts_to_the_threshol
     (taken into the starting prices, it once priced USDC through its pool against xUSD). xUSD's
     first liquidation is now the weakest Gearbox xUSD account's, the float rules' δ of its feed;
     what follows it (δ_c, δ_bd) is Morpho's, as without Gearbox."""
-    asked = [n for n in registry.names() if registry.spec(n).solved and n not in ("aave_v3", "spark", "gearbox")]
+    asked = [n for n in _deployable() if n not in ("aave_v3", "spark", "gearbox")]
     deployments = from_devnet_manifest(stream.manifest)
     without = asyncio.run(index_async(stream.url, deployments=deployments, block=stream.manifest["block"], protocols=asked))
     snap = _with_gearbox(stream)
