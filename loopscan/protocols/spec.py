@@ -68,6 +68,8 @@ class ProtocolSpec:
     feeds: str | None = None  # module whose `fetch_feed_kinds(ctx, addresses)` names the kind (an `OracleKind`
     # value) of the price feeds among `addresses` that this protocol publishes; a lender's oracle built on one
     # of them is of that kind (a Morpho oracle over a Pendle PT feed moves as the PT feed does)
+    reuse: str | None = None  # lending: module saying which positions the logs between two blocks changed, so
+    # that a backtest's worker reads only those again (`loopscan.protocols.reuse`); None: every block read whole
     devnet_contracts: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest contract
     # name -> deployments (protocol, kind)
     devnet_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # devnet manifest token kind -> same
@@ -77,7 +79,7 @@ class ProtocolSpec:
     solved: bool = True  # False: read only when asked for (`--protocols`); the solver leaves its markets out, saying so
 
     def load(self, what: str) -> ModuleType:
-        """The module behind `indexer`, `rules`, `venue`, `feeds` or `devnet`, imported now."""
+        """The module behind `indexer`, `rules`, `venue`, `feeds`, `reuse` or `devnet`, imported now."""
         path = getattr(self, what)
         if path is None:
             raise AttributeError(f"protocol {self.name} has no {what}")

@@ -6,6 +6,7 @@ accrued to that block exactly as `MorphoBalancesLib.expectedMarketBalances` does
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from eth_utils import keccak
@@ -60,7 +61,9 @@ class MorphoBlueIndexer:
         self.address = address.lower()
         self.start_block = start_block
 
-    async def fetch(self, ctx: ScanContext) -> MorphoRaw:
+    async def fetch(self, ctx: ScanContext, skip: Set[tuple[str, str]] = frozenset()) -> MorphoRaw:
+        """`skip`: (market id, account) positions not to read (a backtest's worker carries them
+        from its previous block: `morpho_blue.reuse`)."""
         raw = MorphoRaw(self.address, timestamp=ctx.timestamp)
         for log in await ctx.logs(self.address, [CREATE_MARKET], self.start_block):
             data = bytes.fromhex(log["data"][2:])
@@ -85,7 +88,7 @@ class MorphoBlueIndexer:
         await self._fetch_rates(ctx, raw)
         raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
-        pairs = sorted(a for a in accounts if a[0] in raw.states)
+        pairs = sorted(a for a in accounts if a[0] in raw.states and a not in skip)
         ids = {i: bytes.fromhex(i[2:]) for i in raw.states}
         got = await ctx.read_round({"positions": read_many(
             "position", self.address, "position(bytes32,address)", [(ids[i], acct) for i, acct in pairs],

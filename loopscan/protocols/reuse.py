@@ -1,0 +1,85 @@
+"""Positions carried from block to block: a backtest's worker reads again only what events changed.
+
+A backtest scans many past blocks of one history; a worker scans several of them in turn. Between
+two of its blocks most positions are untouched: their raw state on chain (shares, scaled balances,
+flags) is what the worker read at its previous block. A protocol package that can say, from the
+logs between two blocks, exactly which accounts' raw state changed declares a `reuse` module
+(`ProtocolSpec.reuse`) with
+
+* ``scope(indexer) -> str``: what the indexer reads (its contract), so each contract's reads are kept apart;
+* ``async fetch(indexer, ctx, previous) -> (raw, memory)``: the indexer's raw reads at `ctx`'s pin,
+  reading again only the accounts the logs since `previous.block` touched (and any not read then),
+  the others carried from `previous.memory` and brought to this block with the block's own market
+  totals or indexes; `memory` is what the next block may carry (None: nothing).
+
+Exactness is the package's to keep, and its rule is correctness over speed: any log it cannot map
+to the accounts it changes (an unknown event, an upgrade) means every account is read again.
+Where a protocol declares no `reuse`, its indexer reads everything at every block, as a scan does.
+A worker carries forward only: a block below its previous one is read whole.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, TypeVar
+
+from loopscan.protocols import registry
+from loopscan.protocols.base import ScanContext
+
+__all__ = ["Previous", "PositionReuse", "events_since", "touched_by"]
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What a package kept of its reads at `block`, for the same worker's next block."""
+
+    block: int
+    memory: Any
+
+
+class PositionReuse:
+    """One worker process's reads, per contract, from the last block it scanned."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str, str], Previous] = {}
+
+    async def fetch(self, indexer: Any, ctx: ScanContext) -> Any:
+        """`indexer.fetch(ctx)`, carrying what its package's `reuse` allows from the last block."""
+        module = registry.spec(indexer.name).reuse
+        if module is None:
+            return await indexer.fetch(ctx)
+        reuse = import_module(module)
+        key = (ctx.client.endpoint, indexer.name, reuse.scope(indexer))
+        previous = self._last.pop(key, None)
+        if previous is not None and previous.block >= ctx.block:
+            previous = None  # the logs between are read forward only: read it whole
+        raw, memory = await reuse.fetch(indexer, ctx, previous)
+        if memory is not None:
+            self._last[key] = Previous(ctx.block, memory)
+        return raw
+
+
+async def events_since(ctx: ScanContext, address: str | Sequence[str], from_block: int | None, since: int) -> list[dict]:
+    """Every log of `address` in the blocks after `since` up to the pin, whatever its event: read
+    from `from_block` (the deployment) like the indexers' own logs, so that a backtest's
+    `rpc.LogCache` reads them once for the whole range, then cut."""
+    logs = await ctx.logs(address, None, from_block)
+    return logs[bisect_right(logs, since, key=lambda log: int(log["blockNumber"], 16)) :]
+
+
+def touched_by(logs: Iterable[dict], events: Mapping[str, Callable[[dict], Iterable[K]]]) -> set[K] | None:
+    """The keys (accounts, positions) `logs` change: `events` maps each event's topic to what it
+    changes (nothing, for an event that changes no position). None, meaning "all of them", at the
+    first log of an event not in `events`: what it changes is unknown."""
+    found: set[K] = set()
+    for log in logs:
+        keys = events.get(log["topics"][0] if log["topics"] else "")
+        if keys is None:
+            return None
+        found.update(keys(log))
+    return found
