@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-import pandas as pd
 import pytest
-from backtest_helpers import day_blocks
+from backtest_helpers import assert_same_snapshot, day_blocks
 from devnet_helpers import aave_pool, contract, fund, market_params, morpho
 from eth_utils import to_checksum_address
 
@@ -47,15 +46,6 @@ def scan_in_turn(url: str, deployments, blocks: list[int], reuse: bool) -> dict:
     """Each block scanned in turn as one backtest worker scans its blocks."""
     cache, carry = LogCache(max(blocks)), PositionReuse() if reuse else None
     return {b: asyncio.run(index_async(url, deployments=deployments, block=b, log_cache=cache, reuse=carry)) for b in blocks}
-
-
-def assert_same_snapshot(mine, theirs, block: int) -> None:
-    ta, tb = mine.tables(), theirs.tables()
-    assert ta.keys() == tb.keys()
-    for name in ta:
-        # Exact: amounts are Python ints in object columns, which pandas compares to 1e-5 by default.
-        pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=f"{name} at block {block}")
-    assert (mine.meta.block_number, mine.meta.block_hash) == (theirs.meta.block_number, theirs.meta.block_hash)
 
 
 def test_every_block_with_reuse_equals_a_direct_scan_and_reads_only_the_touched(timeline, position_reads):

@@ -108,7 +108,7 @@ async def fetch(indexer: AaveV3Indexer, ctx: ScanContext, previous: Previous | N
     # Read into a context of its own, so that a whole read instead (below) records no miss twice.
     trial = replace(ctx, missing=[])
     raw = await indexer.fetch(trial, skip=skip)
-    incomes, debts, scaled = await _fetch_scaled(trial, raw, [pair for pair in raw.balances if pair[0] not in skip])
+    incomes, debts, scaled = await _fetch_scaled(trial, raw, list(raw.balances))  # the accounts read: none carried yet
     tokens = {a: _tokens(r) for a, r in raw.reserves.items()}
     carried = {account: memory.accounts[account] for account in skip} if skip else {}
     if carried and (tokens != memory.tokens or not all(a in incomes and a in debts for _, _, s in carried.values() for a in s)):
