@@ -20,7 +20,6 @@ A worker carries forward only: a block below its previous one is read whole.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -28,6 +27,7 @@ from typing import Any, TypeVar
 
 from loopscan.protocols import registry
 from loopscan.protocols.base import ScanContext
+from loopscan.rpc import get_logs
 
 __all__ = ["Previous", "PositionReuse", "events_since", "touched_by"]
 
@@ -64,12 +64,13 @@ class PositionReuse:
         return raw
 
 
-async def events_since(ctx: ScanContext, address: str | Sequence[str], from_block: int | None, since: int) -> list[dict]:
-    """Every log of `address` in the blocks after `since` up to the pin, whatever its event: read
-    from `from_block` (the deployment) like the indexers' own logs, so that a backtest's
-    `rpc.LogCache` reads them once for the whole range, then cut."""
-    logs = await ctx.logs(address, None, from_block)
-    return logs[bisect_right(logs, since, key=lambda log: int(log["blockNumber"], 16)) :]
+async def events_since(ctx: ScanContext, address: str | Sequence[str], since: int) -> list[dict]:
+    """Every log of `address` in the blocks after `since` up to the pin, whatever its event.
+
+    Read for that interval alone, past any `rpc.LogCache`: the cache would read every event of
+    the contract since its deployment (a contract's every `AccrueInterest`, `Transfer`, ...) for
+    the first interval, which cost a 10k-position worker more than carrying saved it."""
+    return await get_logs(ctx.client, address, None, since + 1, ctx.block, chunk_size=ctx.log_chunk_size)
 
 
 def touched_by(logs: Iterable[dict], events: Mapping[str, Callable[[dict], Iterable[K]]]) -> set[K] | None:

@@ -28,6 +28,7 @@ reserves listed change, or an index cannot be read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -124,9 +125,9 @@ async def fetch(indexer: AaveV3Indexer, ctx: ScanContext, previous: Previous | N
 async def fetch_touched(indexer: AaveV3Indexer, ctx: ScanContext, memory: AaveMemory, since: int) -> set[str] | None:
     """The accounts the Pool's and its tokens' logs after block `since` up to the pin changed; None
     if a log says something this module cannot map (module docstring)."""
-    pool = touched_by(await events_since(ctx, indexer.pool, indexer.start_block, since), _accounts(_POOL_EVENTS))
     tokens = sorted({t for ts in memory.tokens.values() for t in ts})
-    held = touched_by(await events_since(ctx, tokens, indexer.start_block, since), _accounts(_TOKEN_EVENTS))
+    pool_logs, token_logs = await asyncio.gather(events_since(ctx, indexer.pool, since), events_since(ctx, tokens, since))
+    pool, held = touched_by(pool_logs, _accounts(_POOL_EVENTS)), touched_by(token_logs, _accounts(_TOKEN_EVENTS))
     return None if pool is None or held is None else (pool | held) - {ZERO_ADDRESS}
 
 
