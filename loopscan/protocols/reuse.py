@@ -22,14 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any, TypeVar
+
+from eth_utils import keccak
 
 from loopscan.protocols import registry
 from loopscan.protocols.base import ScanContext
 from loopscan.rpc import get_logs
 
-__all__ = ["Previous", "PositionReuse", "events_since", "touched_by"]
+__all__ = ["Previous", "PositionReuse", "event_topic", "events_since", "touched_by"]
 
 K = TypeVar("K", bound=Hashable)
 
@@ -50,10 +51,10 @@ class PositionReuse:
 
     async def fetch(self, indexer: Any, ctx: ScanContext) -> Any:
         """`indexer.fetch(ctx)`, carrying what its package's `reuse` allows from the last block."""
-        module = registry.spec(indexer.name).reuse
-        if module is None:
+        spec = registry.spec(indexer.name)
+        if spec.reuse is None:
             return await indexer.fetch(ctx)
-        reuse = import_module(module)
+        reuse = spec.load("reuse")
         key = (ctx.client.endpoint, indexer.name, reuse.scope(indexer))
         previous = self._last.pop(key, None)
         if previous is not None and previous.block >= ctx.block:
@@ -71,6 +72,11 @@ async def events_since(ctx: ScanContext, address: str | Sequence[str], since: in
     the contract since its deployment (a contract's every `AccrueInterest`, `Transfer`, ...) for
     the first interval, which cost a 10k-position worker more than carrying saved it."""
     return await get_logs(ctx.client, address, None, since + 1, ctx.block, chunk_size=ctx.log_chunk_size)
+
+
+def event_topic(signature: str) -> str:
+    """An event's topic 0: the keccak of its signature, 0x-hex as logs carry it."""
+    return "0x" + keccak(text=signature).hex()
 
 
 def touched_by(logs: Iterable[dict], events: Mapping[str, Callable[[dict], Iterable[K]]]) -> set[K] | None:

@@ -32,8 +32,6 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from eth_utils import keccak
-
 from loopscan.model import ZERO_ADDRESS
 from loopscan.protocols.aave_v3.indexer import (
     BORROW,
@@ -46,7 +44,7 @@ from loopscan.protocols.aave_v3.indexer import (
 )
 from loopscan.protocols.aave_v3.maths import ray_mul
 from loopscan.protocols.base import ScanContext, topic_address
-from loopscan.protocols.reuse import Previous, events_since, touched_by
+from loopscan.protocols.reuse import Previous, event_topic, events_since, touched_by
 from loopscan.rpc import Call, decode_answers, encode_calls
 
 __all__ = ["AaveMemory", "scope", "fetch", "fetch_touched"]
@@ -62,33 +60,29 @@ class AaveMemory:
     accounts: dict[str, tuple[int, int, Scaled]]  # account -> (configuration, e-mode, scaled balances)
 
 
-def _topic(signature: str) -> str:
-    return "0x" + keccak(text=signature).hex()
-
-
 # Where the account sits among each event's topics.
 _POOL_EVENTS = {
     SUPPLY: (2,), BORROW: (2,), MINT_UNBACKED: (2,), COLLATERAL_ENABLED: (2,),
-    _topic("Withdraw(address,address,address,uint256)"): (2,),
-    _topic("Repay(address,address,address,uint256,bool)"): (2,),
-    _topic("SwapBorrowRateMode(address,address,uint8)"): (2,),
-    _topic("RebalanceStableBorrowRate(address,address)"): (2,),
-    _topic("ReserveUsedAsCollateralDisabled(address,address)"): (2,),
-    _topic("LiquidationCall(address,address,address,uint256,uint256,address,bool)"): (3,),
-    _topic("UserEModeSet(address,uint8)"): (1,),
-    **dict.fromkeys(map(_topic, (
+    event_topic("Withdraw(address,address,address,uint256)"): (2,),
+    event_topic("Repay(address,address,address,uint256,bool)"): (2,),
+    event_topic("SwapBorrowRateMode(address,address,uint8)"): (2,),
+    event_topic("RebalanceStableBorrowRate(address,address)"): (2,),
+    event_topic("ReserveUsedAsCollateralDisabled(address,address)"): (2,),
+    event_topic("LiquidationCall(address,address,address,uint256,uint256,address,bool)"): (3,),
+    event_topic("UserEModeSet(address,uint8)"): (1,),
+    **dict.fromkeys(map(event_topic, (
         "ReserveDataUpdated(address,uint256,uint256,uint256,uint256,uint256)",
         "IsolationModeTotalDebtUpdated(address,uint256)", "FlashLoan(address,address,address,uint256,uint8,uint256,uint16)",
         "MintedToTreasury(address,uint256)", "BackUnbacked(address,address,uint256,uint256)")), ()),
 }  # fmt: skip
 _TOKEN_EVENTS = {
     TRANSFER: (1, 2),
-    _topic("BalanceTransfer(address,address,uint256,uint256)"): (1, 2),
-    _topic("Mint(address,address,uint256,uint256,uint256)"): (1, 2),  # aToken, variable debt
-    _topic("Burn(address,address,uint256,uint256,uint256)"): (1, 2),
-    _topic("Mint(address,address,uint256,uint256,uint256,uint256,uint256,uint256)"): (1, 2),  # stable debt
-    _topic("Burn(address,uint256,uint256,uint256,uint256,uint256)"): (1,),
-    **dict.fromkeys(map(_topic, (
+    event_topic("BalanceTransfer(address,address,uint256,uint256)"): (1, 2),
+    event_topic("Mint(address,address,uint256,uint256,uint256)"): (1, 2),  # aToken, variable debt
+    event_topic("Burn(address,address,uint256,uint256,uint256)"): (1, 2),
+    event_topic("Mint(address,address,uint256,uint256,uint256,uint256,uint256,uint256)"): (1, 2),  # stable debt
+    event_topic("Burn(address,uint256,uint256,uint256,uint256,uint256)"): (1,),
+    **dict.fromkeys(map(event_topic, (
         "Approval(address,address,uint256)", "BorrowAllowanceDelegated(address,address,address,uint256)",
         "Initialized(address,address,address,address,uint8,string,string,bytes)",
         "Initialized(address,address,address,uint8,string,string,bytes)")), ()),

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from eth_utils import keccak
-
 from loopscan.model import ZERO_ADDRESS
 from loopscan.protocols.base import ScanContext, topic_address
 from loopscan.protocols.morpho_blue.indexer import (
@@ -33,7 +31,7 @@ from loopscan.protocols.morpho_blue.indexer import (
     MorphoBlueIndexer,
     MorphoRaw,
 )
-from loopscan.protocols.reuse import Previous, events_since, touched_by
+from loopscan.protocols.reuse import Previous, event_topic, events_since, touched_by
 from loopscan.rpc import decode_uint
 
 __all__ = ["scope", "fetch", "fetch_touched"]
@@ -41,17 +39,13 @@ __all__ = ["scope", "fetch", "fetch_touched"]
 Pair = tuple[str, str]  # (market id, account)
 
 
-def _topic(signature: str) -> str:
-    return "0x" + keccak(text=signature).hex()
-
-
-WITHDRAW = _topic("Withdraw(bytes32,address,address,address,uint256,uint256)")
-REPAY = _topic("Repay(bytes32,address,address,uint256,uint256)")
-WITHDRAW_COLLATERAL = _topic("WithdrawCollateral(bytes32,address,address,address,uint256)")
-LIQUIDATE = _topic("Liquidate(bytes32,address,address,uint256,uint256,uint256,uint256,uint256)")
-ACCRUE_INTEREST = _topic("AccrueInterest(bytes32,uint256,uint256,uint256)")
-SET_FEE_RECIPIENT = _topic("SetFeeRecipient(address)")
-_NEUTRAL = (CREATE_MARKET, SET_FEE_RECIPIENT, *map(_topic, (
+WITHDRAW = event_topic("Withdraw(bytes32,address,address,address,uint256,uint256)")
+REPAY = event_topic("Repay(bytes32,address,address,uint256,uint256)")
+WITHDRAW_COLLATERAL = event_topic("WithdrawCollateral(bytes32,address,address,address,uint256)")
+LIQUIDATE = event_topic("Liquidate(bytes32,address,address,uint256,uint256,uint256,uint256,uint256)")
+ACCRUE_INTEREST = event_topic("AccrueInterest(bytes32,uint256,uint256,uint256)")
+SET_FEE_RECIPIENT = event_topic("SetFeeRecipient(address)")
+_NEUTRAL = (CREATE_MARKET, SET_FEE_RECIPIENT, *map(event_topic, (
     "SetOwner(address)", "SetFee(bytes32,uint256)", "EnableIrm(address)", "EnableLltv(uint256)",
     "FlashLoan(address,address,uint256)", "SetAuthorization(address,address,address,bool)",
     "IncrementNonce(address,address,uint256)")))  # fmt: skip
