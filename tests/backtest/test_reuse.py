@@ -130,3 +130,28 @@ def test_aave_accounts_touched_only_by_an_atoken_transfer_or_a_liquidation_are_r
                      liquidator, "liquidate")  # fmt: skip
     read = carry_then_compare(susde, reuse, position_reads)
     assert looper.lower() in read and len(read) < len(everyone)
+
+
+def test_a_morpho_fee_recipient_credited_by_interest_alone_is_read_again(timeline, position_reads):
+    """`AccrueInterest` pays fee shares to the fee recipient without naming it: a lender made the
+    recipient, then credited by a day's interest and nothing else, is read again."""
+    saved = timeline.snapshot()
+    try:
+        reuse = PositionReuse()
+        carry_then_compare(timeline, reuse, position_reads)
+        snap = index(timeline.url, deployments=from_devnet_manifest(timeline.manifest))
+        lent = snap.positions[snap.positions["supply_shares"].astype(object) > 0].merge(
+            snap.markets[snap.markets["total_borrow_assets"].astype(object) > 0][["market_id"]])
+        market_id, lender = lent.iloc[0][["market_id", "account"]]
+        name = next(n for n, m in timeline.manifest["morpho_markets"].items() if m["id"] == market_id)
+        blue, owner, params = morpho(timeline), timeline.chain.account("morpho-owner"), market_params(timeline, name)
+        timeline.chain.send(blue.functions.setFeeRecipient(to_checksum_address(lender)), owner, "setFeeRecipient")
+        timeline.chain.send(blue.functions.setFee(params, 10**17), owner, "setFee")  # 10 % of the interest
+        assert carry_then_compare(timeline, reuse, position_reads) == set()  # no fee paid yet: nothing read
+        timeline.chain.increase_time(86400)
+        before = blue.functions.position(market_id, to_checksum_address(lender)).call()[0]
+        timeline.chain.send(blue.functions.accrueInterest(params), owner, "accrueInterest")
+        assert blue.functions.position(market_id, to_checksum_address(lender)).call()[0] > before  # the fee shares
+        assert carry_then_compare(timeline, reuse, position_reads) == {lender}
+    finally:
+        timeline.revert(saved)
