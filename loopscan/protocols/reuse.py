@@ -41,6 +41,7 @@ class Previous:
 
     block: int
     memory: Any
+    block_hash: str  # the block's hash when read: carried only while it is still the chain's
 
 
 class PositionReuse:
@@ -57,12 +58,19 @@ class PositionReuse:
         reuse = spec.load("reuse")
         key = (ctx.client.endpoint, indexer.name, reuse.scope(indexer))
         previous = self._last.pop(key, None)
-        if previous is not None and previous.block >= ctx.block:
-            previous = None  # the logs between are read forward only: read it whole
+        if previous is not None and (previous.block >= ctx.block or not await _still_canonical(ctx, previous)):
+            previous = None  # the logs between are read forward only, on the same chain: read it whole
         raw, memory = await reuse.fetch(indexer, ctx, previous)
         if memory is not None:
-            self._last[key] = Previous(ctx.block, memory)
+            self._last[key] = Previous(ctx.block, memory, ctx.pin.hash)
         return raw
+
+
+async def _still_canonical(ctx: ScanContext, previous: Previous) -> bool:
+    """Whether the node still has the previous block with the hash it was read at (not a node
+    restarted with another history at the same address, nor a reorganised block)."""
+    found = await ctx.client.get_block(previous.block)
+    return found is not None and found.get("hash") == previous.block_hash
 
 
 async def events_since(ctx: ScanContext, address: str | Sequence[str], since: int) -> list[dict]:

@@ -82,6 +82,20 @@ def carry_then_compare(net, reuse: PositionReuse, position_reads: dict) -> set[s
     return accounts
 
 
+def liquidate_some_morpho_position(net) -> str:
+    """Morpho's own liquidation of 1,000 units of collateral of a position liquidatable at the
+    latest block (xUSD's, from the write-down on); its borrower."""
+    now = analyse(index(net.url, deployments=from_devnet_manifest(net.manifest))).now
+    (market_key, borrower), *_ = now.loc[now["liquidatable_now"] & (now["protocol"] == now["protocol"].iloc[0]),
+                                         ["position", "account"]].itertuples(index=False)  # fmt: skip
+    name = next(n for n, m in net.manifest["morpho_markets"].items() if m["id"] == market_key.split(":")[1])
+    blue = morpho(net)
+    liquidator = fund(net, net.manifest["morpho_markets"][name]["loan_token"], "liquidator", 10**30, blue.address)
+    net.chain.send(blue.functions.liquidate(market_params(net, name), to_checksum_address(borrower), 1000, 0, b""),
+                   liquidator, "liquidate")  # fmt: skip
+    return borrower
+
+
 def test_a_morpho_position_touched_only_by_a_liquidation_is_read_again(timeline, position_reads):
     """At the timeline's last day xUSD's positions are liquidatable: a liquidation of a sliver of
     one, and nothing else, makes it (and only it) be read again."""
@@ -89,16 +103,29 @@ def test_a_morpho_position_touched_only_by_a_liquidation_is_read_again(timeline,
     try:
         reuse = PositionReuse()
         first = carry_then_compare(timeline, reuse, position_reads)
-        now = analyse(index(timeline.url, deployments=from_devnet_manifest(timeline.manifest))).now
-        (market_key, borrower), *_ = now.loc[now["liquidatable_now"] & (now["protocol"] == now["protocol"].iloc[0]),
-                                             ["position", "account"]].itertuples(index=False)  # fmt: skip
-        name = next(n for n, m in timeline.manifest["morpho_markets"].items() if m["id"] == market_key.split(":")[1])
-        blue = morpho(timeline)
-        liquidator = fund(timeline, timeline.manifest["morpho_markets"][name]["loan_token"], "liquidator", 10**30, blue.address)
-        timeline.chain.send(blue.functions.liquidate(market_params(timeline, name), to_checksum_address(borrower), 1000, 0, b""),
-                            liquidator, "liquidate")  # fmt: skip
+        borrower = liquidate_some_morpho_position(timeline)
         assert carry_then_compare(timeline, reuse, position_reads) == {borrower.lower()}
         assert borrower.lower() in first and len(first) > 1
+    finally:
+        timeline.revert(saved)
+
+
+def test_a_worker_whose_last_block_left_the_chain_reads_the_next_whole(timeline, position_reads):
+    """A block read, then replaced (a reorganisation, or a node restarted with another history at
+    the same address): what was read there is not carried, though the logs since say nothing."""
+    saved = timeline.snapshot()
+    try:
+        reuse = PositionReuse()
+        carry_then_compare(timeline, reuse, position_reads)
+        fork = timeline.snapshot()
+        liquidate_some_morpho_position(timeline)
+        assert len(carry_then_compare(timeline, reuse, position_reads)) == 1  # the liquidated one, carried from then on
+        height = timeline.chain.block()["number"]
+        timeline.revert(fork)
+        while timeline.chain.block()["number"] <= height:  # past that height again, without the liquidation
+            timeline.node.rpc("evm_mine")
+        whole = carry_then_compare(timeline, reuse, position_reads)
+        assert len(whole) > 1  # read whole, and equal to a direct scan (the position is not liquidated here)
     finally:
         timeline.revert(saved)
 
