@@ -15,7 +15,9 @@ logs between two blocks, exactly which accounts' raw state changed declares a `r
 Exactness is the package's to keep, and its rule is correctness over speed: any log it cannot map
 to the accounts it changes (an unknown event, an upgrade) means every account is read again.
 Where a protocol declares no `reuse`, its indexer reads everything at every block, as a scan does.
-A worker carries forward only: a block below its previous one is read whole.
+A worker carries forward only, on the same chain: a block below its previous one, or one after a
+previous block whose hash changed (reorganised, or another history at the same address), is read
+whole.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ async def fetch_touched(indexer: MorphoBlueIndexer, ctx: ScanContext, since: int
     """The positions the singleton's logs after block `since` up to the pin changed; None if a log
     says something this module cannot map (module docstring)."""
     logs = await events_since(ctx, indexer.address, since)
-    fees = {log["topics"][1] for log in logs if log["topics"][0] == ACCRUE_INTEREST and decode_uint(_data(log), 2)}
+    fees = {log["topics"][1] for log in logs if log["topics"][:1] == [ACCRUE_INTEREST] and decode_uint(_data(log), 2)}
     events = {topic: _account(at) for topic, at in _ACCOUNT_TOPIC.items()}
     events |= {topic: _nothing for topic in (*_NEUTRAL, ACCRUE_INTEREST)}
     touched = touched_by(logs, events)
