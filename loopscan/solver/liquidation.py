@@ -55,11 +55,11 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
         return None  # no leg a liquidator may touch owes, or none holds collateral
     answers = acct["oracle"]
     (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
-    if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
+    collateral = state.collateral[c_m.key].item(c_i)
+    if collateral <= 0 or answers[c_m.key] <= 0:
         return None
     rules = d_m.rules
-    debt = state.debt[d_m.key][d_i]
-    collateral = state.collateral[c_m.key][c_i]
+    debt = state.debt[d_m.key].item(d_i)
     repay = rules.max_repay(acct["hf"], d_m.params, debt, debt * answers[d_m.key], collateral * answers[c_m.key], acct["debt_value"])
     seized, repay = rules.seize(repay, answers[d_m.key], answers[c_m.key], index.bonus.item(c_k), collateral)
     p_col = prices.market(c_m.loan)

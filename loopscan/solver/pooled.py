@@ -62,13 +62,15 @@ class PooledAccounts:
         if not legs:
             return None
         answers: dict[str, float] = {}
+        collateral, owing = state.collateral, state.debt
         col_value = weighted = debt_value = 0
         debt_leg = col_leg = most_debt = most_col = None
         owes = holds = False
         for leg in legs:
             m, i, _, key, threshold, usable = leg
             answer = answers[key] = prices.oracle(m)
-            col, debt = state.collateral[key][i], state.debt[key][i]
+            # Python floats (`item`), not numpy scalars: the same doubles, a few times faster to work with
+            col, debt = collateral[key].item(i), owing[key].item(i)
             held, owed = col * answer, debt * answer
             col_value += held
             weighted += held * threshold
