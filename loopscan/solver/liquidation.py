@@ -37,6 +37,8 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     the legs a liquidator may touch (`PooledAccounts.of_legs`: not in a paused reserve), the
     repayment capped by the protocol's close factor (`rules.max_repay`), the bonus of the
     collateral or of the account's e-mode (`PooledAccounts`)."""
+    if ref in state.stranded:
+        return None
     pool, account = ref
     index = prices.constants.pooled[pool]
     # What decides it — the account's legs, their oracle answers, their assets' market prices — is
@@ -57,6 +59,12 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
     collateral = state.collateral[c_m.key].item(c_i)
     if collateral <= 0 or answers[c_m.key] <= 0:
+        # Every leg a liquidator may seize holds nothing or is priced at nothing (a 100 % depeg):
+        # so it stays, as collateral and prices only fall, and the account is never worked out
+        # again in this cascade. Not where prices are on a cycle (they may rise back).
+        if not prices.constants.unsettled and all(state.collateral[key].item(i) <= 0 or answers[key] <= 0
+                                                  for _, i, _, key, _, usable in legs if usable):  # fmt: skip
+            state.stranded.add(ref)
         return None
     rules = d_m.rules
     debt = state.debt[d_m.key].item(d_i)

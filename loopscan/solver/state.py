@@ -35,6 +35,8 @@ class CascadeState:
     exit_parts: dict[str, tuple[int, int, ...]] = field(default_factory=dict)  # token -> (sold, each venue's part of it)
     declined: dict[tuple[str, str], tuple] = field(default_factory=dict)  # pooled account -> `Pricer.changes` of its
     # reserves when a liquidation of it last came to nothing (`liquidation.liquidate_pooled`)
+    stranded: set[tuple[str, str]] = field(default_factory=set)  # pooled accounts no liquidation can seize anything from
+    # for the rest of the cascade (`liquidation.liquidate_pooled`)
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""
