@@ -266,7 +266,8 @@ class Seller:
         (its sqrt price, liquidity, the input that reaches its target), the input None where the
         loop would not take that step (no liquidity, or already at the limit)."""
         state = self.state
-        sqrt_p, tick, liquidity = (point[2], point[3], point[4]) if point is not None else (state.sqrt_price_x96, state.tick, state.liquidity)
+        at = point[2:5] if point is not None else (state.sqrt_price_x96, state.tick, state.liquidity)
+        sqrt_p, tick, liquidity = at
         if liquidity == 0 or sqrt_p == self.limit:
             return sqrt_p, liquidity, None
         tick_next, _ = state.next_initialized_tick_within_one_word(tick, self.zero_for_one)
