@@ -56,7 +56,8 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     if not acct["liquidable"]:
         return None  # no leg a liquidator may touch owes, or none holds collateral
     answers = acct["oracle"]
-    (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
+    debt_leg, collateral_leg = acct["debt_leg"], acct["collateral_leg"]
+    (d_m, d_i, *_), (c_m, c_i, c_k, *_) = debt_leg, collateral_leg
     collateral = state.collateral[c_m.key].item(c_i)
     if collateral <= 0 or answers[c_m.key] <= 0:
         # Every leg a liquidator may seize holds nothing or is priced at nothing (a 100 % depeg):
@@ -76,6 +77,7 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     state.declined.pop(ref, None)
     state.writable(c_m.key)[0][c_i] -= seized
     state.writable(d_m.key)[1][d_i] -= repay
+    index.changed(state, collateral_leg, debt_leg)
     exit_collateral(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
 

@@ -37,6 +37,8 @@ class CascadeState:
     # reserves when a liquidation of it last came to nothing (`liquidation.liquidate_pooled`)
     stranded: set[tuple[str, str]] = field(default_factory=set)  # pooled accounts no liquidation can seize anything from
     # for the rest of the cascade (`liquidation.liquidate_pooled`)
+    pooled_legs: dict[str, list] = field(default_factory=dict)  # pool -> its legs' collateral and debt, and
+    # whether they are this state's own copy (`PooledAccounts.amounts`)
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""
