@@ -91,6 +91,9 @@ class Exit:
     quote_prices: tuple[float, ...]
     pins: tuple[float, ...] = field(init=False, repr=False)  # each venue's raw price at the pin
     weights: tuple[float, ...] = field(init=False, repr=False)  # each venue's pin price / the best's (numeraire)
+    # Per venue, the last (amount, `relative`) worked out: a split starts from the parts the last
+    # price was read at, and the price after it reads the parts the split just tried.
+    _last: list[tuple[int, float]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.venues or len(self.venues) != len(self.quote_prices):
@@ -99,6 +102,7 @@ class Exit:
         best = max(value)
         object.__setattr__(self, "pins", tuple(v.marginal_after(0) for v in self.venues))
         object.__setattr__(self, "weights", tuple(x / best if best > 0 else 1.0 for x in value))
+        object.__setattr__(self, "_last", [(-1, 0.0)] * len(self.venues))
 
     @property
     def decimals(self) -> int:
@@ -111,7 +115,12 @@ class Exit:
 
     def relative(self, k: int, amount: int) -> float:
         """Venue k's marginal price after selling `amount` into it, relative to the exit's best at the pin."""
-        return self.venues[k].marginal_after(amount) / self.pins[k] * self.weights[k]
+        last = self._last[k]
+        if last[0] == amount:
+            return last[1]
+        found = self.venues[k].marginal_after(amount) / self.pins[k] * self.weights[k]
+        self._last[k] = (amount, found)
+        return found
 
     def price(self, parts: Sequence[int]) -> tuple[float, int]:
         """The token's price after each venue k sold `parts[k]`, relative to the best at the pin

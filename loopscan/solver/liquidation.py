@@ -37,6 +37,8 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     the legs a liquidator may touch (`PooledAccounts.of_legs`: not in a paused reserve), the
     repayment capped by the protocol's close factor (`rules.max_repay`), the bonus of the
     collateral or of the account's e-mode (`PooledAccounts`)."""
+    if ref in state.stranded:
+        return None
     pool, account = ref
     index = prices.constants.pooled[pool]
     # What decides it — the account's legs, their oracle answers, their assets' market prices — is
@@ -54,12 +56,19 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     if not acct["liquidable"]:
         return None  # no leg a liquidator may touch owes, or none holds collateral
     answers = acct["oracle"]
-    (d_m, d_i, *_), (c_m, c_i, c_k, *_) = acct["debt_leg"], acct["collateral_leg"]
-    if state.collateral[c_m.key][c_i] <= 0 or answers[c_m.key] <= 0:
+    debt_leg, collateral_leg = acct["debt_leg"], acct["collateral_leg"]
+    (d_m, d_i, *_), (c_m, c_i, c_k, *_) = debt_leg, collateral_leg
+    collateral = state.collateral[c_m.key].item(c_i)
+    if collateral <= 0 or answers[c_m.key] <= 0:
+        # Every leg a liquidator may seize holds nothing or is priced at nothing (a 100 % depeg):
+        # so it stays, as collateral and prices only fall, and the account is never worked out
+        # again in this cascade. Not where prices are on a cycle (they may rise back).
+        if not prices.constants.unsettled and all(state.collateral[key].item(i) <= 0 or answers[key] <= 0
+                                                  for _, i, _, key, _, usable in legs if usable):  # fmt: skip
+            state.stranded.add(ref)
         return None
     rules = d_m.rules
-    debt = state.debt[d_m.key][d_i]
-    collateral = state.collateral[c_m.key][c_i]
+    debt = state.debt[d_m.key].item(d_i)
     repay = rules.max_repay(acct["hf"], d_m.params, debt, debt * answers[d_m.key], collateral * answers[c_m.key], acct["debt_value"])
     seized, repay = rules.seize(repay, answers[d_m.key], answers[c_m.key], index.bonus.item(c_k), collateral)
     p_col = prices.market(c_m.loan)
@@ -68,6 +77,7 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     state.declined.pop(ref, None)
     state.writable(c_m.key)[0][c_i] -= seized
     state.writable(d_m.key)[1][d_i] -= repay
+    index.changed(state, collateral_leg, debt_leg)
     exit_collateral(book, state, c_m.loan, seized)
     return d_m.key, account, seized, repay, 0.0, seized * p_col
 

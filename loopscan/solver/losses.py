@@ -90,8 +90,8 @@ def losses(book: Book, state: CascadeState, prices: Pricer) -> Losses:
         # A pooled account's shortfall (debt over all its collateral, at market) falls on the
         # reserves it owes, in proportion to what it owes each.
         price = np.array([prices.market(m.loan) for m in index.reserves])[index.leg_reserve]
-        col = index.per_account(index.gather(state.collateral) * price)
-        debt = index.gather(state.debt)
+        held, debt = index.amounts(state)
+        col = index.per_account(held * price)
         owed = np.where(debt > 0, debt * price, 0.0)
         total = index.per_account(owed)
         short = (total > col)[index.leg_account] & (debt > 0)

@@ -15,6 +15,7 @@ Sums over an account's legs are taken in the order of its reserves, one addition
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -62,13 +63,15 @@ class PooledAccounts:
         if not legs:
             return None
         answers: dict[str, float] = {}
+        collateral, owing = state.collateral, state.debt
         col_value = weighted = debt_value = 0
         debt_leg = col_leg = most_debt = most_col = None
         owes = holds = False
         for leg in legs:
             m, i, _, key, threshold, usable = leg
             answer = answers[key] = prices.oracle(m)
-            col, debt = state.collateral[key][i], state.debt[key][i]
+            # Python floats (`item`), not numpy scalars: the same doubles, a few times faster to work with
+            col, debt = collateral[key].item(i), owing[key].item(i)
             held, owed = col * answer, debt * answer
             col_value += held
             weighted += held * threshold
@@ -91,6 +94,35 @@ class PooledAccounts:
             out[places] = arrays[m.key][rows]
         return out
 
+    @cached_property
+    def at_pin(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per leg, the collateral and the debt of the Book (`gather`): every cascade starts there."""
+        return self.gather({m.key: m.collateral_amount for m in self.reserves}), self.gather({m.key: m.debt for m in self.reserves})
+
+    def amounts(self, state) -> tuple[np.ndarray, np.ndarray]:
+        """Per leg, the collateral and the debt in `state` (`gather`), kept in the state from the
+        first call on and changed leg by leg as liquidations change them (`changed`): every round
+        reads them all (`health`), while its liquidations change a few legs."""
+        kept = state.pooled_legs.get(self.pool)
+        if kept is None:
+            if state.touched.isdisjoint(m.key for m in self.reserves):
+                kept = [*self.at_pin, False]  # shared until the first change (`changed` copies)
+            else:
+                kept = [self.gather(state.collateral), self.gather(state.debt), True]
+            state.pooled_legs[self.pool] = kept
+        return kept[0], kept[1]
+
+    def changed(self, state, *legs: tuple) -> None:
+        """A liquidation changed these legs (as `legs` gives them) in `state`'s arrays: so in its
+        kept `amounts`, if any (else `amounts` will gather the arrays as they are)."""
+        kept = state.pooled_legs.get(self.pool)
+        if kept is None:
+            return
+        if not kept[2]:
+            kept[:] = kept[0].copy(), kept[1].copy(), True
+        for m, row, leg, *_ in legs:
+            kept[0][leg], kept[1][leg] = state.collateral[m.key][row], state.debt[m.key][row]
+
     def per_account(self, values: np.ndarray) -> np.ndarray:
         """Per account, the sum of its legs' `values`, added in the order of its reserves."""
         return np.bincount(self.leg_account, weights=values, minlength=len(self.accounts))
@@ -103,7 +135,7 @@ class PooledAccounts:
         for r in self.ask_order:  # as accounts one by one would first ask (prices on a cycle depend on it)
             answers[r] = prices.oracle(self.reserves[r])
         answers = answers[self.leg_reserve]
-        col, debt = self.gather(state.collateral), self.gather(state.debt)
+        col, debt = self.amounts(state)
         weighted = self.per_account(col * answers * self.threshold)
         debt_value = self.per_account(debt * answers)
         owes = self.per_account((self.usable & (debt > 0)).astype(float)) > 0

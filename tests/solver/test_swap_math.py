@@ -313,3 +313,14 @@ def test_solver_helpers_on_the_stable_pool():
     assert curve.amount_in.shape == (16,)
     assert (curve.impact[1:] >= curve.impact[:-1]).all() and (curve.slippage >= 0).all()
     assert curve.amount_in[-1] < 10**18  # the last size exhausted the liquidity
+
+
+@settings(max_examples=200, deadline=None)
+@given(pools(), st.booleans(), st.lists(st.integers(1, 10**26), min_size=1, max_size=12), st.booleans())
+def test_a_seller_prices_growing_sales_as_the_swap_does(state, zero_for_one, steps, grow):
+    """A cascade's sales into a pool: amounts that mostly grow (each resumes from the last one's
+    checkpoint, and ends inside the range ahead of it), sometimes shrink (from the pin again)."""
+    seller, amount = u.Seller(state, zero_for_one), 0
+    for step in steps:
+        amount = amount + step if grow or amount <= step else amount - step
+        assert seller.sqrt_price_after(amount) == swap(state, zero_for_one, amount).sqrt_price_x96_after

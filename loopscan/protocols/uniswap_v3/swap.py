@@ -210,6 +210,7 @@ class Seller:
         self.state, self.zero_for_one = state, zero_for_one
         self.limit = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
         self.sold, self.checkpoint = 0, None  # a point the sale of `sold` passed, as _loop's `at`
+        self.ahead: tuple | None = None  # (point, input that takes its first step to its target): `_within_step`
 
     def sell(self, amount: int, final_tick: bool = True) -> SwapResult:
         require(amount != 0, "AS")
@@ -235,7 +236,47 @@ class Seller:
         """`sell(amount).sqrt_price_x96_after`, without working out the tick of that price."""
         if self.exhausted and self.sold <= amount < I256:
             return self.limit
-        return self.sell(amount, final_tick=False).sqrt_price_x96_after
+        within = self._within_step(amount)
+        return within if within is not None else self.sell(amount, final_tick=False).sqrt_price_x96_after
+
+    def _within_step(self, amount: int) -> int | None:
+        """The price after selling `amount` where that sale ends inside the first step of the loop
+        `sell` would run (from the last checkpoint, or the pin): None where it does not, or where
+        `sell` would revert. That step stops short of its target, so its price is
+        `compute_swap_step`'s `get_next_sqrt_price_from_input` of the input less the fee, and the
+        input its range takes up to the target is the same for every such sale: it is worked out
+        once per checkpoint. A cascade's sales into one pool mostly grow by less than one range."""
+        price = self.state.sqrt_price_x96
+        if not 0 < amount < I256 or not (self.limit < price if self.zero_for_one else price < self.limit):
+            return None
+        if self.checkpoint is not None and amount >= self.sold:
+            point, remaining = self.checkpoint, self.checkpoint[0] + amount - self.sold
+        else:
+            point, remaining = None, amount
+        if self.ahead is None or self.ahead[0] is not point:
+            self.ahead = (point, self._step_input(point))
+        sqrt_p, liquidity, reach = self.ahead[1]
+        less_fee = remaining * (PIPS - self.state.fee) // PIPS  # FullMath.mulDiv, as compute_swap_step
+        if reach is None or less_fee >= reach:
+            return None
+        return get_next_sqrt_price_from_input(sqrt_p, liquidity, less_fee, self.zero_for_one)
+
+    def _step_input(self, point: tuple | None) -> tuple[int, int, int | None]:
+        """From `point` (a checkpoint, or None: the pin), the loop's first step as `_loop` takes it:
+        (its sqrt price, liquidity, the input that reaches its target), the input None where the
+        loop would not take that step (no liquidity, or already at the limit)."""
+        state = self.state
+        at = point[2:5] if point is not None else (state.sqrt_price_x96, state.tick, state.liquidity)
+        sqrt_p, tick, liquidity = at
+        if liquidity == 0 or sqrt_p == self.limit:
+            return sqrt_p, liquidity, None
+        tick_next, _ = state.next_initialized_tick_within_one_word(tick, self.zero_for_one)
+        sqrt_next = get_sqrt_ratio_at_tick(min(max(tick_next, MIN_TICK), MAX_TICK))
+        beyond = sqrt_next < self.limit if self.zero_for_one else sqrt_next > self.limit
+        target = self.limit if beyond else sqrt_next
+        if self.zero_for_one:
+            return sqrt_p, liquidity, get_amount0_delta(target, sqrt_p, liquidity, True)
+        return sqrt_p, liquidity, get_amount1_delta(sqrt_p, target, liquidity, True)
 
 
 def state_after(state: PoolState, result: SwapResult) -> PoolState:
