@@ -20,7 +20,7 @@ import pandas as pd
 from loopscan.model.errors import SchemaError
 from loopscan.model.schema import KEYS, SCHEMA, Column
 
-__all__ = ["INT_RANGES", "dtype_of", "empty_frame", "to_frame", "validate_frame"]
+__all__ = ["INT_RANGES", "dtype_of", "empty_frame", "to_frame", "unchecked_frame", "validate_frame"]
 
 INT_RANGES = {"uint256": (0, 2**256 - 1), "int256": (-(2**255), 2**255 - 1)}
 """Inclusive value range of each big-integer kind."""
@@ -79,6 +79,14 @@ def to_frame(table: str, rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
     Addresses are lowercased; numpy integers become Python ints. Raises ``SchemaError``
     for an unknown or missing column, or a value the column cannot hold.
     """
+    frame = unchecked_frame(table, rows)
+    validate_frame(table, frame)
+    return frame
+
+
+def unchecked_frame(table: str, rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
+    """`to_frame` without `validate_frame`: for a caller that validates the frame itself next
+    (``Snapshot.from_rows`` validates the whole snapshot once). Row keys are still checked."""
     columns = _columns(table)
     names = {c.name for c in columns}
     required = {c.name for c in columns if not c.nullable}
@@ -92,9 +100,7 @@ def to_frame(table: str, rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
         if not required <= keys:
             first = next(c.name for c in columns if c.name in required and c.name not in row)
             raise SchemaError(table, first, f"row {i}: value required")
-    frame = pd.DataFrame({c.name: _series(table, c, [row.get(c.name) for row in rows]) for c in columns})
-    validate_frame(table, frame)
-    return frame
+    return pd.DataFrame({c.name: _series(table, c, [row.get(c.name) for row in rows]) for c in columns})
 
 
 def _check_names(table: str, columns: tuple[Column, ...], frame: pd.DataFrame) -> None:

@@ -152,14 +152,16 @@ class MorphoBlueIndexer:
             params += [{**key, "param": name, "value": value} for name, value in (
                 ("lltv_wad", lltv), ("fee_wad", state.fee), ("total_supply_shares", now.total_supply_shares),
                 ("total_borrow_shares", now.total_borrow_shares))]  # fmt: skip
+        # One dict literal per row (no merged key dict): the loop runs once per position.
+        name, address = self.name, raw.address
         for (market_id, account), (supply_shares, borrow_shares, collateral) in raw.positions.items():
             if not (supply_shares or borrow_shares or collateral):
                 continue  # an account that has fully exited
             m = accrued[market_id]
-            key = {"block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id, "account": account}
             positions.append(
                 {
-                    **key,
+                    "block": block, "protocol": name, "protocol_address": address, "market_id": market_id,
+                    "account": account,
                     "debt_amount": to_assets_up(borrow_shares, m.total_borrow_assets, m.total_borrow_shares),
                     "debt_shares": borrow_shares,
                     "supply_amount": to_assets_down(supply_shares, m.total_supply_assets, m.total_supply_shares),
@@ -167,6 +169,7 @@ class MorphoBlueIndexer:
                 }
             )  # fmt: skip
             if collateral:
-                posted.append({**key, "collateral_token": raw.params[market_id][1], "amount": collateral})
+                posted.append({"block": block, "protocol": name, "protocol_address": address, "market_id": market_id,
+                               "account": account, "collateral_token": raw.params[market_id][1], "amount": collateral})  # fmt: skip
         return {"markets": markets, "market_collaterals": collaterals, "market_params": params,
                 "positions": positions, "position_collaterals": posted}  # fmt: skip
