@@ -97,13 +97,16 @@ def encode_calls(signature: str, rows: Sequence[tuple[int | bool | str | bytes, 
     True
     """
     head = selector(signature)
-    columns = list(zip(*rows))
-    if len({len(row) for row in rows}) != 1 or any(not set(map(type, c)) <= _WORD_TYPES for c in columns):
-        # Rows of several lengths, or a value `encode_call` refuses: row by row, as it would. (Values
-        # of these types share a dict key only where their words are equal: 1 and True.)
+    if len({len(row) for row in rows}) != 1:  # none, or of several lengths: row by row, as it would
+        return [encode_call(head, *row) for row in rows]
+    columns = list(zip(*rows, strict=True))
+    if any(not set(map(type, column)) <= _WORD_TYPES for column in columns):
+        # A value `encode_call` refuses, for its error. (Values of these types share a dict key only
+        # where their words are equal: 1 and True.)
         return [encode_call(head, *row) for row in rows]
     words = [{value: _word_of(value) for value in set(column)} for column in columns]
-    return list(map(b"".join, zip([head] * len(rows), *(map(w.__getitem__, c) for w, c in zip(words, columns, strict=True)))))
+    parts = [map(w.__getitem__, column) for w, column in zip(words, columns, strict=True)]
+    return list(map(b"".join, zip([head] * len(rows), *parts, strict=True)))
 
 
 def describe_size(size: int, expected: int) -> str:
