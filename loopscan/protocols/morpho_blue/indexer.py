@@ -6,6 +6,7 @@ accrued to that block exactly as `MorphoBalancesLib.expectedMarketBalances` does
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from eth_utils import keccak
@@ -62,28 +63,8 @@ class MorphoBlueIndexer:
 
     async def fetch(self, ctx: ScanContext) -> MorphoRaw:
         raw = MorphoRaw(self.address, timestamp=ctx.timestamp)
-        for log in await ctx.logs(self.address, [CREATE_MARKET], self.start_block):
-            data = bytes.fromhex(log["data"][2:])
-            raw.params[log["topics"][1]] = (
-                word_address(data, 0), word_address(data, 1), word_address(data, 2), word_address(data, 3),
-                decode_uint(data, 4),
-            )  # fmt: skip
-        ctx.progress("morpho_blue: markets", len(raw.params))
-        accounts: dict[str, set[str]] = {}  # market id -> accounts
-        for log in await ctx.logs(self.address, [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], self.start_block):
-            topics = log["topics"]
-            accounts.setdefault(topics[1], set()).add(topic_address(topics[_ON_BEHALF_TOPIC[topics[0]]]))
-        ctx.progress("morpho_blue: accounts", sum(map(len, accounts.values())))
-
-        got = await ctx.read_round({
-            i: read("market", self.address, "market(bytes32)", bytes.fromhex(i[2:]), types=("uint128",) * 6, key=i)
-            for i in raw.params
-        })  # fmt: skip
-        for market_id in raw.params:
-            if (words := got[market_id]) is not None:
-                raw.states[market_id] = MarketState(*words)
-        await self._fetch_rates(ctx, raw)
-        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
+        # The markets and their reads, and the accounts' logs, travel together: neither needs the other.
+        accounts, _ = await asyncio.gather(self._fetch_accounts(ctx), self._fetch_markets(ctx, raw))
 
         # Sorted market by market: the same order as sorting the pairs, without comparing market ids
         # (equal strings, distinct objects) at every step of a sort of 100k pairs.
@@ -97,6 +78,35 @@ class MorphoBlueIndexer:
                 raw.positions[pair] = shares
         ctx.progress("morpho_blue: positions", len(raw.positions))
         return raw
+
+    async def _fetch_accounts(self, ctx: ScanContext) -> dict[str, set[str]]:
+        """Every account the `Supply`, `Borrow` and `SupplyCollateral` logs name, by market id."""
+        accounts: dict[str, set[str]] = {}
+        for log in await ctx.logs(self.address, [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], self.start_block):
+            topics = log["topics"]
+            accounts.setdefault(topics[1], set()).add(topic_address(topics[_ON_BEHALF_TOPIC[topics[0]]]))
+        ctx.progress("morpho_blue: accounts", sum(map(len, accounts.values())))
+        return accounts
+
+    async def _fetch_markets(self, ctx: ScanContext, raw: MorphoRaw) -> None:
+        """The markets (`CreateMarket` logs), each one's state, its IRM's rate where it must accrue,
+        and the markets' oracles."""
+        for log in await ctx.logs(self.address, [CREATE_MARKET], self.start_block):
+            data = bytes.fromhex(log["data"][2:])
+            raw.params[log["topics"][1]] = (
+                word_address(data, 0), word_address(data, 1), word_address(data, 2), word_address(data, 3),
+                decode_uint(data, 4),
+            )  # fmt: skip
+        ctx.progress("morpho_blue: markets", len(raw.params))
+        got = await ctx.read_round({
+            i: read("market", self.address, "market(bytes32)", bytes.fromhex(i[2:]), types=("uint128",) * 6, key=i)
+            for i in raw.params
+        })  # fmt: skip
+        for market_id in raw.params:
+            if (words := got[market_id]) is not None:
+                raw.states[market_id] = MarketState(*words)
+        await self._fetch_rates(ctx, raw)
+        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
     async def _fetch_rates(self, ctx: ScanContext, raw: MorphoRaw) -> None:
         """The IRM's `borrowRateView(params, market)` at the pin, for markets that must accrue."""
