@@ -26,6 +26,7 @@ from loopscan.model import ZERO_ADDRESS, Snapshot, SnapshotMeta
 from loopscan.protocols import registry
 from loopscan.protocols.base import Progress, Rows, ScanContext, merge_rows
 from loopscan.protocols.holdings import complete_vaults, position_holdings
+from loopscan.protocols.reuse import PositionReuse
 from loopscan.protocols.tokens import TokenIndexer
 from loopscan.rpc import Call, LogCache, RetryPolicy, RpcClient, encode_call, mask_url
 
@@ -97,9 +98,11 @@ async def index_async(
     max_concurrency: int = 8,
     timeout: float = 30.0,
     log_cache: LogCache | None = None,
+    reuse: PositionReuse | None = None,
 ) -> Snapshot:
     """`index` for callers already in an event loop. `log_cache` shares the logs read with other
-    scans of the same history at other blocks (`rpc.LogCache`: a backtest)."""
+    scans of the same history at other blocks (`rpc.LogCache`: a backtest); `reuse` carries the
+    positions no event touched from the last block scanned with it (`protocols.reuse`)."""
     deps = load_deployments(deployments)
     indexers = plan(deps, protocols)
     _check_planned(deps, protocols, indexers)
@@ -119,7 +122,7 @@ async def index_async(
         await _check_contracts(ctx, deps)
         if progress is not None:
             ctx.progress = progress
-        raws = await asyncio.gather(*(ix.fetch(ctx) for ix in indexers))
+        raws = await asyncio.gather(*(ix.fetch(ctx) if reuse is None else reuse.fetch(ix, ctx) for ix in indexers))
         read = [(ix.name, ix.transform(raw, pin.number)) for ix, raw in zip(indexers, raws, strict=True)]
         rows = merge_rows([part for _, part in read])
         tokens = _referenced_tokens(rows)

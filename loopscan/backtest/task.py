@@ -19,6 +19,7 @@ from loopscan.chains import Deployments
 from loopscan.errors import LoopscanError
 from loopscan.model import Snapshot
 from loopscan.monitor import readings
+from loopscan.protocols.reuse import PositionReuse
 from loopscan.result import analyse
 from loopscan.rpc import LogCache
 from loopscan.scanner import index_async
@@ -49,21 +50,23 @@ class BlockOutcome:
 def scan_block(rpc_url: str, deployments: Deployments, block: int, logs_until: int | None = None) -> BlockScan:
     """Index the chain at `block`, analyse it and compute the monitor's readings. With
     `logs_until` (the backtest's last block), logs are read once up to it per worker process and
-    cut at each block (`rpc.LogCache`), instead of from the deployments at every block."""
+    cut at each block (`rpc.LogCache`), instead of from the deployments at every block, and the
+    positions no event touched since the worker's previous block are carried from it
+    (`protocols.reuse`), not read again."""
     started = datetime.now(UTC)
-    cache = None if logs_until is None else _log_cache(rpc_url, logs_until)
-    snapshot = asyncio.run(index_async(rpc_url, deployments=deployments, block=block, log_cache=cache))
+    cache, reuse = (None, None) if logs_until is None else _worker_caches(rpc_url, logs_until)
+    snapshot = asyncio.run(index_async(rpc_url, deployments=deployments, block=block, log_cache=cache, reuse=reuse))
     result = analyse(snapshot)
     return BlockScan(snapshot, readings(result), result.thresholds, result.losses, started, datetime.now(UTC))
 
 
 Task = Callable[[str, Deployments, int], BlockScan]
 
-_LOG_CACHES: dict[tuple[str, int], LogCache] = {}  # per worker process: its blocks share one history
+_WORKER_CACHES: dict[tuple[str, int], tuple[LogCache, PositionReuse]] = {}  # per worker process: its blocks share one history
 
 
-def _log_cache(rpc_url: str, until: int) -> LogCache:
-    return _LOG_CACHES.setdefault((rpc_url, until), LogCache(until))
+def _worker_caches(rpc_url: str, until: int) -> tuple[LogCache, PositionReuse]:
+    return _WORKER_CACHES.setdefault((rpc_url, until), (LogCache(until), PositionReuse()))
 
 
 def run_block(task: Task, rpc_url: str, deployments: Deployments, block: int, retries: int, backoff: float) -> BlockOutcome:

@@ -209,6 +209,8 @@ class _Page(Panels):
         accounts = self.snap.positions["account"].nunique() if len(self.snap.positions) else 0
         notes = [
             *coverage_lines(self.snap),  # what was read and what not, before how to read the rest
+            *(f"No exit: pool {pool} was read but cannot be priced at the pin ({why}); its depth is in no figure."
+              for pool, why in sorted(self.book.unpriced_pools.items())),
             "Pyramids by base asset: the base at the bottom, receipts above it by depth, markets to the right.",
             f"Accounts are aggregated, one node per market ({accounts:,} accounts here); click one for its "
             f"{TOP_POSITIONS} largest positions.",

@@ -193,7 +193,7 @@ class Panels:
             if isinstance(row.get("oracle_flags"), str):
                 rows.append(("unclassified oracles (treated as market)", row["oracle_flags"]))
             if isinstance(row.get("unproven_on_node"), str):
-                rows.append(("venues not proven on a node (unproven_on_node)", row["unproven_on_node"]))
+                rows.append(("venues and lending markets not proven on a node (unproven_on_node)", row["unproven_on_node"]))
             title = "Thresholds — " + _SHOCKS.get(shock, shock + " of {}").format(self.name(token))
             out.append(fmt.kv(title, rows))
         if not out:

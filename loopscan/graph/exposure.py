@@ -8,7 +8,8 @@ A vault's reported assets are split by what backs them, and each part is followe
 * a supply position in a lending market rests on the market: its idle part on the loan token,
   its lent-out part on the borrowers' collateral (a Morpho market's one collateral token; for
   a pooled market such as an Aave reserve, each borrower's collateral, weighted by their debt
-  and valued at the pool's own oracle prices), followed down again;
+  and valued at the pool's own oracle prices; for a credit manager's market, each account's
+  collaterals, weighted by its debt and valued at the manager's prices), followed down again;
 * `opaque_assets` rest on nothing the chain shows: an `opaque` leaf naming the vault.
 
 The result gives, per vault, the fraction on each base token, each opaque leaf, and each market
@@ -49,8 +50,11 @@ class _LookThrough:
         # One collateral per market and position so far (views: `loopscan.model.views`).
         self.markets = {(m.protocol_address, m.market_id): m for m in market_collateral(snap).itertuples()}
         self.collaterals: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.collateral_price: dict[tuple[str, str, str], float] = {}  # a market's own price of each collateral
         for c in snap.market_collaterals.itertuples():
             self.collaterals[c.protocol_address, c.market_id].append(c.collateral_token)
+            if not _missing(c.oracle_price_raw) and not _missing(c.oracle_price_scale) and int(c.oracle_price_scale):
+                self.collateral_price[c.protocol_address, c.market_id, c.collateral_token] = int(c.oracle_price_raw) / int(c.oracle_price_scale)
         self.positions = defaultdict(list)
         for p in position_collateral(snap).itertuples():
             self.positions[p.protocol_address].append(p)
@@ -109,12 +113,15 @@ class _LookThrough:
 
     def borrowers_collateral(self, m) -> dict[tuple[str, bool], float]:
         """What a market's borrowed part rests on: (collateral token, could be valued) -> share."""
-        if self.margins[m.protocol_address, m.market_id] != "pooled":  # isolated, or a credit manager
+        margin = self.margins[m.protocol_address, m.market_id]
+        if margin == "account":
+            return self.accounts_collateral(m)
+        if margin != "pooled":
             accepted = self.collaterals[(m.protocol_address, m.market_id)]
             if len(accepted) == 1:
                 return {(accepted[0], True): 1.0}
-            # Several collaterals: their mix is not valued here (their prices are per account), so
-            # the borrowed part is shown resting on them, split evenly and marked unpriced.
+            # Several collaterals of an isolated market: their mix is not valued here, so the
+            # borrowed part is shown resting on them, split evenly and marked unpriced.
             return {(t, False): 1.0 / len(accepted) for t in accepted}
         # A pooled reserve: each borrower's collateral mix, weighted by their debt in it.
         price = {mm.market_id: mm.oracle_price_raw for mm in self.markets.values() if mm.protocol_address == m.protocol_address}
@@ -137,6 +144,39 @@ class _LookThrough:
             for token, value in values.items():
                 shares[(token, True)] += owed.debt_amount / debt_total * value / total
         return dict(shares)
+
+    def accounts_collateral(self, m) -> dict[tuple[str, bool], float]:
+        """A credit manager's borrowed part: each account's collaterals (the loan token an account
+        keeps among them), weighted by its debt and valued at the manager's own prices; an account
+        holding a token it has no price for is split evenly over its tokens, marked unpriced."""
+        debt: dict[str, int] = defaultdict(int)
+        posted: dict[str, dict[str, int]] = defaultdict(dict)
+        for p in self.positions[m.protocol_address]:
+            if p.market_id != m.market_id:
+                continue
+            debt[p.account] += int(p.debt_amount)
+            if p.collateral_amount:
+                posted[p.account][p.collateral_token] = int(p.collateral_amount)
+        total = sum(debt.values())
+        shares: dict[tuple[str, bool], float] = defaultdict(float)
+        for account, owed in debt.items():
+            held = posted.get(account, {})
+            if not owed or not held:
+                continue
+            price = {t: self.collateral_price.get((m.protocol_address, m.market_id, t)) for t in held}
+            if any(price[t] is None or t not in self.decimals for t in held):
+                for t in held:
+                    shares[(t, False)] += owed / total / len(held)
+                continue
+            values = {t: amount * price[t] / 10 ** self.decimals[t] for t, amount in held.items()}
+            worth = sum(values.values())
+            for token, value in values.items():
+                shares[(token, True)] += owed / total * (value / worth if worth else 1 / len(values))
+        return dict(shares)
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
 
 
 def look_through(snap: Snapshot) -> pd.DataFrame:

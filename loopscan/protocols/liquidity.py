@@ -1,4 +1,5 @@
-"""What every venue's liquidity haircut shares: the integer rule for withdrawing a fraction.
+"""What every venue shares: the integer rule for withdrawing a fraction of liquidity, and the
+error a venue raises for a pool it cannot price.
 
 A liquidity provider who withdraws a fraction F of a position holding L removes floor(L·F)
 (`decreaseLiquidity` on Uniswap v3 and `remove_liquidity` on Curve take integers; rounding the
@@ -9,7 +10,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["kept"]
+from loopscan.errors import LoopscanError
+
+__all__ = ["VenueUnpriced", "kept"]
+
+
+class VenueUnpriced(LoopscanError):
+    """A pool read at the pin that the solver cannot sell into (its maths is not modelled, or
+    does not price the pool's state): its depth is in no figure, and the report says so."""
 
 
 def kept(amount: int, fraction: Fraction) -> int:

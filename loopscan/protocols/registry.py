@@ -21,9 +21,10 @@ from importlib import import_module
 from typing import Any
 
 from loopscan.errors import LoopscanError
+from loopscan.protocols.liquidity import VenueUnpriced
 from loopscan.protocols.spec import ProtocolSpec
 
-__all__ = ["PACKAGES", "UnknownProtocolError", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "venues", "deployment_protocols", "devnet_entries",
+__all__ = ["PACKAGES", "UnknownProtocolError", "VenueUnpriced", "all_specs", "names", "spec", "check_names", "rules", "by_margin", "venues", "deployment_protocols", "devnet_entries",
            "devnet_parts", "devnet_units", "fetch_feed_kinds"]  # fmt: skip
 
 PACKAGES = ("morpho_blue", "metamorpho", "aave_v3", "erc4626", "uniswap_v3", "curve", "compound_v3", "euler_v2", "pendle", "gearbox")
@@ -72,7 +73,8 @@ def rules(name: str):
 def venues(name: str, pool: Any, rows: Mapping[str, Sequence[Any]], decimals: Mapping[str, int]) -> list:
     """The exit venues (`loopscan.solver.exits.Venue`) of one snapshot `pools` row of venue `name`,
     with that pool's rows of the other tables (by table name); none where the solver cannot sell
-    into that venue yet."""
+    into that venue yet. Raises `VenueUnpriced` for a pool of a modelled venue whose maths cannot
+    price it at the pin."""
     module = spec(name).venue
     return [] if module is None else import_module(module).venues(pool, rows, decimals)
 

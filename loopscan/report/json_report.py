@@ -102,6 +102,7 @@ def report_dict(result: ScanResult) -> dict:
         "baseline": _baseline(result),
         "missing": _missing(result),
         "unsolved_markets": [{"market": key, "reason": _text(why)} for key, why in sorted(result.solver.book.unsolved.items())],
+        "unpriced_pools": [{"pool": pool, "reason": _text(why)} for pool, why in sorted(result.solver.book.unpriced_pools.items())],
         "coverage": result.coverage,
     }
 
@@ -140,7 +141,7 @@ def _tokens(result: ScanResult, symbols: dict[str, str | None]) -> list[dict]:
                 "unproven_on_node": [],
             }
         entry["shocks"].append(row.shock)
-        if isinstance(row.unproven_on_node, str):  # venues a figure rests on that no node has checked
+        if isinstance(row.unproven_on_node, str):  # venues and lending markets a figure rests on that no node has checked
             entry["unproven_on_node"] = sorted(set(entry["unproven_on_node"]) | set(row.unproven_on_node.split(",")))
         for column, key in THRESHOLD_KEYS[row.shock].items():
             value = getattr(row, column)

@@ -47,7 +47,7 @@ def headline_table(thresholds: pd.DataFrame, title: str) -> tuple[Table, list[st
         if r.oracle_flags:
             flags.append(mark("an oracle loopscan could not classify is treated as a market oracle"))
         if isinstance(r.unproven_on_node, str):
-            flags.append(mark("rests on venues whose maths is not proven on a node (unproven_on_node)"))
+            flags.append(mark("rests on venues or lending markets whose maths is not proven on a node (unproven_on_node)"))
         rows.append((safe_text(str(r.symbol)), _SHOCK[r.shock], *cells, str(int(r.liquidatable_now)), usd(r.bad_debt_now_usd),
                      "".join(dict.fromkeys(flags))))  # fmt: skip
     t = Table(title=title, title_justify="left")
@@ -90,6 +90,9 @@ def print_risk_report(console: Console, result: ScanResult) -> None:
     if unsolved:
         console.print(f"not solved: {len(unsolved)} market(s) the solver cannot apply its rules to yet; their positions "
                       f"are in no threshold (e.g. {next(iter(unsolved.values()))})", markup=False, style="bold yellow")  # fmt: skip
+    for pool, why in sorted(result.solver.book.unpriced_pools.items()):
+        console.print(f"no exit: pool {pool} was read but cannot be priced at the pin ({why}); its depth is in no figure",
+                      markup=False, style="bold yellow")  # fmt: skip
     table, legend = headline_table(result.thresholds, "Where it breaks: further shock of each token from the state at the pin")
     console.print(table)
     for line in ["δ₁ first liquidation, δ_c cascade feeds itself, δ_bd new bad debt; never: not up to a 100 % shock", *legend]:

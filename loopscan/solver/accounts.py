@@ -5,11 +5,16 @@ liquidated by their protocol's rules (`MarketBook.rules`, from the registry), ea
   capped by the protocol (`rules.caps`: Gearbox's quotas, in loan tokens at the loan token's
   oracle) — against its total debt at the loan token's oracle (`rules.weighted_values`,
   `rules.liquidatable`). Every oracle is a leg `Pricer.oracle` moves as any market's.
-* **Liquidation**: the whole account (`rules.liquidate_account`): the pool is paid, the owner keeps
-  the rest, the liquidator takes every collateral for what it pays; it happens only if the
-  collateral is worth at market at least what the liquidator pays. Seized tokens other than the
-  loan token leave by the same exit as every protocol's (`liquidation.exit_collateral`); the pool's loss
-  (what it is owed beyond what it is paid) is written off its lenders (`liquidation.write_off`).
+* **Liquidation**: by the protocol's rules (`rules.liquidate_account`, given each token's value at
+  the oracle): Gearbox's liquidator takes the whole account, the pool is paid and the owner keeps
+  the rest; Comet's `absorb` takes the whole account itself, crediting each collateral at its own
+  liquidation factor; Euler's liquidator takes one collateral vault's shares, up to all of them, at
+  the discount the account's health sets. A liquidator acts only if what it takes is worth at
+  market at least what it pays; an absorb is `forced`. Seized tokens other than the loan token
+  leave by the same exit as every protocol's (`liquidation.exit_collateral`: Comet's are sold by
+  `buyCollateral` to arbitrageurs, who sell them on). The lenders' loss (what they are owed
+  beyond what they are paid) is drawn from the protocol's reserves first (`CreditBook.reserves`:
+  Comet's), the rest written off its lenders (`liquidation.write_off`).
 * **Hidden bad debt**: an open account whose collateral's market value is below what the pool is
   owed.
 """
@@ -58,8 +63,9 @@ def liquidatable(book: Book, state: CascadeState, prices: Pricer) -> list[tuple[
 
 
 def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int) -> tuple | None:
-    """The liquidation of credit account `i` of market `key`, if still liquidatable and worth it:
-    (market, account, value seized in loan tokens at the oracle, paid to the pool, loss, USD at market)."""
+    """One liquidation of credit account `i` of market `key`, if still liquidatable and worth it
+    (or forced by the protocol): (market, account, value taken in loan tokens at the oracle, paid to
+    the lenders, loss beyond the reserves, USD at market of what was taken)."""
     m = book.markets[key]
     cb = m.credit
     amounts, debt = state.collateral[key][i], state.debt[key].item(i)
@@ -68,21 +74,43 @@ def liquidate(book: Book, state: CascadeState, prices: Pricer, key: str, i: int)
     if not (debt > 0 and m.rules.liquidatable(twv[0], debt_usd[0])):
         return None
     loan = answers[cb.underlying]
-    value = float((amounts * answers).sum()) / loan if loan > 0 else 0.0
-    paid = m.rules.liquidate_account(value, debt, cb.owed.item(i), m.params)
-    at_market = float(sum(a * prices.market(t) for t, a in zip(cb.tokens, amounts.tolist(), strict=True)))
-    if at_market < (paid.to_pool + paid.remaining) * prices.market(m.loan):
+    values = amounts * answers
+    done = m.rules.liquidate_account(values, loan, cb.tokens, debt, _owed(m, state.debt[key], i).item(), m.params, cb.lts)
+    taken = amounts * done.taken
+    if done.repaid == 0 and not taken.any():
+        return None  # nothing to take and no debt to clear (Euler's empty account whose vault does not socialise)
+    at_market = float(sum(a * prices.market(t) for t, a in zip(cb.tokens, taken.tolist(), strict=True)))
+    if not done.forced and at_market < done.paid * prices.market(m.loan):
         return None  # the liquidator would be paid less than they pay: nobody liquidates
-    seized = amounts.copy()  # `amounts` is a view of the row zeroed below
     cols, debts = state.writable(key)
-    cols[i] = 0.0
-    debts[i] = 0.0
-    if paid.loss > 0:
-        write_off(prices, m, paid.loss)
-    for token, amount in zip(cb.tokens, seized.tolist(), strict=True):
+    cols[i] = amounts - taken  # `amounts` is a view of this row: `taken` was computed before
+    debts[i] = debt - done.repaid
+    lost = _beyond_reserves(state, m, done.loss)
+    if lost > 0:
+        write_off(prices, m, lost)
+    for token, amount in zip(cb.tokens, taken.tolist(), strict=True):
         if amount > 0 and token != m.loan:  # the loan token is what the liquidator pays with
             exit_collateral(book, state, token, amount)
-    return key, m.accounts[i], value, paid.to_pool, paid.loss, at_market
+    value = float((values * done.taken).sum()) / loan if loan > 0 else 0.0
+    return key, m.accounts[i], value, done.to_pool, lost, at_market
+
+
+def _owed(m: MarketBook, debt: np.ndarray, rows) -> np.ndarray:
+    """What the lenders are owed of accounts `rows` now: their share of the pin's (`CreditBook.owed`)
+    left after partial liquidations (Euler's), in proportion to the debt left (a debt never grows)."""
+    return m.credit.owed[rows] * (debt[rows] / m.debt[rows])
+
+
+def _beyond_reserves(state: CascadeState, m: MarketBook, loss: float) -> float:
+    """The part of a loss the protocol's reserves (`CreditBook.reserves`, what this cascade left of
+    them) do not absorb: the lenders'."""
+    if loss <= 0:
+        return 0.0
+    left = state.reserves.get(m.key, m.credit.reserves)
+    absorbed = min(left, loss)
+    if absorbed > 0:
+        state.reserves[m.key] = left - absorbed
+    return loss - absorbed
 
 
 def hidden(book: Book, state: CascadeState, prices: Pricer) -> dict[str, float]:
@@ -94,7 +122,7 @@ def hidden(book: Book, state: CascadeState, prices: Pricer) -> dict[str, float]:
             continue
         market = np.array([prices.market(t) for t in m.credit.tokens])
         value = state.collateral[m.key][open_] @ market
-        short = np.maximum(m.credit.owed[open_] * prices.market(m.loan) - value, 0.0).sum()
+        short = np.maximum(_owed(m, state.debt[m.key], open_) * prices.market(m.loan) - value, 0.0).sum()
         if short > 0:
             out[m.key] = float(short)
     return out
@@ -119,8 +147,10 @@ def positions_now(book: Book, pin) -> list[tuple]:
             liquidatable = bool(m.rules.liquidatable(twv[i], debt_usd[i]))
             bad = max(cb.owed[i] * p_loan - col_usd, 0.0)
             if liquidatable:
-                value = float(amounts @ answers) / answers[cb.underlying]
-                bad = m.rules.liquidate_account(value, m.debt.item(i), cb.owed.item(i), m.params).loss * p_loan
+                done = m.rules.liquidate_account(amounts * answers, answers[cb.underlying], cb.tokens, m.debt.item(i),
+                                                 cb.owed.item(i), m.params, cb.lts)  # fmt: skip
+                if done.repaid >= m.debt.item(i):  # it closes the account: its loss is what the lenders and reserves lose
+                    bad = done.loss * p_loan
             rows.append((m.key, m.protocol, m.accounts[i], "+".join(sorted(cb.held(amounts))), m.loan, m.debt.item(i) * p_loan,
                          col_usd, float(twv[i] / debt_usd[i]), liquidatable, None, None, bad))  # fmt: skip
     return rows

@@ -15,7 +15,9 @@ Starting prices (`p0`, numeraire: USD):
    oracle; a PT with an exit (its Pendle market) starts at the price there instead: a PT feed is
    its lender's price, not a market's;
 4. a vault share is priced at its book value: reported assets per share times its asset's price;
-5. a credit account's collateral priced by none of these is priced by its market feed.
+5. a credit account's collateral priced by none of these is priced by its market feed; where the
+   market prices its loan token itself (a Comet's base feed, whose unit may be ETH; Euler's quotes
+   in the loan token), through the loan token's price: feed × p0(loan) / the loan's own answer.
 
 Market prices start at `p0` and move only by the shock and by sales through the token's exit
 (`exits.Exit`: its venues against priced tokens, split across them, relative to the best price
@@ -74,6 +76,7 @@ class MarketBook:
     # (`underlying_held`), exact from the integers; None where the protocol's holdings were not read.
     shortfall: float | None = None
     credit: CreditBook | None = None  # account margin: the collaterals, their oracles, LTs and caps (`book_accounts`)
+    proven_on_node: bool = True  # False: its protocol's rules were never checked against its contracts on a node
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Book:
     anchored: set[str] = field(default_factory=set)  # priced by their own market feed or the numeraire
     unsolved: dict[str, str] = field(default_factory=dict)  # market key -> why the solver leaves it out
     left_out: dict[str, str] = field(default_factory=dict)  # protocol the scan left out (--protocols) -> its role
+    unpriced_pools: dict[str, str] = field(default_factory=dict)  # pool read but no exit -> why (its maths cannot price it)
 
 
 def build_book(snap: Snapshot) -> Book:
@@ -134,11 +138,17 @@ def build_book(snap: Snapshot) -> Book:
             if v.asset in p0 and v.share_token not in p0 and v.total_supply:
                 share = v.total_assets / 10 ** decimals.get(v.asset, 18) / (v.total_supply / 10 ** decimals.get(v.share_token, 18))
                 p0[v.share_token] = share * p0[v.asset]
-    for leg in (leg for m in markets.values() if m.credit is not None for leg in m.credit.legs):
-        if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0):
-            p0[leg.loan] = leg.oracle0
+    for m in (m for m in markets.values() if m.credit is not None):
+        # Legs of a market that prices its loan token itself (Comet's base feed, Euler's unit: no
+        # collateral) answer in that feed's unit (a Comet's may be ETH): to the numeraire through
+        # the loan token's price. Gearbox's loan token is a collateral: its feeds answer USD.
+        own = m.credit.legs[m.credit.underlying].oracle0
+        unit = p0.get(m.loan, float("nan")) / own if m.credit.loan_priced_apart and own > 0 else 1.0
+        for leg in m.credit.legs:
+            if leg.oracle_kind in ("market", "unknown") and leg.loan not in p0 and np.isfinite(leg.oracle0 * unit):
+                p0[leg.loan] = leg.oracle0 * unit
     vaults = _vaults(snap, decimals, markets)
-    exits = _exits(snap, decimals, p0, set(assumed))
+    exits, unpriced = _exits(snap, decimals, p0, set(assumed))
     for token in {m.collateral for m in markets.values() if m.oracle_kind in _PT_FEEDS} & set(exits):
         # A PT's own feed is its lender's price of it, not a market's: where the PT has an exit,
         # it starts at the best price there (its quote, its SY, at that quote's price).
@@ -152,7 +162,7 @@ def build_book(snap: Snapshot) -> Book:
     # it, not through its pool partner: a pair priced through each other has no anchor.
     anchored = set(assumed) | {m.loan for m in markets.values() if m.margin == "pooled" and m.oracle_kind in ("market", "unknown")}
     left_out = {n: registry.spec(n).role for n in snap.missing.loc[snap.missing["kind"] == "protocol", "key"]}
-    return Book(p0, symbols, decimals, markets, vaults, exits, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out)
+    return Book(p0, symbols, decimals, markets, vaults, exits, emodes, account_emode, assumed, unknown, anchored, unsolved, left_out, unpriced)
 
 
 def _oracle_price(c, loan_decimals: int, collateral_decimals: int) -> float:
@@ -184,6 +194,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
         rules, margin = registry.rules(m.protocol), registry.by_margin(m.protocol)
         if margin == "account":
             out[key] = _credit_market(m, key, rules, found, params.get(key, {}), decimals)
+            out[key].proven_on_node = registry.spec(m.protocol).proven_on_node
             continue
         if len(found) > 1:
             unsolved[key] = (f"{m.protocol} market with {len(found)} collaterals: the solver applies one collateral per "
@@ -204,6 +215,7 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
             params=params.get(key, {}),
             oracle=c.oracle if c is not None and isinstance(c.oracle, str) else None,
             shortfall=max(credited - held, 0) / dl if held is not None else None,
+            proven_on_node=registry.spec(m.protocol).proven_on_node,
         )  # fmt: skip
     _link_shared_sources(out)
     posted = {(p.protocol_address, p.market_id, p.account, p.collateral_token): int(p.amount)
@@ -227,23 +239,43 @@ def _markets(snap: Snapshot, decimals: dict[str, int]) -> tuple[dict[str, Market
 
 
 def _credit_market(m, key: str, rules, found: list, params: dict[str, int], decimals: dict[str, int]) -> MarketBook:
-    """An account-margin market (a credit manager): the market, and each collateral's oracle as a
-    leg quoted in the numeraire (`CreditBook`); its positions are filled in by `credit_positions`."""
+    """An account-margin market (a credit manager, a Comet, an Euler vault): the market, and each
+    collateral's oracle as a leg (`CreditBook`); its positions are filled in by `credit_positions`.
+
+    A leg is quoted in the market's unit: the numeraire (Gearbox's and Comet's feeds answer USD), or
+    the loan token at the pin where the protocol's answers are in the loan token (`price_quote`
+    ``loan``: Euler's quotes over the debt's quote). Each leg's answer moves with its own token's
+    market price, so within one market the units cancel in the health check."""
+    quotes = {c.price_quote for c in found}
+    if len(quotes) > 1:
+        raise ValueError(f"{m.protocol} market {key}: its collaterals are quoted in {sorted(quotes)}, one unit is needed")
+    in_loan = quotes == {"loan"}
+    dl = decimals.get(m.loan_token, 18)
     legs = [MarketBook(f"{key}/{c.collateral_token}", m.protocol, "account", rules, c.collateral_token, c.collateral_token,
                        c.oracle_kind, c.liquidation_threshold_wad / WAD, c.liquidation_incentive_wad / WAD,
-                       _oracle_price(c, decimals.get(c.collateral_token, 18), decimals.get(c.collateral_token, 18)), 0.0, 0.0,
-                       quote=c.price_quote, oracle=c.oracle if isinstance(c.oracle, str) else None) for c in found]  # fmt: skip
+                       _oracle_price(c, dl, decimals.get(c.collateral_token, 18)), 0.0, 0.0,
+                       quote="numeraire", oracle=c.oracle if isinstance(c.oracle, str) else None) for c in found]  # fmt: skip
     tokens = [leg.loan for leg in legs]
-    if m.loan_token not in tokens:
-        raise ValueError(f"{m.protocol} market {key}: its loan token is not among its collaterals, nothing prices its debt")
+    if m.loan_token not in tokens:  # a column no account holds, priced as the market's unit or by its feed of the loan token
+        if in_loan:
+            price = 1.0
+        elif isinstance(m.loan_oracle, str):
+            price = m.loan_price_raw / m.loan_price_scale if m.loan_price_raw is not None and m.loan_price_scale else float("nan")
+        else:
+            raise ValueError(f"{m.protocol} market {key}: its loan token is neither a collateral nor priced by a feed, "
+                             "nothing prices its debt")  # fmt: skip
+        legs.append(MarketBook(f"{key}/{m.loan_token}", m.protocol, "account", rules, m.loan_token, m.loan_token,
+                               m.loan_oracle_kind, 0.0, 1.0, price, 0.0, 0.0, quote="numeraire",
+                               oracle=m.loan_oracle if isinstance(m.loan_oracle, str) else None))  # fmt: skip
+        tokens.append(m.loan_token)
+    apart = len(tokens) > len(found)
     loan = legs[tokens.index(m.loan_token)]
     kinds = {leg.oracle_kind for leg in legs}
-    dl = 10 ** decimals.get(m.loan_token, 18)
     return MarketBook(
         key, m.protocol, "account", rules, m.loan_token, "+".join(sorted(t for t in tokens if t != m.loan_token)),
         "unknown" if "unknown" in kinds else loan.oracle_kind, 0.0, loan.incentive, loan.oracle0,
-        m.total_supply_assets / dl, m.total_borrow_assets / dl, quote="numeraire", params=params, oracle=loan.oracle,
-        credit=CreditBook(tokens, legs, tokens.index(m.loan_token)),
+        m.total_supply_assets / 10**dl, m.total_borrow_assets / 10**dl, quote="numeraire", params=params, oracle=loan.oracle,
+        credit=CreditBook(tokens, legs, tokens.index(m.loan_token), loan_priced_apart=apart),
     )  # fmt: skip
 
 
@@ -273,9 +305,10 @@ def _vaults(snap: Snapshot, decimals: dict[str, int], markets: dict[str, MarketB
     return out
 
 
-def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> dict[str, Exit]:
+def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numeraire: set[str]) -> tuple[dict[str, Exit], dict[str, str]]:
     """For each token, every venue selling it against a priced token (its `Exit`), the best price
-    at the pin (in the numeraire) first: where it is sold.
+    at the pin (in the numeraire) first: where it is sold; and the pools no venue can price at the
+    pin, with why (their depth is in no figure: the report lists them).
 
     Each venue protocol turns its own `pools` rows into venues (`registry.venues`). The
     numeraire's own tokens (`assumed_par`) are never priced by a pool — USDC is not worth less
@@ -291,8 +324,14 @@ def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
     for r in snap.market_params.itertuples():  # a venue's own fields, kept as its pool's market (Pendle's)
         rows.setdefault(r.market_id, {}).setdefault("market_params", []).append(r)
     found: dict[str, dict[str, Venue]] = {}  # token -> pool -> venue
+    unpriced: dict[str, str] = {}
     for p in snap.pools.itertuples():
-        for venue in registry.venues(p.venue, p, rows.get(p.pool, {}), decimals):
+        try:
+            pool_venues = registry.venues(p.venue, p, rows.get(p.pool, {}), decimals)
+        except registry.VenueUnpriced as exc:
+            unpriced[p.pool] = f"{p.venue}: {exc}"
+            continue
+        for venue in pool_venues:
             if venue.quote not in p0 or venue.token in numeraire:
                 continue
             pools = found.setdefault(venue.token, {})
@@ -305,4 +344,4 @@ def _exits(snap: Snapshot, decimals: dict[str, int], p0: dict[str, float], numer
         venues = deep or [max(pools.values(), key=lambda v: (v.quote in numeraire, v.liquidity))]
         venues.sort(key=lambda v: (v.price0 * p0[v.quote], v.quote in numeraire, v.liquidity), reverse=True)
         exits[token] = Exit(token, tuple(venues), tuple(p0[v.quote] for v in venues))
-    return exits
+    return exits, unpriced

@@ -1,13 +1,15 @@
 """The Book's credit accounts: markets of ``account`` margin (one debt, several collaterals, each
 with its own oracle and liquidation threshold, protocol-specific caps: Gearbox v3's credit
-managers), as arrays the cascade reads (`accounts`).
+managers, Compound v3's Comets, Euler v2's controller vaults), as arrays the cascade reads (`accounts`).
 
 Per such market the `MarketBook` carries `collateral_amount` as an accounts × tokens matrix
 (whole tokens), `debt` per account (the total debt, loan tokens) and `credit`: the tokens, each
 token's oracle as a market of its own (a *leg*: quoted in the numeraire, so that `Pricer.oracle`
 moves it with the cascade exactly as any other market's oracle), the LTs, the protocol's caps per
-account and token (`rules.caps`: Gearbox's quotas) and what the pool is owed of each debt
-(`rules.owed`: the total less fees).
+account and token (`rules.caps`: Gearbox's quotas), what the pool is owed of each debt
+(`rules.owed`: the total less fees) and the protocol's reserves (`rules.reserves`: a Comet's).
+A protocol that does not list its loan token among the collaterals (Comet, Euler) has it as a
+column all the same, priced by the market's own feed of it, held by no account.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class CreditBook:
     lts: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per token, fractions
     caps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # accounts × tokens, loan tokens (inf: no cap)
     owed: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per account: debt + interest, loan tokens
+    loan_priced_apart: bool = False  # the loan token is no collateral: its column is the market's own price of it
+    reserves: float = 0.0  # the protocol's own money that absorbs a loss before its lenders (loan tokens, `rules.reserves`)
 
     def held(self, amounts: np.ndarray) -> list[str]:
         """The tokens of one account's row of `collateral_amount` that it holds."""
@@ -53,3 +57,4 @@ def credit_positions(m: MarketBook, accounts: list[str], debt_raw: list[int], po
     cb.lts = np.array([leg.lltv for leg in cb.legs])
     cb.caps = m.rules.caps(m.params, accounts, cb.tokens, m.loan) / dl
     cb.owed = m.rules.owed(m.params, accounts, total) / dl
+    cb.reserves = max(m.rules.reserves(m.params), 0) / dl  # a Comet's reserves below zero absorb nothing

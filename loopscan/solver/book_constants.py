@@ -64,7 +64,7 @@ def _oracle_reads(book: Book, m: MarketBook) -> set[str]:
     """The tokens whose market price or vault book `pricing._oracle` reads for this market: an
     isolated market's two tokens; a pooled reserve's (or a credit account collateral's, its leg's)
     own asset, the asset whose feed it shares (`tracks`), or its vault's and what the feed of the
-    vault's asset reads."""
+    vault's asset reads (the asset's market price where the protocol has no feed of it)."""
     if m.margin == "isolated":
         return {m.collateral, m.loan}
     if m.oracle_kind == "fixed":
@@ -72,7 +72,7 @@ def _oracle_reads(book: Book, m: MarketBook) -> set[str]:
     if m.oracle_kind == "exchange_rate" and m.loan in book.vaults:
         pool, asset = m.key.split(":")[0], book.vaults[m.loan].asset
         under = next((r for r in book.markets.values() if r.key.split(":")[0] == pool and r.loan == asset), None)
-        return {m.loan} | (_oracle_reads(book, under) if under is not None else set())
+        return {m.loan} | (_oracle_reads(book, under) if under is not None else {asset})
     return {m.loan}
 
 

@@ -18,7 +18,7 @@ Each round (prices: `pricing`; the protocols' rules: `liquidatable` and `liquida
    debt (100 % below HF 0.95; v3.3+ also 100 % for positions under $2,000), the bonus the
    collateral's (or its e-mode's). A liquidation only happens if the liquidator is not paid less
    than they repay at market prices; a liquidatable position nobody profits from stays open.
-   Credit accounts (several collaterals against one debt, Gearbox): see `accounts`.
+   Credit accounts (several collaterals against one debt: Gearbox, Compound v3, Euler v2): see `accounts`.
 4. **Exit.** Seized vault shares are first redeemed at book from the vault's idle assets; the
    rest is sold into the token's pool, which moves its price for the next round.
 

@@ -170,6 +170,8 @@ def _oracle(book: Book, m: MarketBook, prices: Pricer) -> float:
                 under = next((r for r in book.markets.values() if r.key.split(":")[0] == m.key.split(":")[0] and r.loan == v.asset), None)
                 if under is not None and np.isfinite(under.oracle0) and under.oracle0 > 0:
                     ratio *= prices.oracle(under) / under.oracle0
+                elif under is None:  # the protocol prices the asset nowhere else: its feed, a market's, moves with it
+                    ratio *= _moved(book, prices, v.asset)
         return m.oracle0 * ratio
     # market, and unknown (treated as market, flagged): follows the market price
     ratio = _moved(book, prices, asset)

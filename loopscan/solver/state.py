@@ -25,6 +25,7 @@ class CascadeState:
     total_assets: dict[str, float] = field(default_factory=dict)  # vault share -> reported assets
     supply: dict[str, float] = field(default_factory=dict)  # vault share -> shares outstanding
     realized: dict[str, float] = field(default_factory=dict)  # market -> bad debt (loan tokens)
+    reserves: dict[str, float] = field(default_factory=dict)  # credit market -> its reserves left, once a loss drew on them
     touched: set[str] = field(default_factory=set)  # markets a liquidation changed a position of (copied)
     repriced: set[str] = field(default_factory=set)  # tokens whose sales or vault book changed since last priced
     quiet: dict[str, float] = field(default_factory=dict)  # market -> oracle answer at which none of its

@@ -236,11 +236,16 @@ class Solver:
         return table
 
     def unproven_on_node(self, token: str) -> list[str]:
-        """The venues (pool addresses) a shock of `token` can sell into whose maths no node has
-        checked (`Venue.proven_on_node`): the exits of `token` and of every token resting on it
-        (the collateral its shock reaches)."""
+        """What a shock of `token` reaches whose maths no node has checked: the venues (pool
+        addresses) it can sell into (`Venue.proven_on_node`: the exits of `token` and of every token
+        resting on it, the collateral its shock reaches), then the lending markets (market keys) of a
+        protocol not proven on a node (`MarketBook.proven_on_node`) with positions in a token it
+        reaches."""
         reached = [t for t, on in self.resting.items() if token in on and t in self.book.exits]
-        return sorted({a for t in reached for a in self.book.exits[t].unproven_on_node})
+        venues = sorted({a for t in reached for a in self.book.exits[t].unproven_on_node})
+        markets = sorted(m.key for m in self.book.markets.values() if not m.proven_on_node and len(m.accounts)
+                         and any(token in self.resting.get(t, frozenset({t})) for t in _lent_against(m)))  # fmt: skip
+        return venues + markets
 
     def losses(self, thresholds: pd.DataFrame) -> pd.DataFrame:
         """New bad debt by lender (over the baseline), one row per (token, shock, lender), one
@@ -270,6 +275,11 @@ class Solver:
                       if len(m.accounts) and m.credit is None}  # fmt: skip
         collateral |= {t for m in accounts.credit_markets(self.book) for t in accounts.held(m)}
         return sorted(t for t in collateral if t in self.book.p0)
+
+
+def _lent_against(m) -> set[str]:
+    """The tokens a market's positions rest on: its collateral (a credit market's held tokens) and its loan token."""
+    return ({m.collateral} if m.credit is None else accounts.held(m)) | {m.loan}
 
 
 def _past(threshold: float | None) -> float | None:

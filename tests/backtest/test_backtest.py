@@ -1,6 +1,7 @@
 """Backtests over the Stream timeline on a local Dask cluster, against the devnet's real history.
 
-Every stored block equals a direct scan of that block; one worker and two store the same; a run
+Every stored block equals a direct scan of that block (its snapshot table for table, though each
+worker carried the positions no event touched from its previous block: `protocols.reuse`); one worker and two store the same; a run
 killed mid-way and restarted stores each block once; a block whose task raises is stored as
 failed, with its reason, and the others are stored.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from backtest_helpers import HangsOn, RaisesOn, day_blocks
+from backtest_helpers import HangsOn, RaisesOn, assert_same_snapshot, day_blocks
 
 from loopscan.backtest import run_backtest
 from loopscan.backtest.store import scan_id
@@ -24,7 +25,7 @@ from loopscan.devnet.manifest import write_manifest
 from loopscan.monitor import load_config, readings
 from loopscan.result import analyse
 from loopscan.scanner import index
-from loopscan.store import Store
+from loopscan.store import Store, load_snapshot
 
 pytestmark = pytest.mark.devnet
 
@@ -52,24 +53,28 @@ def stored(store_path: Path) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def two_runs(timeline, tmp_path_factory):
-    """The same blocks backtested with one worker and with two."""
+    """The same blocks backtested with one worker and with two, and the two workers' snapshots."""
     blocks = day_blocks(timeline, *DAYS)
     deployments = from_devnet_manifest(timeline.manifest)
     out = {}
     for workers in (1, 2):
         path = tmp_path_factory.mktemp(f"workers{workers}") / "backtest.duckdb"
-        report = run_backtest(timeline.url, deployments, blocks, path, rules=RULES, workers=workers)
+        report = run_backtest(timeline.url, deployments, blocks, path, rules=RULES, workers=workers, keep_snapshots=True)
         assert report.stored == blocks and not report.failed
         out[workers] = stored(path)
-    return blocks, out
+    with Store.open(path, read_only=True) as store:
+        snapshots = {b: load_snapshot(store.con, scan_id(timeline.manifest["chain_id"], b)) for b in blocks}
+    return blocks, out, snapshots
 
 
 def test_every_block_equals_a_direct_scan_of_it(timeline, two_runs):
-    blocks, runs = two_runs
+    blocks, runs, snapshots = two_runs
     deployments = from_devnet_manifest(timeline.manifest)
     metrics, thresholds = runs[2]["metrics"], runs[2]["thresholds"]
     for block in blocks:
-        direct = analyse(index(timeline.url, deployments=deployments, block=block))
+        snapshot = index(timeline.url, deployments=deployments, block=block)
+        assert_same_snapshot(snapshots[block], snapshot, block)
+        direct = analyse(snapshot)
         sid = scan_id(timeline.manifest["chain_id"], block)
         mine = metrics[metrics["scan_id"] == sid].drop(columns="scan_id")
         theirs = readings(direct)
@@ -86,7 +91,7 @@ def test_every_block_equals_a_direct_scan_of_it(timeline, two_runs):
 
 
 def test_one_worker_and_two_store_the_same(two_runs):
-    _, runs = two_runs
+    _, runs, _ = two_runs
     for name in runs[1]:
         pd.testing.assert_frame_equal(runs[1][name], runs[2][name], obj=name)
 

@@ -163,9 +163,10 @@ def test_stream_round_trips_through_gephi_formats(stream_result, tmp_path, fmt):
     assert path == tmp_path / f"risk-graph.{fmt}"
     g = _read(fmt, path)
     assert set(g) == set(stream_result.graph)
-    # 34 of Morpho, MetaMorpho and the vaults; 11 of Gearbox: 3 collaterals secure its market, it lends
-    # USDC, its pool supplies it, 3 accounts post collateral and borrow
-    assert g.number_of_edges() == stream_result.graph.number_of_edges() == 45
+    # 34 of Morpho, MetaMorpho and the vaults; 13 of Gearbox: 3 collaterals secure its market, it lends
+    # USDC, its pool supplies it, 3 accounts post collateral and borrow, and the pool is a vault the
+    # market backs, issuing dUSDCV3
+    assert g.number_of_edges() == stream_result.graph.number_of_edges() == 47
     assert Counter((u, v, d["kind"], d.get("amount")) for u, v, d in g.edges(data=True)) == _expected_edges(
         stream_result
     )

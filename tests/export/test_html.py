@@ -117,9 +117,9 @@ def test_the_page_draws_the_stream_graph_offline_and_opens_a_node(stream, browse
     assert file == tmp_path / "risk-graph.html"
     data = _exported(file)
     kinds = [n["kind"] for n in data["nodes"]]
-    # 5 tokens (USDC at the base, 4 receipts), 5 markets (Gearbox's credit manager among them), 1 opaque
-    # backing, 5 aggregated account nodes
-    assert sorted(kinds) == sorted(["base"] + ["receipt"] * 4 + ["market"] * 5 + ["opaque"] + ["accounts"] * 5)
+    # 6 tokens (USDC at the base, 5 receipts: Gearbox's pool shares among them), 5 markets (Gearbox's
+    # credit manager among them), 1 opaque backing, 5 aggregated account nodes
+    assert sorted(kinds) == sorted(["base"] + ["receipt"] * 5 + ["market"] * 5 + ["opaque"] + ["accounts"] * 5)
 
     opened = Opened(browser, file)
     page = opened.page

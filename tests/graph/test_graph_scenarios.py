@@ -59,13 +59,15 @@ async def test_stream_exposure_shows_deusd_rests_on_xusds_opaque_backing(stream)
 async def test_stream_depths_multipliers_and_loops(stream):
     snap, e = await _graph(stream)
     x, d, s, cp, usdc = (_addr(stream, t) for t in ("xUSD", "deUSD", "sdeUSD", "cpUSDC", "USDC"))
-    assert vault_depths(snap) == {x: 1, d: 2, s: 3, cp: 4}
+    pool = stream.manifest["contracts"]["gearbox_pool"].lower()  # dUSDCV3: lends against xUSD and sdeUSD
+    assert vault_depths(snap) == {x: 1, d: 2, s: 3, cp: 4, pool: 4}
     per_vault, per_base = pyramids(snap, e)
     mult = dict(zip(per_vault["vault"], per_vault["multiplier"], strict=True))
     assert mult[x] == pytest.approx(253.34 / 21.74)
     (base,) = per_base.itertuples()
     assert (base.base, base.depth) == (usdc, 4)
-    assert (base.receipts_outstanding, base.base_held) == pytest.approx((560.94e6, 113.34e6))
+    # dUSDCV3 adds its 15M of receipts, and the 4.9M it has not lent to the USDC the pyramid holds
+    assert (base.receipts_outstanding, base.base_held) == pytest.approx((575.94e6, 118.24e6))
     loops = loop_table(snap, build_graph(snap))
     lev = dict(zip(loops["loop"], loops["leverage"], strict=True))
     # Morpho's loopers (collateral at their oracles, in USDC) and Gearbox's credit accounts (each

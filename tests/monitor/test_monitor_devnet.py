@@ -5,15 +5,15 @@ Expected alerts, from the scenario and the rules below:
 - tick 1 (as seeded): xUSD's opaque share 91.4 % > 90 %; the private xUSD/USDC market lent out
   in full (utilisation 1): two conditions fire.
 - `xusd-market-down-5` sets the xUSD/USD feed 5 % under book (1.27 → 1.2065). δ₁ was 9.02 % of
-  the old price (a Gearbox credit account; sdeUSD's, 9.56 %, also one: both above the 9 % the rule
-  asks), so it is now 1 − (1 − 0.090156)/0.95 = 4.23 %: below 9 %, and a 4.8-point move (> 2); δ_bd
+  the old price (a Gearbox credit account; sdeUSD's, 12.80 %, a Morpho looper's: both above the 9 %
+  the rule asks), so it is now 1 − (1 − 0.090156)/0.95 = 4.23 %: below 9 %, and a 4.8-point move (> 2); δ_bd
   was 12.57 % (Morpho's looper-1) and is now 7.97 %, below 10 %: three alerts.
 - `writedown` cuts the opaque backing by $93M (231.6M → 138.6M). xUSD's book falls to $0.82: the
   treasury's position on the private market (its oracle reads that book) is liquidatable now, and
   xUSD's bad debt now is $17.5M (two critical alerts for xUSD). Every other xUSD position
   falls in the baseline (the market oracle follows xUSD's market, which cannot stay above book), so
   no further shock opens another: δ₁ is none (a move of more than 2 points) and δ_bd 33.4 %, so
-  both near-* conditions of xUSD resolve. sdeUSD is untouched: its Gearbox account is still 9.56 %
+  both near-* conditions of xUSD resolve. sdeUSD is untouched: its Morpho looper is still 12.80 %
   away (no alert; its deUSD lent to xUSD's private market is xUSD's risk, not a shock of sdeUSD).
   xUSD's opaque share falls under 90 % and resolves.
 - tick 4, nothing changed: no alert.

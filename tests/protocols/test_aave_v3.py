@@ -26,7 +26,7 @@ from loopscan.protocols.aave_v3.config import (
 )
 from loopscan.protocols.aave_v3.indexer import AaveRaw, AaveV3Indexer
 from loopscan.protocols.aave_v3.maths import EModeCategory, Reserve, UserReserve, user_account_data
-from loopscan.protocols.aave_v3.oracles import (
+from loopscan.protocols.price_sources import (
     SourceProbe,
     classify_sources,
     described_asset,

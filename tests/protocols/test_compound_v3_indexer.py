@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from comet_answers import Asset, answer_account, answer_comet
 from encoded_chain import EncodedChain
 
 from loopscan.model import to_frame
@@ -22,29 +23,11 @@ SUPPLY_RATE, BORROW_RATE = 5 * 10**11, 10**12  # per second: x 1000 s = 0.05 % a
 
 
 def _comet(chain: EncodedChain, *, weth_price: int = 600 * 10**8) -> None:
-    u = ["uint256"]
-    chain.answer(COMET, "baseToken()", [], ["address"], [USDC])
-    chain.answer(COMET, "baseTokenPriceFeed()", [], ["address"], [BASE_FEED])
-    chain.answer(COMET, "baseScale()", [], u, [10**6])
-    chain.answer(COMET, "numAssets()", [], ["uint8"], [2])
-    chain.answer(COMET, "storeFrontPriceFactor()", [], u, [5 * 10**17])
-    chain.answer(COMET, "targetReserves()", [], u, [5_000_000 * 10**6])
-    chain.answer(COMET, "totalsBasic()", [], ["(uint64,uint64,uint64,uint64,uint104,uint104,uint40,uint8)"],
-                 [(1_050_000_000_000_000, 1_100_000_000_000_000, 0, 0, 2_000 * 10**6, 1_500 * 10**6, NOW - ELAPSED, 0)])  # fmt: skip
-    chain.answer(COMET, "getUtilization()", [], u, [U])
-    chain.answer(COMET, "getReserves()", [], ["int256"], [-12_345])
-    asset_info = "(uint8,address,address,uint64,uint64,uint64,uint64,uint128)"
-    chain.answer(COMET, "getAssetInfo(uint8)", [0], [asset_info],
-                 [(0, WETH, WETH_FEED, 10**18, 85 * 10**16, 90 * 10**16, 95 * 10**16, 10**6 * 10**18)])  # fmt: skip
-    chain.answer(COMET, "getAssetInfo(uint8)", [1], [asset_info],
-                 [(1, WBTC, WBTC_FEED, 10**8, 70 * 10**16, 77 * 10**16, 90 * 10**16, 10**4 * 10**8)])  # fmt: skip
-    chain.answer(COMET, "getPrice(address)", [BASE_FEED], u, [10**8])
-    chain.answer(COMET, "getPrice(address)", [WETH_FEED], u, [weth_price])
-    chain.answer(COMET, "getPrice(address)", [WBTC_FEED], u, [60_000 * 10**8])
-    chain.answer(COMET, "getSupplyRate(uint256)", [U], ["uint64"], [SUPPLY_RATE])
-    chain.answer(COMET, "getBorrowRate(uint256)", [U], ["uint64"], [BORROW_RATE])
-    chain.answer(COMET, "totalsCollateral(address)", [WETH], ["(uint128,uint128)"], [(3 * 10**18, 0)])
-    chain.answer(COMET, "totalsCollateral(address)", [WBTC], ["(uint128,uint128)"], [(0, 0)])
+    answer_comet(chain, COMET, USDC, BASE_FEED, [
+        Asset(WETH, WETH_FEED, 10**18, 85 * 10**16, 90 * 10**16, 95 * 10**16, 10**6 * 10**18, weth_price, 3 * 10**18),
+        Asset(WBTC, WBTC_FEED, 10**8, 70 * 10**16, 77 * 10**16, 90 * 10**16, 10**4 * 10**8, 60_000 * 10**8, 0),
+    ], indices=(1_050_000_000_000_000, 1_100_000_000_000_000), totals=(2_000 * 10**6, 1_500 * 10**6), last_accrual=NOW - ELAPSED,
+        utilization=U, rates=(SUPPLY_RATE, BORROW_RATE), reserves=-12_345, target_reserves=5_000_000 * 10**6)  # fmt: skip
 
 
 def _log(event: str, *accounts: str, block: int = 50) -> dict:
@@ -55,17 +38,7 @@ def _log(event: str, *accounts: str, block: int = 50) -> dict:
 
 
 def _account(chain: EncodedChain, who: str, principal: int, supplied: int, borrowed: int, weth: int = 0) -> None:
-    chain.answer(
-        COMET,
-        "userBasic(address)",
-        [who],
-        ["(int104,uint64,uint64,uint16,uint8)"],
-        [(principal, 0, 0, 1 if weth else 0, 0)],
-    )
-    chain.answer(COMET, "balanceOf(address)", [who], ["uint256"], [supplied])
-    chain.answer(COMET, "borrowBalanceOf(address)", [who], ["uint256"], [borrowed])
-    chain.answer(COMET, "userCollateral(address,address)", [who, WETH], ["(uint128,uint128)"], [(weth, 0)])
-    chain.answer(COMET, "userCollateral(address,address)", [who, WBTC], ["(uint128,uint128)"], [(0, 0)])
+    answer_account(chain, COMET, who, principal, supplied, borrowed, {WETH: weth, WBTC: 0})
 
 
 def _chain() -> EncodedChain:

@@ -11,6 +11,7 @@ import asyncio
 from encoded_chain import EncodedChain
 from eth_abi import encode
 from eth_utils import keccak
+from euler_answers import answer_borrower, answer_vault
 
 from loopscan.model import to_frame
 from loopscan.protocols.euler_v2 import PROVEN_ON_NODE
@@ -31,29 +32,11 @@ def _log(address: str, event: str, topic: str, block: int = 50, data: bytes = b"
 
 
 def _vault(chain: EncodedChain, vault: str, asset: str, ltvs: dict[str, tuple]) -> None:
-    for sig, kind, value in [
-        ("asset()", "address", asset), ("oracle()", "address", ROUTER), ("unitOfAccount()", "address", USD),
-        ("LTVList()", "address[]", list(ltvs)), ("maxLiquidationDiscount()", "uint16", 1_500),
-        ("configFlags()", "uint32", 0), ("totalAssets()", "uint256", 9_000_000 * 10**6),
-        ("totalSupply()", "uint256", 8_900_000 * 10**6), ("totalBorrows()", "uint256", 6_000_000 * 10**6),
-    ]:  # fmt: skip
-        chain.answer(vault, sig, [], [kind], [value])
-    for collateral, ltv in ltvs.items():
-        chain.answer(
-            vault, "LTVFull(address)", [collateral], ["uint16", "uint16", "uint16", "uint48", "uint32"], list(ltv)
-        )
+    answer_vault(chain, vault, asset, ltvs, router=ROUTER, unit=USD)
 
 
 def _borrower(chain, who, debt, collaterals, values, liability_value, controllers=(V_USDC,)) -> None:  # noqa: ANN001
-    chain.answer(V_USDC, "debtOf(address)", [who], ["uint256"], [debt])
-    chain.answer(EVC, "getControllers(address)", [who], ["address[]"], [list(controllers)])
-    chain.answer(V_USDC, "accountLiquidityFull(address,bool)", [who, True], ["address[]", "uint256[]", "uint256"],
-                 [[c for c, _, _ in collaterals], values, liability_value])  # fmt: skip
-    for c, balance, quote in collaterals:
-        chain.answer(c, "balanceOf(address)", [who], ["uint256"], [balance])
-        if balance:
-            chain.answer(ROUTER, "getQuote(uint256,address,address)", [balance, c, USD], ["uint256"], [quote])
-    chain.answer(ROUTER, "getQuote(uint256,address,address)", [debt, USDC, USD], ["uint256"], [liability_value])
+    answer_borrower(chain, (EVC, V_USDC, ROUTER, USD, USDC), who, debt, collaterals, values, liability_value, controllers)
 
 
 def _chain() -> EncodedChain:
@@ -110,8 +93,15 @@ def test_vaults_ltvs_borrowers_and_sub_accounts_at_the_pin():
         (V_WSTETH, 75 * 10**16, 80 * 10**16),
         (V_SUSDE, 50 * 10**16, 70 * 10**16),  # the liquidation LTV at the pin, mid-ramp
     ]  # fmt: skip
-    assert [(p["account"], p["market_id"], p["debt_amount"]) for p in rows["positions"]] == [
-        (ALICE, V_USDC, 1_000 * 10**6), (ALICE_1, V_USDC, 750 * 10**6),
+    # Prices in USDC units per share unit, from the quotes over the debt's quote: wstETH 6 000 / 2 (Alice's),
+    # sUSDe 1 000 / 1 000 (her sub-account's); the unit of account (USD, 18 decimals) cancels.
+    prices = {c["collateral_token"]: (c["oracle_price_raw"], c["oracle_price_scale"], c["price_quote"])
+              for c in rows["market_collaterals"] if c["protocol_address"] == V_USDC}  # fmt: skip
+    assert prices == {V_WSTETH: (6_000 * W * 1_000 * 10**6, 2 * W * 1_000 * W, "loan"),
+                      V_SUSDE: (1_000 * W * 750 * 10**6, 1_000 * W * 750 * W, "loan")}  # fmt: skip
+    assert [(p["account"], p["market_id"], p["debt_amount"], p["supply_amount"]) for p in rows["positions"]] == [
+        (V_USDC, V_USDC, 0, 9_000_000 * 10**6), (V_WSTETH, V_WSTETH, 0, 9_000_000 * 10**6),  # each vault lends
+        (ALICE, V_USDC, 1_000 * 10**6, 0), (ALICE_1, V_USDC, 750 * 10**6, 0),
     ]  # fmt: skip
     assert [(c["account"], c["market_id"], c["collateral_token"], c["amount"]) for c in rows["position_collaterals"]] == [
         (ALICE, V_USDC, V_WSTETH, 2 * W), (ALICE_1, V_USDC, V_SUSDE, 1_000 * W),

@@ -22,7 +22,6 @@ from loopscan.model import to_frame
 from loopscan.protocols.aave_v3 import indexer as aave_v3
 from loopscan.protocols.aave_v3.config import decode_emode_category, decode_reserve_data, decode_string
 from loopscan.protocols.aave_v3.indexer import AaveV3Indexer
-from loopscan.protocols.aave_v3.oracles import PROBES, probe_from_answers
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.erc4626.indexer import VaultIndexer
 from loopscan.protocols.gearbox.indexer import GearboxIndexer
@@ -31,6 +30,7 @@ from loopscan.protocols.metamorpho import indexer as metamorpho
 from loopscan.protocols.metamorpho.indexer import MetaMorphoIndexer
 from loopscan.protocols.morpho_blue import indexer as morpho_blue
 from loopscan.protocols.morpho_blue.indexer import MorphoBlueIndexer
+from loopscan.protocols.price_sources import PROBES, probe_from_answers
 from loopscan.protocols.tokens import GETTERS, TokenIndexer, classify, decode_decimals, decode_text
 from loopscan.protocols.uniswap_v3 import indexer as uniswap_v3
 from loopscan.protocols.uniswap_v3.indexer import UniswapV3Indexer

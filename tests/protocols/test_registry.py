@@ -57,8 +57,10 @@ def test_every_package_declares_its_specs():
         if spec.role == "lending" and spec.solved:
             rules = spec.load("rules")
             assert rules.ORACLE_QUOTE in ("loan", "numeraire") and isinstance(rules.SOCIALISES_BAD_DEBT, bool)
+            if spec.reuse is not None:  # what a backtest's worker asks to carry positions (`protocols.reuse`)
+                assert all(callable(getattr(spec.load("reuse"), f)) for f in ("scope", "fetch"))
             if spec.margin == "account":  # what the solver's credit accounts ask of the rules (`solver.accounts`)
-                assert all(callable(getattr(rules, f)) for f in ("weighted_values", "liquidatable", "caps", "owed", "liquidate_account"))
+                assert all(callable(getattr(rules, f)) for f in ("weighted_values", "liquidatable", "caps", "owed", "reserves", "liquidate_account"))
 
 
 def test_an_unknown_protocol_is_an_error_naming_it_and_the_known_ones():

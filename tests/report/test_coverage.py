@@ -18,6 +18,7 @@ from loopscan.cli import main
 from loopscan.devnet.scenario import SCENARIOS_DIR, load_scenario
 from loopscan.export.page_data import page_data
 from loopscan.model import Snapshot, SnapshotMeta
+from loopscan.protocols import registry
 from loopscan.report.coverage import coverage_lines
 from loopscan.report.json_report import report_dict
 from loopscan.report.risk_report import print_risk_report
@@ -42,10 +43,10 @@ def test_stream_coverage_names_what_was_read_and_why_the_rest_was_not(stream_res
     assert cov["recorded"]
     held = {e["protocol"]: (e["markets"], e["positions"], e["vaults"], e["pools"]) for e in cov["read"]}
     assert held == {"morpho_blue": (4, 9, 0, 0), "metamorpho": (0, 0, 1, 0), "erc4626": (0, 0, 3, 0), "uniswap_v3": (0, 0, 0, 2),
-                    "gearbox": (1, 4, 0, 0)}  # three credit accounts and the pool that lends to them  # fmt: skip
+                    "gearbox": (1, 4, 1, 0)}  # three credit accounts, and the pool (a vault) that lends to them  # fmt: skip
     # The counts are the snapshot's own rows.
     snap = stream_result.snapshot
-    assert (len(snap.markets), len(snap.positions), len(snap.vaults), len(snap.pools)) == (5, 13, 4, 2)
+    assert (len(snap.markets), len(snap.positions), len(snap.vaults), len(snap.pools)) == (5, 13, 5, 2)
     assert {e["protocol"]: (e["reason"], e["proven_on_node"]) for e in cov["not_read"]} == {
         "aave_v3": (NOT_LISTED, True), "spark": (NOT_LISTED, True), "curve": (NOT_LISTED, False),
         "compound_v3": (NOT_LISTED, False), "euler_v2": (NOT_LISTED, False), "pendle": (NOT_LISTED, True),
@@ -62,7 +63,7 @@ def test_the_report_states_coverage_before_any_figure_and_off_devnet_debt_apart(
     lines = [line.rstrip() for line in _report(stream_result).splitlines()]
     assert lines[:4] == [
         "coverage: read morpho_blue (4 markets, 9 positions), metamorpho (1 vault), erc4626 (3 vaults), uniswap_v3 (2 pools), "
-        "gearbox (1 market, 4 positions); not read: aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
+        "gearbox (1 market, 4 positions, 1 vault); not read: aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
         f"euler_v2 (unproven_on_node), pendle ({NOT_LISTED})",
         "no figure rests on code not proven on a node (compound_v3, curve, euler_v2: unproven_on_node, not read)",
         OFF_DEVNET,
@@ -100,7 +101,7 @@ def test_a_narrowed_scan_says_what_it_left_out(stream):
                                    protocols=["morpho_blue", "gearbox", "uniswap_v3"]))  # fmt: skip
     (line, *_) = coverage_lines(snap)
     assert line == (
-        "coverage: read morpho_blue (4 markets, 9 positions), uniswap_v3 (2 pools), gearbox (1 market, 4 positions); not read: "
+        "coverage: read morpho_blue (4 markets, 9 positions), uniswap_v3 (2 pools), gearbox (1 market, 4 positions, 1 vault); not read: "
         "metamorpho, erc4626 (left out by --protocols); aave_v3, spark, curve (unproven_on_node), compound_v3 (unproven_on_node), "
         f"euler_v2 (unproven_on_node), pendle ({NOT_LISTED})"
     )  # fmt: skip
@@ -119,13 +120,28 @@ def test_coverage_survives_the_parquet_round_trip(stream_result, tmp_path):
     assert Snapshot.from_parquet(tmp_path / "snap").meta.coverage is None
 
 
-def test_a_protocol_read_but_not_solved_says_so():
-    """Euler v2 is read only when named (`solved=False`): its counts carry that it is in no threshold."""
+def test_a_protocol_read_but_not_solved_says_so(monkeypatch):
+    """A lending package the solver does not apply yet (`solved=False`: none is, since Euler v2 and
+    Compound v3 were solved; Euler stands in for the next) is read only when named: its counts carry
+    that it is in no threshold."""
+    specs = dict(registry.all_specs())
+    specs["euler_v2"] = dataclasses.replace(specs["euler_v2"], solved=False)
+    monkeypatch.setattr(registry, "all_specs", lambda: specs)
     meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
                         coverage={"read": {"euler_v2": {"markets": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
     assert coverage_lines(Snapshot.empty(meta))[0] == (
         "coverage: read euler_v2 (2 markets, read but not solved by the solver: in no threshold, unproven_on_node); "
         "not read: nothing")
+
+
+def test_a_protocol_solved_but_not_proven_on_a_node_says_so():
+    """Compound v3 is solved (its accounts are in the thresholds) on rules no node has run: read by
+    default, its counts carry only `unproven_on_node`, and the next line says what that means."""
+    meta = SnapshotMeta(chain_id=1, block_number=1, block_hash="0x" + "0" * 64, block_timestamp=0, endpoint="test",
+                        coverage={"read": {"compound_v3": {"markets": 1, "positions": 2}}, "not_read": {}, "off_devnet": []})  # fmt: skip
+    first, second = coverage_lines(Snapshot.empty(meta))
+    assert first == "coverage: read compound_v3 (1 market, 2 positions, unproven_on_node); not read: nothing"
+    assert second.startswith("unproven_on_node: figures resting on compound_v3 follow published code no package here deploys")
 
 
 def test_scenario_text_in_the_coverage_is_escaped():

@@ -163,12 +163,12 @@ def test_exposure_stacks_each_vaults_look_through(scan, tmp_path):
     (xusd_bars,) = [b for b in ax.patches if b.get_gid() == f"exposure:{xusd}:opaque:{xusd}"]
     assert xusd_bars.get_width() == pytest.approx(91.4186, abs=1e-3)  # xUSD: $231.6M of $253.34M off chain
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert len(labels) == 4 and labels[0].startswith("xUSD\ndepth 1")  # the pyramid's base at the bottom
+    assert len(labels) == 5 and labels[0].startswith("xUSD\ndepth 1")  # the pyramid's base at the bottom
     assert "opaque (xUSD) 91.4 %" in _texts(fig)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["base token USDC", "opaque backing of xUSD"]
     whole = plot(result, "exposure")
-    assert len(whole.axes[0].get_yticklabels()) == 4
+    assert len(whole.axes[0].get_yticklabels()) == 5
     plot(result, "exposure", path=ARTEFACTS / "exposure.png")
 
 

@@ -46,18 +46,21 @@ def test_the_report_fits_and_leads_with_the_headline(written_down, width):
               "Riskiest positions")]  # fmt: skip
     assert order == sorted(order)
     rows = {tuple(cell.strip() for cell in line.strip("│").split("│")) for line in lines if line.startswith("│")}
-    # ¹: Gearbox's feeds are unclassified, treated as market oracles
-    assert ("sdeUSD", "depeg", "9.56 %", "never", "15.22 %", "0", "$0", "¹") in rows  # its Gearbox account, 9.56 % away
+    # Gearbox's feeds are classified (no ¹ flag): its sdeUSD feed is the vault's book value, which a
+    # depeg of sdeUSD's market does not move. Morpho's looper opens at 12.80 %; the Gearbox account's
+    # collateral falls below what it owes at 1 − 3.5 / (4 × 1.075) = 18.60 %, a loss no one liquidates.
+    assert ("sdeUSD", "depeg", "12.80 %", "never", "18.61 %", "0", "$0") in rows
     # Morpho's loopers' $16.10M, and Gearbox's two xUSD accounts' $1.38M: their feed still reads $1.2065
-    assert ("xUSD", "depeg", "never", "never", "33.38 %", "1", "$17.5M", "¹") in rows
+    assert ("xUSD", "depeg", "never", "never", "33.38 %", "1", "$17.5M") in rows
+    assert "¹" not in text
     assert ("xUSD", "morpho_blue", "0x9cc0…0adc", "$68.0M", "0.762", "yes", "$10.3M") in rows  # Stream's treasury
 
 
 def test_riskiest_positions_name_their_collateral_apart_from_the_shocked_token(written_down):
     risky = riskiest_positions(written_down)
-    assert risky[["shocked_token", "collateral", "protocol"]].values.tolist() == [
-        ["sdeUSD", "sdeUSD", "gearbox"], ["sdeUSD", "sdeUSD", "morpho_blue"]]
-    assert risky["depeg_to_liquidation"].tolist() == [pytest.approx(0.0956, abs=1e-4), pytest.approx(0.1280, abs=1e-4)]
+    # Gearbox's sdeUSD account is not among them: its feed is sdeUSD's book value, which no depeg moves.
+    assert risky[["shocked_token", "collateral", "protocol"]].values.tolist() == [["sdeUSD", "sdeUSD", "morpho_blue"]]
+    assert risky["depeg_to_liquidation"].tolist() == [pytest.approx(0.1280, abs=1e-4)]
 
 
 FIGURES = (("δ₁", "first_liquidation_frac", "d1"), ("δ_c", "cascade_frac", "dc"), ("δ_bd", "bad_debt_frac", "dbd"))
@@ -88,5 +91,5 @@ def test_thresholds_when_liquidity_leaves_are_the_haircut_scans(written_down):
     assert sorted(symbols) == ["sdeUSD", "xUSD"]
     # Real values: on this chain no threshold moves with the pools' depth (docs/methodology.md, "Depth
     # that leaves": xUSD's pool is too thin already, no other token's liquidations move its price).
-    assert ("sdeUSD", "δ₁", "9.56 %", "9.56 %", "9.56 %") in rows
+    assert ("sdeUSD", "δ₁", "12.80 %", "12.80 %", "12.80 %") in rows
     assert ("", "δ_bd", "33.38 %", "33.38 %", "33.38 %") in rows and ("xUSD", "δ₁", "never", "never", "never") in rows

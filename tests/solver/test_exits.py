@@ -150,3 +150,11 @@ def test_figures_resting_on_a_curve_pool_say_unproven_on_node() -> None:
     sold, usd = absorbable(solver.book, x, 0.05)
     assert venue.marginal_after(int(sold)) <= venue.marginal_after(0) * 0.95 < venue.marginal_after(int(sold) - 1)
     assert usd == venue.quote_out(int(sold))  # USDC at par
+
+
+def test_a_curve_pool_the_maths_cannot_price_is_named_not_dropped() -> None:
+    x, snap = curve_snapshot(10**6)
+    snap.pool_coins.loc[snap.pool_coins["coin_index"] == 1, "balance"] = 0  # an empty coin: D divides by zero
+    book = build_book(snap)
+    assert x not in book.exits
+    assert book.unpriced_pools == {CURVE_POOL: "curve: _get_D: a zero balance divides by zero"}

@@ -87,26 +87,25 @@ def test_morpho_liquidation_at_the_contracts_incentive():
 
 
 def test_markets_the_solver_cannot_apply_are_listed_not_dropped():
-    """A Compound v3 market (several collaterals; its protocol not solved yet) is left out of the
-    book with the reason, never read as a Morpho or Aave market."""
-    from literal_snapshots import token
+    """An isolated market with two collaterals (the solver applies one per isolated market) is left
+    out of the book with the reason, never read as if it had one."""
+    from literal_snapshots import MORPHO, M, market, token
 
     from loopscan.model import Snapshot, SnapshotMeta, to_frame
     from loopscan.solver import build_book
 
-    comet, base, weth, wbtc = "0x" + "c0" * 20, "0x" + "a0" * 20, "0x" + "e0" * 20, "0x" + "b0" * 20
+    loan, weth, wbtc = "0x" + "a0" * 20, "0x" + "e0" * 20, "0x" + "b0" * 20
+    row = market(weth, loan, 10, 5)
     rows = {
-        "tokens": [token(base, "USDC"), token(weth, "WETH"), token(wbtc, "WBTC")],
-        "markets": [{"protocol": "compound_v3", "protocol_address": comet, "market_id": base, "loan_token": base,
-                     "total_supply_assets": 10, "total_borrow_assets": 5}],
-        "market_collaterals": [{"protocol_address": comet, "market_id": base, "collateral_token": t,
-                                "liquidation_threshold_wad": 9 * 10**17, "liquidation_incentive_wad": 10**18,
-                                "oracle_kind": "unknown", "price_quote": "numeraire"} for t in (weth, wbtc)],
+        "tokens": [token(loan, "USDC"), token(weth, "WETH"), token(wbtc, "WBTC")],
+        "markets": [{k: v for k, v in row.items() if k != "_collateral"}],
+        "market_collaterals": [{"protocol_address": MORPHO, "market_id": M, **row["_collateral"], "collateral_token": t}
+                               for t in (weth, wbtc)],
     }  # fmt: skip
     meta = SnapshotMeta(chain_id=1, block_number=10, block_hash="0x" + "ab" * 32, block_timestamp=0, endpoint="test")
     book = build_book(Snapshot(meta, **{t: to_frame(t, [{"block": 10, **r} for r in rs]) for t, rs in rows.items()}))
-    assert book.markets == {} and list(book.unsolved) == [f"{comet}:{base}"]
-    assert book.unsolved[f"{comet}:{base}"].startswith("compound_v3: the solver does not apply its rules yet")
+    assert book.markets == {} and list(book.unsolved) == [f"{MORPHO}:{M}"]
+    assert book.unsolved[f"{MORPHO}:{M}"].startswith("morpho_blue market with 2 collaterals: the solver applies one")
 
 
 def test_a_paused_or_inactive_reserve_is_no_leg_of_a_liquidation():

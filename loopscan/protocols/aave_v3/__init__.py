@@ -1,6 +1,7 @@
 """Aave v3 and SparkLend (the same code): pooled reserves, e-mode, users from the Pool's events;
 its integer maths (`maths`, `liquidation`, per POOL_REVISION), the solver's rules (`rules`), the
-price-source classification (`oracles`) and the devnet deployer (`devnet`)."""
+price-source classification (`oracles`), which accounts events change (`reuse`) and the devnet
+deployer (`devnet`)."""
 
 from loopscan.protocols.spec import ProtocolSpec
 
@@ -13,6 +14,7 @@ def _spec(name: str, contracts: dict[str, tuple[str, str]], **seeding: str) -> P
         probes={(name, "pool"): "ADDRESSES_PROVIDER()"},
         rules="loopscan.protocols.aave_v3.rules",
         margin="pooled",
+        reuse="loopscan.protocols.aave_v3.reuse",
         devnet_contracts=contracts,
         **seeding,
     )

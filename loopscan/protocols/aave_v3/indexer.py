@@ -19,7 +19,7 @@ for what was verified across versions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,13 +39,13 @@ from loopscan.protocols.aave_v3.config import (
     is_using_as_collateral,
     reserve_ids_in_use,
 )
-from loopscan.protocols.aave_v3.oracles import (
+from loopscan.protocols.base import Read, ReadMany, Rows, ScanContext, read, read_many, topic_address
+from loopscan.protocols.price_sources import (
     PROBES,
     SourceProbe,
     classify_sources,
     probe_from_answers,
 )
-from loopscan.protocols.base import Read, ReadMany, Rows, ScanContext, read, read_many, topic_address
 from loopscan.rpc import InvalidAnswer, describe_size
 
 _BPS_TO_WAD = 10**14  # 10,000 bps = 1e18
@@ -120,8 +120,11 @@ class AaveV3Indexer:
         self.start_block = start_block
         self.name = name
 
-    async def fetch(self, ctx: ScanContext) -> AaveRaw:
-        """Read the pool at `ctx`'s pin in four multicall rounds and two log scans (module docstring)."""
+    async def fetch(self, ctx: ScanContext, skip: Mapping[str, int] | None = None) -> AaveRaw:
+        """Read the pool at `ctx`'s pin in four multicall rounds and two log scans (module docstring).
+        `skip`: accounts not to read (a backtest's worker carries them from its previous block:
+        `aave_v3.reuse`), each with its e-mode category, whose data is read all the same."""
+        skip = skip or {}
         raw = AaveRaw(self.pool, ctx.timestamp)
         p = self.pool
         head, pool_logs = await asyncio.gather(
@@ -175,7 +178,7 @@ class AaveV3Indexer:
                     pairs.add((holder, by_a_token[token]))
                 else:
                     stable_holders.add((holder, by_stable[token]))
-        pairs = {pr for pr in pairs if pr[1] in raw.reserves and pr[0] != ZERO_ADDRESS}
+        pairs = {pr for pr in pairs if pr[1] in raw.reserves and pr[0] != ZERO_ADDRESS and pr[0] not in skip}
         users = sorted({account for account, _ in pairs})
         ctx.progress(f"{self.name}: accounts", len(users))
 
@@ -227,7 +230,7 @@ class AaveV3Indexer:
             {(u, by_id[i]) for u, bits in raw.user_configs.items() for i in reserve_ids_in_use(bits) if i in by_id}
             - pairs
         )  # fmt: skip
-        categories = {e for e in raw.user_emodes.values() if e}
+        categories = {e for e in (*raw.user_emodes.values(), *skip.values()) if e}
         if not raw.emode_bitmaps:
             categories |= {r.configuration.emode_category for r in raw.reserves.values() if r.configuration.emode_category}
         sources = sorted({s for s in raw.sources.values() if s and s != ZERO_ADDRESS})

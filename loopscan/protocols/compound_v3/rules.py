@@ -13,6 +13,11 @@ only while reserves are below `targetReserves`.
 Prices are the feeds' answers (8 decimals, `PRICE_SCALE`), factors 1e18 (`FACTOR_SCALE`), indices
 1e15 (`BASE_INDEX_SCALE`). Solidity's signed division truncates toward zero: `_tdiv`.
 
+The float functions at the end (`weighted_values`, `liquidatable`, `caps`, `owed`, `reserves`,
+`liquidate_account`) are the same rules for the solver's ``account`` margin (`loopscan.solver.accounts`):
+values in the numeraire at the feeds, no rounding; `tests/protocols/test_compound_v3_float_rules.py`
+holds them to the integer ones.
+
 Deployed Comets run the implementation their proxy points at, which may predate this commit (e.g.
 `quoteCollateral`'s rounding was reordered by PR 303); the rules here are those of this commit.
 """
@@ -22,17 +27,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from loopscan.errors import LoopscanError
+from loopscan.protocols.spec import AccountLiquidation
 
 __all__ = [
     "FACTOR_SCALE", "BASE_INDEX_SCALE", "PRICE_SCALE", "CometError", "CometAsset", "CometState", "CometAccount",
     "Absorption", "accrued_indices", "present_value", "principal_value", "liquidity", "is_liquidatable", "absorb", "get_reserves",
-    "quote_collateral", "buy_collateral",
+    "quote_collateral", "buy_collateral", "ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "weighted_values", "liquidatable", "caps",
+    "owed", "reserves", "liquidate_account",
 ]  # fmt: skip
 
 FACTOR_SCALE = 10**18
 BASE_INDEX_SCALE = 10**15
 PRICE_SCALE = 10**8
+ORACLE_QUOTE = "numeraire"  # getPrice answers USD with 8 decimals
+# Comet.sol `absorbInternal` floors the account at zero: the debt beyond the credited collateral is
+# taken out of the reserves (`getReserves` falls); beyond them the Comet owes its suppliers more base
+# than it holds, and they lose pro rata.
+SOCIALISES_BAD_DEBT = True
 
 
 class CometError(LoopscanError):
@@ -96,6 +110,7 @@ class Absorption:
 
     seized: dict[str, int]
     seized_value: dict[str, int]  # asset -> mulPrice(amount, price, scale), as AbsorbCollateral logs it
+    credited: int  # deltaBalance: the base the seized collateral is credited at (each asset at its liquidationFactor)
     base_paid_out: int
     new_principal: int
     state: CometState
@@ -181,7 +196,7 @@ def absorb(state: CometState, account: CometAccount) -> Absorption:
         state, total_supply_base=state.total_supply_base + supply, total_borrow_base=state.total_borrow_base - repay,
         totals_collateral=totals,
     )  # fmt: skip
-    return Absorption(seized, values, new_balance - old_balance, new_principal, after)
+    return Absorption(seized, values, delta_balance, new_balance - old_balance, new_principal, after)
 
 
 def _repay_and_supply(old: int, new: int) -> tuple[int, int]:
@@ -230,3 +245,45 @@ def buy_collateral(
     if amount > collateral_reserves:
         raise CometError("InsufficientReserves: the protocol holds less of that collateral")
     return amount
+
+
+# -- floats, for the solver ----------------------------------------------------------------------
+
+
+def weighted_values(values: np.ndarray, lts: np.ndarray, caps_usd: np.ndarray) -> np.ndarray:
+    """`liquidity`'s collateral side for many accounts: Σ value × liquidateCollateralFactor
+    (`values` accounts × assets at the feeds, `lts` the factors); Comet caps nothing in the check
+    (`caps_usd` is all inf)."""
+    return (values * lts).sum(axis=1)
+
+
+def liquidatable(weighted: float | np.ndarray, debt: float | np.ndarray) -> bool | np.ndarray:
+    """`is_liquidatable`: liquidity below zero, the weighted collateral strictly below the debt."""
+    return weighted < debt
+
+
+def caps(params: dict[str, int], accounts: list[str], tokens: list[str], base: str) -> np.ndarray:
+    """No cap on an asset's weight (`supplyCap` bounds deposits, not the check): all inf."""
+    return np.full((len(accounts), len(tokens)), np.inf)
+
+
+def owed(params: dict[str, int], accounts: list[str], total_debt_raw: np.ndarray) -> np.ndarray:
+    """Suppliers are owed the whole borrow balance: Comet takes no fee out of it."""
+    return total_debt_raw
+
+
+def reserves(params: dict[str, int]) -> int:
+    """`getReserves()` at the pin (base units; negative once losses exceeded them), read by the indexer."""
+    return params["reserves"]
+
+
+def liquidate_account(values: np.ndarray, loan_price: float, tokens: list[str], debt: float, owed_: float,
+                      params: dict[str, int], lts: np.ndarray) -> AccountLiquidation:  # fmt: skip
+    """`absorb` in floats: the protocol takes every collateral (no liquidator, no profit check:
+    `forced`), credits each asset's value at the feed (`values`, numeraire) times its own
+    liquidationFactor (`liquidation_factor_wad:<asset>`; the base token's column is no collateral)
+    against the debt; what the credit does not cover is the loss (reserves first), what exceeds the
+    debt becomes the owner's supply."""
+    factors = np.array([params.get(f"liquidation_factor_wad:{t}", 0) for t in tokens], dtype=float) / FACTOR_SCALE
+    credited = float((values * factors).sum()) / loan_price if loan_price > 0 else 0.0
+    return AccountLiquidation(np.ones(len(values)), debt, 0.0, min(credited, debt), max(owed_ - credited, 0.0), forced=True)

@@ -23,7 +23,7 @@ from loopscan.protocols.curve import PROVEN_ON_NODE, maths, ng
 from loopscan.protocols.curve.maths import CurveError, StableSwapPool, spot_price_at
 from loopscan.protocols.curve.ng import NGPool
 from loopscan.protocols.curve.pools import pool_from_rows
-from loopscan.protocols.liquidity import kept
+from loopscan.protocols.liquidity import VenueUnpriced, kept
 
 __all__ = ["CurveVenue", "MAX_SALE", "venues"]
 
@@ -153,15 +153,16 @@ def _exchange(pool: StableSwapPool | NGPool, i: int, j: int, amount: int) -> tup
 
 
 def venues(pool: Any, rows: Mapping[str, Sequence[Any]], decimals: Mapping[str, int]) -> list[CurveVenue]:
-    """Every coin of one snapshot `pools` row against every other (`rows["pool_coins"]`); none for a
-    pool whose maths is not modelled (kind `other`) or cannot price it at the pin (an empty coin)."""
+    """Every coin of one snapshot `pools` row against every other (`rows["pool_coins"]`). A pool
+    whose maths is not modelled (kind `other`) or cannot price it at the pin (an empty coin) raises
+    `VenueUnpriced`, saying why."""
     coins = sorted((_plain(c._asdict()) for c in rows.get("pool_coins", ())), key=lambda c: c["coin_index"])
     tokens = [c["token"] for c in coins]
     try:
         state = pool_from_rows(_plain(pool._asdict()), coins, [decimals.get(t, 18) for t in tokens])
         _marginal(state, 0, 1)  # D at the pin: raises for a pool the maths cannot price
-    except CurveError:
-        return []
+    except CurveError as exc:
+        raise VenueUnpriced(str(exc)) from exc
     return [CurveVenue(pool.pool, a, b, decimals.get(a, 18), decimals.get(b, 18), state, i, j)
             for i, a in enumerate(tokens) for j, b in enumerate(tokens) if i != j]  # fmt: skip
 

@@ -185,12 +185,26 @@ class EulerV2Indexer:
 
     def transform(self, raw: EulerRaw, block: int) -> Rows:
         """One market per vault (its asset lent), one `market_collaterals` row per collateral vault its
-        LTV list recognises (the liquidation LTV at the pin, ramp included, as the threshold; the
-        borrow LTV as the maximum; the largest incentive its discount cap allows, 1 / (1 − cap): the
-        discount itself follows the account's health), the vault's own fields and each LTV entry in
-        `market_params`, and per borrower its debt and each collateral vault's shares posted. Prices
-        are the vault's oracle router's, in its unit of account, read per account: none is stored."""
+        LTV list recognises that a borrower holds (the liquidation LTV at the pin, ramp included, as
+        the threshold; the borrow LTV as the maximum; the largest incentive its discount cap allows,
+        1 / (1 − cap): the discount itself follows the account's health), the vault's own fields and
+        each LTV entry in `market_params`, and per borrower its debt and each collateral vault's
+        shares posted; the vault itself as the market's supplier (its total assets).
+
+        Prices: the vault's oracle router quotes balances in its unit of account, per account; a
+        collateral's price is written in the vault's asset (`price_quote` ``loan``: asset units per
+        share unit), from the borrower holding most of it, as its quote over the same borrower's
+        debt quote (`getQuote` of `debtOf`): the unit of account cancels, so its decimals need not be
+        known. A collateral vault no borrower holds has no quote read and no row (its LTV entry is
+        in `market_params`)."""
         markets, collaterals, params, positions, posted, accounts = [], [], [], [], [], []
+        priced: dict[tuple[str, str], tuple[int, int]] = {}  # (vault, collateral) -> (raw, scale) of the largest holder's quote
+        largest: dict[tuple[str, str], int] = {}
+        for acc in raw.accounts:
+            for c in acc.collaterals:
+                if c.balance > largest.get((acc.vault, c.vault), 0) and acc.liability_value:
+                    largest[acc.vault, c.vault] = c.balance
+                    priced[acc.vault, c.vault] = (c.value * acc.debt, c.balance * acc.liability_value)
         for v in raw.vaults.values():
             key = {"block": block, "protocol_address": v.address, "market_id": v.address}
             markets.append({**key, "protocol": self.name, "loan_token": v.asset, "loan_oracle": v.oracle,
@@ -200,14 +214,21 @@ class EulerV2Indexer:
             fields = [("max_liquidation_discount", v.max_liquidation_discount), ("config_flags", v.config_flags),
                       ("total_supply_shares", v.total_supply)]  # fmt: skip
             for c, ltv in v.ltvs.items():
-                collaterals.append({
-                    **key, "collateral_token": c, "liquidation_threshold_wad": ltv.ltv(raw.timestamp, liquidation=True) * _TO_WAD,
-                    "max_ltv_wad": ltv.borrow_ltv * _TO_WAD, "liquidation_incentive_wad": incentive,
-                    "oracle": v.oracle, "oracle_kind": "unknown", "price_quote": "numeraire",
-                })  # fmt: skip
+                if (v.address, c) in priced:
+                    price_raw, price_scale = priced[v.address, c]
+                    collaterals.append({
+                        **key, "collateral_token": c, "liquidation_threshold_wad": ltv.ltv(raw.timestamp, liquidation=True) * _TO_WAD,
+                        "max_ltv_wad": ltv.borrow_ltv * _TO_WAD, "liquidation_incentive_wad": incentive,
+                        "oracle": v.oracle, "oracle_kind": "unknown", "oracle_price_raw": price_raw,
+                        "oracle_price_scale": price_scale, "price_quote": "loan",
+                    })  # fmt: skip
                 fields += [(f"{name}:{c}", getattr(ltv, name)) for name in
                            ("borrow_ltv", "liquidation_ltv", "initial_liquidation_ltv", "target_timestamp", "ramp_duration")]  # fmt: skip
             params += [{**key, "param": name, "value": value} for name, value in fields]
+            # The vault's depositors are its lenders: the vault (their shares) is this market's one
+            # supplier, as socialised debt reaches them pro rata (its share price falls).
+            positions.append({**key, "protocol": self.name, "account": v.address, "debt_amount": 0,
+                              "supply_amount": v.total_assets})  # fmt: skip
         for acc in raw.accounts:
             who = {"block": block, "protocol": self.name, "protocol_address": acc.vault, "market_id": acc.vault, "account": acc.account}
             accounts.append({k: who[k] for k in ("block", "protocol", "protocol_address", "account")} | {"emode_category": 0})

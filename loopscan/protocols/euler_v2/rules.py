@@ -13,6 +13,11 @@ the liquidator takes over debt and receives collateral *vault shares* from one c
 the violator; debt left on an account with no collateral left is socialised (written off against
 the vault's depositors). Lowered liquidation LTVs ramp down linearly instead of jumping.
 
+The float functions at the end (`weighted_values`, `liquidatable`, `caps`, `owed`, `reserves`,
+`liquidate_account`) are the same rules for the solver's ``account`` margin
+(`loopscan.solver.accounts`), values in one unit per vault, no rounding;
+`tests/protocols/test_euler_v2_float_rules.py` holds them to the integer ones.
+
 Values are in the vault's unit of account, as its oracle router's `getQuote` answers them (mid
 prices for liquidation); the caller supplies those quotes. Every account is one EVC address: a
 sub-account is a separate account with its own controller and collaterals.
@@ -24,17 +29,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from loopscan.errors import LoopscanError
+from loopscan.protocols.spec import AccountLiquidation
 
 __all__ = [
     "CONFIG_SCALE", "MIN_SOCIALIZATION_LIABILITY_VALUE", "EulerError", "LTVConfig", "Collateral", "Liquidation",
     "have_common_owner", "sub_account", "collateral_value", "account_liquidity", "max_liquidation", "liquidate",
-    "socialized_debt",
+    "socialized_debt", "CFG_DONT_SOCIALIZE_DEBT", "ORACLE_QUOTE", "SOCIALISES_BAD_DEBT", "weighted_values", "liquidatable",
+    "caps", "owed", "reserves", "liquidate_account",
 ]  # fmt: skip
 
 CONFIG_SCALE = 10_000  # Constants.sol: ConfigAmount is a uint16 fraction of 1e4
 WAD = 10**18
 MIN_SOCIALIZATION_LIABILITY_VALUE = 10**6  # Liquidation.sol
+CFG_DONT_SOCIALIZE_DEBT = 1 << 0  # src/EVault/shared/Constants.sol: a vault's `configFlags` bit
+ORACLE_QUOTE = "loan"  # the indexer writes each collateral's quote over the debt's: asset units per share
+# Liquidation.sol `executeLiquidation`: debt left on an account with no collateral is written off
+# the vault's total borrows, so its depositors' shares are worth less (unless CFG_DONT_SOCIALIZE_DEBT).
+SOCIALISES_BAD_DEBT = True
 
 
 class EulerError(LoopscanError):
@@ -182,3 +196,67 @@ def socialized_debt(
     ):
         return liability - repay
     return 0
+
+
+# -- floats, for the solver ----------------------------------------------------------------------
+
+
+def weighted_values(values: np.ndarray, lts: np.ndarray, caps_usd: np.ndarray) -> np.ndarray:
+    """`account_liquidity`'s collateral side for many accounts (`liquidation=True`): Σ value × its
+    liquidation LTV at the pin (`lts`, ramp included); nothing is capped (`caps_usd` all inf)."""
+    return (values * lts).sum(axis=1)
+
+
+def liquidatable(adjusted: float | np.ndarray, liability: float | np.ndarray) -> bool | np.ndarray:
+    """`max_liquidation`'s violation: the adjusted collateral not above the liability."""
+    return adjusted <= liability
+
+
+def caps(params: dict[str, int], accounts: list[str], tokens: list[str], asset: str) -> np.ndarray:
+    """The EVK caps supply and borrows, not a collateral's weight: all inf."""
+    return np.full((len(accounts), len(tokens)), np.inf)
+
+
+def owed(params: dict[str, int], accounts: list[str], total_debt_raw: np.ndarray) -> np.ndarray:
+    """The depositors are owed the whole `debtOf` (interest fees are shares minted, not carved out)."""
+    return total_debt_raw
+
+
+def reserves(params: dict[str, int]) -> int:
+    """Nothing stands before the depositors: socialised debt is theirs at once."""
+    return 0
+
+
+def liquidate_account(values: np.ndarray, loan_price: float, tokens: list[str], debt: float, owed_: float,
+                      params: dict[str, int], lts: np.ndarray) -> AccountLiquidation:  # fmt: skip
+    """One liquidation as `max_liquidation` allows it and a rational liquidator chooses it: the
+    collateral (a column of `values`, each at the oracle in the market's unit; the debt is worth
+    `debt` × `loan_price`) whose seizure repays the most, and all the repay that one allows (a
+    liquidator's profit is the repay's value × (1 / discount factor − 1), so the most repay is the
+    most profit). The discount factor is the health score floored at 1 − maxLiquidationDiscount;
+    the liquidator takes over `repay` of debt and the shares worth repay / factor, up to all of
+    that collateral. Where that leaves no collateral (no other column worth anything) the rest of
+    the debt is socialised (`socialized_debt`), unless the vault sets CFG_DONT_SOCIALIZE_DEBT; the
+    floats do not apply the floor MIN_SOCIALIZATION_LIABILITY_VALUE (1e6 units of account: a
+    millionth of a cent with a USD unit). Where every collateral is worthless the liquidator takes
+    them all for nothing (a zero `chosen.value` is claimed with no repay)."""
+    liability = debt * loan_price
+    adjusted = float((values * lts).sum())
+    floor = 1.0 - params["max_liquidation_discount"] / CONFIG_SCALE
+    factor = max(adjusted / liability, floor) if liability > 0 else 1.0
+    taken = np.zeros(len(values))
+    if not (values > 0).any():
+        taken[:] = 1.0
+        repay = 0.0
+    else:
+        k = int(np.argmax(np.minimum(values * factor, liability)))
+        most_yield = liability / factor
+        if values[k] < most_yield:  # all of it does not cover the debt
+            taken[k], repay = 1.0, debt * (values[k] * factor / liability)
+        else:
+            taken[k], repay = most_yield / values[k], debt
+    left = np.delete(values, np.flatnonzero(taken == 1.0))
+    socialise = not params.get("config_flags", 0) & CFG_DONT_SOCIALIZE_DEBT
+    if socialise and repay < debt and not (left > 0).any():
+        return AccountLiquidation(taken, debt, repay, repay, debt - repay)
+    return AccountLiquidation(taken, repay, repay, repay, 0.0)

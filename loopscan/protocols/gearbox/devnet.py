@@ -163,9 +163,11 @@ def deploy_gearbox(
     credit_manager: CreditManagerParams,
     interest_model: InterestModel = InterestModel(),
     staleness: int = STALENESS_PERIOD,
+    pool_symbol: str = "dLP",
 ) -> GearboxDeployment:
     """A Gearbox v3.1 market lending `underlying`, priced by (main, reserve) `underlying_feeds`,
-    whose answers the price oracle takes for `staleness` seconds after they are posted."""
+    whose answers the price oracle takes for `staleness` seconds after they are posted; its pool's
+    shares are `pool_symbol` (mainnet's USDC pool: dUSDCV3)."""
     admin = chain.account("gearbox-admin")
     treasury = chain.account("gearbox-treasury")
 
@@ -193,7 +195,7 @@ def deploy_gearbox(
     )  # fmt: skip
     pool = deploy(
         "PoolV3", register.address, register.address, underlying, treasury, irm.address, 2**256 - 1,
-        f"Gearbox devnet {credit_manager.name}", "dLP",
+        f"Gearbox devnet {credit_manager.name}", pool_symbol,
     )  # fmt: skip
     quota_keeper = deploy("PoolQuotaKeeperV3", pool.address)
     send(pool.functions.setPoolQuotaKeeper(quota_keeper.address), "PoolV3.setPoolQuotaKeeper")

@@ -9,10 +9,12 @@ and their credit accounts at the pin. Getters as published in `@gearbox-protocol
 3. its collateral tokens (`collateralTokenByMask(1 << i)`: the token and its LT at the pin, ramp
    applied; the underlying is mask 1), the facade's `debtLimits()` and `expirationDate()`, the
    pool's `expectedLiquidity()`, `creditManagerBorrowed(cm)`, `interestRateModel()` and
-   `lastBaseInterestUpdate()`, and its accounts (`creditAccounts(offset, limit)`, in pages);
+   `lastBaseInterestUpdate()`, `totalBorrowed()` and `totalSupply()`, and its accounts
+   (`creditAccounts(offset, limit)`, in pages);
 4. per collateral token: `ltParams` (the ramp), the quota keeper's `getTokenQuotaParams` (rate,
-   limit, total quoted), the price oracle's `getPrice` and `priceFeedParams` (the decimals it
-   prices with);
+   limit, total quoted), the price oracle's `getPrice` and `priceFeedParams` (the feed and the
+   decimals it prices with); each feed probed for what kind of price it gives
+   (`loopscan.protocols.price_sources`, as Aave's sources: a vault's exchange rate, a market feed);
 5. per account: `calcDebtAndCollateral(account, DEBT_COLLATERAL)` (debt, base and quota interest,
    fees, and the contract's own total and weighted values in USD), then each enabled token's
    `balanceOf` and the account's quota (`getQuota`).
@@ -24,6 +26,7 @@ every account read checks the rules, as Euler's does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +40,7 @@ from loopscan.protocols.gearbox.rules import (
     convert_to_usd,
     total_debt,
 )
+from loopscan.protocols.price_sources import fetch_source_kinds
 
 __all__ = ["CreditManager", "CreditAccount", "GearboxRaw", "GearboxIndexer", "plan", "DEBT_COLLATERAL", "PRICE_SCALE"]
 
@@ -67,6 +71,8 @@ class CollateralToken:
     quota: tuple[int, int, int, int, bool] | None = None  # rate bps, increase fee bps, total quoted, limit, active
     price: int | None = None  # getPrice, USD with 8 decimals
     decimals: int | None = None  # as the price oracle converts it
+    feed: str | None = None  # its main price feed (`priceFeedParams`)
+    kind: str = "unknown"  # what kind of price that feed gives (`price_sources`)
 
 
 @dataclass
@@ -81,6 +87,7 @@ class CreditManager:
     tokens: dict[str, CollateralToken] = field(default_factory=dict)  # mask order, underlying first
     params: dict[str, int] = field(default_factory=dict)  # facade and pool fields
     totals: tuple[int, int] = (0, 0)  # the pool's expected liquidity, this manager's borrowed
+    pool_shares: tuple[int, int] = (0, 0)  # the pool's totalSupply() and totalBorrowed()
     irm: str | None = None
     last_update: int | None = None
     accounts: list[str] = field(default_factory=list)
@@ -134,6 +141,7 @@ class GearboxIndexer:
         managers = await self._managers(ctx, list(dict.fromkeys(a.lower() for a in found)))
         await self._details(ctx, managers)
         await self._tokens(ctx, managers)
+        await self._feed_kinds(ctx, managers)
         raw.managers = {m.address: m for m in managers}
         ctx.progress("gearbox: credit managers", len(raw.managers))
         raw.accounts = await self._accounts(ctx, managers)
@@ -174,22 +182,24 @@ class GearboxIndexer:
             reads[cm, "borrowed"] = read("market", m.pool, "creditManagerBorrowed(address)", cm, key=cm)
             reads[cm, "irm"] = read("market", m.pool, "interestRateModel()", types="address", key=cm)
             reads[cm, "updated"] = read("market", m.pool, "lastBaseInterestUpdate()", types="uint40", key=cm)
+            reads[cm, "shares"] = read("vault", m.pool, "totalSupply()", key=cm)
+            reads[cm, "pool_borrowed"] = read("vault", m.pool, "totalBorrowed()", key=cm)
             for offset in range(0, m.params["credit_accounts"], _PAGE):
                 reads[cm, "accounts", offset] = read("market", cm, "creditAccounts(uint256,uint256)", offset, _PAGE,
                                                      types=dynamic("address[]"), key=str(offset))  # fmt: skip
         got = await ctx.read_round(reads)
         for m in list(managers):
             cm = m.address
-            fields = [(cm, what) for what in ("limits", "expiration", "liquidity", "borrowed", "irm", "updated")]
+            fields = [(cm, what) for what in ("limits", "expiration", "liquidity", "borrowed", "irm", "updated", "shares", "pool_borrowed")]
             tokens = [(cm, "token", i) for i in range(m.params["collateral_tokens_count"])]
             pages = [(cm, "accounts", o) for o in range(0, m.params["credit_accounts"], _PAGE)]
             values = got.each([*fields, *tokens, *pages])
             if values is None:
                 managers.remove(m)
                 continue
-            (min_debt, max_debt), expiration, liquidity, borrowed, irm, updated = values[: len(fields)]
+            (min_debt, max_debt), expiration, liquidity, borrowed, irm, updated, *pool = values[: len(fields)]
             m.params |= {"min_debt": min_debt, "max_debt": max_debt, "expiration_date": expiration}
-            m.totals, m.irm, m.last_update = (liquidity, borrowed), irm.lower(), updated
+            m.totals, m.irm, m.last_update, m.pool_shares = (liquidity, borrowed), irm.lower(), updated, tuple(pool)
             listed = [(token.lower(), lt) for token, lt in values[len(fields) : len(fields) + len(tokens)]]
             # Mask 1 is the underlying and each token has one mask (CreditManagerV3.sol:1012, `addToken`):
             # anything else would misplace every account's enabled tokens.
@@ -221,7 +231,7 @@ class GearboxIndexer:
         for m in list(managers):
             for t, c in m.tokens.items():
                 if (priced := got.each([(m.address, t, "price"), (m.address, t, "feed")])) is not None:
-                    c.price, c.decimals = priced[0], priced[1][3]
+                    c.price, c.decimals, c.feed = priced[0], priced[1][3], priced[1][0]
                 if t == m.underlying:
                     continue
                 if (terms := got.each([(m.address, t, "ramp"), (m.address, t, "quota")])) is None:
@@ -230,6 +240,15 @@ class GearboxIndexer:
                 c.ramp = terms[0]
                 rate, _index, increase_fee, total_quoted, limit, active = terms[1]
                 c.quota = (rate, increase_fee, total_quoted, limit, active)
+
+    async def _feed_kinds(self, ctx: ScanContext, managers: list[CreditManager]) -> None:
+        """What kind of price each token's feed gives (a vault's exchange rate, a market feed...),
+        as Aave's sources are classified: a manager's feeds are probed together, since one feed
+        pricing two of its tokens is fixed for the one it does not name."""
+        found = await asyncio.gather(*(fetch_source_kinds(ctx, {t: c.feed for t, c in m.tokens.items()}) for m in managers))
+        for m, kinds in zip(managers, found, strict=True):
+            for t, c in m.tokens.items():
+                c.kind = kinds[t]
 
     async def _accounts(self, ctx: ScanContext, managers: list[CreditManager]) -> list[CreditAccount]:
         got = await ctx.read_round({
@@ -261,8 +280,8 @@ class GearboxIndexer:
         return out
 
     def transform(self, raw: GearboxRaw, block: int) -> Rows:
-        """One market per credit manager (its underlying lent; the pool's expected liquidity as the
-        supply, this manager's borrowing as the borrow), one `market_collaterals` row per collateral
+        """One market per credit manager (its underlying lent; the pool's supply to it as the
+        supply, `_pools`, this manager's borrowing as the borrow), one `market_collaterals` row per collateral
         token (the underlying included: its LT is 1 − premium − fee) with its LT at the pin as the
         threshold and the maximum LTV (Gearbox borrows up to the same check), the incentive
         1 / (1 − premium), and the price oracle's USD answer. `market_params` holds the fees and
@@ -272,15 +291,16 @@ class GearboxIndexer:
         weighted value) and accrued fees (`fees:<account>`: a loss counts against the debt without
         them). Positions: the total debt (principal, base and quota interest, fees) and every
         enabled token's balance, the underlying's included; and the pool as the market's supplier
-        of its expected liquidity."""
+        (`_pools`)."""
         markets, collaterals, params, positions, posted, accounts = [], [], [], [], [], []
+        vaults, supplied = _pools(raw, block, self.name)
         for m in raw.managers.values():
             key = {"block": block, "protocol_address": m.address, "market_id": m.address}
             underlying = m.tokens[m.underlying]
             markets.append({**key, "protocol": self.name, "loan_token": m.underlying, "loan_oracle": m.price_oracle,
-                            "loan_oracle_kind": "unknown", "loan_price_raw": underlying.price,
+                            "loan_oracle_kind": underlying.kind, "loan_price_raw": underlying.price,
                             "loan_price_scale": PRICE_SCALE if underlying.price is not None else None, "irm": m.irm,
-                            "total_supply_assets": m.totals[0], "total_borrow_assets": m.totals[1],
+                            "total_supply_assets": supplied[m.address], "total_borrow_assets": m.totals[1],
                             "last_update": m.last_update})  # fmt: skip
             discount = m.fees[2]
             incentive = WAD * PERCENTAGE_FACTOR // discount if discount else 0
@@ -289,7 +309,7 @@ class GearboxIndexer:
                 collaterals.append({
                     **key, "collateral_token": t, "liquidation_threshold_wad": c.lt_bps * _BPS_TO_WAD,
                     "max_ltv_wad": c.lt_bps * _BPS_TO_WAD, "liquidation_incentive_wad": incentive,
-                    "oracle": m.price_oracle, "oracle_kind": "unknown", "oracle_price_raw": c.price,
+                    "oracle": m.price_oracle, "oracle_kind": c.kind, "oracle_price_raw": c.price,
                     "oracle_price_scale": PRICE_SCALE if c.price is not None else None, "price_quote": "numeraire",
                 })  # fmt: skip
                 if c.ramp is not None and c.quota is not None:
@@ -298,10 +318,7 @@ class GearboxIndexer:
                          "quota_increase_fee_bps", "quota_total", "quota_limit", "quota_active"),
                         (*c.ramp, *c.quota), strict=True)]  # fmt: skip
             params += [{**key, "param": name, "value": value} for name, value in fields]
-            # The pool lends to its credit managers: its liquidity providers are the lenders, and
-            # the pool (their shares) is this market's one supplier, as a loss reaches them pro rata.
-            positions.append({**key, "protocol": self.name, "account": m.pool, "debt_amount": 0,
-                              "supply_amount": m.totals[0]})  # fmt: skip
+            positions.append({**key, "protocol": self.name, "account": m.pool, "debt_amount": 0, "supply_amount": supplied[m.address]})
         for acc in raw.accounts:
             who = {"block": block, "protocol": self.name, "protocol_address": acc.manager, "market_id": acc.manager,
                    "account": acc.account}  # fmt: skip
@@ -315,7 +332,37 @@ class GearboxIndexer:
             params.append({"block": block, "protocol_address": acc.manager, "market_id": acc.manager,
                            "param": f"fees:{acc.account}", "value": acc.accrued_fees})  # fmt: skip
         return {"markets": markets, "market_collaterals": collaterals, "market_params": params, "positions": positions,
-                "position_collaterals": posted, "accounts": accounts}  # fmt: skip
+                "position_collaterals": posted, "accounts": accounts, "vaults": vaults}  # fmt: skip
+
+
+def _pools(raw: GearboxRaw, block: int, protocol: str) -> tuple[list[dict], dict[str, int]]:
+    """Each pool as the vault it is (PoolV3 is an ERC-4626: its liquidity providers hold its shares,
+    `totalAssets()` is its expected liquidity), and what it supplies each credit manager's market.
+
+    The pool is each of its markets' one supplier, so a loss reaches its liquidity providers pro
+    rata. It supplies a manager what that manager borrowed, and a part of what is not lent (its
+    available liquidity and the interest accrued on all borrowing: expected liquidity − total
+    borrowed) in proportion to what each borrowed (evenly while none borrows), the rounding's
+    remainder to the last: each market is as utilised as the pool, and the pool's positions add up
+    to its expected liquidity, so its holdings see all of its backing. A manager that could not be
+    read supplies a part no holding shows (opaque). Returns the vaults rows and each manager's supply."""
+    by_pool: dict[str, list[CreditManager]] = {}
+    for m in raw.managers.values():
+        by_pool.setdefault(m.pool, []).append(m)
+    vaults, supplied = [], {}
+    for pool, managers in by_pool.items():
+        expected, (shares, total_borrowed) = managers[0].totals[0], managers[0].pool_shares
+        spare = max(expected - total_borrowed, 0)
+        weights = [m.totals[1] for m in managers] if total_borrowed else [1] * len(managers)
+        whole = total_borrowed if total_borrowed else len(managers)
+        parts = [spare * w // whole for w in weights]
+        if sum(weights) == whole:
+            parts[-1] += spare - sum(parts)  # every manager read: the rest is theirs, to the unit
+        for m, part in zip(managers, parts, strict=True):
+            supplied[m.address] = m.totals[1] + part
+        vaults.append({"block": block, "vault": pool, "share_token": pool, "asset": managers[0].underlying,
+                       "kind": f"{protocol}_pool", "total_assets": expected, "total_supply": shares})  # fmt: skip
+    return vaults, supplied
 
 
 def _checked(ctx: ScanContext, m: CreditManager, a: str, cdd: tuple, tokens: Sequence[str],

@@ -12,7 +12,7 @@ debt (principal, base and quota interest, fees), both in USD.
 The float functions at the end (`weighted_value`, `liquidatable`, `payments`, `first_liquidation`)
 are the same rules for the solver: USD values and fractions, arrays of an account's tokens, no
 rounding. `tests/protocols/gearbox/test_gearbox_float_rules.py` holds them to the integer ones.
-`weighted_values`, `caps`, `owed` and `liquidate_account` are what the solver's credit-account
+`weighted_values`, `caps`, `owed`, `reserves` and `liquidate_account` are what the solver's credit-account
 margin (`loopscan.solver.accounts`) asks of an ``account``-margin protocol: the same rules over
 every account of a credit manager at once, its quotas and fees read from `market_params`.
 """
@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from loopscan.protocols.spec import AccountLiquidation
 
 __all__ = [
     "PERCENTAGE_FACTOR",
@@ -52,6 +54,7 @@ __all__ = [
     "weighted_values",
     "caps",
     "owed",
+    "reserves",
     "liquidate_account",
 ]
 
@@ -263,17 +266,28 @@ def owed(params: dict[str, int], accounts: list[str], total_debt_raw: np.ndarray
     return total_debt_raw - np.array([params.get(f"fees:{a}", 0) for a in accounts], dtype=float)
 
 
-def liquidate_account(total_value: float, total_debt_: float, owed_: float, params: dict[str, int]) -> Payments:
-    """`liquidateCreditAccount` of a whole account (CreditFacadeV3.sol:327-400), values in the
-    underlying at the oracle: the pool gets the total debt plus the liquidation fee on the value,
-    out of what the liquidator pays (the value less the premium); the owner keeps the rest; the
+def reserves(params: dict[str, int]) -> int:
+    """What absorbs a loss before the lenders (raw units): nothing read. PoolV3 burns the
+    treasury's shares first (`repayCreditAccount`); their value is not read, so a loss is the
+    lenders' whole."""
+    return 0
+
+
+def liquidate_account(values: np.ndarray, loan_price: float, tokens: list[str], total_debt_: float, owed_: float,
+                      params: dict[str, int], lts: np.ndarray) -> AccountLiquidation:  # fmt: skip
+    """`liquidateCreditAccount` of a whole account (CreditFacadeV3.sol:327-400), `values` each
+    token's value at the oracle (numeraire), priced in the underlying at `loan_price`: the pool
+    gets the total debt plus the liquidation fee on the value, out of what the liquidator pays (the
+    value less the premium); the owner keeps the rest; the liquidator takes every token; the
     shortfall against debt + interest is the pool's loss, which the loss policy lets through
     (the devnet's `AliasedLossPolicyV3` allows it; a policy that blocks it leaves only
     `partiallyLiquidateCreditAccount`, which must leave the account healthy, so it cannot close
     an account under water). The normal fee and discount: an expirable manager's expired terms
     (`fee_liquidation_expired_bps`) are not applied yet."""
     fee, discount = params["fee_liquidation_bps"], params["liquidation_discount_bps"]
-    return payments(total_value, total_debt_, owed_, fee / PERCENTAGE_FACTOR, discount / PERCENTAGE_FACTOR)
+    total_value = float(values.sum()) / loan_price if loan_price > 0 else 0.0
+    paid = payments(total_value, total_debt_, owed_, fee / PERCENTAGE_FACTOR, discount / PERCENTAGE_FACTOR)
+    return AccountLiquidation(np.ones(len(values)), total_debt_, paid.to_pool + paid.remaining, paid.to_pool, paid.loss)
 
 
 def liquidatable(twv: float, debt: float) -> bool:

@@ -127,7 +127,8 @@ class GearboxPart(Part):
                 pool_debt_limit=seeder.units(m["underlying"], m["pool_debt_limit"]),
             )  # fmt: skip
             g = deploy_gearbox(
-                seeder.chain, seeder.artifacts, underlying.address, (feed, feed), params, staleness=SCENARIO_STALENESS
+                seeder.chain, seeder.artifacts, underlying.address, (feed, feed), params, staleness=SCENARIO_STALENESS,
+                pool_symbol=f"d{m['underlying']}V3",
             )
             for c in m.get("collaterals", []):
                 if "feed" in c:

@@ -7,6 +7,7 @@ accrued to that block exactly as `MorphoBalancesLib.expectedMarketBalances` does
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from eth_utils import keccak
@@ -61,7 +62,9 @@ class MorphoBlueIndexer:
         self.address = address.lower()
         self.start_block = start_block
 
-    async def fetch(self, ctx: ScanContext) -> MorphoRaw:
+    async def fetch(self, ctx: ScanContext, skip: Set[tuple[str, str]] = frozenset()) -> MorphoRaw:
+        """`skip`: (market id, account) positions not to read (a backtest's worker carries them
+        from its previous block: `morpho_blue.reuse`)."""
         raw = MorphoRaw(self.address, timestamp=ctx.timestamp)
         # The markets and their reads, and the accounts' logs, travel together: neither needs the other.
         accounts, _ = await asyncio.gather(self._fetch_accounts(ctx), self._fetch_markets(ctx, raw))
@@ -69,6 +72,8 @@ class MorphoBlueIndexer:
         # Sorted market by market: the same order as sorting the pairs, without comparing market ids
         # (equal strings, distinct objects) at every step of a sort of 100k pairs.
         pairs = [(i, account) for i in sorted(accounts) if i in raw.states for account in sorted(accounts[i])]
+        if skip:
+            pairs = [pair for pair in pairs if pair not in skip]
         ids = {i: bytes.fromhex(i[2:]) for i in raw.states}
         got = await ctx.read_round({"positions": read_many(
             "position", self.address, "position(bytes32,address)", [(ids[i], acct) for i, acct in pairs],

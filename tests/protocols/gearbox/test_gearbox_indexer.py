@@ -25,6 +25,7 @@ from loopscan.model.frames import to_frame, validate_frame
 from loopscan.protocols.base import ScanContext
 from loopscan.protocols.gearbox import rules
 from loopscan.protocols.gearbox.indexer import DEBT_COLLATERAL, plan
+from loopscan.protocols.holdings import complete_vaults, position_holdings
 from loopscan.result import analyse
 from loopscan.rpc import RpcClient
 from loopscan.scanner import index
@@ -84,8 +85,23 @@ def test_every_account_equals_the_credit_managers_own_answer(gearbox_net):
     assert mixed.quotas == {net.xusd.address.lower(): MIXED["xUSD"][1], net.sdeusd.address.lower(): MIXED["sdeUSD"][1]}
 
     rows = ix.transform(raw, ctx.block)
+    # As the scan completes them: the pool's supply positions joined as its holdings.
+    rows["holdings"] = position_holdings(rows, ctx.block, {})
+    rows["vaults"] = complete_vaults(rows["vaults"], rows["holdings"])
     for table, table_rows in rows.items():
         validate_frame(table, to_frame(table, table_rows))
+    # The pool is the ERC-4626 vault it is, all of its backing seen: its one manager's market holds
+    # all of it (the lent part, the interest accrued on it and the pool's cash).
+    pool, usdc = g.pool.address.lower(), net.usdc.address.lower()
+    (vault,) = rows["vaults"]
+    assert (vault["vault"], vault["asset"], vault["kind"]) == (pool, usdc, "gearbox_pool")
+    assert (vault["total_assets"], vault["total_supply"]) == (g.pool.functions.totalAssets().call(), g.pool.functions.totalSupply().call())
+    assert vault["opaque_assets"] == 0
+    (held,) = rows["holdings"]
+    assert (held["market_id"], held["amount"]) == (g.credit_manager.address.lower(), vault["total_assets"])
+    # Every feed here is a Chainlink-style `PriceFeed`, each naming its own token: market feeds
+    # (stream-2025's sdeUSD feed, a vault's exchange rate, is classified in test_gearbox_stream).
+    assert {c["oracle_kind"] for c in rows["market_collaterals"]} == {"market"}
     (market,) = rows["markets"]
     assert (market["loan_token"], market["total_borrow_assets"]) == (
         net.usdc.address.lower(),
@@ -157,3 +173,5 @@ def test_a_default_scan_reads_gearbox_and_the_solver_checks_each_account_as_the_
         assert now[account.lower()] == pytest.approx(cdd[9] / cdd[6], rel=1e-7)  # twvUSD / totalDebtUSD
     key = f"{g.credit_manager.address.lower()}:{g.credit_manager.address.lower()}"
     assert result.solver.book.markets[key].suppliers == {g.pool.address.lower(): pytest.approx(DEPOSIT / 10**6, rel=1e-3)}
+    # ... as the vault its liquidity providers hold shares of.
+    assert result.solver.book.vaults[g.pool.address.lower()].total_assets == result.solver.book.markets[key].suppliers[g.pool.address.lower()]

@@ -14,6 +14,7 @@ from eth_utils import to_checksum_address
 from rich.console import Console
 
 from loopscan.chains import from_devnet_manifest
+from loopscan.graph.exposure import look_through
 from loopscan.protocols import registry
 from loopscan.protocols.gearbox import rules
 from loopscan.report.json_report import report_dict
@@ -26,9 +27,15 @@ M = 10**6
 DEBT_COLLATERAL = 3
 
 
+def _deployable() -> list[str]:
+    """The solved protocols a devnet can deploy: one with no deployable package (`proven_on_node`
+    False: Compound v3, Euler v2, Curve) is in no devnet manifest, and naming it would be an error."""
+    return [n for n in registry.names() if registry.spec(n).solved and registry.spec(n).proven_on_node]
+
+
 def _with_gearbox(net):
     """stream-2025 at its seeded block, read with every solved protocol it deploys (Gearbox among them)."""
-    asked = [n for n in registry.names() if registry.spec(n).solved and n not in ("aave_v3", "spark")]
+    asked = [n for n in _deployable() if n not in ("aave_v3", "spark")]
     return asyncio.run(
         index_async(
             net.url, deployments=from_devnet_manifest(net.manifest), block=net.manifest["block"], protocols=asked
@@ -80,10 +87,19 @@ def test_a_default_scan_reads_the_accounts_and_the_solver_applies_them(stream):
         ).call(block_identifier=m["block"])
         assert debt == d + interest + fees >= int(p["debt"])
         health[p["credit_account"].lower()] = twv_usd / debt_usd
-    # The pool lends: its expected liquidity is the market's one supply.
+    # The pool lends: its expected liquidity is its one manager's market's one supply. It is the
+    # vault its liquidity providers hold shares of (dUSDCV3), its backing all seen.
     pool = contract(stream, m["contracts"]["gearbox_pool"], "gearbox", "PoolV3")
-    (supplied,) = rows.loc[rows["account"] == m["contracts"]["gearbox_pool"].lower(), "supply_amount"]
-    assert supplied == pool.functions.expectedLiquidity().call(block_identifier=m["block"])
+    at = {"block_identifier": m["block"]}
+    (supplied,) = rows.loc[rows["account"] == pool.address.lower(), "supply_amount"]
+    assert supplied == pool.functions.expectedLiquidity().call(**at)
+    (vault,) = snap.vaults[snap.vaults["vault"] == pool.address.lower()].itertuples()
+    assert (vault.kind, vault.total_assets, vault.opaque_assets) == ("gearbox_pool", pool.functions.totalAssets().call(**at), 0)
+    assert snap.tokens.set_index("address").loc[pool.address.lower(), "symbol"] == "dUSDCV3"
+    # Its feeds are classified: xUSD's and USDC's are Chainlink-style, sdeUSD's its vault's rate × deUSD's feed.
+    kinds = snap.market_collaterals[snap.market_collaterals["protocol_address"] == cm.lower()].set_index("collateral_token")["oracle_kind"]
+    tokens = {t: m["tokens"][t]["address"].lower() for t in ("USDC", "xUSD", "sdeUSD")}
+    assert {t: kinds[a] for t, a in tokens.items()} == {"USDC": "market", "xUSD": "market", "sdeUSD": "exchange_rate"}
     result = analyse(snap)
     assert result.solver.book.unsolved == {}
     assert report_dict(result)["unsolved_markets"] == []
@@ -101,7 +117,7 @@ def test_gearbox_prices_only_its_own_check_and_adds_its_accounts_to_the_threshol
     (taken into the starting prices, it once priced USDC through its pool against xUSD). xUSD's
     first liquidation is now the weakest Gearbox xUSD account's, the float rules' δ of its feed;
     what follows it (δ_c, δ_bd) is Morpho's, as without Gearbox."""
-    asked = [n for n in registry.names() if registry.spec(n).solved and n not in ("aave_v3", "spark", "gearbox")]
+    asked = [n for n in _deployable() if n not in ("aave_v3", "spark", "gearbox")]
     deployments = from_devnet_manifest(stream.manifest)
     without = asyncio.run(index_async(stream.url, deployments=deployments, block=stream.manifest["block"], protocols=asked))
     snap = _with_gearbox(stream)
@@ -166,7 +182,7 @@ def test_the_float_rules_first_liquidation_brackets_the_credit_managers_own_chec
 
 def test_a_credit_accounts_oracle_follows_prices_that_move_within_a_cascade(stream):
     """Losing all of xUSD's opaque backing writes off deUSD's loans against xUSD in round 1; sdeUSD's
-    book (deUSD's) falls with it, and Gearbox's sdeUSD feed (unclassified: the market price) follows
+    book (deUSD's) falls with it, and Gearbox's sdeUSD feed (the vault's rate × deUSD's price) follows
     it, so the sdeUSD credit account is liquidated in round 2. A leg's oracle answer kept from before
     the write-off (never forgotten) would leave it open."""
     m = stream.manifest
@@ -178,3 +194,20 @@ def test_a_credit_accounts_oracle_follows_prices_that_move_within_a_cascade(stre
     sdeusd = m["tokens"]["sdeUSD"]["address"].lower()
     at_start = result.solver.cascade("backing_loss", xusd, 0.0)
     assert at_start.prices[sdeusd] == pytest.approx(result.solver.book.p0[sdeusd])  # no write-off, no move
+
+
+def test_the_pools_look_through_weighs_each_account_by_its_debt(stream):
+    """dUSDCV3 lends $10.1M of its $15M: its idle part rests on USDC; the lent part on each
+    account's collateral, weighted by what the account owes (4M and 2.6M against xUSD, 3.5M
+    against sdeUSD), each followed down to what it rests on."""
+    m = stream.manifest
+    snap = _with_gearbox(stream)
+    exposure = look_through(snap)
+    pool = m["contracts"]["gearbox_pool"].lower()
+    on = {(r.vault, r.kind, r.target): r.fraction for r in exposure.itertuples()}
+    xusd, sdeusd, usdc = (m["tokens"][t]["address"].lower() for t in ("xUSD", "sdeUSD", "USDC"))
+    lent = 10.1 / 15
+    opaque = lent * (6.6 / 10.1 * on[xusd, "opaque", xusd] + 3.5 / 10.1 * on[sdeusd, "opaque", xusd])
+    assert on[pool, "opaque", xusd] == pytest.approx(opaque, rel=1e-9)
+    assert on[pool, "base", usdc] == pytest.approx(1 - opaque, rel=1e-9)
+    assert not [k for k in on if k[0] == pool and k[1] == "unpriced"]

@@ -1,8 +1,10 @@
-"""What kind of price an Aave reserve's oracle source gives, from what the chain shows.
+"""What kind of price a Chainlink-style price source gives, from what the chain shows.
 
-A depeg liquidates an Aave position only if the collateral's price source follows the market.
-`AaveOracle.getSourceOfAsset(asset)` names the source; each source is probed for the getters
-that say what it is (`PROBES`), then `classify_sources` decides, per reserve:
+A depeg liquidates a position only if its collateral's price source follows the market. Lenders
+that price each asset by one such source (Aave's `AaveOracle.getSourceOfAsset(asset)`, Gearbox's
+`PriceOracleV3.priceFeeds(token)`) share this: each source is probed for the getters that say
+what it is (`PROBES`, read in the lender's own read round), then `classify_sources` decides, per
+asset:
 
 1. `fixed`: the source prices another reserve too (the same contract, or a CAPO stable adapter
    over the same aggregator, `ASSET_TO_USD_AGGREGATOR()`), and its `description()` names that
@@ -26,10 +28,12 @@ from dataclasses import dataclass
 
 from loopscan.model import ZERO_ADDRESS
 from loopscan.model.schema import OracleKind
-from loopscan.protocols.aave_v3.config import decode_string
+from loopscan.protocols import registry
+from loopscan.protocols.base import ScanContext, read
+from loopscan.protocols.tokens import decode_text
 from loopscan.rpc import CallResult, decode_address, decode_int
 
-__all__ = ["PROBES", "SourceProbe", "classify_sources", "described_asset", "probe_from_answers", "source_kind"]
+__all__ = ["PROBES", "SourceProbe", "classify_sources", "described_asset", "probe_from_answers", "source_kind", "fetch_source_kinds"]
 
 # The getters read on every source, in this order (see `SourceProbe`).
 PROBES = ("vault()", "RATIO_PROVIDER()", "ASSET_TO_USD_AGGREGATOR()", "latestAnswer()", "description()")
@@ -135,5 +139,22 @@ def probe_from_answers(answers: Mapping[str, CallResult]) -> SourceProbe:
         ratio_provider=address("RATIO_PROVIDER()"),
         underlying=address("ASSET_TO_USD_AGGREGATOR()"),
         latest_answer=decode_int(answer.return_data) if answer.success and len(answer.return_data) == 32 else None,
-        description=decode_string(text.return_data) if text.success and text.return_data else None,
+        description=decode_text(text),
     )
+
+
+async def fetch_source_kinds(ctx: ScanContext, sources: Mapping[str, str | None]) -> dict[str, str]:
+    """Each asset's oracle kind (an `OracleKind` value) from its price source (`sources`: asset →
+    source, None if unreadable), in one read round of the probes and the assets' `symbol()`s: a
+    source another package publishes (a Pendle PT feed) is of its kind, any other is classified
+    here (`classify_sources`). For a lender that has no read round of its own to share (Aave reads
+    `PROBES` in its own)."""
+    known = sorted({s for s in sources.values() if s and s != ZERO_ADDRESS})
+    reads = {("probe", s, g): read("oracle", s, g) for s in known for g in PROBES}
+    reads |= {("symbol", a): read("token", a, "symbol()") for a in sorted(sources)}
+    got = await ctx.read_round(reads)
+    probes = {s: probe_from_answers({g: got.result(("probe", s, g)) for g in PROBES}) for s in known}
+    symbols = {a: decode_text(got.result(("symbol", a))) for a in sources}
+    published = await registry.fetch_feed_kinds(ctx, set(known))
+    kinds = classify_sources(sources, symbols, probes)
+    return {a: published.get(s or "", kinds[a].value) for a, s in sources.items()}
