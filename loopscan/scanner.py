@@ -22,7 +22,7 @@ from pathlib import Path
 from loopscan.chains import Deployments, known_chains, load_deployments
 from loopscan.chains.deployments import HasManifest
 from loopscan.errors import LoopscanError
-from loopscan.model import ZERO_ADDRESS, Snapshot, SnapshotMeta, to_frame
+from loopscan.model import ZERO_ADDRESS, Snapshot, SnapshotMeta
 from loopscan.protocols import registry
 from loopscan.protocols.base import Progress, Rows, ScanContext, merge_rows
 from loopscan.protocols.holdings import complete_vaults, position_holdings
@@ -148,9 +148,7 @@ async def index_async(
         endpoint=endpoint,
         coverage=_coverage(deps, protocols, read),
     )
-    snapshot = Snapshot(meta, **{table: to_frame(table, table_rows) for table, table_rows in rows.items()})
-    snapshot.validate()
-    return snapshot
+    return Snapshot.from_rows(meta, rows)
 
 
 _HELD = ("markets", "positions", "vaults", "pools")  # the rows a protocol read is summed up by

@@ -13,6 +13,7 @@ schema so that, for example, a column of small Python ints does not silently bec
 import numbers
 import re
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -20,13 +21,14 @@ import pandas as pd
 from loopscan.model.errors import SchemaError
 from loopscan.model.schema import KEYS, SCHEMA, Column
 
-__all__ = ["INT_RANGES", "dtype_of", "empty_frame", "to_frame", "validate_frame"]
+__all__ = ["INT_RANGES", "dtype_of", "empty_frame", "to_frame", "unchecked_frame", "validate_frame"]
 
 INT_RANGES = {"uint256": (0, 2**256 - 1), "int256": (-(2**255), 2**255 - 1)}
 """Inclusive value range of each big-integer kind."""
 
 _ADDRESS = re.compile(r"0x[0-9a-f]{40}")
 _STR = pd.StringDtype(na_value=np.nan)
+_INT_OR_NONE = {int, type(None)}
 
 
 def dtype_of(column: Column) -> str | pd.api.extensions.ExtensionDtype:
@@ -62,9 +64,10 @@ def _to_int(table: str, column: str, row: int, value: object) -> int | None:
 
 def _series(table: str, column: Column, values: list[object]) -> pd.Series:
     if column.kind in INT_RANGES:
-        # Plain ints (nearly every value) pass as they are; the rest go through `_to_int`.
-        ints = [v if type(v) is int else _to_int(table, column.name, i, v) for i, v in enumerate(values)]
-        return pd.Series(ints, dtype="object")
+        # Plain ints and None (nearly every value) pass as they are; the rest go through `_to_int`.
+        if not set(map(type, values)) <= _INT_OR_NONE:
+            values = [v if type(v) is int else _to_int(table, column.name, i, v) for i, v in enumerate(values)]
+        return pd.Series(values, dtype="object")
     if column.kind == "address":
         values = [v.lower() if isinstance(v, str) else v for v in values]
     try:
@@ -79,12 +82,28 @@ def to_frame(table: str, rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
     Addresses are lowercased; numpy integers become Python ints. Raises ``SchemaError``
     for an unknown or missing column, or a value the column cannot hold.
     """
+    frame = unchecked_frame(table, rows)
+    validate_frame(table, frame)
+    return frame
+
+
+def unchecked_frame(table: str, rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
+    """`to_frame` without `validate_frame`: for a caller that validates the frame itself next
+    (``Snapshot.from_rows`` validates the whole snapshot once). Row keys are still checked."""
     columns = _columns(table)
     names = {c.name for c in columns}
     required = {c.name for c in columns if not c.nullable}
     rows = list(rows)
-    # Keys are checked row by row (set comparisons, no per-value work), values gathered column by
-    # column: at 100k rows this is the bulk of the cost, and per-cell appends doubled it.
+    if rows and len(columns) > 1 and set(map(len, rows)) == {len(names)}:
+        # Rows as long as the schema: if every one has every column, they are checked and gathered
+        # in one pass, transposed (at 100k rows, per-row set comparisons and per-cell gets were
+        # the bulk of the cost). A missing column raises KeyError: the rows are walked as below.
+        try:
+            values = list(map(list, zip(*map(itemgetter(*(c.name for c in columns)), rows), strict=True)))
+        except KeyError:
+            pass
+        else:
+            return pd.DataFrame({c.name: _series(table, c, v) for c, v in zip(columns, values, strict=True)})
     for i, row in enumerate(rows):
         keys = row.keys()
         if not keys <= names:
@@ -92,9 +111,7 @@ def to_frame(table: str, rows: Iterable[Mapping[str, object]]) -> pd.DataFrame:
         if not required <= keys:
             first = next(c.name for c in columns if c.name in required and c.name not in row)
             raise SchemaError(table, first, f"row {i}: value required")
-    frame = pd.DataFrame({c.name: _series(table, c, [row.get(c.name) for row in rows]) for c in columns})
-    validate_frame(table, frame)
-    return frame
+    return pd.DataFrame({c.name: _series(table, c, [row.get(c.name) for row in rows]) for c in columns})
 
 
 def _check_names(table: str, columns: tuple[Column, ...], frame: pd.DataFrame) -> None:
@@ -136,7 +153,7 @@ def _check_values(table: str, column: Column, series: pd.Series) -> None:
         # All plain ints within range (the rule at 100k rows) is told by builtins over the array;
         # only a column that fails it is walked row by row to name the first offender.
         values = present.to_numpy()
-        if all(type(v) is int for v in values) and (not len(values) or low <= min(values) and max(values) <= high):
+        if set(map(type, values)) <= {int} and (not len(values) or low <= min(values) and max(values) <= high):
             return
         for index, value in present.items():
             if type(value) is not int:

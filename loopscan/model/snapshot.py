@@ -7,6 +7,7 @@ the indexers only read it; it round-trips to Parquet losslessly.
 
 import importlib.metadata
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from loopscan.model.errors import NotInSnapshotError, SchemaError, SnapshotFormatError
-from loopscan.model.frames import empty_frame, validate_frame
+from loopscan.model.frames import empty_frame, unchecked_frame, validate_frame
 from loopscan.model.parquet import read_tables, write_tables
 from loopscan.model.schema import SCHEMA, TokenKind
 
@@ -122,6 +123,14 @@ class Snapshot:
     def empty(cls, meta: SnapshotMeta) -> "Snapshot":
         """A snapshot with every table empty."""
         return cls(meta)
+
+    @classmethod
+    def from_rows(cls, meta: SnapshotMeta, rows: Mapping[str, Iterable[Mapping[str, object]]]) -> "Snapshot":
+        """A snapshot of row dicts by table (``to_frame``'s rules), validated once as a whole: each
+        frame checked by ``validate`` alone, not also as it is built."""
+        snapshot = cls(meta, **{table: unchecked_frame(table, table_rows) for table, table_rows in rows.items()})
+        snapshot.validate()
+        return snapshot
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The frames by table name, in schema order."""

@@ -48,6 +48,7 @@ PANIC_CODES = {
 }
 
 _UINT256_MAX = (1 << 256) - 1
+_WORD_TYPES = {bool, int, str, bytes}  # what `encode_call` may encode as one word
 
 
 @lru_cache(maxsize=4096)
@@ -66,36 +67,46 @@ def encode_call(fn: str | bytes, *args: int | bool | str | bytes) -> bytes:
     >>> encode_call("balanceOf(address)", "0x" + "11" * 20).hex()[:8]
     '70a08231'
     """
-    out = [selector(fn) if isinstance(fn, str) else fn]
-    for arg in args:
-        if isinstance(arg, bool):
-            out.append(int(arg).to_bytes(32, "big"))
-        elif isinstance(arg, int):
-            if not 0 <= arg <= _UINT256_MAX:
-                raise ValueError(f"{arg} does not fit a uint256")
-            out.append(arg.to_bytes(32, "big"))
-        elif isinstance(arg, str):
-            raw = bytes.fromhex(arg[2:] if arg.startswith(("0x", "0X")) else arg)
-            if len(raw) != 20:
-                raise ValueError(f"{arg!r} is not a 20-byte address")
-            out.append(bytes(12) + raw)
-        elif isinstance(arg, bytes) and len(arg) == 32:
-            out.append(arg)
-        else:
-            raise TypeError(f"cannot encode {arg!r} as a static ABI word")
-    return b"".join(out)
+    return b"".join([selector(fn) if isinstance(fn, str) else fn, *map(_word_of, args)])
+
+
+def _word_of(arg: int | bool | str | bytes) -> bytes:
+    """One argument of `encode_call` as its 32-byte word."""
+    if isinstance(arg, bool):
+        return int(arg).to_bytes(32, "big")
+    if isinstance(arg, int):
+        if not 0 <= arg <= _UINT256_MAX:
+            raise ValueError(f"{arg} does not fit a uint256")
+        return arg.to_bytes(32, "big")
+    if isinstance(arg, str):
+        raw = bytes.fromhex(arg[2:] if arg.startswith(("0x", "0X")) else arg)
+        if len(raw) != 20:
+            raise ValueError(f"{arg!r} is not a 20-byte address")
+        return bytes(12) + raw
+    if isinstance(arg, bytes) and len(arg) == 32:
+        return arg
+    raise TypeError(f"cannot encode {arg!r} as a static ABI word")
 
 
 def encode_calls(signature: str, rows: Sequence[tuple[int | bool | str | bytes, ...]]) -> list[bytes]:
     """``encode_call(signature, *row)`` for every row, as one batch: the selector is found once
-    and each distinct row encoded once (a user's calldata recurs across its tokens' reads).
+    and each distinct argument encoded once per position (a market id or a user recurs across
+    many reads), so a row costs a join.
 
     >>> encode_calls("balanceOf(address)", [("0x" + "11" * 20,)]) == [encode_call("balanceOf(address)", "0x" + "11" * 20)]
     True
     """
     head = selector(signature)
-    encoded = {row: encode_call(head, *row) for row in set(rows)}
-    return [encoded[row] for row in rows]
+    if len({len(row) for row in rows}) != 1:  # none, or of several lengths: row by row, as it would
+        return [encode_call(head, *row) for row in rows]
+    columns = list(zip(*rows, strict=True))
+    if any(not set(map(type, column)) <= _WORD_TYPES for column in columns):
+        # A value `encode_call` refuses, for its error. (Values of these types share a dict key only
+        # where their words are equal: 1 and True.)
+        return [encode_call(head, *row) for row in rows]
+    words = [{value: _word_of(value) for value in set(column)} for column in columns]
+    parts = [map(w.__getitem__, column) for w, column in zip(words, columns, strict=True)]
+    return list(map(b"".join, zip([head] * len(rows), *parts, strict=True)))
 
 
 def describe_size(size: int, expected: int) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -91,18 +91,19 @@ async def multicall(
     queue = _plan(datas, max_bytes, per_chunk)
     while queue:
         params = [{"to": address}, tag, *override]
-        answers = await _send(client, params, [[(targets[i], True, datas[i]) for i in chunk] for chunk in queue])
+        chunks = ([(targets[i], True, datas[i]) for i in chunk] for chunk in queue)  # built as they are sent
+        answers = await _send(client, params, chunks)
         next_queue: list[list[int]] = []
         suspects: list[int] = []
         refused: list[BatchTooLarge] = []
-        for chunk, answer in zip(queue, answers):
+        for chunk, answer in zip(queue, answers, strict=True):
             if isinstance(answer, BatchTooLarge):
                 next_queue.extend(_split(chunk, answer, results))
                 refused.append(answer)
                 continue
             if isinstance(answer, RpcError):
                 raise answer
-            for i, (success, data) in zip(chunk, _decode(answer, len(chunk), client)):
+            for i, (success, data) in zip(chunk, answer, strict=True):
                 if success:  # tuple.__new__: a CallResult without its Python-level __new__ (once per read)
                     results[i] = _new_result(CallResult, (True, data, None))
                 elif not data and len(chunk) > 1:
@@ -119,28 +120,37 @@ async def multicall(
     return cast(list[CallResult], results)  # every index was filled or re-queued until filled
 
 
-async def _send(client: RpcClient, params: list, chunks: list[list[tuple[bytes, bool, bytes]]]) -> list:
-    """The answers (or errors) of one ``aggregate3`` ``eth_call`` per chunk (`params`: the
-    call's own with the calldata left out), in order.
+async def _send(client: RpcClient, params: list, chunks: Iterable[list[tuple[bytes, bool, bytes]]]) -> list:
+    """The answers of one ``aggregate3`` ``eth_call`` per chunk (`params`: the call's own with the
+    calldata left out), in order: each decoded (``_decode``), or the error of the call or of its
+    decoding.
 
     What fits one HTTP request is encoded and on its way before the next is encoded, so the
     node starts on a large round at once instead of after all of it is encoded; the requests
-    are the ones ``RpcClient.batch`` would pack from the whole list.
+    are the ones ``RpcClient.batch`` would pack from the whole list. Each request's answers are
+    decoded as it lands, while the node works on the others.
     """
+
+    async def settle(group: list[tuple[str, list]], sizes: list[int]) -> list:
+        answers = await client.batch(group, return_exceptions=True)
+        return [a if isinstance(a, RpcError) else _decoded(a, n, client) for a, n in zip(answers, sizes, strict=True)]
+
     sending: list[asyncio.Future] = []
     group: list[tuple[str, list]] = []
+    sizes: list[int] = []
     size = 0
     try:
         for calls in chunks:
             data = "0x" + encode_aggregate3(calls).hex()
             if group and (len(group) >= client.max_batch_size
                           or size + len(data) + _REQUEST_OVERHEAD > client.max_body_bytes):  # fmt: skip
-                sending.append(asyncio.ensure_future(client.batch(group, return_exceptions=True)))
+                sending.append(asyncio.ensure_future(settle(group, sizes)))
                 await asyncio.sleep(0)
-                group, size = [], 0
+                group, sizes, size = [], [], 0
             group.append(("eth_call", [{**params[0], "data": data}, *params[1:]]))
+            sizes.append(len(calls))
             size += len(data) + _REQUEST_OVERHEAD
-        sending.append(asyncio.ensure_future(client.batch(group, return_exceptions=True)))
+        sending.append(asyncio.ensure_future(settle(group, sizes)))
         return [answer for answers in await asyncio.gather(*sending) for answer in answers]
     except BaseException:
         for task in sending:
@@ -174,6 +184,14 @@ def _split(chunk: list[int], error: BatchTooLarge, results: list[CallResult | No
         return []
     half = len(chunk) // 2
     return [chunk[:half], chunk[half:]]
+
+
+def _decoded(answer: object, expected: int, client: RpcClient) -> list[tuple[bool, bytes]] | BadResponse:
+    """`_decode`'s results, or its error (raised by `multicall` in the chunks' order)."""
+    try:
+        return _decode(answer, expected, client)
+    except BadResponse as exc:
+        return exc
 
 
 def _decode(answer: object, expected: int, client: RpcClient) -> list[tuple[bool, bytes]]:

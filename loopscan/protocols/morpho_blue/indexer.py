@@ -6,6 +6,7 @@ accrued to that block exactly as `MorphoBalancesLib.expectedMarketBalances` does
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Set
 from dataclasses import dataclass, field
 
@@ -65,30 +66,14 @@ class MorphoBlueIndexer:
         """`skip`: (market id, account) positions not to read (a backtest's worker carries them
         from its previous block: `morpho_blue.reuse`)."""
         raw = MorphoRaw(self.address, timestamp=ctx.timestamp)
-        for log in await ctx.logs(self.address, [CREATE_MARKET], self.start_block):
-            data = bytes.fromhex(log["data"][2:])
-            raw.params[log["topics"][1]] = (
-                word_address(data, 0), word_address(data, 1), word_address(data, 2), word_address(data, 3),
-                decode_uint(data, 4),
-            )  # fmt: skip
-        ctx.progress("morpho_blue: markets", len(raw.params))
-        accounts: set[tuple[str, str]] = set()
-        for log in await ctx.logs(self.address, [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], self.start_block):
-            topic0 = log["topics"][0]
-            accounts.add((log["topics"][1], topic_address(log["topics"][_ON_BEHALF_TOPIC[topic0]])))
-        ctx.progress("morpho_blue: accounts", len(accounts))
+        # The markets and their reads, and the accounts' logs, travel together: neither needs the other.
+        accounts, _ = await asyncio.gather(self._fetch_accounts(ctx), self._fetch_markets(ctx, raw))
 
-        got = await ctx.read_round({
-            i: read("market", self.address, "market(bytes32)", bytes.fromhex(i[2:]), types=("uint128",) * 6, key=i)
-            for i in raw.params
-        })  # fmt: skip
-        for market_id in raw.params:
-            if (words := got[market_id]) is not None:
-                raw.states[market_id] = MarketState(*words)
-        await self._fetch_rates(ctx, raw)
-        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
-
-        pairs = sorted(a for a in accounts if a[0] in raw.states and a not in skip)
+        # Sorted market by market: the same order as sorting the pairs, without comparing market ids
+        # (equal strings, distinct objects) at every step of a sort of 100k pairs.
+        pairs = [(i, account) for i in sorted(accounts) if i in raw.states for account in sorted(accounts[i])]
+        if skip:
+            pairs = [pair for pair in pairs if pair not in skip]
         ids = {i: bytes.fromhex(i[2:]) for i in raw.states}
         got = await ctx.read_round({"positions": read_many(
             "position", self.address, "position(bytes32,address)", [(ids[i], acct) for i, acct in pairs],
@@ -98,6 +83,35 @@ class MorphoBlueIndexer:
                 raw.positions[pair] = shares
         ctx.progress("morpho_blue: positions", len(raw.positions))
         return raw
+
+    async def _fetch_accounts(self, ctx: ScanContext) -> dict[str, set[str]]:
+        """Every account the `Supply`, `Borrow` and `SupplyCollateral` logs name, by market id."""
+        accounts: dict[str, set[str]] = {}
+        for log in await ctx.logs(self.address, [[SUPPLY, BORROW, SUPPLY_COLLATERAL]], self.start_block):
+            topics = log["topics"]
+            accounts.setdefault(topics[1], set()).add(topic_address(topics[_ON_BEHALF_TOPIC[topics[0]]]))
+        ctx.progress("morpho_blue: accounts", sum(map(len, accounts.values())))
+        return accounts
+
+    async def _fetch_markets(self, ctx: ScanContext, raw: MorphoRaw) -> None:
+        """The markets (`CreateMarket` logs), each one's state, its IRM's rate where it must accrue,
+        and the markets' oracles."""
+        for log in await ctx.logs(self.address, [CREATE_MARKET], self.start_block):
+            data = bytes.fromhex(log["data"][2:])
+            raw.params[log["topics"][1]] = (
+                word_address(data, 0), word_address(data, 1), word_address(data, 2), word_address(data, 3),
+                decode_uint(data, 4),
+            )  # fmt: skip
+        ctx.progress("morpho_blue: markets", len(raw.params))
+        got = await ctx.read_round({
+            i: read("market", self.address, "market(bytes32)", bytes.fromhex(i[2:]), types=("uint128",) * 6, key=i)
+            for i in raw.params
+        })  # fmt: skip
+        for market_id in raw.params:
+            if (words := got[market_id]) is not None:
+                raw.states[market_id] = MarketState(*words)
+        await self._fetch_rates(ctx, raw)
+        raw.oracles = await fetch_oracles(ctx, {p[2] for i, p in raw.params.items() if i in raw.states and p[2] != ZERO_ADDRESS})
 
     async def _fetch_rates(self, ctx: ScanContext, raw: MorphoRaw) -> None:
         """The IRM's `borrowRateView(params, market)` at the pin, for markets that must accrue."""
@@ -155,14 +169,16 @@ class MorphoBlueIndexer:
             params += [{**key, "param": name, "value": value} for name, value in (
                 ("lltv_wad", lltv), ("fee_wad", state.fee), ("total_supply_shares", now.total_supply_shares),
                 ("total_borrow_shares", now.total_borrow_shares))]  # fmt: skip
+        # One dict literal per row (no merged key dict): the loop runs once per position.
+        name, address = self.name, raw.address
         for (market_id, account), (supply_shares, borrow_shares, collateral) in raw.positions.items():
             if not (supply_shares or borrow_shares or collateral):
                 continue  # an account that has fully exited
             m = accrued[market_id]
-            key = {"block": block, "protocol": self.name, "protocol_address": raw.address, "market_id": market_id, "account": account}
             positions.append(
                 {
-                    **key,
+                    "block": block, "protocol": name, "protocol_address": address, "market_id": market_id,
+                    "account": account,
                     "debt_amount": to_assets_up(borrow_shares, m.total_borrow_assets, m.total_borrow_shares),
                     "debt_shares": borrow_shares,
                     "supply_amount": to_assets_down(supply_shares, m.total_supply_assets, m.total_supply_shares),
@@ -170,6 +186,7 @@ class MorphoBlueIndexer:
                 }
             )  # fmt: skip
             if collateral:
-                posted.append({**key, "collateral_token": raw.params[market_id][1], "amount": collateral})
+                posted.append({"block": block, "protocol": name, "protocol_address": address, "market_id": market_id,
+                               "account": account, "collateral_token": raw.params[market_id][1], "amount": collateral})  # fmt: skip
         return {"markets": markets, "market_collaterals": collaterals, "market_params": params,
                 "positions": positions, "position_collaterals": posted}  # fmt: skip
