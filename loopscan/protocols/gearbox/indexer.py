@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from loopscan.chains import Deployments
 from loopscan.protocols.base import Answers, Read, Rows, ScanContext, dynamic, read
+from loopscan.protocols.gearbox.pools import pool_rows
 from loopscan.protocols.gearbox.rules import (
     PERCENTAGE_FACTOR,
     TokenPosition,
@@ -281,7 +282,7 @@ class GearboxIndexer:
 
     def transform(self, raw: GearboxRaw, block: int) -> Rows:
         """One market per credit manager (its underlying lent; the pool's supply to it as the
-        supply, `_pools`, this manager's borrowing as the borrow), one `market_collaterals` row per collateral
+        supply, `pools.pool_rows`, this manager's borrowing as the borrow), one `market_collaterals` row per collateral
         token (the underlying included: its LT is 1 − premium − fee) with its LT at the pin as the
         threshold and the maximum LTV (Gearbox borrows up to the same check), the incentive
         1 / (1 − premium), and the price oracle's USD answer. `market_params` holds the fees and
@@ -291,9 +292,9 @@ class GearboxIndexer:
         weighted value) and accrued fees (`fees:<account>`: a loss counts against the debt without
         them). Positions: the total debt (principal, base and quota interest, fees) and every
         enabled token's balance, the underlying's included; and the pool as the market's supplier
-        (`_pools`)."""
+        (`pools.pool_rows`)."""
         markets, collaterals, params, positions, posted, accounts = [], [], [], [], [], []
-        vaults, supplied = _pools(raw, block, self.name)
+        vaults, supplied = pool_rows(raw.managers.values(), block, self.name)
         for m in raw.managers.values():
             key = {"block": block, "protocol_address": m.address, "market_id": m.address}
             underlying = m.tokens[m.underlying]
@@ -333,36 +334,6 @@ class GearboxIndexer:
                            "param": f"fees:{acc.account}", "value": acc.accrued_fees})  # fmt: skip
         return {"markets": markets, "market_collaterals": collaterals, "market_params": params, "positions": positions,
                 "position_collaterals": posted, "accounts": accounts, "vaults": vaults}  # fmt: skip
-
-
-def _pools(raw: GearboxRaw, block: int, protocol: str) -> tuple[list[dict], dict[str, int]]:
-    """Each pool as the vault it is (PoolV3 is an ERC-4626: its liquidity providers hold its shares,
-    `totalAssets()` is its expected liquidity), and what it supplies each credit manager's market.
-
-    The pool is each of its markets' one supplier, so a loss reaches its liquidity providers pro
-    rata. It supplies a manager what that manager borrowed, and a part of what is not lent (its
-    available liquidity and the interest accrued on all borrowing: expected liquidity − total
-    borrowed) in proportion to what each borrowed (evenly while none borrows), the rounding's
-    remainder to the last: each market is as utilised as the pool, and the pool's positions add up
-    to its expected liquidity, so its holdings see all of its backing. A manager that could not be
-    read supplies a part no holding shows (opaque). Returns the vaults rows and each manager's supply."""
-    by_pool: dict[str, list[CreditManager]] = {}
-    for m in raw.managers.values():
-        by_pool.setdefault(m.pool, []).append(m)
-    vaults, supplied = [], {}
-    for pool, managers in by_pool.items():
-        expected, (shares, total_borrowed) = managers[0].totals[0], managers[0].pool_shares
-        spare = max(expected - total_borrowed, 0)
-        weights = [m.totals[1] for m in managers] if total_borrowed else [1] * len(managers)
-        whole = total_borrowed if total_borrowed else len(managers)
-        parts = [spare * w // whole for w in weights]
-        if sum(weights) == whole:
-            parts[-1] += spare - sum(parts)  # every manager read: the rest is theirs, to the unit
-        for m, part in zip(managers, parts, strict=True):
-            supplied[m.address] = m.totals[1] + part
-        vaults.append({"block": block, "vault": pool, "share_token": pool, "asset": managers[0].underlying,
-                       "kind": f"{protocol}_pool", "total_assets": expected, "total_supply": shares})  # fmt: skip
-    return vaults, supplied
 
 
 def _checked(ctx: ScanContext, m: CreditManager, a: str, cdd: tuple, tokens: Sequence[str],
