@@ -35,6 +35,7 @@ class BookConstants:
         self.shares: dict[str, np.ndarray] = {}  # market -> each supplier's share of its supply, as `suppliers`
         self.pooled: dict[str, PooledAccounts] = pooled_accounts(book)  # pooled protocol contract -> its accounts
         self.position_ids: tuple | None = None  # `liquidatable.position_ids`, worked out when first asked
+        self.compiled: dict[str, object] = {}  # pool -> its compiled round, or None (`pooled_round.plan`)
         legs = [leg for c in book.markets.values() if c.credit is not None for leg in c.credit.legs]  # credit accounts' oracles
         for m in [*book.markets.values(), *legs]:
             self.oracle_reads[m.key] = _oracle_reads(book, m) | {m.loan}  # and the price a pooled reserve's sales are valued at

@@ -42,12 +42,13 @@ import pandas as pd
 from loopscan.solver import accounts
 from loopscan.solver.batch import add_in_order, frozen, liquidate_frozen
 from loopscan.solver.book import Book
-from loopscan.solver.liquidatable import candidates, positions
+from loopscan.solver.liquidatable import Found, candidates, positions
 from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
 from loopscan.solver.losses import Losses, losses
+from loopscan.solver.pooled_round import CompiledPool, liquidate_round, plan
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
-from loopscan.solver.state import initial_state
+from loopscan.solver.state import CascadeState, initial_state
 
 __all__ = ["CascadeResult", "LiquidationLog", "run_cascade", "MAX_ROUNDS"]
 
@@ -107,7 +108,8 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     A round finds every position liquidatable at its starting prices, worst health first, then
     liquidates them one after another, each at the prices the previous sales left (liquidators
     race: each sees the pool the last one sold into) — and the rest of the round together, as
-    arrays, from the point where none of them can move a price any of them reads (`batch`).
+    arrays, from the point where none of them can move a price any of them reads (`batch`). A
+    round of one pool's accounts runs the same loop compiled, where the pool allows it (`pooled_round`).
     """
     state = initial_state(book)
     if shock.kind == "backing_loss":
@@ -116,7 +118,6 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
         raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
     sale = shock_sale(book, shock)
     prices = Pricer(book, state, shock, sale)
-    pooled = prices.constants.pooled
     rounds, log = [], LiquidationLog(book)
     first, at_risk = 0, np.zeros(0, dtype=np.int64)
     n = 0
@@ -125,30 +126,13 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
         found = candidates(book, state, prices)
         if n == 1:
             first, at_risk = len(found), found.ids(book)
-        done, volume = 0, 0.0
-        left = np.bincount(found.where, minlength=len(found.names))  # the round's liquidations left, by market or pool
-        pooled_left = int(found.pooled.sum())
-        for j, (w, is_pooled, item) in enumerate(zip(found.where.tolist(), found.pooled.tolist(), found.item.tolist(), strict=True)):
-            prices.refresh()
-            if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
-                block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
-                log.add_block(n, found.names, *block)
-                done += len(block[1])
-                volume = add_in_order(volume, block[-1])
-                break
-            name = found.names[w]
-            if is_pooled and name not in pooled:  # a credit account (`accounts`)
-                row = accounts.liquidate(book, state, prices, name, item)
-            elif is_pooled:
-                row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
-            else:
-                row = liquidate_isolated(book, state, prices, name, item)
-            if row is not None:
-                log.add(n, row)
-                done += 1
-                volume += row[-1]
-            left[w] -= 1
-            pooled_left -= is_pooled
+        compiled = _compiled(book, prices, found)
+        if compiled is not None:  # one pool's accounts only: the same loop, compiled (`pooled_round`)
+            block, volume = liquidate_round(compiled, state, prices, found.item)
+            log.add_block(n, *block)
+            done = len(block[1])
+        else:
+            done, volume = _one_at_a_time(book, state, prices, found, log, n)
         prices.refresh()
         rounds.append({"round": n, "liquidatable": len(found), "liquidations": done,
                        "price": prices.market(shock.token), "volume_usd": volume})  # fmt: skip
@@ -161,6 +145,44 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     unpriced = tuple(sorted(t for t, amount in state.sold.items() if amount > 0 and t not in book.exits and t not in book.assumed_par))
     return CascadeResult(shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first, n, at_risk,
                          lost.total(), unpriced, rounds, log, lost, book)  # fmt: skip
+
+
+def _compiled(book: Book, prices: Pricer, found: Found) -> CompiledPool | None:
+    """The compiled round of the pool whose accounts are all of the round's liquidatable positions,
+    where it has one (`pooled_round.plan`)."""
+    if not len(found) or len(found.names) != 1 or found.names[0] not in prices.constants.pooled:
+        return None
+    return plan(book, prices, found.names[0])
+
+
+def _one_at_a_time(book: Book, state: CascadeState, prices: Pricer, found: Found, log: LiquidationLog, n: int) -> tuple[int, float]:
+    """Round `n`'s liquidations one after another, each at the prices the last one left, and the
+    rest together as arrays from where none of them can move a price any of them reads (`batch`).
+    Returns how many were made and their volume (USD)."""
+    pooled = prices.constants.pooled
+    done, volume = 0, 0.0
+    left = np.bincount(found.where, minlength=len(found.names))  # the round's liquidations left, by market or pool
+    pooled_left = int(found.pooled.sum())
+    for j, (w, is_pooled, item) in enumerate(zip(found.where.tolist(), found.pooled.tolist(), found.item.tolist(), strict=True)):
+        prices.refresh()
+        if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
+            block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
+            log.add_block(n, found.names, *block)
+            return done + len(block[1]), add_in_order(volume, block[-1])
+        name = found.names[w]
+        if is_pooled and name not in pooled:  # a credit account (`accounts`)
+            row = accounts.liquidate(book, state, prices, name, item)
+        elif is_pooled:
+            row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
+        else:
+            row = liquidate_isolated(book, state, prices, name, item)
+        if row is not None:
+            log.add(n, row)
+            done += 1
+            volume += row[-1]
+        left[w] -= 1
+        pooled_left -= is_pooled
+    return done, volume
 
 
 class LiquidationLog:

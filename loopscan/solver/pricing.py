@@ -64,6 +64,12 @@ class Pricer:
         for t in self.constants.unsettled:
             self._forget(t)
 
+    def forget(self, token: str) -> None:
+        """Forget `token`'s price, and every price and oracle answer reading it, whatever its sales:
+        a compiled round (`pooled_round`) worked out its own since it was last read here."""
+        for t in self.constants.readers.get(token, (token,)):
+            self._forget(t)
+
     def _forget(self, token: str) -> None:
         self.memo.pop(token, None)
         for key in self.constants.oracle_on.get(token, ()):

@@ -14,8 +14,18 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from loopscan.protocols.liquidity import kept
-from loopscan.protocols.uniswap_v3.maths import I256, MAX_SQRT_RATIO, MIN_SQRT_RATIO, get_sqrt_ratio_at_tick
+import numpy as np
+
+from loopscan.protocols.liquidity import Segments, kept
+from loopscan.protocols.uniswap_v3.maths import (
+    I256,
+    MAX_SQRT_RATIO,
+    MIN_SQRT_RATIO,
+    PIPS,
+    Q96,
+    _mul_div_up,
+    get_sqrt_ratio_at_tick,
+)
 from loopscan.protocols.uniswap_v3.swap import PoolState, Seller, SwapResult, price_of, swap
 
 __all__ = ["UniswapV3Venue", "venues"]
@@ -38,6 +48,7 @@ class UniswapV3Venue:
     # from the last one's checkpoint), and what the pool takes down to its price limit.
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
     _capacity: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _segments: list[Segments] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def price0(self) -> float:
@@ -112,6 +123,32 @@ class UniswapV3Venue:
             taken = 0 if at_limit else self.sale_to(0.0)[0]
             self._capacity.append(taken)
         return amount > self._capacity[0]
+
+    def segments(self) -> Segments:
+        """The pool's swap loop, sold into without a price limit, as its steps (`Segments`): each
+        step's price, liquidity and the input that takes it to its target, from `Seller`'s own
+        checkpoints, to the price limit. A sale of one unit more than a step takes passes its
+        target with input left, so the sale's checkpoint is the next step's start."""
+        if self._segments:
+            return self._segments[0]
+        seller, fee = Seller(self.state, self.token_is_0), self.state.fee
+        rows, point, begun = [], None, 0
+        while True:
+            sqrt_p, liquidity, reach = seller._step_input(point)
+            if reach is None and sqrt_p == self._limit:
+                rows.append((begun, sqrt_p, 0, float("inf")))
+                break
+            # no liquidity: the loop hops to the next range at no cost, as a piece of no width
+            taken = 0 if reach is None else reach + _mul_div_up(reach, fee, PIPS - fee)
+            rows.append((begun, sqrt_p, 0 if reach is None else liquidity, 0 if reach is None else reach))
+            probe = begun + taken + 1
+            seller.sell(probe, final_tick=False)
+            point, begun = seller.checkpoint, probe - seller.checkpoint[0]
+        start, sqrt_p, liquidity, reach = zip(*rows, strict=True)
+        found = Segments(np.array(start, dtype=float), np.array([p / Q96 for p in sqrt_p]), np.array(liquidity, dtype=float),
+                         np.array(reach, dtype=float), fee, self.token_is_0)  # fmt: skip
+        self._segments.append(found)
+        return found
 
     def haircut(self, fraction: Fraction) -> UniswapV3Venue:
         """The pool with `fraction` of every position's liquidity withdrawn: the active liquidity and
