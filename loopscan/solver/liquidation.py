@@ -37,10 +37,11 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
     the legs a liquidator may touch (`PooledAccounts.of_legs`: not in a paused reserve), the
     repayment capped by the protocol's close factor (`rules.max_repay`), the bonus of the
     collateral or of the account's e-mode (`PooledAccounts`)."""
-    if ref in state.stranded:
-        return None
     pool, account = ref
     index = prices.constants.pooled[pool]
+    stranded = state.stranded_in(index)
+    if stranded[index.index[account]]:
+        return None
     # What decides it — the account's legs, their oracle answers, their assets' market prices — is
     # unchanged since it was last declined: it is declined again. Not where prices are on a cycle:
     # there the order in which they are asked for can change them (`BookConstants.unsettled`).
@@ -65,7 +66,7 @@ def liquidate_pooled(book: Book, state: CascadeState, prices: Pricer, ref: tuple
         # again in this cascade. Not where prices are on a cycle (they may rise back).
         if not prices.constants.unsettled and all(state.collateral[key].item(i) <= 0 or answers[key] <= 0
                                                   for _, i, _, key, _, usable in legs if usable):  # fmt: skip
-            state.stranded.add(ref)
+            stranded[index.index[account]] = True
         return None
     rules = d_m.rules
     debt = state.debt[d_m.key].item(d_i)

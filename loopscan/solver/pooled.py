@@ -9,7 +9,8 @@ reserve is in it) — so that the health of every account at once is a few numpy
 one account's legs are a slice instead of a search through every reserve's accounts.
 
 Sums over an account's legs are taken in the order of its reserves, one addition after another
-(`np.bincount` adds its weights in order), as a Python `sum` over the legs would: the same floats.
+(`np.bincount` adds its weights in order, and so does the compiled `health`), as a Python `sum`
+over the legs would: the same floats.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numba import njit
 
 from loopscan.solver.book import Book, MarketBook
 
@@ -130,18 +132,31 @@ class PooledAccounts:
     def health(self, state, prices) -> tuple[np.ndarray, np.ndarray]:
         """Every account's health factor at `prices.oracle`'s answers, as `account` works them out
         one by one (NaN where it owes nothing), and whether a liquidation may touch it (`of_legs`'
-        `liquidable`)."""
+        `liquidable`). Compiled (`_health`): every round of a cascade asks it of every account."""
         answers = np.full(len(self.reserves), np.nan)
         for r in self.ask_order:  # as accounts one by one would first ask (prices on a cycle depend on it)
             answers[r] = prices.oracle(self.reserves[r])
-        answers = answers[self.leg_reserve]
         col, debt = self.amounts(state)
-        weighted = self.per_account(col * answers * self.threshold)
-        debt_value = self.per_account(debt * answers)
-        owes = self.per_account((self.usable & (debt > 0)).astype(float)) > 0
-        holds = self.per_account((self.usable & (col > 0)).astype(float)) > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(debt_value > 0, weighted / debt_value, np.nan), owes & holds
+        return _health(self.start, self.leg_reserve, self.threshold, self.usable, col, debt, answers)
+
+
+@njit(cache=True)
+def _health(start, leg_reserve, threshold, usable, col, debt, answers):  # noqa: ANN001, ANN202
+    """`PooledAccounts.health`: per account, its legs added in order as `of_legs` adds them."""
+    n = len(start) - 1
+    health, liquidable = np.full(n, np.nan), np.zeros(n, dtype=np.bool_)
+    for a in range(n):
+        weighted, debt_value, owes, holds = 0.0, 0.0, False, False
+        for k in range(start[a], start[a + 1]):
+            answer = answers[leg_reserve[k]]
+            weighted += col[k] * answer * threshold[k]
+            debt_value += debt[k] * answer
+            if usable[k]:
+                owes, holds = owes or debt[k] > 0, holds or col[k] > 0
+        if debt_value > 0:
+            health[a] = weighted / debt_value
+        liquidable[a] = owes and holds
+    return health, liquidable
 
 
 def pooled_accounts(book: Book) -> dict[str, PooledAccounts]:

@@ -167,7 +167,7 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
             moved[t], setter[t] = state.exit_moves[(token, known[0])]
     answers = np.array([prices.oracles[m.key] if m.key in prices.oracles and not dirty[compiled.r_reads[r]] else np.nan
                         for r, m in enumerate(index.reserves)])  # fmt: skip
-    stranded = np.array([(index.pool, a) in state.stranded for a in index.accounts]) if state.stranded else np.zeros(len(index.accounts), dtype=bool)
+    stranded = state.stranded_in(index)
     sold = np.array([state.sold.get(t, 0.0) for t in tokens])
     before = sold.copy()
     col, debt = _own_legs(index, state)
@@ -199,7 +199,6 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
         state.repriced.add(index.reserves[r].loan)
     for a in np.unique(index.leg_account[out_c]).tolist():
         state.declined.pop((index.pool, index.accounts[a]), None)
-    state.stranded.update((index.pool, index.accounts[a]) for a in np.flatnonzero(stranded).tolist())
     names = [m.key for m in index.reserves]
     return (names, index.leg_reserve[out_d], index.leg_row[out_d], seized[:done], repaid[:done], np.zeros(done), usd[:done]), volume
 

@@ -9,6 +9,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from loopscan.solver.book import Book
+    from loopscan.solver.pooled import PooledAccounts
 
 __all__ = ["CascadeState", "initial_state"]
 
@@ -35,10 +36,17 @@ class CascadeState:
     exit_parts: dict[str, tuple[int, int, ...]] = field(default_factory=dict)  # token -> (sold, each venue's part of it)
     declined: dict[tuple[str, str], tuple] = field(default_factory=dict)  # pooled account -> `Pricer.changes` of its
     # reserves when a liquidation of it last came to nothing (`liquidation.liquidate_pooled`)
-    stranded: set[tuple[str, str]] = field(default_factory=set)  # pooled accounts no liquidation can seize anything from
-    # for the rest of the cascade (`liquidation.liquidate_pooled`)
+    stranded: dict[str, np.ndarray] = field(default_factory=dict)  # pool -> per account (`PooledAccounts.accounts`):
+    # no liquidation can seize anything from it for the rest of the cascade (`liquidation.liquidate_pooled`)
     pooled_legs: dict[str, list] = field(default_factory=dict)  # pool -> its legs' collateral and debt, and
     # whether they are this state's own copy (`PooledAccounts.amounts`)
+
+    def stranded_in(self, index: PooledAccounts) -> np.ndarray:
+        """Which accounts of the pool are stranded (`stranded`), this cascade's own array to change."""
+        found = self.stranded.get(index.pool)
+        if found is None:
+            found = self.stranded[index.pool] = np.zeros(len(index.accounts), dtype=bool)
+        return found
 
     def writable(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The market's collateral and debt arrays, this cascade's own, to change."""
