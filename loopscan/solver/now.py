@@ -25,6 +25,7 @@ import pandas as pd
 from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
+from loopscan.solver.pooled import PooledAccounts
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.reach import rests_on
 from loopscan.solver.shock import Shock
@@ -83,24 +84,44 @@ def positions_now(book: Book) -> pd.DataFrame:
             rows.append((key, m.protocol, m.accounts[i], m.collateral, m.loan, owed * p_loan, held * p_col,
                          lim / owed, liquidatable, None, None, bad))  # fmt: skip
     for pool, index in constants(book).pooled.items():
-        for account in index.accounts:
-            acct = index.account(pin.state, pin, account)
-            if acct is None:
-                continue
-            legs = acct["legs"]
-            held = [m.loan for m, i, *_ in legs if m.collateral_amount[i] > 0]
-            col_usd = sum(m.collateral_amount[i] * pin.market(m.loan) for m, i, *_ in legs)
-            debt_usd = sum(m.debt[i] * pin.market(m.loan) for m, i, *_ in legs)
-            refused = {}  # reserve -> why no liquidation may touch it, for an account only they keep open
-            if acct["hf"] < 1.0 and not acct["liquidable"]:
-                refused = {m.loan: m.rules.refusal(m.params) for m, i, *_ in legs
-                           if (m.debt[i] > 0 or m.collateral_amount[i] > 0) and not m.rules.usable(m.params)}  # fmt: skip
-            rows.append((pool, index.reserves[0].protocol, account, "+".join(sorted(held)), "+".join(sorted(m.loan for m, i, *_ in legs if m.debt[i] > 0)),
-                         debt_usd, col_usd, acct["hf"], bool(acct["hf"] < 1.0 and not refused),
-                         "+".join(sorted(set(refused.values()))) or None, "+".join(sorted(refused)) or None,
-                         max(debt_usd - col_usd, 0.0)))  # fmt: skip
+        rows += _pooled_now(pool, index, pin)
     rows += accounts.positions_now(book, pin)
     return pd.DataFrame(rows, columns=NOW_COLUMNS)
+
+
+def _pooled_now(pool: str, index: PooledAccounts, pin: _AtPin) -> list[tuple]:
+    """`positions_now`'s rows of a pool's accounts that owe something, worked out for all of them
+    at once (`PooledAccounts.health` at the pin's oracle answers; values added leg by leg in the
+    reserves' order, as `of_legs` adds them)."""
+    col, debt = index.at_pin
+    health, liquidable = index.health(pin.state, pin)
+    owed = index.per_account(debt * np.array([m.oracle0 for m in index.reserves])[index.leg_reserve])
+    price = np.array([pin.market(m.loan) for m in index.reserves])[index.leg_reserve]
+    col_usd, debt_usd = index.per_account(col * price), index.per_account(debt * price)
+    held, loans = _tokens(index, col > 0), _tokens(index, debt > 0)
+    protocol = index.reserves[0].protocol
+    rows = []
+    for a in np.flatnonzero(owed > 0).tolist():
+        hf = health.item(a)
+        refused = {}  # reserve -> why no liquidation may touch it, for an account only they keep open
+        if hf < 1.0 and not liquidable[a]:
+            refused = {m.loan: m.rules.refusal(m.params) for m, i, *_ in index.leg_lists[a]
+                       if (m.debt[i] > 0 or m.collateral_amount[i] > 0) and not m.rules.usable(m.params)}  # fmt: skip
+        rows.append((pool, protocol, index.accounts[a], held[a], loans[a], debt_usd.item(a), col_usd.item(a), hf,
+                     bool(hf < 1.0 and not refused), "+".join(sorted(set(refused.values()))) or None, "+".join(sorted(refused)) or None,
+                     max(debt_usd.item(a) - col_usd.item(a), 0.0)))  # fmt: skip
+    return rows
+
+
+def _tokens(index: PooledAccounts, legs: np.ndarray) -> list[str]:
+    """Per account, the assets of its reserves where `legs` holds, sorted and joined by `+`: worked
+    out once per distinct set of reserves (mainnet's pools have some sixty reserves, and a few
+    hundred such sets among their accounts)."""
+    present = np.zeros((len(index.accounts), len(index.reserves)), dtype=bool)
+    present[index.leg_account[legs], index.leg_reserve[legs]] = True
+    sets, which = np.unique(present, axis=0, return_inverse=True)
+    names = ["+".join(sorted(index.reserves[r].loan for r in np.flatnonzero(row).tolist())) for row in sets]
+    return [names[k] for k in which.ravel().tolist()]
 
 
 def markets_now(book: Book) -> pd.DataFrame:

@@ -197,8 +197,9 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
             prices.forget(token)
     for r in np.unique(index.leg_reserve[out_c]).tolist():
         state.repriced.add(index.reserves[r].loan)
-    for a in np.unique(index.leg_account[out_c]).tolist():
-        state.declined.pop((index.pool, index.accounts[a]), None)
+    if state.declined:  # only the one-at-a-time path declines: an account liquidated here is not
+        for a in np.unique(index.leg_account[out_c]).tolist():
+            state.declined.pop((index.pool, index.accounts[a]), None)
     names = [m.key for m in index.reserves]
     return (names, index.leg_reserve[out_d], index.leg_row[out_d], seized[:done], repaid[:done], np.zeros(done), usd[:done]), volume
 
