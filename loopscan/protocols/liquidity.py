@@ -40,17 +40,19 @@ def kept(amount: int, fraction: Fraction) -> int:
 class Segments:
     """A venue's marginal price after a sale, as pieces of constant-product curves (one per step of
     a concentrated-liquidity swap loop), each from the exact input at which the venue's own maths
-    enters it. Within piece k, an input of `start[k]` + r less the fee, a = ⌊r · (10⁶ − fee) / 10⁶⌋, moves
-    the square root of the price (token1 per token0, whole units of 2**96) from `sqrt_price[k]` to
-    L·√P / (L + a·√P) when token0 is sold and to √P + a / L when token1 is, L = `liquidity[k]`,
-    until a reaches `reach[k]`: then the piece ends at the next one's `sqrt_price`. A piece with
-    no liquidity stays at its price (the last one: the swap's price limit). Floats of the exact
-    integers: evaluated in floats, a price is within a few ulps of the exact swap's."""
+    enters it. A sale of `start[k]` + r, 0 < r ≤ `start[k + 1]` − `start[k]`, ends in piece k: r
+    less the fee, a = ⌊r · (10⁶ − fee) / 10⁶⌋, moves the square root of the price (token1 per
+    token0, whole units of 2**96) from `sqrt_price[k]` to L·√P / (L + a·√P) when token0 is sold and
+    to √P + a / L when token1 is, L = `liquidity[k]`, up to `end[k]`, reached once a is `reach[k]`.
+    A piece without liquidity takes nothing: the loop hops over it (one of no width), or it is the
+    last, the swap's price limit. Floats of the exact integers: evaluated in floats, a price is
+    within a few ulps of the exact swap's."""
 
-    start: np.ndarray  # float64, increasing: the input (fee included) at which each piece starts
+    start: np.ndarray  # float64, non-decreasing: the input (fee included) at which each piece starts
     sqrt_price: np.ndarray  # float64: √(token1 per token0) at the piece's start, over 2**96
     liquidity: np.ndarray  # float64
     reach: np.ndarray  # float64: the input less fee that takes the piece to its end (inf: never)
+    end: np.ndarray  # float64: √(token1 per token0) at the piece's end (its step's target), over 2**96
     fee: int  # parts per million of each input taken as fee
     token_is_0: bool  # the token sold is token0 (its price is the square, else its inverse)
 

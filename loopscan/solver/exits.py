@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
 
+from loopscan.protocols.liquidity import Segments
+
 __all__ = ["SLICES", "Exit", "Venue"]
 
 SLICES = 100  # a split sale goes in this many equal slices: the venues end within one slice of each other
@@ -74,6 +76,11 @@ class Venue(Protocol):
     def exhausted(self, amount: int) -> bool:
         """A sale of `amount` has used up the venue's liquidity (its price limit): a larger sale
         moves its price no further."""
+        ...
+
+    def segments(self) -> Segments | None:
+        """The venue's price after a sale as pieces of constant-product curves, what a compiled
+        round sells into (`pooled_round`); None where its curve is not made of them."""
         ...
 
     def haircut(self, fraction: Fraction) -> Venue:

@@ -107,9 +107,10 @@ def _pooled_now(pool: str, index: PooledAccounts, pin: _AtPin) -> list[tuple]:
         if hf < 1.0 and not liquidable[a]:
             refused = {m.loan: m.rules.refusal(m.params) for m, i, *_ in index.leg_lists[a]
                        if (m.debt[i] > 0 or m.collateral_amount[i] > 0) and not m.rules.usable(m.params)}  # fmt: skip
-        rows.append((pool, protocol, index.accounts[a], held[a], loans[a], debt_usd.item(a), col_usd.item(a), hf,
-                     bool(hf < 1.0 and not refused), "+".join(sorted(set(refused.values()))) or None, "+".join(sorted(refused)) or None,
-                     max(debt_usd.item(a) - col_usd.item(a), 0.0)))  # fmt: skip
+        why, which = ("+".join(sorted(set(refused.values()))), "+".join(sorted(refused))) if refused else (None, None)
+        debt_a, col_a = debt_usd.item(a), col_usd.item(a)
+        rows.append((pool, protocol, index.accounts[a], held[a], loans[a], debt_a, col_a, hf, bool(hf < 1.0 and not refused), why, which,
+                     max(debt_a - col_a, 0.0)))  # fmt: skip
     return rows
 
 
@@ -119,8 +120,8 @@ def _tokens(index: PooledAccounts, legs: np.ndarray) -> list[str]:
     hundred such sets among their accounts)."""
     present = np.zeros((len(index.accounts), len(index.reserves)), dtype=bool)
     present[index.leg_account[legs], index.leg_reserve[legs]] = True
-    sets, which = np.unique(present, axis=0, return_inverse=True)
-    names = ["+".join(sorted(index.reserves[r].loan for r in np.flatnonzero(row).tolist())) for row in sets]
+    sets, first, which = np.unique(np.packbits(present, axis=1), axis=0, return_index=True, return_inverse=True)
+    names = ["+".join(sorted(index.reserves[r].loan for r in np.flatnonzero(row).tolist())) for row in present[first]]
     return [names[k] for k in which.ravel().tolist()]
 
 

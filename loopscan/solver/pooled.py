@@ -41,9 +41,17 @@ class PooledAccounts:
     threshold: np.ndarray  # per leg: the liquidation threshold that applies (its e-mode's or the reserve's)
     bonus: np.ndarray  # per leg: the liquidation incentive that applies
     by_reserve: tuple[tuple[np.ndarray, np.ndarray], ...]  # per reserve: (its legs' places, their rows)
-    leg_lists: list[list[tuple[MarketBook, int, int, str, float, bool]]]  # per account: its legs (`legs`)
     usable: np.ndarray  # per leg: its reserve lets a liquidation repay or seize it (`rules.usable`: not paused)
     ask_order: tuple[int, ...]  # the reserves with legs, in the order the accounts, one by one, first reach them
+
+    @cached_property
+    def leg_lists(self) -> list[list[tuple[MarketBook, int, int, str, float, bool]]]:
+        """Per account, its legs (`legs`): built when one account is first worked out on its own
+        (the compiled round and `health` read the arrays)."""
+        legs = [(self.reserves[r], row, k, self.reserves[r].key, t, u) for k, (r, row, t, u) in
+                enumerate(zip(self.leg_reserve.tolist(), self.leg_row.tolist(), self.threshold.tolist(), self.usable.tolist(), strict=True))]  # fmt: skip
+        bounds = self.start.tolist()
+        return [legs[bounds[a]:bounds[a + 1]] for a in range(len(self.accounts))]
 
     def legs(self, account: str) -> list[tuple[MarketBook, int, int, str, float, bool]]:
         """The account's legs as (reserve, row in its arrays, leg number, reserve key, liquidation
@@ -194,15 +202,11 @@ def _index(book: Book, pool: str, reserves: list[MarketBook]) -> PooledAccounts:
         bonus[mine] = np.where(in_emode, own[1], m.incentive)
     by_reserve = tuple((np.flatnonzero(leg_reserve == r), leg_row[leg_reserve == r]) for r in range(len(reserves)))
     usable = np.array([m.rules.usable(m.params) for m in reserves], dtype=bool)[leg_reserve]
-    legs = [(reserves[r], row, k, reserves[r].key, t, u) for k, (r, row, t, u) in
-            enumerate(zip(leg_reserve.tolist(), leg_row.tolist(), threshold.tolist(), usable.tolist(), strict=True))]  # fmt: skip
-    bounds = start.tolist()
-    leg_lists = [legs[bounds[a]:bounds[a + 1]] for a in range(len(names))]
     first = {}
     for r in leg_reserve.tolist():  # legs are sorted by account, then reserve
         first.setdefault(r, len(first))
     return PooledAccounts(pool, tuple(reserves), tuple(names), index, start, leg_account, leg_reserve, leg_row, threshold, bonus,
-                          by_reserve, leg_lists, usable, tuple(first))  # fmt: skip
+                          by_reserve, usable, tuple(first))  # fmt: skip
 
 
 def _emode(m: MarketBook) -> int:

@@ -60,16 +60,10 @@ class CompiledPool:
     t_p0: np.ndarray
     t_scale: np.ndarray  # 10 ** the token's decimals on its exit (as `Pricer` counts what was sold)
     t_venues: np.ndarray  # per token: its venues are t_venues[t]:t_venues[t + 1] (none: no exit)
-    v_pin: np.ndarray  # per venue: `Exit.pins`
-    v_weight: np.ndarray  # `Exit.weights`
-    v_pieces: np.ndarray  # per venue: its pieces are v_pieces[v]:v_pieces[v + 1] of the tables below
-    v_fee: np.ndarray
-    v_is0: np.ndarray
-    v_capacity: np.ndarray  # what the venue takes to its price limit (`Venue.exhausted`)
-    start: np.ndarray  # `Segments` of every venue, one after another
-    sqrt_price: np.ndarray
-    liquidity: np.ndarray
-    reach: np.ndarray
+    v_float: np.ndarray  # per venue (columns): `Exit.pins`, `Exit.weights`, the fee (ppm), what it takes to its limit
+    v_is0: np.ndarray  # per venue: it sells token0
+    v_pieces: np.ndarray  # per venue: its pieces are v_pieces[v]:v_pieces[v + 1] of `pieces`
+    pieces: np.ndarray  # `Segments` of every venue, one after another: rows start, sqrt_price, liquidity, reach, end
 
 
 def plan(book: Book, prices: Pricer, pool: str) -> CompiledPool | None:
@@ -119,13 +113,14 @@ def _compile(book: Book, index: PooledAccounts, unsettled: frozenset[str]) -> Co
         t_venues.append(len(venues))
         scales.append(float(10**exit_.decimals) if exit_ is not None else 1.0)
     v_pieces = np.cumsum([0] + [len(p.start) for p in pieces])
-    joined = [np.concatenate([getattr(p, f) for p in pieces]) if pieces else np.zeros(0) for f in ("start", "sqrt_price", "liquidity", "reach")]
+    rows = ("start", "sqrt_price", "liquidity", "reach", "end")
+    joined = np.array([np.concatenate([getattr(p, f) for p in pieces]) if pieces else np.zeros(0) for f in rows])
     return CompiledPool(
         index, tuple(tokens), np.array(r_token, dtype=np.int64), np.array(r_kind, dtype=np.int64), np.array(r_reads, dtype=np.int64),
         np.array([m.oracle0 for m in reserves], dtype=float), np.array([m.rules.capped_by_total(m.params) for m in reserves], dtype=bool),
         np.array([book.p0.get(t, 0.0) for t in tokens], dtype=float), np.array(scales), np.array(t_venues, dtype=np.int64),
-        np.array(pins, dtype=float), np.array(weights, dtype=float), v_pieces.astype(np.int64), np.array([p.fee for p in pieces], dtype=float),
-        np.array([p.token_is_0 for p in pieces], dtype=bool), np.array([p.capacity for p in pieces], dtype=float), *joined,
+        np.array([pins, weights, [p.fee for p in pieces], [p.capacity for p in pieces]], dtype=float),
+        np.array([p.token_is_0 for p in pieces], dtype=bool), v_pieces.astype(np.int64), joined,
     )  # fmt: skip
 
 
@@ -139,19 +134,19 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
     index, tokens, shock = compiled.index, compiled.tokens, prices.shock
     n_tokens, n_items = len(tokens), len(items)
     target = np.ones(n_tokens)
-    shocked = np.zeros(len(compiled.v_pin))  # per venue: the shock's sale
+    shocked = np.zeros(len(compiled.v_is0))  # per venue: the shock's sale
     # A price the Pricer has not worked out since the last sale is worked out when first read, as
     # the Pricer would: with several venues, how an amount is split depends on when it is priced.
     dirty = np.array([t not in prices.memo for t in tokens])
     market = np.array([prices.memo.get(t, np.nan) for t in tokens])
     priced = np.full(n_tokens, -1.0)  # the amount (token units) the exit was last split at (`CascadeState.exit_parts`)
-    parts = np.zeros(len(compiled.v_pin))
+    parts = np.zeros(len(compiled.v_is0))
     moved = np.zeros(n_tokens)  # the exit's price then, relative to the pin (`CascadeState.exit_moves`),
     setter = np.zeros(n_tokens, dtype=np.int64)  # and the venue setting it
     # Each venue's exact price where the splits start, at the shock's sale (the pin's, unshocked):
     # the shock leaves the venues of its exit tied to the floats' last digits, and which one a split
     # fills first is the exact maths' call. Past it, a slice moves a price far more than that.
-    base = np.zeros(len(compiled.v_pin))
+    base = np.zeros(len(compiled.v_is0))
     for t, token in enumerate(tokens):
         first, last = compiled.t_venues[t], compiled.t_venues[t + 1]
         sale = (0,) * (last - first)
@@ -176,9 +171,8 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
     done, volume = _round(
         items, index.start, index.leg_reserve, index.threshold, index.bonus, index.usable, col, debt, stranded,
         not prices.constants.unsettled, compiled.r_token, compiled.r_kind, compiled.r_reads, compiled.r_oracle0, compiled.r_capped,
-        answers, compiled.t_p0, compiled.t_scale, compiled.t_venues, target, compiled.v_pin, compiled.v_weight, compiled.v_pieces,
-        compiled.v_fee, compiled.v_is0, compiled.v_capacity, shocked, base, compiled.start, compiled.sqrt_price, compiled.liquidity,
-        compiled.reach, sold, dirty, market, priced, parts, moved, setter, out_c, out_d, seized, repaid, usd,
+        answers, compiled.t_p0, compiled.t_scale, compiled.t_venues, target, compiled.v_float, compiled.v_is0, compiled.v_pieces,
+        compiled.pieces, shocked, base, sold, dirty, market, priced, parts, moved, setter, out_c, out_d, seized, repaid, usd,
     )  # fmt: skip
     out_c, out_d = out_c[:done], out_d[:done]
     for legs, side, kept in ((out_c, 0, col), (out_d, 1, debt)):  # the reserves' own arrays, as `state.writable` keeps them
@@ -214,29 +208,34 @@ def _own_legs(index: PooledAccounts, state: CascadeState) -> tuple[np.ndarray, n
 
 
 @njit(cache=True)
-def _relative(v, amount, shocked, base, v_pin, v_weight, v_pieces, v_fee, v_is0, start, sqrt_price, liquidity, reach):  # noqa: ANN001, ANN202
+def _relative(v, amount, shocked, base, v_float, v_is0, v_pieces, pieces):  # noqa: ANN001, ANN202
     """`Exit.relative`: venue v's marginal price after selling `amount` from the pin (`Segments`),
     relative to the exit's best at the pin; exact where the splits start (`base`)."""
     if amount == shocked[v]:
         return base[v]
     first, last = v_pieces[v], v_pieces[v + 1]
-    k = first + np.searchsorted(start[first:last], amount, side="right") - 1
-    s, depth = sqrt_price[k], liquidity[k]
-    if depth > 0:
-        less = np.floor((amount - start[k]) * (1e6 - v_fee[v]) / 1e6)
-        if less >= reach[k]:
-            s = sqrt_price[k + 1]
-        elif v_is0[v]:
-            s = depth * s / (depth + less * s)
-        else:
-            s = s + less / depth
+    start, sqrt_price, liquidity, reach, end = pieces[0], pieces[1], pieces[2], pieces[3], pieces[4]
+    # the piece the sale ends in: the last one it enters (a sale of exactly a piece's start input
+    # ends where the piece before it reached its target, before any hop over a range without liquidity)
+    k = first + np.searchsorted(start[first:last], amount, side="left") - 1
+    if k < first:  # nothing sold
+        s = sqrt_price[first]
+    else:
+        s, depth = sqrt_price[k], liquidity[k]
+        if depth > 0:
+            less = np.floor((amount - start[k]) * (1e6 - v_float[2, v]) / 1e6)
+            if less >= reach[k]:
+                s = end[k]
+            elif v_is0[v]:
+                s = depth * s / (depth + less * s)
+            else:
+                s = s + less / depth
     square = s * s
-    return (square if v_is0[v] else 1.0 / square) / v_pin[v] * v_weight[v]
+    return (square if v_is0[v] else 1.0 / square) / v_float[0, v] * v_float[1, v]
 
 
 @njit(cache=True)
-def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter,  # noqa: ANN001, ANN202
-             v_pin, v_weight, v_pieces, v_fee, v_is0, start, sqrt_price, liquidity, reach):  # fmt: skip
+def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter, v_float, v_is0, v_pieces, pieces):  # noqa: ANN001, ANN202
     """`Pricer.market` of token t after its sales: its exit split (`Exit.split`, on top of the parts
     it was last split into) and priced (`Exit.price`), capped at the shock's price."""
     amount = np.floor(sold[t] * t_scale[t])
@@ -255,16 +254,16 @@ def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, pa
             size = np.ceil((parts[first:last].sum() + left) / SLICES)
             now = np.empty(last - first)
             for v in range(first, last):
-                now[v - first] = _relative(v, parts[v], shocked, base, v_pin, v_weight, v_pieces, v_fee, v_is0, start, sqrt_price, liquidity, reach)
+                now[v - first] = _relative(v, parts[v], shocked, base, v_float, v_is0, v_pieces, pieces)
             while left > 0:
                 k = np.argmax(now)
                 take = min(size, left)
                 parts[first + k] += take
                 left -= take
-                now[k] = _relative(first + k, parts[first + k], shocked, base, v_pin, v_weight, v_pieces, v_fee, v_is0, start, sqrt_price, liquidity, reach)
+                now[k] = _relative(first + k, parts[first + k], shocked, base, v_float, v_is0, v_pieces, pieces)
         best, at = -np.inf, 0
         for v in range(first, last):
-            found = _relative(v, parts[v], shocked, base, v_pin, v_weight, v_pieces, v_fee, v_is0, start, sqrt_price, liquidity, reach)
+            found = _relative(v, parts[v], shocked, base, v_float, v_is0, v_pieces, pieces)
             if found > best:
                 best, at = found, v - first
         priced[t], moved[t], setter[t] = amount, best, at
@@ -272,10 +271,25 @@ def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, pa
 
 
 @njit(cache=True)
+def _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved,  # noqa: ANN001, ANN202
+          setter, v_float, v_is0, v_pieces, pieces, dirty, market):  # fmt: skip
+    """`Pricer.market` of token t, worked out anew if a sale marked it (`dirty`), and then the
+    oracle answers that follow it (`Pricer.oracle`)."""
+    if dirty[t]:
+        market[t] = _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter, v_float, v_is0,
+                             v_pieces, pieces)  # fmt: skip
+        dirty[t] = False
+        ratio = market[t] / t_p0[t] if t_p0[t] else 1.0
+        for q in range(len(r_kind)):
+            if r_kind[q] == _READS and r_reads[q] == t:
+                answers[q] = r_oracle0[q] * ratio
+    return market[t]
+
+
+@njit(cache=True)
 def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stranded, settled, r_token, r_kind, r_reads, r_oracle0,  # noqa: ANN001, ANN202
-           r_capped, answers, t_p0, t_scale, t_venues, target, v_pin, v_weight, v_pieces, v_fee, v_is0, v_capacity, shocked, base,
-           seg_start, seg_sqrt, seg_liquidity, seg_reach, sold, dirty, market, priced, parts, moved, setter,
-           out_c, out_d, out_seized, out_repaid, out_usd):  # fmt: skip
+           r_capped, answers, t_p0, t_scale, t_venues, target, v_float, v_is0, v_pieces, pieces, shocked, base, sold, dirty, market,
+           priced, parts, moved, setter, out_c, out_d, out_seized, out_repaid, out_usd):  # fmt: skip
     """`liquidation.liquidate_pooled` for each account of `items` in turn. A sale marks its token's
     price to be worked out again when next read (`Pricer.refresh`: unless its venues are used up),
     and a read of it works out the price and every oracle answer that follows it (`Pricer.oracle`)."""
@@ -292,14 +306,9 @@ def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stran
             else:
                 t = r_reads[r]
                 if dirty[t] or np.isnan(answers[r]):
-                    if dirty[t]:
-                        market[t] = _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter,
-                                             v_pin, v_weight, v_pieces, v_fee, v_is0, seg_start, seg_sqrt, seg_liquidity, seg_reach)  # fmt: skip
-                        dirty[t] = False
-                    ratio = market[t] / t_p0[t] if t_p0[t] else 1.0
-                    for q in range(len(r_kind)):
-                        if r_kind[q] == _READS and r_reads[q] == t:
-                            answers[q] = r_oracle0[q] * ratio
+                    ratio = _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues, target, shocked, base, priced,
+                                  parts, moved, setter, v_float, v_is0, v_pieces, pieces, dirty, market) / t_p0[t] if t_p0[t] else 1.0  # fmt: skip
+                    answers[r] = r_oracle0[r] * ratio
                 answer = answers[r]
             held, owed = col[k] * answer, debt[k] * answer
             weighted += held * threshold[k]
@@ -336,15 +345,10 @@ def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stran
         token, paid_in = r_token[c_res], r_token[d_res]
         for t in (token, paid_in):  # `Pricer.market` of the collateral, then of the debt
             if dirty[t]:
-                market[t] = _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter,
-                                     v_pin, v_weight, v_pieces, v_fee, v_is0, seg_start, seg_sqrt, seg_liquidity, seg_reach)  # fmt: skip
-                dirty[t] = False
-                ratio = market[t] / t_p0[t] if t_p0[t] else 1.0
-                for q in range(len(r_kind)):
-                    if r_kind[q] == _READS and r_reads[q] == t:
-                        answers[q] = r_oracle0[q] * ratio
-        p_col = market[token]
-        if seized * p_col < repay * market[paid_in]:
+                _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts,
+                      moved, setter, v_float, v_is0, v_pieces, pieces, dirty, market)  # fmt: skip
+        p_col, p_debt = market[token], market[paid_in]
+        if seized * p_col < repay * p_debt:
             continue
         col[c_leg] -= seized
         debt[d_leg] -= repay
@@ -357,6 +361,6 @@ def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stran
         if last > first:  # `Pricer.moves_with_sales`: unless every venue was used up when last priced
             used_up = priced[token] >= 0
             for v in range(first, last):
-                used_up = used_up and parts[v] > v_capacity[v]
+                used_up = used_up and parts[v] > v_float[3, v]
             dirty[token] = dirty[token] or not used_up
     return done, volume

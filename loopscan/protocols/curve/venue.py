@@ -134,6 +134,10 @@ class CurveVenue:
         price no further. Below that, every larger sale lowers its price further."""
         return not self._takes(amount) and amount > self.capacity()
 
+    def segments(self) -> None:
+        """None: a stableswap curve is no constant product (`Segments`): its sales are priced one at a time."""
+        return None
+
     def haircut(self, fraction: Fraction) -> CurveVenue:
         """The pool with `fraction` of its liquidity withdrawn: every balance scaled alike (a
         balanced withdrawal, `kept`), so its price stays where it was."""

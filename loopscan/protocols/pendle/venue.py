@@ -125,6 +125,10 @@ class PendleVenue:
         `PendleYieldToken.redeemPY` pays PT × ONE / index)."""
         return amount * ONE // self.py_index
 
+    def segments(self) -> None:
+        """None: a PT's logit curve is no constant product (`Segments`): its sales are priced one at a time."""
+        return None
+
     def haircut(self, fraction: Fraction) -> PendleVenue:
         """The market after its LPs burn `fraction` of the LP supply (floor(totalLp · F)), as the
         market burns (`MarketMathCore.removeLiquidityCore`, lines 153–177 of 6.11.0: each balance

@@ -255,28 +255,29 @@ class Seller:
             point, remaining = None, amount
         if self.ahead is None or self.ahead[0] is not point:
             self.ahead = (point, self._step_input(point))
-        sqrt_p, liquidity, reach = self.ahead[1]
+        sqrt_p, liquidity, reach, _ = self.ahead[1]
         less_fee = remaining * (PIPS - self.state.fee) // PIPS  # FullMath.mulDiv, as compute_swap_step
         if reach is None or less_fee >= reach:
             return None
         return get_next_sqrt_price_from_input(sqrt_p, liquidity, less_fee, self.zero_for_one)
 
-    def _step_input(self, point: tuple | None) -> tuple[int, int, int | None]:
+    def _step_input(self, point: tuple | None) -> tuple[int, int, int | None, int]:
         """From `point` (a checkpoint, or None: the pin), the loop's first step as `_loop` takes it:
-        (its sqrt price, liquidity, the input that reaches its target), the input None where the
-        loop would not take that step (no liquidity, or already at the limit)."""
+        (its sqrt price, liquidity, the input that reaches its target, the target), the input None
+        (and the target the price itself) where the loop would not take that step (no liquidity,
+        or already at the limit)."""
         state = self.state
         at = point[2:5] if point is not None else (state.sqrt_price_x96, state.tick, state.liquidity)
         sqrt_p, tick, liquidity = at
         if liquidity == 0 or sqrt_p == self.limit:
-            return sqrt_p, liquidity, None
+            return sqrt_p, liquidity, None, sqrt_p
         tick_next, _ = state.next_initialized_tick_within_one_word(tick, self.zero_for_one)
         sqrt_next = get_sqrt_ratio_at_tick(min(max(tick_next, MIN_TICK), MAX_TICK))
         beyond = sqrt_next < self.limit if self.zero_for_one else sqrt_next > self.limit
         target = self.limit if beyond else sqrt_next
         if self.zero_for_one:
-            return sqrt_p, liquidity, get_amount0_delta(target, sqrt_p, liquidity, True)
-        return sqrt_p, liquidity, get_amount1_delta(sqrt_p, target, liquidity, True)
+            return sqrt_p, liquidity, get_amount0_delta(target, sqrt_p, liquidity, True), target
+        return sqrt_p, liquidity, get_amount1_delta(sqrt_p, target, liquidity, True), target
 
 
 def state_after(state: PoolState, result: SwapResult) -> PoolState:

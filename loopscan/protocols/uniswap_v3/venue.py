@@ -134,19 +134,19 @@ class UniswapV3Venue:
         seller, fee = Seller(self.state, self.token_is_0), self.state.fee
         rows, point, begun = [], None, 0
         while True:
-            sqrt_p, liquidity, reach = seller._step_input(point)
+            sqrt_p, liquidity, reach, target = seller._step_input(point)
             if reach is None and sqrt_p == self._limit:
-                rows.append((begun, sqrt_p, 0, float("inf")))
+                rows.append((begun, sqrt_p, 0, float("inf"), sqrt_p))
                 break
             # no liquidity: the loop hops to the next range at no cost, as a piece of no width
             taken = 0 if reach is None else reach + _mul_div_up(reach, fee, PIPS - fee)
-            rows.append((begun, sqrt_p, 0 if reach is None else liquidity, 0 if reach is None else reach))
+            rows.append((begun, sqrt_p, 0 if reach is None else liquidity, 0 if reach is None else reach, target))
             probe = begun + taken + 1
             seller.sell(probe, final_tick=False)
             point, begun = seller.checkpoint, probe - seller.checkpoint[0]
-        start, sqrt_p, liquidity, reach = zip(*rows, strict=True)
+        start, sqrt_p, liquidity, reach, end = zip(*rows, strict=True)
         found = Segments(np.array(start, dtype=float), np.array([p / Q96 for p in sqrt_p]), np.array(liquidity, dtype=float),
-                         np.array(reach, dtype=float), fee, self.token_is_0)  # fmt: skip
+                         np.array(reach, dtype=float), np.array([p / Q96 for p in end]), fee, self.token_is_0)  # fmt: skip
         self._segments.append(found)
         return found
 
