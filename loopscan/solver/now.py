@@ -90,9 +90,9 @@ def positions_now(book: Book) -> pd.DataFrame:
 
 
 def _pooled_now(pool: str, index: PooledAccounts, pin: _AtPin) -> list[tuple]:
-    """`positions_now`'s rows of a pool's accounts that owe something, worked out for all of them
-    at once (`PooledAccounts.health` at the pin's oracle answers; values added leg by leg in the
-    reserves' order, as `of_legs` adds them)."""
+    """`positions_now`'s rows of a pool's accounts that owe something (or whose debt's price could not
+    be read), worked out for all of them at once (`PooledAccounts.health` at the pin's oracle
+    answers; values added leg by leg in the reserves' order, as `of_legs` adds them)."""
     col, debt = index.at_pin
     health, liquidable = index.health(pin.state, pin)
     owed = index.per_account(debt * np.array([m.oracle0 for m in index.reserves])[index.leg_reserve])
@@ -101,7 +101,7 @@ def _pooled_now(pool: str, index: PooledAccounts, pin: _AtPin) -> list[tuple]:
     held, loans = _tokens(index, col > 0), _tokens(index, debt > 0)
     protocol = index.reserves[0].protocol
     rows = []
-    for a in np.flatnonzero(owed > 0).tolist():
+    for a in np.flatnonzero(~(owed <= 0)).tolist():  # as `of_legs`: an unreadable price (NaN) owes, health unknown
         hf = health.item(a)
         refused = {}  # reserve -> why no liquidation may touch it, for an account only they keep open
         if hf < 1.0 and not liquidable[a]:
