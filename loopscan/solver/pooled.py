@@ -149,7 +149,7 @@ class PooledAccounts:
 
 
 @njit(cache=True)
-def _health(start, leg_reserve, threshold, usable, col, debt, answers):  # noqa: ANN001, ANN202
+def _health(start, leg_reserve, threshold, usable, col, debt, answers):
     """`PooledAccounts.health`: per account, its legs added in order as `of_legs` adds them."""
     n = len(start) - 1
     health, liquidable = np.full(n, np.nan), np.zeros(n, dtype=np.bool_)

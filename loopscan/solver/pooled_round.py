@@ -9,18 +9,20 @@ it runs compiled, with the same floats in the same order, and the same rule: the
 
 **What differs, and by how much.** Between two liquidations the Python path prices the sold
 token with the pool's exact integer swap maths; the compiled round evaluates the same swap
-steps (`Venue.segments`: each step's exact start, price and liquidity) in floats, so a price
-inside a round is within a few ulps (relative ~1e-15) of the exact one. After the round, every
-price is worked out again exactly from the amounts sold. A figure can therefore differ from the
-one-at-a-time path by that much; a decision (health below 1, a liquidator's profit) can only
-differ where it sits within that distance of its bound. `tests/solver/test_pooled_round.py`
-holds the two paths to each other.
+steps (`Venue.segments`: each step's exact start input, price, liquidity and target) in floats,
+so a price inside a round is within a few ulps (relative ~1e-15) of the exact one. Where the
+shock leaves an exit's venues tied to the last digits, the splits start from their exact prices,
+so that the same venue fills first. After the round, every price is worked out again exactly from
+the amounts sold. A figure can therefore differ from the one-at-a-time path by that much; a
+decision (health below 1, a liquidator's profit) can only differ where it sits within that
+distance of its bound. `tests/solver/test_pooled_round.py` holds the two paths to each other.
 
 **When it runs** (`plan`): a round whose liquidatable positions are all accounts of one pool
 whose every reserve liquidates by `close_factor` (`rules.CLOSE_FACTOR`), with an oracle that
 follows its own asset's market price or another reserve's, or does not move; whose assets are no
-vault shares, on no cycle of prices, and each sells through at most one venue that gives its
-`segments` (and reads no other token's price: `Book.anchored`). Any other round runs one at a time.
+vault shares, on no cycle of prices, priced by their own feed (`Book.anchored`: not through their
+venues' quotes), and sold through venues that all give their `segments`. Any other round runs
+one at a time.
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ def _own_legs(index: PooledAccounts, state: CascadeState) -> tuple[np.ndarray, n
 
 
 @njit(cache=True)
-def _relative(v, amount, shocked, base, v_float, v_is0, v_pieces, pieces):  # noqa: ANN001, ANN202
+def _relative(v, amount, shocked, base, v_float, v_is0, v_pieces, pieces):
     """`Exit.relative`: venue v's marginal price after selling `amount` from the pin (`Segments`),
     relative to the exit's best at the pin; exact where the splits start (`base`)."""
     if amount == shocked[v]:
@@ -235,7 +237,7 @@ def _relative(v, amount, shocked, base, v_float, v_is0, v_pieces, pieces):  # no
 
 
 @njit(cache=True)
-def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter, v_float, v_is0, v_pieces, pieces):  # noqa: ANN001, ANN202
+def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved, setter, v_float, v_is0, v_pieces, pieces):
     """`Pricer.market` of token t after its sales: its exit split (`Exit.split`, on top of the parts
     it was last split into) and priced (`Exit.price`), capped at the shock's price."""
     amount = np.floor(sold[t] * t_scale[t])
@@ -271,7 +273,7 @@ def _reprice(t, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, pa
 
 
 @njit(cache=True)
-def _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved,  # noqa: ANN001, ANN202
+def _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues, target, shocked, base, priced, parts, moved,
           setter, v_float, v_is0, v_pieces, pieces, dirty, market):  # fmt: skip
     """`Pricer.market` of token t, worked out anew if a sale marked it (`dirty`), and then the
     oracle answers that follow it (`Pricer.oracle`)."""
@@ -287,7 +289,7 @@ def _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues,
 
 
 @njit(cache=True)
-def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stranded, settled, r_token, r_kind, r_reads, r_oracle0,  # noqa: ANN001, ANN202
+def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stranded, settled, r_token, r_kind, r_reads, r_oracle0,
            r_capped, answers, t_p0, t_scale, t_venues, target, v_float, v_is0, v_pieces, pieces, shocked, base, sold, dirty, market,
            priced, parts, moved, setter, out_c, out_d, out_seized, out_repaid, out_usd):  # fmt: skip
     """`liquidation.liquidate_pooled` for each account of `items` in turn. A sale marks its token's
