@@ -188,7 +188,7 @@ def _one_at_a_time(book: Book, state: CascadeState, prices: Pricer, found: Found
 class LiquidationLog:
     """A cascade's liquidations, kept as columns: 100,000 positions can make millions of
     liquidations over a threshold search, too many to keep as a tuple each. One-at-a-time
-    liquidations are gathered as rows, a round's batch (`batch.liquidate_frozen`) as arrays of
+    liquidations are gathered as rows, a round's batch (`batch.liquidate_frozen`, `pooled_round`) as arrays of
     market and row numbers, named only when read."""
 
     def __init__(self, book: Book) -> None:
@@ -205,7 +205,8 @@ class LiquidationLog:
         self.count += 1
 
     def add_block(self, n: int, names: list[str], where: np.ndarray, rows: np.ndarray, *values: np.ndarray) -> None:
-        """A batch of isolated markets' liquidations: market `names[where]`, row `rows` of it."""
+        """A batch of liquidations (isolated markets' `batch.liquidate_frozen`, or a compiled round's,
+        keyed by each one's debt reserve): market `names[where]`, row `rows` of it."""
         self._flush()
         if len(rows):
             self.blocks.append((n, names, where, rows, *values))
