@@ -64,7 +64,7 @@ BLOCK = 20_000_000
 MORPHO = "0x" + "bb" * 20
 N_STABLES, N_VOLATILE, N_STABLISH, N_VAULTS = 5, 25, 14, 6  # 50 tokens
 N_POOLS = 50
-SHAPES = {"spread": 200, "concentrated": 4, "single": 1, "pooled": 6}  # markets (pooled: reserves of one pool)
+SHAPES = {"spread": 200, "concentrated": 4, "single": 1, "pooled": 6, "mixed": 9}  # markets (pooled: reserves of one pool)
 GOAL_S, GOAL_10K_S, GOAL_RSS_MB = 5.0, 1.0, 1024  # at 100k and at 10k positions; peak RSS (MiB) at 100k
 
 
@@ -83,8 +83,8 @@ def synthetic_snapshot(n_positions: int, seed: int = 7, shape: str = "spread") -
     spread (200 markets, Zipf-like popularity), concentrated (4 markets lending USDC or USDT against
     two volatile and two stable-ish tokens, market oracles, equally popular) or single (one such
     market). `pooled` is `pooled_snapshot`."""
-    if shape == "pooled":
-        return pooled_snapshot(n_positions, seed)
+    if shape in ("pooled", "mixed"):
+        return pooled_snapshot(n_positions, seed, morpho=0.3 if shape == "mixed" else 0.0)
     n_markets = SHAPES[shape]
     rng = np.random.default_rng(seed)
     tokens, kind_of, price, decimals = [], {}, {}, {}
@@ -222,13 +222,18 @@ _EMODE = (1, 9_300, 9_500, 10_100)  # ETH-correlated: category, LTV, liquidation
 AAVE = "0x" + "aa" * 20
 
 
-def pooled_snapshot(n_accounts: int, seed: int = 7) -> Snapshot:
+def pooled_snapshot(n_accounts: int, seed: int = 7, morpho: float = 0.0) -> Snapshot:
     """An Aave v3.3-like pool: `n_accounts` accounts over the 6 reserves of `_RESERVES` (market
     oracles, e-mode 1 for WETH and wstETH). 90 % borrow: 30 % of them in e-mode (wstETH or WETH
     against WETH), the others post one or two of WETH, wstETH, WBTC, USDC, DAI and owe one or two of
     USDC, USDT, DAI, WETH; collateral log-normal in USD (median $5k, σ = 2), health factor
     1 / (1 − Beta(1.2, 6)); 10 % only lend, so that each reserve is ~80 % utilised. One Uniswap v3
-    pool per reserve against USDC (USDC's against USDT) worth ~30 % of the collateral posted in it."""
+    pool per reserve against USDC (USDC's against USDT) worth ~30 % of the collateral posted in it.
+
+    *mixed* (`morpho` > 0): that many positions more (a share of `n_accounts`) borrow USDC on Morpho
+    Blue against the pool's WETH, wstETH and WBTC (3 markets, LLTV 86 %, market oracles, LTV =
+    LLTV × (1 − Beta(1.2, 6)), 80 % utilised), as mainnet's lenders share their collateral: a depeg
+    liquidates both in the same rounds, interleaved by health."""
     rng = np.random.default_rng(seed)
     tokens, price, decimals, kind_of, address = [], {}, {}, {}, {}
     for symbol, usd, dec, *_, kind in _RESERVES:
@@ -314,13 +319,44 @@ def pooled_snapshot(n_accounts: int, seed: int = 7) -> Snapshot:
         held[a] += leg[0] / 10 ** decimals[a] * price[a]
     usdc, usdt = address["USDC"], address["USDT"]
     specs = [(a, usdt if a == usdc else usdc, max(held[a] * rng.lognormal(math.log(0.3), 0.7), 250_000.0)) for a in spec]
+    morpho_tables = _morpho_on(rng, int(n_accounts * morpho), [address[s] for s in ("WETH", "wstETH", "WBTC")], usdc, price, decimals)
     pools, ticks = _pools(specs, price, decimals, kind_of)
     meta = SnapshotMeta(chain_id=1, block_number=BLOCK, block_hash="0x" + "ab" * 32, block_timestamp=1_700_000_000,
                         endpoint="synthetic")  # fmt: skip
-    tables = {"tokens": tokens, "pools": pools, "ticks": ticks, "markets": markets, "market_collaterals": collaterals,
-              "market_params": params, "positions": positions, "position_collaterals": posted_rows, "accounts": accounts,
-              "emode_categories": emodes}  # fmt: skip
+    tables = {"tokens": tokens, "pools": pools, "ticks": ticks, "markets": markets + morpho_tables["markets"],
+              "market_collaterals": collaterals + morpho_tables["market_collaterals"], "market_params": params,
+              "positions": positions + morpho_tables["positions"], "position_collaterals": posted_rows + morpho_tables["position_collaterals"],
+              "accounts": accounts, "emode_categories": emodes}  # fmt: skip
     return Snapshot(meta, **{name: to_frame(name, [{"block": BLOCK, **r} for r in rows]) for name, rows in tables.items()})
+
+
+def _morpho_on(rng: np.random.Generator, n: int, collateral: list[str], loan: str, price: dict, decimals: dict) -> dict[str, list]:
+    """`n` Morpho Blue positions (90 % borrowers) lending `loan` against each of `collateral`: the
+    rows of `markets`, `market_collaterals`, `positions` and `position_collaterals` (`pooled_snapshot`)."""
+    markets = [{"id": _id(f"mixed-{c}"), "loan": loan, "collateral": c, "lltv": 0.86, "oracle": "market"} for c in collateral]
+    borrowed, supplied, rows = [0] * len(markets), [0] * len(markets), []
+    n_borrowers = int(n * 0.9)
+    which = rng.integers(0, len(markets), size=n)
+    usd = rng.lognormal(math.log(5_000), 2.0, size=n)
+    buffer = np.clip(rng.beta(1.2, 6.0, size=n), 0.002, 0.95)
+    for k in range(n_borrowers):
+        m = markets[which[k]]
+        debt = int(usd[k] * m["lltv"] * (1 - buffer[k]) / price[loan] * 10 ** decimals[loan])
+        borrowed[which[k]] += debt
+        rows.append(_position(m, _address(f"morpho-borrower{k}"), int(usd[k] / price[m["collateral"]] * 10 ** decimals[m["collateral"]]), debt, 0))
+    lenders = np.bincount(which[n_borrowers:], minlength=len(markets))
+    for k in range(n_borrowers, n):  # the lenders of each market share what makes it 80 % utilised
+        i = which[k]
+        raw = int(borrowed[i] / 0.8 / lenders[i])
+        supplied[i] += raw
+        rows.append(_position(markets[i], _address(f"morpho-lender{k}"), 0, 0, raw))
+    found = [_market(m, price, decimals, supplied[i], borrowed[i]) for i, m in enumerate(markets)]
+    return {"markets": [{k: v for k, v in m.items() if k != "_collateral"} for m in found],
+            "market_collaterals": [m["_collateral"] for m in found],
+            "positions": [{k: v for k, v in p.items() if k not in ("collateral_token", "collateral_amount")} for p in rows],
+            "position_collaterals": [{**{k: p[k] for k in ("protocol", "protocol_address", "market_id", "account")},
+                                      "collateral_token": p["collateral_token"], "amount": p["collateral_amount"]}
+                                     for p in rows if p["collateral_amount"]]}  # fmt: skip
 
 
 def _market(m: dict, price: dict, decimals: dict, supply: int, borrow: int) -> dict:
@@ -504,7 +540,7 @@ def _table(shape: str, rows: list[dict]) -> None:
     """One shape's figures, a row per size, and how they grow and compare with the goals."""
     head = ("size", "positions", "snapshot s", "build_book s", "thresholds s", "CPU s", "fixed points", "ms / fixed pt",
             "rounds", "liquidations", "peak RSS MB")  # fmt: skip
-    print(f"\n{shape} ({SHAPES[shape]} {'reserves' if shape == 'pooled' else 'markets'}):")
+    print(f"\n{shape} ({SHAPES[shape]} {'reserves' if shape == 'pooled' else 'reserves and markets' if shape == 'mixed' else 'markets'}):")
     print("| " + " | ".join(head) + " |\n|" + "---:|" * len(head))
     for r in rows:
         if "timed_out" in r:

@@ -45,7 +45,7 @@ from loopscan.solver.book import Book
 from loopscan.solver.liquidatable import Found, candidates, positions
 from loopscan.solver.liquidation import liquidate_isolated, liquidate_pooled
 from loopscan.solver.losses import Losses, losses
-from loopscan.solver.pooled_round import CompiledPool, liquidate_round, plan
+from loopscan.solver.pooled_round import liquidate_round, plan
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
 from loopscan.solver.state import CascadeState, initial_state
@@ -54,6 +54,7 @@ __all__ = ["CascadeResult", "LiquidationLog", "run_cascade", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 10_000
 FROZEN_EVERY = 32  # a round's liquidations between two checks that the rest can be done together (`batch.frozen`)
+COMPILED_RUN = 32  # a run of one pool's accounts this long or longer runs compiled: below, setting it up costs more
 
 
 @dataclass
@@ -108,8 +109,8 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     A round finds every position liquidatable at its starting prices, worst health first, then
     liquidates them one after another, each at the prices the previous sales left (liquidators
     race: each sees the pool the last one sold into) — and the rest of the round together, as
-    arrays, from the point where none of them can move a price any of them reads (`batch`). A
-    round of one pool's accounts runs the same loop compiled, where the pool allows it (`pooled_round`).
+    arrays, from the point where none of them can move a price any of them reads (`batch`). A run
+    of one pool's accounts in a row runs the same loop compiled, where the pool allows it (`pooled_round`).
     """
     state = initial_state(book)
     if shock.kind == "backing_loss":
@@ -126,13 +127,7 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
         found = candidates(book, state, prices)
         if n == 1:
             first, at_risk = len(found), found.ids(book)
-        compiled = _compiled(book, prices, found)
-        if compiled is not None:  # one pool's accounts only: the same loop, compiled (`pooled_round`)
-            block, volume = liquidate_round(compiled, state, prices, found.item)
-            log.add_block(n, *block)
-            done = len(block[1])
-        else:
-            done, volume = _one_at_a_time(book, state, prices, found, log, n)
+        done, volume = _liquidate(book, state, prices, found, log, n)
         prices.refresh()
         rounds.append({"round": n, "liquidatable": len(found), "liquidations": done,
                        "price": prices.market(shock.token), "volume_usd": volume})  # fmt: skip
@@ -147,32 +142,39 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
                          lost.total(), unpriced, rounds, log, lost, book)  # fmt: skip
 
 
-def _compiled(book: Book, prices: Pricer, found: Found) -> CompiledPool | None:
-    """The compiled round of the pool whose accounts are all of the round's liquidatable positions,
-    where it has one (`pooled_round.plan`)."""
-    if not len(found) or len(found.names) != 1 or found.names[0] not in prices.constants.pooled:
-        return None
-    return plan(book, prices, found.names[0])
-
-
-def _one_at_a_time(book: Book, state: CascadeState, prices: Pricer, found: Found, log: LiquidationLog, n: int) -> tuple[int, float]:
-    """Round `n`'s liquidations one after another, each at the prices the last one left, and the
-    rest together as arrays from where none of them can move a price any of them reads (`batch`).
-    Returns how many were made and their volume (USD)."""
+def _liquidate(book: Book, state: CascadeState, prices: Pricer, found: Found, log: LiquidationLog, n: int) -> tuple[int, float]:
+    """Round `n`'s liquidations one after another, each at the prices the last one left; a run of
+    one pool's accounts in a row compiled, where the pool allows it (`pooled_round`); and the rest
+    together as arrays from where none of them can move a price any of them reads (`batch`).
+    Returns how many were made and their volume (USD, added in order)."""
     pooled = prices.constants.pooled
     done, volume = 0, 0.0
     left = np.bincount(found.where, minlength=len(found.names))  # the round's liquidations left, by market or pool
     pooled_left = int(found.pooled.sum())
-    for j, (w, is_pooled, item) in enumerate(zip(found.where.tolist(), found.pooled.tolist(), found.item.tolist(), strict=True)):
+    where, is_pooled, items = found.where.tolist(), found.pooled.tolist(), found.item.tolist()
+    runs = _runs(found.where)
+    j = 0
+    while j < len(where):
+        w, item = where[j], items[j]
         prices.refresh()
         if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
             block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
             log.add_block(n, found.names, *block)
             return done + len(block[1]), add_in_order(volume, block[-1])
         name = found.names[w]
-        if is_pooled and name not in pooled:  # a credit account (`accounts`)
+        end = runs[j]
+        compiled = plan(book, prices, name) if is_pooled[j] and name in pooled and end - j >= COMPILED_RUN else None
+        if compiled is not None:
+            block, volume = liquidate_round(compiled, state, prices, found.item[j:end], volume)
+            log.add_block(n, *block)
+            done += len(block[1])
+            left[w] -= end - j
+            pooled_left -= end - j
+            j = end
+            continue
+        if is_pooled[j] and name not in pooled:  # a credit account (`accounts`)
             row = accounts.liquidate(book, state, prices, name, item)
-        elif is_pooled:
+        elif is_pooled[j]:
             row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
         else:
             row = liquidate_isolated(book, state, prices, name, item)
@@ -181,8 +183,19 @@ def _one_at_a_time(book: Book, state: CascadeState, prices: Pricer, found: Found
             done += 1
             volume += row[-1]
         left[w] -= 1
-        pooled_left -= is_pooled
+        pooled_left -= is_pooled[j]
+        j += 1
     return done, volume
+
+
+def _runs(where: np.ndarray) -> list[int]:
+    """For each place in a round, where the run of liquidations of the same market or pool it
+    belongs to ends."""
+    if not len(where):
+        return []
+    breaks = np.flatnonzero(np.diff(where)) + 1
+    ends = np.append(breaks, len(where))
+    return np.repeat(ends, np.diff(np.concatenate(([0], ends)))).tolist()
 
 
 class LiquidationLog:

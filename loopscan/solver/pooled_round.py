@@ -17,11 +17,12 @@ the amounts sold. A figure can therefore differ from the one-at-a-time path by t
 decision (health below 1, a liquidator's profit) can only differ where it sits within that
 distance of its bound. `tests/solver/test_pooled_round.py` holds the two paths to each other.
 
-**When it runs** (`plan`): a round whose liquidatable positions are all accounts of one pool
-whose every reserve liquidates by `close_factor` (`rules.CLOSE_FACTOR`), with an oracle that
-follows its own asset's market price or another reserve's, or does not move; whose assets are no
+**When it runs** (`plan`, `cascade`): a run of accounts of one pool in a row in a round's order
+(`cascade.COMPILED_RUN` or more), whose every reserve liquidates by `close_factor`
+(`rules.CLOSE_FACTOR`), with an oracle that follows its own asset's market price or another
+reserve's, or does not move; whose assets are no
 vault shares, on no cycle of prices, priced by their own feed (`Book.anchored`: not through their
-venues' quotes), and sold through venues that all give their `segments`. Any other round runs
+venues' quotes), and sold through venues that all give their `segments`. Anything else runs
 one at a time.
 """
 
@@ -126,12 +127,12 @@ def _compile(book: Book, index: PooledAccounts, unsettled: frozenset[str]) -> Co
     )  # fmt: skip
 
 
-def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer, items: np.ndarray) -> tuple:
+def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer, items: np.ndarray, volume: float) -> tuple:
     """Liquidate the pool's accounts `items` (places in `PooledAccounts.accounts`, in the round's
     order) one after another, compiled, and leave `state` and the prices as the one-at-a-time path
     would have. Returns the liquidations as columns for `LiquidationLog.add_block` (the reserve
     keys, each liquidation's debt reserve and its row there, then seized, repaid, bad debt and
-    seized USD) and the round's volume (USD, added in order)."""
+    seized USD) and the round's volume (USD), each liquidation's added in order to `volume`."""
     prices.refresh()
     index, tokens, shock = compiled.index, compiled.tokens, prices.shock
     n_tokens, n_items = len(tokens), len(items)
@@ -174,7 +175,7 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
         items, index.start, index.leg_reserve, index.threshold, index.bonus, index.usable, col, debt, stranded,
         not prices.constants.unsettled, compiled.r_token, compiled.r_kind, compiled.r_reads, compiled.r_oracle0, compiled.r_capped,
         answers, compiled.t_p0, compiled.t_scale, compiled.t_venues, target, compiled.v_float, compiled.v_is0, compiled.v_pieces,
-        compiled.pieces, shocked, base, sold, dirty, market, priced, parts, moved, setter, out_c, out_d, seized, repaid, usd,
+        compiled.pieces, shocked, base, sold, dirty, market, priced, parts, moved, setter, out_c, out_d, seized, repaid, usd, volume,
     )  # fmt: skip
     out_c, out_d = out_c[:done], out_d[:done]
     for legs, side, kept in ((out_c, 0, col), (out_d, 1, debt)):  # the reserves' own arrays, as `state.writable` keeps them
@@ -291,11 +292,11 @@ def _read(t, r_kind, r_reads, r_oracle0, answers, sold, t_p0, t_scale, t_venues,
 @njit(cache=True)
 def _round(items, start, leg_reserve, threshold, bonus, usable, col, debt, stranded, settled, r_token, r_kind, r_reads, r_oracle0,
            r_capped, answers, t_p0, t_scale, t_venues, target, v_float, v_is0, v_pieces, pieces, shocked, base, sold, dirty, market,
-           priced, parts, moved, setter, out_c, out_d, out_seized, out_repaid, out_usd):  # fmt: skip
+           priced, parts, moved, setter, out_c, out_d, out_seized, out_repaid, out_usd, volume):  # fmt: skip
     """`liquidation.liquidate_pooled` for each account of `items` in turn. A sale marks its token's
     price to be worked out again when next read (`Pricer.refresh`: unless its venues are used up),
     and a read of it works out the price and every oracle answer that follows it (`Pricer.oracle`)."""
-    done, volume = 0, 0.0
+    done = 0
     for a in items:
         if stranded[a]:
             continue
