@@ -54,7 +54,7 @@ __all__ = ["CascadeResult", "LiquidationLog", "run_cascade", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 10_000
 FROZEN_EVERY = 32  # a round's liquidations between two checks that the rest can be done together (`batch.frozen`)
-COMPILED_RUN = 32  # a run of one pool's accounts this long or longer runs compiled: below, setting it up costs more
+COMPILED_RUN = 8  # a shorter run of one pool's accounts between other liquidations costs more to set up compiled
 
 
 @dataclass
@@ -149,53 +149,45 @@ def _liquidate(book: Book, state: CascadeState, prices: Pricer, found: Found, lo
     Returns how many were made and their volume (USD, added in order)."""
     pooled = prices.constants.pooled
     done, volume = 0, 0.0
+    if not len(found):
+        return done, volume
     left = np.bincount(found.where, minlength=len(found.names))  # the round's liquidations left, by market or pool
     pooled_left = int(found.pooled.sum())
-    where, is_pooled, items = found.where.tolist(), found.pooled.tolist(), found.item.tolist()
-    runs = _runs(found.where)
-    j = 0
-    while j < len(where):
-        w, item = where[j], items[j]
-        prices.refresh()
-        if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
-            block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
-            log.add_block(n, found.names, *block)
-            return done + len(block[1]), add_in_order(volume, block[-1])
+    ends = np.append(np.flatnonzero(np.diff(found.where)) + 1, len(found)).tolist()  # each run of one market or pool
+    start = 0
+    for end in ends:
+        w, is_pooled = int(found.where[start]), bool(found.pooled[start])
         name = found.names[w]
-        end = runs[j]
-        compiled = plan(book, prices, name) if is_pooled[j] and name in pooled and end - j >= COMPILED_RUN else None
+        long = end - start >= COMPILED_RUN or len(ends) == 1  # or the whole round
+        compiled = plan(book, prices, name) if is_pooled and name in pooled and long else None
         if compiled is not None:
-            block, volume = liquidate_round(compiled, state, prices, found.item[j:end], volume)
+            block, volume = liquidate_round(compiled, state, prices, found.item[start:end], volume)
             log.add_block(n, *block)
             done += len(block[1])
-            left[w] -= end - j
-            pooled_left -= end - j
-            j = end
+            left[w] -= end - start
+            pooled_left -= end - start
+            start = end
             continue
-        if is_pooled[j] and name not in pooled:  # a credit account (`accounts`)
-            row = accounts.liquidate(book, state, prices, name, item)
-        elif is_pooled[j]:
-            row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
-        else:
-            row = liquidate_isolated(book, state, prices, name, item)
-        if row is not None:
-            log.add(n, row)
-            done += 1
-            volume += row[-1]
-        left[w] -= 1
-        pooled_left -= is_pooled[j]
-        j += 1
+        for j, item in enumerate(found.item[start:end].tolist(), start):
+            prices.refresh()
+            if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
+                block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
+                log.add_block(n, found.names, *block)
+                return done + len(block[1]), add_in_order(volume, block[-1])
+            if is_pooled and name not in pooled:  # a credit account (`accounts`)
+                row = accounts.liquidate(book, state, prices, name, item)
+            elif is_pooled:
+                row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
+            else:
+                row = liquidate_isolated(book, state, prices, name, item)
+            if row is not None:
+                log.add(n, row)
+                done += 1
+                volume += row[-1]
+            left[w] -= 1
+            pooled_left -= is_pooled
+        start = end
     return done, volume
-
-
-def _runs(where: np.ndarray) -> list[int]:
-    """For each place in a round, where the run of liquidations of the same market or pool it
-    belongs to ends."""
-    if not len(where):
-        return []
-    breaks = np.flatnonzero(np.diff(where)) + 1
-    ends = np.append(breaks, len(where))
-    return np.repeat(ends, np.diff(np.concatenate(([0], ends)))).tolist()
 
 
 class LiquidationLog:

@@ -17,8 +17,8 @@ the amounts sold. A figure can therefore differ from the one-at-a-time path by t
 decision (health below 1, a liquidator's profit) can only differ where it sits within that
 distance of its bound. `tests/solver/test_pooled_round.py` holds the two paths to each other.
 
-**When it runs** (`plan`, `cascade`): a run of accounts of one pool in a row in a round's order
-(`cascade.COMPILED_RUN` or more), whose every reserve liquidates by `close_factor`
+**When it runs** (`plan`, `cascade`): a round's accounts of one pool in a row (the whole round,
+or `cascade.COMPILED_RUN` or more between other liquidations), whose every reserve liquidates by `close_factor`
 (`rules.CLOSE_FACTOR`), with an oracle that follows its own asset's market price or another
 reserve's, or does not move; whose assets are no
 vault shares, on no cycle of prices, priced by their own feed (`Book.anchored`: not through their
