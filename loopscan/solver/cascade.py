@@ -50,7 +50,7 @@ from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock, shock_sale
 from loopscan.solver.state import CascadeState, initial_state
 
-__all__ = ["CascadeResult", "LiquidationLog", "run_cascade", "MAX_ROUNDS"]
+__all__ = ["CascadeResult", "LiquidationLog", "at_risk_before_feedback", "run_cascade", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 10_000
 FROZEN_EVERY = 32  # a round's liquidations between two checks that the rest can be done together (`batch.frozen`)
@@ -112,13 +112,7 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     arrays, from the point where none of them can move a price any of them reads (`batch`). A run
     of one pool's accounts in a row runs the same loop compiled, where the pool allows it (`pooled_round`).
     """
-    state = initial_state(book)
-    if shock.kind == "backing_loss":
-        state.total_assets[shock.token] -= shock.size * book.vaults[shock.token].opaque
-    elif shock.kind != "depeg":
-        raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
-    sale = shock_sale(book, shock)
-    prices = Pricer(book, state, shock, sale)
+    state, prices = _shocked(book, shock)
     rounds, log = [], LiquidationLog(book)
     first, at_risk = 0, np.zeros(0, dtype=np.int64)
     n = 0
@@ -140,6 +134,25 @@ def run_cascade(book: Book, shock: Shock, max_rounds: int = MAX_ROUNDS) -> Casca
     unpriced = tuple(sorted(t for t, amount in state.sold.items() if amount > 0 and t not in book.exits and t not in book.assumed_par))
     return CascadeResult(shock, final, 1.0 - final.get(shock.token, 0.0) / start if start else 0.0, first, n, at_risk,
                          lost.total(), unpriced, rounds, log, lost, book)  # fmt: skip
+
+
+def at_risk_before_feedback(book: Book, shock: Shock) -> np.ndarray:
+    """The positions liquidatable at the shocked prices before any feedback, numbered: the
+    cascade's `at_risk_ids`, without the cascade (its first round's `candidates`). The δ₁ search
+    asks only this of most of the shocks it tries."""
+    state, prices = _shocked(book, shock)
+    prices.refresh()
+    return candidates(book, state, prices).ids(book)
+
+
+def _shocked(book: Book, shock: Shock) -> tuple[CascadeState, Pricer]:
+    """The state at the pin with `shock` applied, and its prices."""
+    state = initial_state(book)
+    if shock.kind == "backing_loss":
+        state.total_assets[shock.token] -= shock.size * book.vaults[shock.token].opaque
+    elif shock.kind != "depeg":
+        raise ValueError(f"unknown shock kind {shock.kind!r}: depeg or backing_loss")
+    return state, Pricer(book, state, shock, shock_sale(book, shock))
 
 
 def _liquidate(book: Book, state: CascadeState, prices: Pricer, found: Found, log: LiquidationLog, n: int) -> tuple[int, float]:

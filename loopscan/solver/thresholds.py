@@ -41,7 +41,7 @@ import pandas as pd
 from loopscan.solver import accounts
 from loopscan.solver.book import Book
 from loopscan.solver.book_constants import constants
-from loopscan.solver.cascade import CascadeResult, run_cascade
+from loopscan.solver.cascade import CascadeResult, at_risk_before_feedback, run_cascade
 from loopscan.solver.liquidatable import position_ids, positions
 from loopscan.solver.now import markets_now, positions_now, under
 from loopscan.solver.reach import rests_on
@@ -73,12 +73,23 @@ class Solver:
 
     def __post_init__(self) -> None:
         self._memo: dict[Shock, CascadeResult] = {}
+        self._at_risk: dict[Shock, np.ndarray] = {}  # shocks whose cascade was not needed whole
 
     def cascade(self, kind: str, token: str, size: float) -> CascadeResult:
-        shock = Shock(kind, token, round(min(max(size, 0.0), 1.0), 6))
+        shock = _shock(kind, token, size)
         if shock not in self._memo:
             self._memo[shock] = run_cascade(self.book, shock)
         return self._memo[shock]
+
+    def at_risk_ids(self, kind: str, token: str, size: float) -> np.ndarray:
+        """The cascade's `at_risk_ids` at this shock: from the cascade where it was run, else from
+        its first round alone (`at_risk_before_feedback`), the same array."""
+        shock = _shock(kind, token, size)
+        if shock in self._memo:
+            return self._memo[shock].at_risk_ids
+        if shock not in self._at_risk:
+            self._at_risk[shock] = at_risk_before_feedback(self.book, shock)
+        return self._at_risk[shock]
 
     def baseline(self, kind: str = "depeg", token: str = "") -> CascadeResult:
         """The cascade with no further shock: what bots do to the state at the pin. Every token's
@@ -112,7 +123,7 @@ class Solver:
 
     def newly_at_risk(self, kind: str, token: str, size: float) -> set[tuple[str, str]]:
         """Positions liquidatable before feedback at this shock that are not in the baseline."""
-        ids = self.cascade(kind, token, size).at_risk_ids
+        ids = self.at_risk_ids(kind, token, size)
         return set(positions(self.book, ids[~np.isin(ids, self.baseline(kind, token).at_risk_ids)]))
 
     def new_bad_debt(self, kind: str, token: str, size: float) -> float:
@@ -121,7 +132,7 @@ class Solver:
 
     def first_liquidation(self, kind: str, token: str) -> float | None:
         base = self.baseline(kind, token).at_risk_ids
-        return self._first(kind, token, lambda r: not np.isin(r.at_risk_ids, base).all())
+        return self._first(lambda size: not np.isin(self.at_risk_ids(kind, token, size), base).all())
 
     def first_liquidation_by_position(self, kind: str, token: str) -> dict[tuple[str, str], float]:
         """For each position the shock can reach and the baseline does not liquidate at once: the
@@ -133,14 +144,14 @@ class Solver:
             where, account = position
             index = constants(self.book).pooled.get(where)
             number = start[where] + (index.index[account] if index else self.book.markets[where].accounts.index(account))
-            delta = self._first(kind, token, lambda r, p=number: bool((r.at_risk_ids == p).any()))
+            delta = self._first(lambda size, p=number: bool((self.at_risk_ids(kind, token, size) == p).any()))
             if delta is not None:
                 found[position] = delta
         return found
 
     def bad_debt(self, kind: str, token: str) -> float | None:
         base = self.baseline(kind, token).market_losses
-        return self._first(kind, token, lambda r: r.market_losses.new_since(base) > BAD_DEBT_FLOOR_USD)
+        return self._first(lambda size: self.cascade(kind, token, size).market_losses.new_since(base) > BAD_DEBT_FLOOR_USD)
 
     def cascade_threshold(self, kind: str, token: str) -> float | None:
         """The least δ where δ*(δ + 1bp) − δ*(δ) > 2 bp, found on the grid then by bisection
@@ -159,17 +170,18 @@ class Solver:
                 return hi
         return None
 
-    def _first(self, kind: str, token: str, holds: Callable[[CascadeResult], bool]) -> float | None:
+    def _first(self, holds: Callable[[float], bool]) -> float | None:
+        """The least shock size at which `holds(size)`: the first grid step where it does, bisected."""
         grid = np.round(np.arange(0.0, 1.0 + 1e-9, GRID), 6)
         previous = 0.0
         for size in grid:
-            if holds(self.cascade(kind, token, float(size))):
+            if holds(float(size)):
                 if size == 0.0:
                     return 0.0
                 lo, hi = previous, float(size)
                 while hi - lo > BP + 1e-12:
                     mid = round((lo + hi) / 2, 6)
-                    lo, hi = (lo, mid) if holds(self.cascade(kind, token, mid)) else (mid, hi)
+                    lo, hi = (lo, mid) if holds(mid) else (mid, hi)
                 return hi
             previous = float(size)
         return None
@@ -275,6 +287,11 @@ class Solver:
                       if len(m.accounts) and m.credit is None}  # fmt: skip
         collateral |= {t for m in accounts.credit_markets(self.book) for t in accounts.held(m)}
         return sorted(t for t in collateral if t in self.book.p0)
+
+
+def _shock(kind: str, token: str, size: float) -> Shock:
+    """The shock of that size, clamped to 0–100 % and rounded to 1e-6 (the memos' key)."""
+    return Shock(kind, token, round(min(max(size, 0.0), 1.0), 6))
 
 
 def _lent_against(m) -> set[str]:
