@@ -46,7 +46,8 @@ class Segments:
     to √P + a / L when token1 is, L = `liquidity[k]`, up to `end[k]`, reached once a is `reach[k]`.
     A piece without liquidity takes nothing: the loop hops over it (one of no width), or it is the
     last, the swap's price limit. Floats of the exact integers: evaluated in floats, a price is
-    within a few ulps of the exact swap's."""
+    within a few ulps of the exact swap's, except for a sale within a float's rounding of a
+    piece's start, which may land on either side of it (and of a hop there)."""
 
     start: np.ndarray  # float64, non-decreasing: the input (fee included) at which each piece starts
     sqrt_price: np.ndarray  # float64: √(token1 per token0) at the piece's start, over 2**96

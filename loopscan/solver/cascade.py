@@ -167,9 +167,10 @@ def _liquidate(book: Book, state: CascadeState, prices: Pricer, found: Found, lo
     left = np.bincount(found.where, minlength=len(found.names))  # the round's liquidations left, by market or pool
     pooled_left = int(found.pooled.sum())
     ends = np.append(np.flatnonzero(np.diff(found.where)) + 1, len(found)).tolist()  # each run of one market or pool
+    where, kinds, items = found.where.tolist(), found.pooled.tolist(), found.item.tolist()
     start = 0
     for end in ends:
-        w, is_pooled = int(found.where[start]), bool(found.pooled[start])
+        w, is_pooled = where[start], kinds[start]
         name = found.names[w]
         long = end - start >= COMPILED_RUN or len(ends) == 1  # or the whole round
         compiled = plan(book, prices, name) if is_pooled and name in pooled and long else None
@@ -181,18 +182,18 @@ def _liquidate(book: Book, state: CascadeState, prices: Pricer, found: Found, lo
             pooled_left -= end - start
             start = end
             continue
-        for j, item in enumerate(found.item[start:end].tolist(), start):
+        for j in range(start, end):
             prices.refresh()
             if j % FROZEN_EVERY == 0 and not pooled_left and frozen(book, prices, [found.names[k] for k in np.flatnonzero(left)]):
                 block = liquidate_frozen(book, state, prices, found.names, found.where[j:], found.item[j:])
                 log.add_block(n, found.names, *block)
                 return done + len(block[1]), add_in_order(volume, block[-1])
             if is_pooled and name not in pooled:  # a credit account (`accounts`)
-                row = accounts.liquidate(book, state, prices, name, item)
+                row = accounts.liquidate(book, state, prices, name, items[j])
             elif is_pooled:
-                row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[item]))
+                row = liquidate_pooled(book, state, prices, (name, pooled[name].accounts[items[j]]))
             else:
-                row = liquidate_isolated(book, state, prices, name, item)
+                row = liquidate_isolated(book, state, prices, name, items[j])
             if row is not None:
                 log.add(n, row)
                 done += 1

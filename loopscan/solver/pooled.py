@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numba import njit
 
 from loopscan.solver.book import Book, MarketBook
 
@@ -140,31 +139,14 @@ class PooledAccounts:
     def health(self, state, prices) -> tuple[np.ndarray, np.ndarray]:
         """Every account's health factor at `prices.oracle`'s answers, as `account` works them out
         one by one (NaN where it owes nothing), and whether a liquidation may touch it (`of_legs`'
-        `liquidable`). Compiled (`_health`): every round of a cascade asks it of every account."""
+        `liquidable`). Compiled (`kernels.health`): every round of a cascade asks it of every account."""
         answers = np.full(len(self.reserves), np.nan)
         for r in self.ask_order:  # as accounts one by one would first ask (prices on a cycle depend on it)
             answers[r] = prices.oracle(self.reserves[r])
         col, debt = self.amounts(state)
-        return _health(self.start, self.leg_reserve, self.threshold, self.usable, col, debt, answers)
+        from loopscan.solver.kernels import health  # numba, only for books with a pool (`kernels`)
 
-
-@njit(cache=True)
-def _health(start, leg_reserve, threshold, usable, col, debt, answers):
-    """`PooledAccounts.health`: per account, its legs added in order as `of_legs` adds them."""
-    n = len(start) - 1
-    health, liquidable = np.full(n, np.nan), np.zeros(n, dtype=np.bool_)
-    for a in range(n):
-        weighted, debt_value, owes, holds = 0.0, 0.0, False, False
-        for k in range(start[a], start[a + 1]):
-            answer = answers[leg_reserve[k]]
-            weighted += col[k] * answer * threshold[k]
-            debt_value += debt[k] * answer
-            if usable[k]:
-                owes, holds = owes or debt[k] > 0, holds or col[k] > 0
-        if debt_value > 0:
-            health[a] = weighted / debt_value
-        liquidable[a] = owes and holds
-    return health, liquidable
+        return health(self.start, self.leg_reserve, self.threshold, self.usable, col, debt, answers)
 
 
 def pooled_accounts(book: Book) -> dict[str, PooledAccounts]:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import loopscan.solver.cascade as cascade
 from bench.solve import pooled_snapshot
 from loopscan.protocols.uniswap_v3.venue import UniswapV3Venue
-from loopscan.solver import Solver, build_book, pooled_round
+from loopscan.solver import Solver, build_book, kernels, pooled_round
 from loopscan.solver.book_constants import constants
 from loopscan.solver.pricing import Pricer
 from loopscan.solver.shock import Shock
@@ -109,7 +109,7 @@ def _price(segments, amount: float) -> float:
     """The compiled round's price of one venue after `amount` (raw, as `marginal_after`: pin 1)."""
     venue = np.array([[1.0], [1.0], [float(segments.fee)], [segments.capacity]])
     pieces = np.array([segments.start, segments.sqrt_price, segments.liquidity, segments.reach, segments.end])
-    return pooled_round._relative(0, amount, np.full(1, -1.0), np.zeros(1), venue, np.array([segments.token_is_0]),
+    return kernels.relative(0, amount, np.full(1, -1.0), np.zeros(1), venue, np.array([segments.token_is_0]),
                                   np.array([0, len(segments.start)]), pieces)  # fmt: skip
 
 
@@ -122,6 +122,8 @@ def test_segments_price_every_sale_as_the_pool_s_swap_does(state, token_is_0, fr
     assert segments.capacity == 0 or not venue.exhausted(int(segments.capacity * (1 - 1e-12)))
     for fraction in fractions:
         amount = int(segments.capacity * fraction)
+        if amount and np.isclose(segments.start, amount, rtol=1e-12, atol=0).any():
+            continue  # within a float's rounding of where a range ends: the price may jump there (a hop to the limit)
         exact = venue.marginal_after(amount)
         found = _price(segments, float(amount))
         assert found == exact or abs(found - exact) <= 1e-12 * exact, (amount, exact, found)
