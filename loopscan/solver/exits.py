@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
 
-from loopscan.protocols.liquidity import Segments
+from loopscan.model.venues import Segments
 
 __all__ = ["SLICES", "Exit", "Venue"]
 

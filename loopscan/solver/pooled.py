@@ -124,13 +124,19 @@ class PooledAccounts:
     def changed(self, state, *legs: tuple) -> None:
         """A liquidation changed these legs (as `legs` gives them) in `state`'s arrays: so in its
         kept `amounts`, if any (else `amounts` will gather the arrays as they are)."""
-        kept = state.pooled_legs.get(self.pool)
-        if kept is None:
+        if self.pool not in state.pooled_legs:
             return
+        col, debt = self.own_amounts(state)
+        for m, row, leg, *_ in legs:
+            col[leg], debt[leg] = state.collateral[m.key][row], state.debt[m.key][row]
+
+    def own_amounts(self, state) -> tuple[np.ndarray, np.ndarray]:
+        """`amounts`, as `state`'s own copy to change (copied from the Book's on the first change)."""
+        self.amounts(state)
+        kept = state.pooled_legs[self.pool]
         if not kept[2]:
             kept[:] = kept[0].copy(), kept[1].copy(), True
-        for m, row, leg, *_ in legs:
-            kept[0][leg], kept[1][leg] = state.collateral[m.key][row], state.debt[m.key][row]
+        return kept[0], kept[1]
 
     def per_account(self, values: np.ndarray) -> np.ndarray:
         """Per account, the sum of its legs' `values`, added in the order of its reserves."""

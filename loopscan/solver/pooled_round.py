@@ -96,7 +96,7 @@ def _compile(book: Book, index: PooledAccounts, unsettled: frozenset[str]) -> Co
         else:
             return None  # an exchange rate (a vault's book) or a PT's own feed
     tokens = list(numbers)
-    t_venues, scales, venues, pins, weights, pieces = [0], [], [], [], [], []
+    t_venues, scales, pins, weights, pieces = [0], [], [], [], []
     for t in tokens:
         exit_ = book.exits.get(t)
         if t in book.vaults or t in unsettled or (exit_ is not None and t not in book.anchored):
@@ -106,8 +106,8 @@ def _compile(book: Book, index: PooledAccounts, unsettled: frozenset[str]) -> Co
                 found = v.segments()
                 if found is None:
                     return None  # a venue whose price is no constant-product pieces
-                venues.append(v), pins.append(pin), weights.append(weight), pieces.append(found)
-        t_venues.append(len(venues))
+                pins.append(pin), weights.append(weight), pieces.append(found)
+        t_venues.append(len(pieces))
         scales.append(float(10**exit_.decimals) if exit_ is not None else 1.0)
     v_pieces = np.cumsum([0] + [len(p.start) for p in pieces])
     rows = ("start", "sqrt_price", "liquidity", "reach", "end")
@@ -162,7 +162,7 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
     stranded = state.stranded_in(index)
     sold = np.array([state.sold.get(t, 0.0) for t in tokens])
     before = sold.copy()
-    col, debt = _own_legs(index, state)
+    col, debt = index.own_amounts(state)
     out_c, out_d = np.empty(n_items, dtype=np.int64), np.empty(n_items, dtype=np.int64)
     seized, repaid, usd = np.empty(n_items), np.empty(n_items), np.empty(n_items)
     from loopscan.solver.kernels import liquidate_run  # numba, only for books with a pool (`kernels`)
@@ -195,12 +195,3 @@ def liquidate_round(compiled: CompiledPool, state: CascadeState, prices: Pricer,
             state.declined.pop((index.pool, index.accounts[a]), None)
     names = [m.key for m in index.reserves]
     return (names, index.leg_reserve[out_d], index.leg_row[out_d], seized[:done], repaid[:done], np.zeros(done), usd[:done]), volume
-
-
-def _own_legs(index: PooledAccounts, state: CascadeState) -> tuple[np.ndarray, np.ndarray]:
-    """The pool's per-leg amounts kept in `state` (`PooledAccounts.amounts`), as this state's own copy."""
-    index.amounts(state)
-    kept = state.pooled_legs[index.pool]
-    if not kept[2]:
-        kept[:] = kept[0].copy(), kept[1].copy(), True
-    return kept[0], kept[1]

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from loopscan.protocols.liquidity import Segments, kept
+from loopscan.model.venues import Segments
+from loopscan.protocols.liquidity import kept
 from loopscan.protocols.uniswap_v3.maths import (
     I256,
     MAX_SQRT_RATIO,
